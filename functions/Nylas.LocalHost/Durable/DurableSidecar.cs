@@ -1,0 +1,85 @@
+using System.Net;
+using System.Net.Sockets;
+using DurableTask.AzureStorage;
+using DurableTask.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.DurableTask.Testing.Sidecar.Grpc;
+
+namespace Nylas.LocalHost.Durable;
+
+/// <summary>Settings of the local durable backend (section <c>Nylas:Durable</c>).</summary>
+public sealed class DurableOptions
+{
+    /// <summary>Task hub name: letters and digits, 3-45 characters.</summary>
+    public string TaskHub { get; set; } = "nylas";
+    /// <summary>Loopback port of the gRPC sidecar; 0 picks a free one.</summary>
+    public int SidecarPort { get; set; }
+    /// <summary>Upper bound of the backend's queue polling back-off; low values cut latency, high values cut storage calls.</summary>
+    public int MaxQueuePollingIntervalMs { get; set; } = 500;
+    public int PartitionCount { get; set; } = 1;
+    public int MaxConcurrentActivities { get; set; } = 200;
+}
+
+/// <summary>
+/// Runs the durable engine Azure Functions uses by default (DurableTask.AzureStorage, here on Azurite)
+/// behind the DurableTask gRPC sidecar, so the same orchestrator and activity classes as in Functions
+/// run in this process through the standard DurableTask worker and client.
+/// </summary>
+public sealed class DurableSidecar : IHostedService, IAsyncDisposable
+{
+    private readonly AzureStorageOrchestrationService _service;
+    private readonly ILoggerFactory _loggerFactory;
+    private WebApplication? _app;
+
+    public DurableSidecar(string storageConnectionString, DurableOptions options, ILoggerFactory loggerFactory)
+    {
+        _loggerFactory = loggerFactory;
+        Port = options.SidecarPort > 0 ? options.SidecarPort : FreeLoopbackPort();
+        _service = new AzureStorageOrchestrationService(new AzureStorageOrchestrationServiceSettings
+        {
+            TaskHubName = options.TaskHub,
+            StorageAccountClientProvider = new StorageAccountClientProvider(storageConnectionString),
+            MaxQueuePollingInterval = TimeSpan.FromMilliseconds(options.MaxQueuePollingIntervalMs),
+            PartitionCount = options.PartitionCount,
+            MaxConcurrentTaskActivityWorkItems = options.MaxConcurrentActivities,
+            LoggerFactory = loggerFactory,
+        });
+    }
+
+    public int Port { get; }
+
+    public string Address => $"http://127.0.0.1:{Port}";
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await _service.CreateIfNotExistsAsync();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, Port, l => l.Protocols = HttpProtocols.Http2));
+        builder.Services.AddGrpc();
+        builder.Services.AddSingleton(_loggerFactory);
+        builder.Services.AddSingleton<IOrchestrationService>(_service);
+        builder.Services.AddSingleton<IOrchestrationServiceClient>(_service);
+        builder.Services.AddSingleton<TaskHubGrpcServer>();
+        _app = builder.Build();
+        _app.MapGrpcService<TaskHubGrpcServer>();
+        await _app.StartAsync(cancellationToken);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_app is not null) await _app.StopAsync(cancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null) await _app.DisposeAsync();
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

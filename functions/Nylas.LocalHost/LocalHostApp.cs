@@ -1,0 +1,64 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.DurableTask.Client;
+using Microsoft.DurableTask.Worker;
+using Nylas.Engine;
+using Nylas.Engine.Api;
+using Nylas.Engine.Queues;
+using Nylas.Engine.Sync;
+using Nylas.LocalHost.Durable;
+
+namespace Nylas.LocalHost;
+
+/// <summary>Builds the local host: the API on Kestrel, the durable sync orchestrations, the ingest queue pump.</summary>
+public static class LocalHostApp
+{
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        configure?.Invoke(builder);
+        builder.Logging.AddFilter("Grpc", LogLevel.Warning);
+        builder.Logging.AddFilter("DurableTask", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.DurableTask", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Azure.Core", LogLevel.Warning);
+
+        builder.Services.AddNylasEngine(builder.Configuration);
+
+        // The sidecar must be registered (and so started) before the DurableTask worker that connects to it.
+        var durableOptions = builder.Configuration.GetSection("Nylas:Durable").Get<DurableOptions>() ?? new DurableOptions();
+        string storage = builder.Configuration["Nylas:Storage:ConnectionString"] ?? "";
+        var sidecar = new DurableSidecar(storage, durableOptions, LoggerFactory.Create(l => l.AddConsole().SetMinimumLevel(LogLevel.Warning)));
+        builder.Services.AddSingleton(sidecar);
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<DurableSidecar>());
+        builder.Services.AddDurableTaskWorker(b =>
+        {
+            b.UseGrpc(sidecar.Address);
+            b.AddTasks(tasks =>
+            {
+                tasks.AddOrchestrator(SyncTaskNames.AccountSync, typeof(AccountSyncOrchestrator));
+                tasks.AddActivity(SyncTaskNames.SyncMailbox, typeof(SyncMailboxActivity));
+                tasks.AddActivity(SyncTaskNames.WaitForChange, typeof(WaitForChangeActivity));
+            });
+        });
+        builder.Services.AddDurableTaskClient(b => b.UseGrpc(sidecar.Address));
+        builder.Services.AddHostedService<IngestQueuePump>();
+        builder.Services.AddHostedService<AccountSyncSupervisor>();
+
+        var app = builder.Build();
+        app.UseExceptionHandler(errorApp => errorApp.Run(WriteUnhandledError));
+        app.MapNylasApi();
+        app.MapFallback((HttpContext http) => ApiResult.NotFound($"No such endpoint: {http.Request.Method} {http.Request.Path}"));
+        return app;
+    }
+
+    /// <summary>Never an HTML error page: a v2-style JSON error without internals.</summary>
+    private static async Task WriteUnhandledError(HttpContext http)
+    {
+        var error = http.Features.Get<IExceptionHandlerFeature>()?.Error;
+        var result = error is JsonException or BadHttpRequestException
+            ? ApiResult.BadRequest($"Bad request: {error.Message}")
+            : ApiResult.Error(StatusCodes.Status500InternalServerError, "api_error", $"Internal error (trace id {http.TraceIdentifier}); see the server log.");
+        await result.ExecuteAsync(http);
+    }
+}

@@ -1,0 +1,65 @@
+using System.Text.Json.Serialization;
+
+namespace Nylas.Core.Api;
+
+// The Nylas API v2 JSON shapes (see the README's API section). Property names are serialized
+// snake_case by ApiJson; timestamps are Unix seconds.
+
+public sealed record ApiParticipant(string Name, string Email);
+
+/// <summary>The folder a message is in, as folder accounts show it (no <c>labels</c> key at all).</summary>
+public sealed record ApiFolderRef(string Id, string? Name, string DisplayName);
+
+public sealed record ApiMessage
+{
+    public required string Id { get; init; }
+    public string Object => "message";
+    public required string AccountId { get; init; }
+    public string? ThreadId { get; init; }
+    public string Subject { get; init; } = "";
+    public IReadOnlyList<ApiParticipant> From { get; init; } = [];
+    public IReadOnlyList<ApiParticipant> To { get; init; } = [];
+    public IReadOnlyList<ApiParticipant> Cc { get; init; } = [];
+    public IReadOnlyList<ApiParticipant> Bcc { get; init; } = [];
+    public IReadOnlyList<ApiParticipant> ReplyTo { get; init; } = [];
+    public long Date { get; init; }
+    public string Snippet { get; init; } = "";
+    public string Body { get; init; } = "";
+    public bool Unread { get; init; }
+    public bool Starred { get; init; }
+    public IReadOnlyList<object> Files { get; init; } = [];
+    public IReadOnlyList<object> Events { get; init; } = [];
+    public ApiFolderRef? Folder { get; init; }
+    /// <summary>Only label accounts (Gmail) carry this key; the SDK picks folder_id vs label_ids by its presence.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<ApiFolderRef>? Labels { get; init; }
+    /// <summary>Only with <c>view=expanded</c>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, object?>? Headers { get; init; }
+    /// <summary>Set when the raw message could not be parsed; the raw MIME is still served.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? ParseError { get; init; }
+}
+
+public sealed record ApiAccount
+{
+    public required string Id { get; init; }
+    public string Object => "account";
+    public required string AccountId { get; init; }
+    public string Name { get; init; } = "";
+    public required string EmailAddress { get; init; }
+    public required string Provider { get; init; }
+    public string OrganizationUnit { get; init; } = "folder";
+    public required string SyncState { get; init; }
+    public string BillingState { get; init; } = "paid";
+    public long LinkedAt { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? SyncError { get; init; }
+    /// <summary>Only in the answer to connecting an account.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? AccessToken { get; init; }
+}
+
+public sealed record ApiCount(long Count);
+
+public sealed record ApiErrorBody(string Type, string Message);

@@ -1,0 +1,34 @@
+namespace Nylas.Engine.Accounts;
+
+public enum ImapSecurity { Ssl, StartTls, None }
+
+/// <summary>Where and how to reach an account's IMAP server (no secret in here).</summary>
+public sealed record ImapServer(string Host, int Port, ImapSecurity Security, string Username, string? TrustedCertSha256);
+
+/// <summary>What is sealed at rest for an account.</summary>
+public sealed record AccountSecrets(string? ImapPassword);
+
+/// <summary>Values of <c>sync_state</c> as the v2 API reports them.</summary>
+public static class SyncStates
+{
+    public const string Running = "running";
+    public const string InvalidCredentials = "invalid-credentials";
+    public const string Stopped = "stopped";
+    public const string SyncError = "sync-error";
+}
+
+public sealed record Account(
+    long Id,
+    string PublicId,
+    long ApplicationId,
+    int ShardId,
+    string EmailAddress,
+    string Name,
+    string Provider,
+    string SyncState,
+    string? SyncError,
+    bool SyncEnabled,
+    ImapServer Imap,
+    DateTimeOffset CreatedAt);
+
+public sealed record Application(long Id, string ClientId, string Name, byte[] SecretHash);

@@ -1,0 +1,116 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.DurableTask.Client;
+using Nylas.Core.Api;
+using Nylas.Engine.Accounts;
+
+namespace Nylas.Engine.Api.Accounts;
+
+/// <summary>GET /account (account token) and the application's account management under /a/{client_id}/accounts.</summary>
+public sealed class AccountsApi(ApiAuthenticator auth, AccountStore accounts, AccountConnector connector)
+{
+    public async Task<ApiResult> GetCurrentAsync(HttpContext http)
+    {
+        var (account, error) = await auth.AuthenticateAccountAsync(http.Request, http.RequestAborted);
+        return account is null ? error! : ApiResult.Json(ToApi(account));
+    }
+
+    public async Task<ApiResult> ListAsync(HttpContext http, string clientId)
+    {
+        var ct = http.RequestAborted;
+        var (application, authError) = await auth.AuthenticateApplicationAsync(http.Request, clientId, ct);
+        if (application is null) return authError!;
+        var (query, queryError) = QueryParameters.Parse(http.Request.Query);
+        if (query is null) return queryError!;
+        var list = await accounts.ListForApplicationAsync(application.Id, query.Limit, query.Offset, ct);
+        return ApiResult.Json(list.Select(a => ToApi(a)).ToList());
+    }
+
+    /// <summary>
+    /// POST /a/{client_id}/accounts: connect a mailbox with IMAP settings and a password. Answers the
+    /// account with its access token. (Stage 4 adds the Nylas /connect/authorize + /connect/token flow.)
+    /// </summary>
+    public async Task<ApiResult> ConnectAsync(HttpContext http, string clientId, DurableTaskClient durable)
+    {
+        var ct = http.RequestAborted;
+        var (application, authError) = await auth.AuthenticateApplicationAsync(http.Request, clientId, ct);
+        if (application is null) return authError!;
+
+        var (request, parseError) = await ReadConnectRequestAsync(http.Request, ct);
+        if (request is null) return parseError!;
+        try
+        {
+            var (account, token) = await connector.ConnectAsync(application, request, durable, ct);
+            return ApiResult.Json(ToApi(account) with { AccessToken = token });
+        }
+        catch (ConnectException ex)
+        {
+            return ex.Failure == ConnectFailure.InvalidCredentials
+                ? ApiResult.Error(StatusCodes.Status401Unauthorized, "invalid_credentials", ex.Message)
+                : ApiResult.BadRequest(ex.Message);
+        }
+    }
+
+    public static ApiAccount ToApi(Account account) => new()
+    {
+        Id = account.PublicId,
+        AccountId = account.PublicId,
+        Name = account.Name,
+        EmailAddress = account.EmailAddress,
+        Provider = account.Provider,
+        SyncState = account.SyncState,
+        SyncError = account.SyncError,
+        LinkedAt = account.CreatedAt.ToUnixTimeSeconds(),
+    };
+
+    /// <summary>JSON whatever the Content-Type (the v2 SDK sends text/plain); every problem named in one 400.</summary>
+    private static async Task<(ConnectRequest? Request, ApiResult? Error)> ReadConnectRequestAsync(HttpRequest request, CancellationToken ct)
+    {
+        JsonElement root;
+        try
+        {
+            using var doc = await JsonDocument.ParseAsync(request.Body, cancellationToken: ct);
+            root = doc.RootElement.Clone();
+        }
+        catch (JsonException ex)
+        {
+            return (null, ApiResult.BadRequest($"Request body is not valid JSON: {ex.Message}"));
+        }
+        if (root.ValueKind != JsonValueKind.Object) return (null, ApiResult.BadRequest("Request body must be a JSON object."));
+
+        var problems = new List<string>();
+        string? email = Str(root, "email_address");
+        if (string.IsNullOrWhiteSpace(email) || !email.Contains('@')) problems.Add("email_address is required and must be an address");
+        string provider = Str(root, "provider") ?? "imap";
+        if (provider is not ("imap" or "custom")) problems.Add($"provider '{provider}' is not supported yet (use 'imap')");
+
+        ImapServer? imap = null;
+        string? password = null;
+        if (!root.TryGetProperty("settings", out var settings) || settings.ValueKind != JsonValueKind.Object)
+        {
+            problems.Add("settings is required (imap_host, imap_port, imap_username, imap_password)");
+        }
+        else
+        {
+            string? host = Str(settings, "imap_host");
+            if (string.IsNullOrWhiteSpace(host)) problems.Add("settings.imap_host is required");
+            int port = settings.TryGetProperty("imap_port", out var p) && p.ValueKind == JsonValueKind.Number && p.TryGetInt32(out int pv) ? pv : 993;
+            if (port is < 1 or > 65535) problems.Add("settings.imap_port must be 1-65535");
+            string securityText = Str(settings, "imap_security") ?? (port == 143 ? "starttls" : "ssl");
+            if (!Enum.TryParse<ImapSecurity>(securityText.Replace("_", ""), ignoreCase: true, out var security))
+                problems.Add("settings.imap_security must be ssl, starttls or none");
+            password = Str(settings, "imap_password");
+            if (string.IsNullOrEmpty(password)) problems.Add("settings.imap_password is required");
+            string? pin = Str(settings, "trusted_certificate_sha256")?.Replace(":", "").Trim();
+            if (pin is { Length: > 0 } && (pin.Length != 64 || !pin.All(Uri.IsHexDigit)))
+                problems.Add("settings.trusted_certificate_sha256 must be the certificate's SHA-256 as 64 hex digits");
+            imap = new ImapServer(host ?? "", port, security, Str(settings, "imap_username") ?? email ?? "", pin is { Length: > 0 } ? pin.ToUpperInvariant() : null);
+        }
+
+        if (problems.Count > 0) return (null, ApiResult.BadRequest("Invalid account: " + string.Join("; ", problems) + "."));
+        return (new ConnectRequest(email!.Trim(), Str(root, "name") ?? "", "imap", imap!, password), null);
+    }
+
+    private static string? Str(JsonElement obj, string name)
+        => obj.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+}

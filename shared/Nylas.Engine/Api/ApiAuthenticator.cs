@@ -1,0 +1,56 @@
+using System.Net.Http.Headers;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Nylas.Engine.Accounts;
+using Nylas.Engine.Security;
+
+namespace Nylas.Engine.Api;
+
+/// <summary>
+/// Account endpoints take the access token as <c>Basic base64(token:)</c> (what the v2 SDK sends) or
+/// <c>Bearer token</c>; application endpoints take <c>Basic base64(client_secret:)</c>.
+/// </summary>
+public sealed class ApiAuthenticator(AccountStore accounts)
+{
+    public async Task<(Account? Account, ApiResult? Error)> AuthenticateAccountAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        string? token = ReadCredential(request);
+        if (token is null)
+            return (null, ApiResult.Unauthorized("Missing credentials: send the access token as HTTP Basic username (empty password) or as a Bearer token."));
+        var account = await accounts.FindByAccessTokenAsync(token, cancellationToken);
+        return account is null ? (null, ApiResult.Unauthorized("Could not verify access credential.")) : (account, null);
+    }
+
+    public async Task<(Application? Application, ApiResult? Error)> AuthenticateApplicationAsync(HttpRequest request, string clientId, CancellationToken cancellationToken)
+    {
+        string? secret = ReadCredential(request);
+        if (secret is null)
+            return (null, ApiResult.Unauthorized("Missing credentials: send the client secret as HTTP Basic username (empty password)."));
+        var application = await accounts.FindApplicationAsync(clientId, cancellationToken);
+        // Same answer for an unknown client id and a wrong secret: nothing to probe.
+        if (application is null || !Credentials.Matches(secret, application.SecretHash))
+            return (null, ApiResult.Unauthorized("Could not verify client credentials."));
+        return (application, null);
+    }
+
+    private static string? ReadCredential(HttpRequest request)
+    {
+        if (!AuthenticationHeaderValue.TryParse(request.Headers.Authorization.ToString(), out var header) || string.IsNullOrEmpty(header.Parameter))
+            return null;
+        if (header.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase))
+            return header.Parameter.Trim();
+        if (!header.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase))
+            return null;
+        try
+        {
+            string decoded = Encoding.UTF8.GetString(Convert.FromBase64String(header.Parameter));
+            int colon = decoded.IndexOf(':');
+            string user = colon >= 0 ? decoded[..colon] : decoded;
+            return user.Length > 0 ? user : null;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+}

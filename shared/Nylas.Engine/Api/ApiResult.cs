@@ -1,0 +1,66 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Nylas.Core.Api;
+
+namespace Nylas.Engine.Api;
+
+/// <summary>JSON settings of the wire format: snake_case names, nulls written (the v2 API shows them).</summary>
+public static class ApiJson
+{
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DictionaryKeyPolicy = null,
+        // Bodies are HTML: keep <, > and non-ASCII readable; the response is application/json, never HTML.
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+}
+
+/// <summary>
+/// What every handler returns. It is both an ASP.NET Core <see cref="IResult"/> (local host) and an
+/// MVC <see cref="IActionResult"/> (Functions HTTP triggers), so the two hosts share handlers unchanged.
+/// </summary>
+public sealed class ApiResult : IResult, IActionResult
+{
+    private readonly Func<HttpResponse, Task> _write;
+
+    private ApiResult(int status, Func<HttpResponse, Task> write)
+    {
+        StatusCode = status;
+        _write = write;
+    }
+
+    public int StatusCode { get; }
+
+    /// <summary>The body as JSON, for tests and logs; null when the body is not JSON.</summary>
+    public object? Value { get; private init; }
+
+    public static ApiResult Json(object value, int status = StatusCodes.Status200OK)
+        => new(status, response => response.WriteAsJsonAsync(value, value.GetType(), ApiJson.Options)) { Value = value };
+
+    public static ApiResult Error(int status, string type, string message)
+        => Json(new ApiErrorBody(type, message), status);
+
+    public static ApiResult BadRequest(string message) => Error(StatusCodes.Status400BadRequest, "invalid_request_error", message);
+
+    public static ApiResult NotFound(string message) => Error(StatusCodes.Status404NotFound, "invalid_request_error", message);
+
+    public static ApiResult Unauthorized(string message) => Error(StatusCodes.Status401Unauthorized, "invalid_request_error", message);
+
+    public static ApiResult Stream(Func<Task<Stream>> open, string contentType)
+        => new(StatusCodes.Status200OK, async response =>
+        {
+            response.ContentType = contentType;
+            await using var stream = await open();
+            await stream.CopyToAsync(response.Body, response.HttpContext.RequestAborted);
+        });
+
+    public async Task ExecuteAsync(HttpContext httpContext)
+    {
+        httpContext.Response.StatusCode = StatusCode;
+        await _write(httpContext.Response);
+    }
+
+    public Task ExecuteResultAsync(ActionContext context) => ExecuteAsync(context.HttpContext);
+}

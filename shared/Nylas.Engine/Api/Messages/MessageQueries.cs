@@ -1,0 +1,108 @@
+using System.Data.Common;
+using System.Text.Json;
+using Nylas.Core.Api;
+using Nylas.Engine.Accounts;
+using Nylas.Engine.Storage;
+
+namespace Nylas.Engine.Api.Messages;
+
+/// <summary>Read side of messages in the account's shard; every query is scoped by account id.</summary>
+public sealed class MessageQueries(ShardDirectory shards)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    // The folder shown is the lowest-id folder holding the message (a folder account shows one).
+    private const string Select = """
+        SELECT m.public_id, m.subject, m.from_json, m.to_json, m.cc_json, m.bcc_json, m.reply_to_json, m.date_unix,
+               m.snippet, m.body, m.is_read, m.is_starred, m.parse_error, m.message_id_header, m.in_reply_to, m.references_json,
+               f.public_id, f.role, f.display_name
+        FROM messages m
+        LEFT JOIN folders f ON f.id = (SELECT MIN(u.folder_id) FROM imap_uids u WHERE u.message_id = m.id)
+        """;
+
+    public async Task<IReadOnlyList<ApiMessage>> ListAsync(Account account, int limit, int offset, bool expanded, CancellationToken cancellationToken)
+    {
+        await using var cmd = shards.Shard(account.ShardId).CreateCommand($"""
+            {Select}
+            WHERE m.account_id = @account
+            ORDER BY m.received_unix DESC, m.id DESC
+            LIMIT @limit OFFSET @offset
+            """);
+        cmd.Parameters.AddWithValue("@account", account.Id);
+        cmd.Parameters.AddWithValue("@limit", limit);
+        cmd.Parameters.AddWithValue("@offset", offset);
+        var list = new List<ApiMessage>();
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+        while (await r.ReadAsync(cancellationToken)) list.Add(Read(r, account, expanded));
+        return list;
+    }
+
+    public async Task<IReadOnlyList<string>> ListIdsAsync(Account account, int limit, int offset, CancellationToken cancellationToken)
+    {
+        await using var cmd = shards.Shard(account.ShardId).CreateCommand("""
+            SELECT public_id FROM messages WHERE account_id = @account ORDER BY received_unix DESC, id DESC LIMIT @limit OFFSET @offset
+            """);
+        cmd.Parameters.AddWithValue("@account", account.Id);
+        cmd.Parameters.AddWithValue("@limit", limit);
+        cmd.Parameters.AddWithValue("@offset", offset);
+        var ids = new List<string>();
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+        while (await r.ReadAsync(cancellationToken)) ids.Add(r.GetString(0));
+        return ids;
+    }
+
+    public async Task<long> CountAsync(Account account, CancellationToken cancellationToken)
+    {
+        await using var cmd = shards.Shard(account.ShardId).CreateCommand("SELECT COUNT(*) FROM messages WHERE account_id = @account");
+        cmd.Parameters.AddWithValue("@account", account.Id);
+        return Convert.ToInt64(await cmd.ExecuteScalarAsync(cancellationToken));
+    }
+
+    public async Task<ApiMessage?> GetAsync(Account account, string publicId, bool expanded, CancellationToken cancellationToken)
+    {
+        await using var cmd = shards.Shard(account.ShardId).CreateCommand($"{Select} WHERE m.account_id = @account AND m.public_id = @pid");
+        cmd.Parameters.AddWithValue("@account", account.Id);
+        cmd.Parameters.AddWithValue("@pid", publicId);
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+        return await r.ReadAsync(cancellationToken) ? Read(r, account, expanded) : null;
+    }
+
+    /// <summary>The blob holding the message's raw MIME, or null when the account has no such message.</summary>
+    public async Task<string?> GetRawBlobNameAsync(Account account, string publicId, CancellationToken cancellationToken)
+    {
+        await using var cmd = shards.Shard(account.ShardId).CreateCommand("SELECT data_sha256 FROM messages WHERE account_id = @account AND public_id = @pid");
+        cmd.Parameters.AddWithValue("@account", account.Id);
+        cmd.Parameters.AddWithValue("@pid", publicId);
+        return await cmd.ExecuteScalarAsync(cancellationToken) is string sha ? RawMailStore.BlobName(sha) : null;
+    }
+
+    private static ApiMessage Read(DbDataReader r, Account account, bool expanded) => new()
+    {
+        Id = r.GetString(0),
+        AccountId = account.PublicId,
+        Subject = r.IsDBNull(1) ? "" : r.GetString(1),
+        From = Participants(r.GetString(2)),
+        To = Participants(r.GetString(3)),
+        Cc = Participants(r.GetString(4)),
+        Bcc = Participants(r.GetString(5)),
+        ReplyTo = Participants(r.GetString(6)),
+        Date = r.GetInt64(7),
+        Snippet = r.GetString(8),
+        Body = r.GetString(9),
+        Unread = !r.GetBoolean(10),
+        Starred = r.GetBoolean(11),
+        ParseError = r.IsDBNull(12) ? null : r.GetString(12),
+        Headers = expanded
+            ? new Dictionary<string, object?>
+            {
+                ["Message-Id"] = r.IsDBNull(13) ? null : $"<{r.GetString(13)}>",
+                ["In-Reply-To"] = r.IsDBNull(14) ? null : $"<{r.GetString(14)}>",
+                ["References"] = r.IsDBNull(15) ? Array.Empty<string>() : JsonSerializer.Deserialize<string[]>(r.GetString(15), Json)!.Select(id => $"<{id}>").ToArray(),
+            }
+            : null,
+        Folder = r.IsDBNull(16) ? null : new ApiFolderRef(r.GetString(16), r.IsDBNull(17) ? null : r.GetString(17), r.GetString(18)),
+    };
+
+    private static IReadOnlyList<ApiParticipant> Participants(string json)
+        => JsonSerializer.Deserialize<ApiParticipant[]>(json, Json) ?? [];
+}

@@ -1,0 +1,39 @@
+using Microsoft.AspNetCore.Http;
+
+namespace Nylas.Engine.Api;
+
+/// <summary>Strict query parsing, as the v2 API did it: unknown parameters and bad values are a 400, not ignored.</summary>
+public sealed class QueryParameters
+{
+    public const int DefaultLimit = 100;
+    public const int MaxLimit = 1000;
+
+    public int Limit { get; private init; } = DefaultLimit;
+    public int Offset { get; private init; }
+    public string? View { get; private init; }
+
+    public bool Expanded => View == "expanded";
+
+    public static (QueryParameters? Query, ApiResult? Error) Parse(IQueryCollection query, params string[] allowedExtra)
+    {
+        foreach (var key in query.Keys)
+        {
+            if (key is "limit" or "offset" or "view" || allowedExtra.Contains(key)) continue;
+            return (null, ApiResult.BadRequest($"Unknown or unsupported query parameter '{key}'."));
+        }
+
+        int limit = DefaultLimit, offset = 0;
+        if (query.TryGetValue("limit", out var l) && (!int.TryParse(l.ToString(), out limit) || limit < 0))
+            return (null, ApiResult.BadRequest($"Invalid limit '{l}': expected a whole number from 0 to {MaxLimit}."));
+        if (limit > MaxLimit)
+            return (null, ApiResult.BadRequest($"limit {limit} is too large: at most {MaxLimit}."));
+        if (query.TryGetValue("offset", out var o) && (!int.TryParse(o.ToString(), out offset) || offset < 0))
+            return (null, ApiResult.BadRequest($"Invalid offset '{o}': expected a whole number of at least 0."));
+
+        string? view = query.TryGetValue("view", out var v) ? v.ToString() : null;
+        if (view is not null and not ("count" or "ids" or "expanded"))
+            return (null, ApiResult.BadRequest($"Invalid view '{view}': expected count, ids or expanded."));
+
+        return (new QueryParameters { Limit = limit, Offset = offset, View = view }, null);
+    }
+}

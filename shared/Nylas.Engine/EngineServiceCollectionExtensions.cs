@@ -1,0 +1,70 @@
+using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Nylas.Core.Messages;
+using Nylas.Engine.Accounts;
+using Nylas.Engine.Api;
+using Nylas.Engine.Api.Accounts;
+using Nylas.Engine.Api.Health;
+using Nylas.Engine.Api.Messages;
+using Nylas.Engine.Ingest;
+using Nylas.Engine.Queues;
+using Nylas.Engine.Security;
+using Nylas.Engine.Storage;
+using Nylas.Engine.Sync;
+
+namespace Nylas.Engine;
+
+public static class EngineServiceCollectionExtensions
+{
+    /// <summary>Everything both hosts need: storage, sync, ingest and API handlers. Options are validated on start.</summary>
+    public static IServiceCollection AddNylasEngine(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<NylasOptions>()
+            .Bind(configuration.GetSection(NylasOptions.Section))
+            .ValidateDataAnnotations()
+            .Validate(o => o.Database.Shards.Count > 0, "Nylas:Database:Shards needs at least one shard (Nylas__Database__Shards__0).")
+            .Validate(o => !string.IsNullOrWhiteSpace(o.Database.Global), "Nylas:Database:Global is required.")
+            .Validate(o => !string.IsNullOrWhiteSpace(o.Storage.ConnectionString), "Nylas:Storage:ConnectionString is required.")
+            .ValidateOnStart();
+
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<ShardDirectory>();
+        services.AddSingleton<DatabaseMigrator>();
+        services.AddSingleton<SecretSealer>();
+        services.AddSingleton(sp => new BlobServiceClient(sp.GetRequiredService<IOptions<NylasOptions>>().Value.Storage.ConnectionString));
+        services.AddSingleton(sp => new QueueServiceClient(sp.GetRequiredService<IOptions<NylasOptions>>().Value.Storage.ConnectionString));
+        services.AddSingleton<RawMailStore>();
+        services.AddSingleton<StorageQueueIngestQueue>();
+        services.AddSingleton<IIngestQueue>(sp => sp.GetRequiredService<StorageQueueIngestQueue>());
+
+        services.AddSingleton<AccountStore>();
+        services.AddSingleton<AccountConnector>();
+        services.AddSingleton<FolderStore>();
+        services.AddSingleton<ImapConnector>();
+        services.AddSingleton<MailboxSyncer>();
+        services.AddSingleton<ChangeWaiter>();
+        services.AddSingleton<AccountSyncScheduler>();
+
+        services.AddSingleton(new MimeMessageMapper());
+        services.AddSingleton<MessageWriter>();
+        services.AddSingleton<IngestHandler>();
+
+        services.AddSingleton<ApiAuthenticator>();
+        services.AddSingleton<MessageQueries>();
+        services.AddSingleton<MessagesApi>();
+        services.AddSingleton<AccountsApi>();
+        services.AddSingleton<HealthApi>();
+        return services;
+    }
+
+    /// <summary>Schema migrations and storage containers/queues; run once when a host starts.</summary>
+    public static async Task PrepareStorageAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
+    {
+        await services.GetRequiredService<DatabaseMigrator>().MigrateAllAsync(cancellationToken);
+        await services.GetRequiredService<RawMailStore>().EnsureCreatedAsync(cancellationToken);
+        await services.GetRequiredService<StorageQueueIngestQueue>().EnsureCreatedAsync(cancellationToken);
+    }
+}

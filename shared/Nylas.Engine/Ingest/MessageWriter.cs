@@ -1,0 +1,117 @@
+using System.Text.Json;
+using MySqlConnector;
+using Nylas.Core.Ids;
+using Nylas.Core.Messages;
+using Nylas.Engine.Storage;
+
+namespace Nylas.Engine.Ingest;
+
+/// <summary>Writes an ingested message, its IMAP location and its change-log row in one shard transaction. Idempotent.</summary>
+public sealed class MessageWriter(ShardDirectory shards, TimeProvider clock)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary>Returns true when the message was new to the account.</summary>
+    public async Task<bool> SaveAsync(IngestMessage ingest, ParsedMessage parsed, CancellationToken cancellationToken)
+    {
+        // Two folders can deliver the same bytes at once; the loser of the unique-key race retries and finds the row.
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await SaveOnceAsync(ingest, parsed, cancellationToken);
+            }
+            catch (MySqlException ex) when (attempt < 4 && ex.ErrorCode is MySqlErrorCode.DuplicateKeyEntry or MySqlErrorCode.LockDeadlock)
+            {
+                await Task.Delay(Random.Shared.Next(5, 50) * attempt, cancellationToken);
+            }
+        }
+    }
+
+    private async Task<bool> SaveOnceAsync(IngestMessage ingest, ParsedMessage parsed, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        bool seen = ingest.Flags.Contains(@"\Seen", StringComparer.OrdinalIgnoreCase);
+        bool flagged = ingest.Flags.Contains(@"\Flagged", StringComparer.OrdinalIgnoreCase);
+
+        await using var connection = await shards.Shard(ingest.ShardId).OpenConnectionAsync(cancellationToken);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+
+        long? messageId = null;
+        string? publicId = null;
+        await using (var find = new MySqlCommand("SELECT id, public_id FROM messages WHERE account_id = @account AND data_sha256 = @sha FOR UPDATE", connection, tx))
+        {
+            find.Parameters.AddWithValue("@account", ingest.AccountId);
+            find.Parameters.AddWithValue("@sha", ingest.Sha256);
+            await using var r = await find.ExecuteReaderAsync(cancellationToken);
+            if (await r.ReadAsync(cancellationToken)) { messageId = r.GetInt64(0); publicId = r.GetString(1); }
+        }
+
+        bool created = messageId is null;
+        if (created)
+        {
+            publicId = PublicId.New();
+            await using var insert = new MySqlCommand("""
+                INSERT INTO messages (account_id, public_id, data_sha256, size, message_id_header, in_reply_to, references_json,
+                  subject, from_json, to_json, cc_json, bcc_json, reply_to_json, date_unix, received_unix, snippet, body,
+                  is_read, is_starred, parse_error, created_at, updated_at)
+                VALUES (@account, @pid, @sha, @size, @mid, @irt, @refs, @subject, @from, @to, @cc, @bcc, @replyTo, @date,
+                  @received, @snippet, @body, @read, @starred, @error, @now, @now);
+                SELECT LAST_INSERT_ID();
+                """, connection, tx);
+            var p = insert.Parameters;
+            p.AddWithValue("@account", ingest.AccountId);
+            p.AddWithValue("@pid", publicId);
+            p.AddWithValue("@sha", ingest.Sha256);
+            p.AddWithValue("@size", ingest.Size);
+            p.AddWithValue("@mid", Truncate(parsed.MessageIdHeader, 998));
+            p.AddWithValue("@irt", Truncate(parsed.InReplyTo, 998));
+            p.AddWithValue("@refs", JsonSerializer.Serialize(parsed.References, Json));
+            p.AddWithValue("@subject", parsed.Subject);
+            p.AddWithValue("@from", JsonSerializer.Serialize(parsed.From, Json));
+            p.AddWithValue("@to", JsonSerializer.Serialize(parsed.To, Json));
+            p.AddWithValue("@cc", JsonSerializer.Serialize(parsed.Cc, Json));
+            p.AddWithValue("@bcc", JsonSerializer.Serialize(parsed.Bcc, Json));
+            p.AddWithValue("@replyTo", JsonSerializer.Serialize(parsed.ReplyTo, Json));
+            // A missing or unparseable Date header falls back to the server's INTERNALDATE.
+            p.AddWithValue("@date", parsed.Date?.ToUnixTimeSeconds() ?? ingest.InternalDateUnix);
+            p.AddWithValue("@received", ingest.InternalDateUnix);
+            p.AddWithValue("@snippet", parsed.Snippet);
+            p.AddWithValue("@body", parsed.BodyHtml);
+            p.AddWithValue("@read", seen);
+            p.AddWithValue("@starred", flagged);
+            p.AddWithValue("@error", Truncate(parsed.ParseError, 2000));
+            p.AddWithValue("@now", now);
+            messageId = Convert.ToInt64(await insert.ExecuteScalarAsync(cancellationToken));
+        }
+
+        await using (var uid = new MySqlCommand("""
+            INSERT INTO imap_uids (account_id, folder_id, uid, message_id, flags) VALUES (@account, @folder, @uid, @message, @flags)
+            ON DUPLICATE KEY UPDATE message_id = VALUES(message_id), flags = VALUES(flags)
+            """, connection, tx))
+        {
+            uid.Parameters.AddWithValue("@account", ingest.AccountId);
+            uid.Parameters.AddWithValue("@folder", ingest.FolderId);
+            uid.Parameters.AddWithValue("@uid", ingest.Uid);
+            uid.Parameters.AddWithValue("@message", messageId);
+            uid.Parameters.AddWithValue("@flags", string.Join(' ', ingest.Flags));
+            await uid.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        if (created)
+        {
+            await using var log = new MySqlCommand("""
+                INSERT INTO transactions (account_id, object_type, object_public_id, command, created_at) VALUES (@account, 'message', @pid, 'insert', @now)
+                """, connection, tx);
+            log.Parameters.AddWithValue("@account", ingest.AccountId);
+            log.Parameters.AddWithValue("@pid", publicId);
+            log.Parameters.AddWithValue("@now", now);
+            await log.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await tx.CommitAsync(cancellationToken);
+        return created;
+    }
+
+    private static string? Truncate(string? s, int max) => s is { Length: > 0 } && s.Length > max ? s[..max] : s;
+}

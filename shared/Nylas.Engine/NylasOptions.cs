@@ -1,0 +1,59 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Nylas.Engine;
+
+/// <summary>The <c>Nylas</c> configuration section; every value can come from environment variables (<c>Nylas__Database__Global</c>, …).</summary>
+public sealed class NylasOptions
+{
+    public const string Section = "Nylas";
+
+    [Required] public DatabaseOptions Database { get; set; } = new();
+    [Required] public StorageOptions Storage { get; set; } = new();
+    [Required] public SecurityOptions Security { get; set; } = new();
+    public SyncOptions Sync { get; set; } = new();
+    public IngestOptions Ingest { get; set; } = new();
+}
+
+public sealed class DatabaseOptions
+{
+    /// <summary>MySqlConnector connection string of the global database.</summary>
+    [Required] public string Global { get; set; } = "";
+    /// <summary>Shard id (0, 1, …) to connection string. At least one.</summary>
+    public Dictionary<string, string> Shards { get; set; } = [];
+}
+
+public sealed class StorageOptions
+{
+    /// <summary>Azure Storage connection string (Azurite locally): raw MIME blobs and the ingest queue.</summary>
+    [Required] public string ConnectionString { get; set; } = "";
+    public string RawMailContainer { get; set; } = "raw-mail";
+    public string IngestQueue { get; set; } = "ingest";
+}
+
+public sealed class SecurityOptions
+{
+    /// <summary>Base64 of 32 random bytes; seals IMAP/SMTP passwords and refresh tokens at rest.</summary>
+    [Required] public string EncryptionKey { get; set; } = "";
+}
+
+public sealed class SyncOptions
+{
+    /// <summary>How long one wait step may IDLE before the orchestration continues as new (below the Functions timeout).</summary>
+    [Range(1, 1800)] public int IdleSeconds { get; set; } = 240;
+    /// <summary>Polling interval for servers without IDLE.</summary>
+    [Range(1, 3600)] public int PollSeconds { get; set; } = 60;
+    /// <summary>Most messages one sync step fetches before handing back to the orchestration.</summary>
+    [Range(1, 1_000_000)] public int MaxMessagesPerStep { get; set; } = 5000;
+    /// <summary>Most messages per UID FETCH; batches are also cut at <see cref="MaxBatchBytes"/>.</summary>
+    [Range(1, 10_000)] public int MaxBatchMessages { get; set; } = 500;
+    [Range(1, int.MaxValue)] public int MaxBatchBytes { get; set; } = 32 * 1024 * 1024;
+    [Range(1, 64)] public int UploadParallelism { get; set; } = 8;
+    [Range(1, 600)] public int ConnectTimeoutSeconds { get; set; } = 30;
+}
+
+public sealed class IngestOptions
+{
+    /// <summary>Deliveries of one ingest message before it goes to the poison queue with its error.</summary>
+    [Range(1, 100)] public int MaxDequeueCount { get; set; } = 5;
+    [Range(1, 64)] public int Parallelism { get; set; } = 8;
+}

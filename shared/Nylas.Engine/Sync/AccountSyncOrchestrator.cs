@@ -1,0 +1,59 @@
+using Microsoft.DurableTask;
+
+namespace Nylas.Engine.Sync;
+
+/// <summary>
+/// One eternal orchestration per account: sync → wait for a change (IDLE or timer) → continue as new.
+/// Deterministic and free of I/O; the activities do the work.
+/// </summary>
+public sealed class AccountSyncOrchestrator : TaskOrchestrator<AccountSyncInput, string>
+{
+    // Transient IMAP/storage failures inside an activity are retried by the durable engine first.
+    private static readonly TaskOptions ActivityRetry = TaskOptions.FromRetryPolicy(new RetryPolicy(
+        maxNumberOfAttempts: 3, firstRetryInterval: TimeSpan.FromSeconds(2), backoffCoefficient: 2, maxRetryInterval: TimeSpan.FromSeconds(30)));
+
+    /// <summary>Back-off after a whole step failed: 30 s doubling up to 15 min.</summary>
+    public static TimeSpan FailureBackoff(int consecutiveFailures)
+        => TimeSpan.FromSeconds(Math.Min(900, 30 * Math.Pow(2, Math.Max(0, consecutiveFailures - 1))));
+
+    public override async Task<string> RunAsync(TaskOrchestrationContext context, AccountSyncInput input)
+    {
+        context.SetCustomStatus(new AccountSyncStatus(input.Cycle, "syncing", 0, input.ConsecutiveFailures));
+        try
+        {
+            var sync = await context.CallActivityAsync<SyncOutcome>(SyncTaskNames.SyncMailbox, input.AccountId, ActivityRetry);
+            if (sync.Stop) return sync.Reason ?? "stopped";
+
+            if (!sync.HasMore)
+            {
+                context.SetCustomStatus(new AccountSyncStatus(input.Cycle, "waiting", sync.Fetched, 0));
+                var wait = await context.CallActivityAsync<WaitOutcome>(SyncTaskNames.WaitForChange, input.AccountId, ActivityRetry);
+                if (wait.Stop) return "stopped";
+                if (!wait.IdleSupported)
+                    await context.CreateTimer(TimeSpan.FromSeconds(wait.RetryAfterSeconds), CancellationToken.None);
+            }
+            context.ContinueAsNew(input with { Cycle = input.Cycle + 1, ConsecutiveFailures = 0 });
+        }
+        catch (TaskFailedException)
+        {
+            // The activity already put the error on the account (sync_state sync-error); keep the account alive.
+            int failures = input.ConsecutiveFailures + 1;
+            context.SetCustomStatus(new AccountSyncStatus(input.Cycle, "backing-off", 0, failures));
+            await context.CreateTimer(FailureBackoff(failures), CancellationToken.None);
+            context.ContinueAsNew(input with { Cycle = input.Cycle + 1, ConsecutiveFailures = failures });
+        }
+        return "continued";
+    }
+}
+
+/// <summary>Activity adapter for the DurableTask worker (the local host); Functions bind <see cref="MailboxSyncer"/> directly.</summary>
+public sealed class SyncMailboxActivity(MailboxSyncer syncer) : TaskActivity<long, SyncOutcome>
+{
+    public override Task<SyncOutcome> RunAsync(TaskActivityContext context, long accountId) => syncer.SyncAsync(accountId, CancellationToken.None);
+}
+
+/// <summary>Activity adapter for the DurableTask worker (the local host); Functions bind <see cref="ChangeWaiter"/> directly.</summary>
+public sealed class WaitForChangeActivity(ChangeWaiter waiter) : TaskActivity<long, WaitOutcome>
+{
+    public override Task<WaitOutcome> RunAsync(TaskActivityContext context, long accountId) => waiter.WaitAsync(accountId, CancellationToken.None);
+}

@@ -1,0 +1,41 @@
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Logging;
+using Nylas.Engine.Accounts;
+
+namespace Nylas.Engine.Sync;
+
+/// <summary>Starts account orchestrations and keeps every syncable account's orchestration running.</summary>
+public sealed partial class AccountSyncScheduler(AccountStore accounts, ILogger<AccountSyncScheduler> logger)
+{
+    public static string InstanceId(long accountId) => $"account-sync-{accountId}";
+
+    /// <summary>Starts the account's orchestration unless it is already running or pending.</summary>
+    public async Task<bool> EnsureRunningAsync(DurableTaskClient client, long accountId, CancellationToken cancellationToken = default)
+    {
+        string instanceId = InstanceId(accountId);
+        var existing = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: false, cancellationToken);
+        if (existing is { RuntimeStatus: OrchestrationRuntimeStatus.Running or OrchestrationRuntimeStatus.Pending or OrchestrationRuntimeStatus.Suspended })
+            return false;
+        if (existing is not null)
+            await client.PurgeInstanceAsync(instanceId, cancellation: cancellationToken);
+        await client.ScheduleNewOrchestrationInstanceAsync(SyncTaskNames.AccountSync, new AccountSyncInput(accountId),
+            new StartOrchestrationOptions { InstanceId = instanceId }, cancellationToken);
+        LogStarted(accountId, instanceId, existing?.RuntimeStatus.ToString() ?? "none");
+        return true;
+    }
+
+    /// <summary>The supervisor tick (timer trigger): every syncable account gets its orchestration back.</summary>
+    public async Task<int> EnsureAllRunningAsync(DurableTaskClient client, CancellationToken cancellationToken = default)
+    {
+        int started = 0;
+        foreach (var account in await accounts.ListSyncableAsync(cancellationToken))
+        {
+            if (await EnsureRunningAsync(client, account.Id, cancellationToken)) started++;
+        }
+        return started;
+    }
+
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "Account {AccountId}: sync orchestration {InstanceId} started (previous: {Previous})")]
+    private partial void LogStarted(long accountId, string instanceId, string previous);
+}

@@ -1,0 +1,58 @@
+using MailKit;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Nylas.Engine.Accounts;
+
+namespace Nylas.Engine.Sync;
+
+/// <summary>
+/// The WaitForChange activity: IDLE on INBOX for a bounded time, returning early when the server
+/// reports new mail. Servers without IDLE get a durable timer in the orchestration instead.
+/// </summary>
+public sealed partial class ChangeWaiter(
+    AccountStore accounts,
+    FolderStore folders,
+    ImapConnector connector,
+    IOptions<NylasOptions> options,
+    ILogger<ChangeWaiter> logger)
+{
+    public async Task<WaitOutcome> WaitAsync(long accountId, CancellationToken cancellationToken)
+    {
+        var sync = options.Value.Sync;
+        var account = await accounts.GetAsync(accountId, cancellationToken);
+        if (account is null || !account.SyncEnabled || account.SyncState == SyncStates.InvalidCredentials)
+            return new WaitOutcome(Stop: true, Changed: false, IdleSupported: true, 0);
+
+        var secrets = await accounts.GetSecretsAsync(accountId, cancellationToken);
+        using var client = await connector.ConnectAsync(account.Imap, secrets.ImapPassword, cancellationToken);
+        if (!client.Capabilities.HasFlag(MailKit.Net.Imap.ImapCapabilities.Idle))
+            return new WaitOutcome(Stop: false, Changed: false, IdleSupported: false, sync.PollSeconds);
+
+        var inbox = client.Inbox;
+        await inbox.OpenAsync(FolderAccess.ReadOnly, cancellationToken);
+
+        // Mail that arrived between the sync step and now would not wake the IDLE: check first.
+        var state = await folders.EnsureAsync(account.ShardId, account.Id, inbox.FullName, inbox.Name, "inbox", cancellationToken);
+        if (state.UidValidity != inbox.UidValidity || (inbox.UidNext is { } next && next.Id - 1 > state.SyncedHighUid))
+            return new WaitOutcome(Stop: false, Changed: true, IdleSupported: true, 0);
+
+        using var done = new CancellationTokenSource(TimeSpan.FromSeconds(sync.IdleSeconds));
+        bool changed = false;
+        void OnChange(object? sender, EventArgs e) { changed = true; done.Cancel(); }
+        inbox.CountChanged += OnChange;
+        try
+        {
+            await client.IdleAsync(done.Token, cancellationToken);
+        }
+        finally
+        {
+            inbox.CountChanged -= OnChange;
+        }
+        if (changed) LogWoken(accountId);
+        if (client.IsConnected) await client.DisconnectAsync(quit: true, cancellationToken);
+        return new WaitOutcome(Stop: false, changed, IdleSupported: true, 0);
+    }
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Debug, Message = "Account {AccountId}: IDLE reported a change")]
+    private partial void LogWoken(long accountId);
+}

@@ -1,0 +1,89 @@
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using MailKit;
+using MailKit.Net.Imap;
+using MailKit.Security;
+using Microsoft.Extensions.Options;
+using Nylas.Engine.Accounts;
+using Polly;
+using Polly.Retry;
+
+namespace Nylas.Engine.Sync;
+
+/// <summary>Opens authenticated IMAP sessions. TLS certificates are verified unless the account pins one by SHA-256.</summary>
+public sealed class ImapConnector(IOptions<NylasOptions> options)
+{
+    // Transient connect failures (refused, reset, timeouts) are retried with jittered backoff; auth and TLS failures are not.
+    private static readonly ResiliencePipeline ConnectRetry = new ResiliencePipelineBuilder()
+        .AddRetry(new RetryStrategyOptions
+        {
+            MaxRetryAttempts = 3,
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+            Delay = TimeSpan.FromMilliseconds(250),
+            ShouldHandle = new PredicateBuilder().Handle<Exception>(ImapErrors.IsTransient),
+        })
+        .Build();
+
+    public async Task<ImapClient> ConnectAsync(ImapServer server, string? password, CancellationToken cancellationToken)
+    {
+        return await ConnectRetry.ExecuteAsync(async ct =>
+        {
+            var client = new ImapClient { Timeout = options.Value.Sync.ConnectTimeoutSeconds * 1000 };
+            if (server.TrustedCertSha256 is { Length: > 0 } pin)
+            {
+                // Explicit per-account opt-in for self-signed/test servers: accept exactly this certificate.
+                client.ServerCertificateValidationCallback = (_, cert, _, errors) =>
+                    errors == System.Net.Security.SslPolicyErrors.None
+                    || (cert is not null && string.Equals(cert.GetCertHashString(HashAlgorithmName.SHA256), pin, StringComparison.OrdinalIgnoreCase));
+            }
+            try
+            {
+                var socketOptions = server.Security switch
+                {
+                    ImapSecurity.Ssl => SecureSocketOptions.SslOnConnect,
+                    ImapSecurity.StartTls => SecureSocketOptions.StartTls,
+                    _ => SecureSocketOptions.None,
+                };
+                await client.ConnectAsync(server.Host, server.Port, socketOptions, ct);
+                await client.AuthenticateAsync(server.Username, password ?? "", ct);
+                return client;
+            }
+            catch
+            {
+                client.Dispose();
+                throw;
+            }
+        }, cancellationToken);
+    }
+}
+
+/// <summary>Classifies IMAP failures where they surface: transient ones are retried, the rest change the account's state.</summary>
+public static class ImapErrors
+{
+    public static bool IsTransient(Exception ex) => ex switch
+    {
+        MailKit.Security.AuthenticationException => false,
+        SslHandshakeException => false,
+        SocketException => true,
+        IOException => true,
+        TimeoutException => true,
+        ImapProtocolException => true,
+        ServiceNotConnectedException => true,
+        OperationCanceledException => false,
+        _ => false,
+    };
+
+    public static bool IsAuthenticationFailure(Exception ex) => ex is MailKit.Security.AuthenticationException;
+
+    /// <summary>One line for people: what failed and where, never the password.</summary>
+    public static string Describe(Exception ex, ImapServer server) => ex switch
+    {
+        MailKit.Security.AuthenticationException => $"IMAP authentication failed for {server.Username} at {server.Host}:{server.Port}: {ex.Message}",
+        SslHandshakeException => $"TLS handshake with {server.Host}:{server.Port} failed (certificate not trusted?): {FirstLine(ex.Message)}",
+        SocketException se => $"Could not connect to {server.Host}:{server.Port}: {se.SocketErrorCode}",
+        _ => $"{ex.GetType().Name} talking to {server.Host}:{server.Port}: {FirstLine(ex.Message)}",
+    };
+
+    private static string FirstLine(string s) => s.Split('\n', 2)[0].Trim();
+}
