@@ -1,0 +1,152 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Nylas.Testing;
+using Xunit;
+
+namespace Nylas.Integration.Tests;
+
+/// <summary>Auth, tenant scoping, account connection errors and bad input: each a clear 4xx JSON error, never a 500.</summary>
+public class ApiContractTests(LocalHostFixture host) : IClassFixture<LocalHostFixture>
+{
+    [Fact]
+    public async Task Health_checks_every_dependency_for_real()
+    {
+        using var http = host.Client();
+        using var response = await http.GetAsync("/health");
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("ok", body.GetProperty("status").GetString());
+        var checks = body.GetProperty("checks");
+        foreach (var name in new[] { "mysql_global", "mysql_shard0", "mysql_shard1", "blob", "queue", "durable" })
+            Assert.True(checks.GetProperty(name).GetProperty("ok").GetBoolean(), name);
+    }
+
+    [Fact]
+    public async Task Account_endpoints_need_a_valid_token_basic_or_bearer()
+    {
+        var (email, token, accountId) = await host.ConnectNewAccountAsync();
+
+        using (var anonymous = host.Client())
+            await AssertErrorAsync(await anonymous.GetAsync("/messages"), HttpStatusCode.Unauthorized);
+        using (var wrong = host.Client("not-a-real-token"))
+            await AssertErrorAsync(await wrong.GetAsync("/account"), HttpStatusCode.Unauthorized);
+
+        using var bearer = host.Client();
+        bearer.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        var account = await bearer.GetFromJsonAsync<JsonElement>("/account");
+        Assert.Equal(accountId, account.GetProperty("id").GetString());
+        Assert.Equal(email, account.GetProperty("email_address").GetString());
+        Assert.Equal("folder", account.GetProperty("organization_unit").GetString());
+        Assert.Equal("running", account.GetProperty("sync_state").GetString());
+    }
+
+    [Fact]
+    public async Task One_accounts_token_never_sees_another_accounts_messages()
+    {
+        var a = await host.ConnectNewAccountAsync();
+        var b = await host.ConnectNewAccountAsync();
+        await TestStack.AppendAsync(a.Email, TestStack.SimpleMessage(a.Email, "for A only"));
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(a.Token) == 1, TimeSpan.FromSeconds(30)));
+
+        using var httpA = host.Client(a.Token);
+        string idOfA = (await httpA.GetFromJsonAsync<JsonElement>("/messages"))[0].GetProperty("id").GetString()!;
+
+        using var httpB = host.Client(b.Token);
+        Assert.Equal(0, await host.CountMessagesAsync(b.Token));
+        Assert.Empty((await httpB.GetFromJsonAsync<JsonElement>("/messages")).EnumerateArray());
+        await AssertErrorAsync(await httpB.GetAsync($"/messages/{idOfA}"), HttpStatusCode.NotFound);
+        using var raw = new HttpRequestMessage(HttpMethod.Get, $"/messages/{idOfA}");
+        raw.Headers.Accept.ParseAdd("message/rfc822");
+        await AssertErrorAsync(await httpB.SendAsync(raw), HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task A_wrong_password_is_refused_by_name_and_nothing_is_created()
+    {
+        string email = TestStack.NewMailbox();
+        using var response = await host.PostAccountAsync(email, password: "wrong-password");
+        var error = await AssertErrorAsync(response, HttpStatusCode.Unauthorized);
+        Assert.Equal("invalid_credentials", error.GetProperty("type").GetString());
+        Assert.Contains("authentication failed", error.GetProperty("message").GetString(), StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("wrong-password", error.GetProperty("message").GetString());
+
+        using var app = host.AppClient();
+        var accounts = await app.GetFromJsonAsync<JsonElement>($"/a/{host.ClientId}/accounts");
+        Assert.DoesNotContain(accounts.EnumerateArray(), a => a.GetProperty("email_address").GetString() == email);
+    }
+
+    [Fact]
+    public async Task A_self_signed_certificate_is_refused_unless_pinned()
+    {
+        using var response = await host.PostAccountAsync(TestStack.NewMailbox(), pinCertificate: false);
+        var error = await AssertErrorAsync(response, HttpStatusCode.BadRequest);
+        Assert.Contains("trusted_certificate_sha256", error.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task Application_endpoints_need_the_client_secret()
+    {
+        using var anonymous = host.Client();
+        await AssertErrorAsync(await anonymous.GetAsync($"/a/{host.ClientId}/accounts"), HttpStatusCode.Unauthorized);
+        using var wrongApp = host.AppClient();
+        await AssertErrorAsync(await wrongApp.GetAsync("/a/someoneelse/accounts"), HttpStatusCode.Unauthorized);
+        // An account token is not an application secret.
+        var (_, token, _) = await host.ConnectNewAccountAsync();
+        using var accountClient = host.Client(token);
+        await AssertErrorAsync(await accountClient.GetAsync($"/a/{host.ClientId}/accounts"), HttpStatusCode.Unauthorized);
+    }
+
+    [Theory]
+    [InlineData("/messages?limit=abc")]
+    [InlineData("/messages?limit=-1")]
+    [InlineData("/messages?limit=100000")]
+    [InlineData("/messages?offset=x")]
+    [InlineData("/messages?view=everything")]
+    [InlineData("/messages?no_such_filter=1")]
+    [InlineData("/messages/NOT-AN-ID")]
+    [InlineData("/messages/abc'%20OR%201=1")]
+    public async Task Bad_queries_get_a_400_with_a_v2_error_body(string path)
+    {
+        var (_, token, _) = await host.ConnectNewAccountAsync();
+        using var http = host.Client(token);
+        await AssertErrorAsync(await http.GetAsync(path), HttpStatusCode.BadRequest);
+    }
+
+    [Theory]
+    [InlineData("{not json", "not valid JSON")]
+    [InlineData("[]", "JSON object")]
+    [InlineData("{}", "email_address")]
+    [InlineData("""{"email_address":"x@example.com","settings":{"imap_host":"127.0.0.1","imap_port":99999,"imap_password":"p"}}""", "imap_port")]
+    [InlineData("""{"email_address":"x@example.com","provider":"exchange","settings":{"imap_host":"h","imap_password":"p"}}""", "provider")]
+    public async Task Bad_connect_requests_get_a_400_naming_the_problem(string body, string mentioned)
+    {
+        using var app = host.AppClient();
+        using var response = await app.PostAsync($"/a/{host.ClientId}/accounts", new StringContent(body));
+        var error = await AssertErrorAsync(response, HttpStatusCode.BadRequest);
+        Assert.Contains(mentioned, error.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task Unknown_paths_answer_404_json_and_trailing_slashes_work()
+    {
+        var (_, token, _) = await host.ConnectNewAccountAsync();
+        using var http = host.Client(token);
+        await AssertErrorAsync(await http.GetAsync("/no/such/endpoint"), HttpStatusCode.NotFound);
+        using var slash = await http.GetAsync("/messages/");
+        Assert.Equal(HttpStatusCode.OK, slash.StatusCode);
+    }
+
+    private static async Task<JsonElement> AssertErrorAsync(HttpResponseMessage response, HttpStatusCode expected)
+    {
+        string text = await response.Content.ReadAsStringAsync();
+        Assert.True(expected == response.StatusCode, $"expected {(int)expected}, got {(int)response.StatusCode}: {text}");
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        var body = JsonDocument.Parse(text).RootElement;
+        Assert.False(string.IsNullOrWhiteSpace(body.GetProperty("type").GetString()));
+        Assert.False(string.IsNullOrWhiteSpace(body.GetProperty("message").GetString()));
+        response.Dispose();
+        return body;
+    }
+}

@@ -1,0 +1,115 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Nylas.Engine;
+using Nylas.Engine.Accounts;
+using Nylas.LocalHost;
+using Nylas.Testing;
+using Xunit;
+
+namespace Nylas.Integration.Tests;
+
+/// <summary>
+/// The whole local host (API, durable sync on Azurite, ingest pump) in this process on a free port,
+/// with its own databases and task hub, against the test Dovecot. One per test class.
+/// </summary>
+public sealed class LocalHostFixture : IAsyncLifetime
+{
+    public WebApplication App { get; private set; } = null!;
+    public TestDatabases Databases { get; private set; } = null!;
+    public Uri BaseAddress { get; private set; } = null!;
+    public string ClientId { get; private set; } = "";
+    public string ClientSecret { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+        Databases = await TestStack.CreateDatabasesAsync();
+        var settings = Databases.EngineSettings();
+        settings["Nylas:Durable:TaskHub"] = "t" + Guid.NewGuid().ToString("N")[..12];
+        settings["Nylas:Durable:MaxQueuePollingIntervalMs"] = "200";
+        settings["Nylas:Sync:IdleSeconds"] = "30";
+
+        App = LocalHostApp.Build([], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        });
+        await App.Services.PrepareStorageAsync();
+        await App.StartAsync();
+        string address = App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        BaseAddress = new Uri(address);
+
+        var (application, secret) = await App.Services.GetRequiredService<AccountStore>().CreateApplicationAsync("integration tests");
+        ClientId = application.ClientId;
+        ClientSecret = secret;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await App.StopAsync();
+        await App.DisposeAsync();
+    }
+
+    public HttpClient Client(string? accessToken = null)
+    {
+        var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        if (accessToken is not null)
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(accessToken + ":")));
+        return http;
+    }
+
+    public HttpClient AppClient()
+    {
+        var http = Client();
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(ClientSecret + ":")));
+        return http;
+    }
+
+    /// <summary>POST /a/{client_id}/accounts for a test mailbox over IMAPS with the test certificate pinned.</summary>
+    public async Task<HttpResponseMessage> PostAccountAsync(string email, string? password = null, bool pinCertificate = true)
+    {
+        var settings = new JsonObject
+        {
+            ["imap_host"] = TestStack.ImapHost,
+            ["imap_port"] = TestStack.ImapsPort,
+            ["imap_username"] = email,
+            ["imap_password"] = password ?? TestStack.ImapPassword,
+            ["imap_security"] = "ssl",
+        };
+        if (pinCertificate) settings["trusted_certificate_sha256"] = TestStack.TlsCertSha256();
+        var body = new JsonObject { ["email_address"] = email, ["name"] = "Test User", ["provider"] = "imap", ["settings"] = settings };
+        using var http = AppClient();
+        // The v2 SDK sends JSON as text/plain; the API must accept it.
+        return await http.PostAsync($"/a/{ClientId}/accounts", new StringContent(body.ToJsonString(), Encoding.UTF8, "text/plain"));
+    }
+
+    /// <summary>Connects a fresh mailbox and returns (address, access token, account id).</summary>
+    public async Task<(string Email, string Token, string AccountId)> ConnectNewAccountAsync()
+    {
+        string email = TestStack.NewMailbox();
+        // Log in once so that Dovecot creates the mailbox before the account is connected.
+        using (var imap = await TestStack.ConnectImapAsync(email)) await imap.DisconnectAsync(true);
+        using var response = await PostAccountAsync(email);
+        string text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"connect failed: {(int)response.StatusCode} {text}");
+        var json = JsonNode.Parse(text)!;
+        return (email, json["access_token"]!.GetValue<string>(), json["id"]!.GetValue<string>());
+    }
+
+    public async Task<long> CountMessagesAsync(string token)
+    {
+        using var http = Client(token);
+        var json = await http.GetFromJsonAsync<JsonElement>("/messages?view=count");
+        return json.GetProperty("count").GetInt64();
+    }
+}

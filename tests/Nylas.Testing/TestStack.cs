@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using MailKit;
+using MailKit.Net.Imap;
+using MailKit.Security;
+using MimeKit;
+using MySqlConnector;
+
+namespace Nylas.Testing;
+
+/// <summary>
+/// The real servers that <c>./dev test</c> starts (MariaDB, Dovecot, Postfix, Azurite), found through
+/// NYLAS_TEST_* environment variables. Tests that need them fail with a clear message without them.
+/// </summary>
+public static class TestStack
+{
+    public static string MySql => Require("NYLAS_TEST_MYSQL");
+    public static string Storage => Require("NYLAS_TEST_STORAGE");
+    public static string ImapHost => Environment.GetEnvironmentVariable("NYLAS_TEST_IMAP_HOST") ?? "127.0.0.1";
+    public static int ImapPort => int.Parse(Require("NYLAS_TEST_IMAP_PORT"));
+    public static int ImapsPort => int.Parse(Require("NYLAS_TEST_IMAPS_PORT"));
+    public static string ImapPassword => Environment.GetEnvironmentVariable("NYLAS_TEST_IMAP_PASSWORD") ?? "secret";
+    public static string TlsCertPath => Require("NYLAS_TEST_TLS_CERT");
+    public static string DovecotConf => Require("NYLAS_TEST_DOVECOT_CONF");
+
+    private static string Require(string name)
+        => Environment.GetEnvironmentVariable(name) is { Length: > 0 } value
+            ? value
+            : throw new InvalidOperationException($"{name} is not set: run the tests with `./dev test`, which starts the servers they need.");
+
+    /// <summary>A mailbox nobody else uses (the test Dovecot accepts any user at example.com).</summary>
+    public static string NewMailbox(string prefix = "t") => $"{prefix}{Guid.NewGuid():N}"[..20] + "@example.com";
+
+    public static string TlsCertSha256()
+    {
+        using var cert = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificateFromFile(TlsCertPath);
+        return cert.GetCertHashString(HashAlgorithmName.SHA256);
+    }
+
+    public static string NewEncryptionKey() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+
+    /// <summary>Creates a global and two shard databases with a unique prefix; returns their connection strings.</summary>
+    public static async Task<TestDatabases> CreateDatabasesAsync()
+    {
+        string prefix = $"nylas_t{Guid.NewGuid():N}"[..20];
+        await using var connection = new MySqlConnection(MySql);
+        await connection.OpenAsync();
+        foreach (var suffix in new[] { "global", "shard0", "shard1" })
+        {
+            await using var cmd = new MySqlCommand($"CREATE DATABASE `{prefix}_{suffix}`", connection);
+            await cmd.ExecuteNonQueryAsync();
+        }
+        return new TestDatabases(prefix);
+    }
+
+    public static async Task<ImapClient> ConnectImapAsync(string user, string? password = null)
+    {
+        var client = new ImapClient();
+        await client.ConnectAsync(ImapHost, ImapPort, SecureSocketOptions.None);
+        await client.AuthenticateAsync(user, password ?? ImapPassword);
+        return client;
+    }
+
+    /// <summary>APPENDs a message to the user's INBOX the way any IMAP client would; returns its UID.</summary>
+    public static async Task<UniqueId?> AppendAsync(string user, MimeMessage message, MessageFlags flags = MessageFlags.None, string folder = "INBOX")
+    {
+        using var client = await ConnectImapAsync(user);
+        var target = folder == "INBOX" ? client.Inbox : await client.GetFolderAsync(folder);
+        var uid = await target.AppendAsync(new AppendRequest(message, flags));
+        await client.DisconnectAsync(true);
+        return uid;
+    }
+
+    /// <summary>Runs <c>doveadm -c &lt;test conf&gt; …</c> for fixtures the IMAP protocol cannot make (UIDVALIDITY resets, raw saves).</summary>
+    public static async Task<string> DoveadmAsync(string arguments, string? stdin = null)
+    {
+        var psi = new ProcessStartInfo("doveadm", $"-c {DovecotConf} {arguments}")
+        {
+            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
+        };
+        using var process = Process.Start(psi)!;
+        if (stdin is not null) await process.StandardInput.WriteAsync(stdin);
+        process.StandardInput.Close();
+        string output = await process.StandardOutput.ReadToEndAsync();
+        string error = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0) throw new InvalidOperationException($"doveadm {arguments} failed ({process.ExitCode}): {error}");
+        return output;
+    }
+
+    public static MimeMessage SimpleMessage(string to, string subject, string body = "Hello", string from = "Sender <sender@example.org>")
+    {
+        var message = new MimeMessage();
+        message.From.Add(MailboxAddress.Parse(from));
+        message.To.Add(MailboxAddress.Parse(to));
+        message.Subject = subject;
+        message.MessageId = MimeKit.Utils.MimeUtils.GenerateMessageId("example.org");
+        message.Date = DateTimeOffset.UtcNow;
+        message.Body = new TextPart("plain") { Text = body };
+        return message;
+    }
+
+    /// <summary>Polls until <paramref name="condition"/> holds or the timeout passes; returns how long it took, or null.</summary>
+    public static async Task<TimeSpan?> WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout)
+    {
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < timeout)
+        {
+            if (await condition()) return sw.Elapsed;
+            await Task.Delay(50);
+        }
+        return null;
+    }
+}
+
+public sealed record TestDatabases(string Prefix)
+{
+    public string Global => $"{TestStack.MySql};Database={Prefix}_global";
+    public string Shard0 => $"{TestStack.MySql};Database={Prefix}_shard0";
+    public string Shard1 => $"{TestStack.MySql};Database={Prefix}_shard1";
+
+    /// <summary>The engine's configuration keys for these databases plus the test storage and a fresh key.</summary>
+    public Dictionary<string, string?> EngineSettings() => new()
+    {
+        ["Nylas:Database:Global"] = Global,
+        ["Nylas:Database:Shards:0"] = Shard0,
+        ["Nylas:Database:Shards:1"] = Shard1,
+        ["Nylas:Storage:ConnectionString"] = TestStack.Storage,
+        ["Nylas:Security:EncryptionKey"] = TestStack.NewEncryptionKey(),
+    };
+
+    public async Task<long> ScalarAsync(string database, string sql) => Convert.ToInt64(await QueryScalarAsync(database, sql));
+
+    public async Task<object?> QueryScalarAsync(string database, string sql)
+    {
+        await using var connection = new MySqlConnection($"{TestStack.MySql};Database={Prefix}_{database}");
+        await connection.OpenAsync();
+        await using var cmd = new MySqlCommand(sql, connection);
+        return await cmd.ExecuteScalarAsync();
+    }
+}
