@@ -37,6 +37,8 @@ public sealed class LocalHostFixture : IAsyncLifetime
         settings["Nylas:Durable:TaskHub"] = "t" + Guid.NewGuid().ToString("N")[..12];
         settings["Nylas:Durable:MaxQueuePollingIntervalMs"] = "200";
         settings["Nylas:Sync:IdleSeconds"] = "30";
+        // Test classes run in parallel against one Azurite: each host gets its own ingest queue.
+        settings["Nylas:Storage:IngestQueue"] = "ingest-" + Guid.NewGuid().ToString("N")[..12];
 
         App = LocalHostApp.Build([], builder =>
         {

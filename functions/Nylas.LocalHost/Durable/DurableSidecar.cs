@@ -55,7 +55,9 @@ public sealed class DurableSidecar : IHostedService, IAsyncDisposable
         await _service.CreateIfNotExistsAsync();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, Port, l => l.Protocols = HttpProtocols.Http2));
+        // Its own loopback address (not the API's ASPNETCORE_URLS); gRPC needs HTTP/2 without TLS.
+        builder.WebHost.UseUrls(Address);
+        builder.WebHost.ConfigureKestrel(k => k.ConfigureEndpointDefaults(l => l.Protocols = HttpProtocols.Http2));
         builder.Services.AddGrpc();
         builder.Services.AddSingleton(_loggerFactory);
         builder.Services.AddSingleton<IOrchestrationService>(_service);

@@ -1,0 +1,138 @@
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Microsoft.DurableTask.Testing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Nylas.Engine;
+using Nylas.Engine.Accounts;
+using Nylas.Engine.Queues;
+using Nylas.Engine.Sync;
+using Nylas.Functions;
+using Nylas.Testing;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Nylas.Functions.Tests;
+
+/// <summary>
+/// The Functions app's own orchestrator function in the DurableTask test host, calling the real
+/// activities against Dovecot, MariaDB and Azurite, with the ingest queue drained as in production.
+/// </summary>
+public sealed class AccountSyncOrchestrationTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private ServiceProvider _services = null!;
+    private DurableTaskTestHost _durable = null!;
+    private IngestQueuePump _pump = null!;
+    private TestDatabases _databases = null!;
+
+    public async Task InitializeAsync()
+    {
+        _databases = await TestStack.CreateDatabasesAsync();
+        var settings = _databases.EngineSettings();
+        settings["Nylas:Storage:IngestQueue"] = "ingest-" + Guid.NewGuid().ToString("N")[..12];
+        settings["Nylas:Sync:IdleSeconds"] = "20";
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        _services = new ServiceCollection()
+            .AddLogging(l => l.SetMinimumLevel(LogLevel.Warning))
+            .AddNylasEngine(configuration)
+            .BuildServiceProvider();
+        await _services.PrepareStorageAsync();
+
+        var syncer = _services.GetRequiredService<MailboxSyncer>();
+        var waiter = _services.GetRequiredService<ChangeWaiter>();
+        _durable = await DurableTaskTestHost.StartAsync(tasks =>
+        {
+            // Exactly the functions the Functions host binds: the orchestrator function and the activities' services.
+            tasks.AddOrchestratorFunc<AccountSyncInput, string>(SyncTaskNames.AccountSync, (ctx, _) => SyncFunctions.AccountSync(ctx));
+            tasks.AddActivityFunc<long, SyncOutcome>(SyncTaskNames.SyncMailbox, (_, id) => syncer.SyncAsync(id, CancellationToken.None));
+            tasks.AddActivityFunc<long, WaitOutcome>(SyncTaskNames.WaitForChange, (_, id) => waiter.WaitAsync(id, CancellationToken.None));
+        }, new DurableTaskTestHostOptions { LoggerFactory = LoggerFactory.Create(l => l.SetMinimumLevel(LogLevel.Warning)) });
+
+        _pump = ActivatorUtilities.CreateInstance<IngestQueuePump>(_services);
+        await _pump.StartAsync(CancellationToken.None);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _pump.StopAsync(CancellationToken.None);
+        await _durable.DisposeAsync();
+        await _services.DisposeAsync();
+    }
+
+    private async Task<Account> ConnectAsync(string email, string password)
+    {
+        var store = _services.GetRequiredService<AccountStore>();
+        var (app, _) = await store.CreateApplicationAsync("orchestration tests");
+        var imap = new ImapServer(TestStack.ImapHost, TestStack.ImapsPort, ImapSecurity.Ssl, email, TestStack.TlsCertSha256());
+        // Straight to the store: the API would refuse a wrong password before it got here.
+        var (account, _) = await store.UpsertAccountAsync(app.Id, email, "", "imap", imap, new AccountSecrets(password));
+        return account;
+    }
+
+    private Task<long> CountMessagesAsync(Account account)
+        => _databases.ScalarAsync($"shard{account.ShardId}", $"SELECT COUNT(*) FROM messages WHERE account_id = {account.Id}");
+
+    [Fact]
+    public async Task Syncs_existing_mail_then_idles_and_wakes_up_for_new_mail()
+    {
+        string email = TestStack.NewMailbox();
+        await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "before the orchestration"));
+        var account = await ConnectAsync(email, TestStack.ImapPassword);
+
+        string instanceId = AccountSyncScheduler.InstanceId(account.Id);
+        await _durable.Client.ScheduleNewOrchestrationInstanceAsync(SyncTaskNames.AccountSync, new AccountSyncInput(account.Id),
+            new StartOrchestrationOptions { InstanceId = instanceId });
+
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await CountMessagesAsync(account) == 1, TimeSpan.FromSeconds(30)));
+
+        // Once the orchestration sits in its IDLE wait, new mail must wake it and be synced.
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () =>
+        {
+            var meta = await _durable.Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true);
+            return meta?.ReadCustomStatusAs<AccountSyncStatus>()?.Phase == "waiting";
+        }, TimeSpan.FromSeconds(30)));
+        await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "during the idle"));
+        var woke = await TestStack.WaitUntilAsync(async () => await CountMessagesAsync(account) == 2, TimeSpan.FromSeconds(15));
+        Assert.True(woke.HasValue, "new mail during IDLE was not synced before the IDLE timeout");
+        output.WriteLine($"new mail synced {woke.Value.TotalMilliseconds:F0} ms after APPEND (IDLE timeout 20 s)");
+
+        var status = (await _durable.Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true))!;
+        Assert.Equal(OrchestrationRuntimeStatus.Running, status.RuntimeStatus);
+        Assert.True(status.ReadCustomStatusAs<AccountSyncStatus>()!.Cycle >= 1, "the orchestration should have continued as new after waking");
+        Assert.Equal(SyncStates.Running, (await _services.GetRequiredService<AccountStore>().GetAsync(account.Id))!.SyncState);
+
+        await _durable.Client.TerminateInstanceAsync(instanceId);
+    }
+
+    [Fact]
+    public async Task Bad_credentials_put_the_account_in_invalid_credentials_and_end_its_orchestration()
+    {
+        string email = TestStack.NewMailbox();
+        var account = await ConnectAsync(email, "not-the-password");
+
+        string instanceId = AccountSyncScheduler.InstanceId(account.Id);
+        await _durable.Client.ScheduleNewOrchestrationInstanceAsync(SyncTaskNames.AccountSync, new AccountSyncInput(account.Id),
+            new StartOrchestrationOptions { InstanceId = instanceId });
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var done = await _durable.Client.WaitForInstanceCompletionAsync(instanceId, getInputsAndOutputs: true, timeout.Token);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+        Assert.Equal(SyncStates.InvalidCredentials, done.ReadOutputAs<string>());
+        var stored = (await _services.GetRequiredService<AccountStore>().GetAsync(account.Id))!;
+        Assert.Equal(SyncStates.InvalidCredentials, stored.SyncState);
+        Assert.Contains("authentication failed", stored.SyncError, StringComparison.OrdinalIgnoreCase);
+
+        // The supervisor leaves it alone until credentials are updated.
+        var scheduler = _services.GetRequiredService<AccountSyncScheduler>();
+        Assert.Equal(0, await scheduler.EnsureAllRunningAsync(_durable.Client));
+    }
+
+    [Fact]
+    public void Failure_backoff_grows_and_is_capped()
+    {
+        Assert.Equal(TimeSpan.FromSeconds(30), AccountSyncOrchestrator.FailureBackoff(1));
+        Assert.Equal(TimeSpan.FromSeconds(60), AccountSyncOrchestrator.FailureBackoff(2));
+        Assert.Equal(TimeSpan.FromMinutes(15), AccountSyncOrchestrator.FailureBackoff(20));
+    }
+}
