@@ -27,15 +27,16 @@ public static class EngineServiceCollectionExtensions
             .ValidateDataAnnotations()
             .Validate(o => o.Database.Shards.Count > 0, "Nylas:Database:Shards needs at least one shard (Nylas__Database__Shards__0).")
             .Validate(o => !string.IsNullOrWhiteSpace(o.Database.Global), "Nylas:Database:Global is required.")
-            .Validate(o => !string.IsNullOrWhiteSpace(o.Storage.ConnectionString), "Nylas:Storage:ConnectionString is required.")
+            .Validate(o => !string.IsNullOrWhiteSpace(o.Storage.ConnectionString) || !string.IsNullOrWhiteSpace(o.Storage.AccountName),
+                "Nylas:Storage:ConnectionString (or, with a managed identity, Nylas:Storage:AccountName) is required.")
             .ValidateOnStart();
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ShardDirectory>();
         services.AddSingleton<DatabaseMigrator>();
         services.AddSingleton<SecretSealer>();
-        services.AddSingleton(sp => new BlobServiceClient(sp.GetRequiredService<IOptions<NylasOptions>>().Value.Storage.ConnectionString));
-        services.AddSingleton(sp => new QueueServiceClient(sp.GetRequiredService<IOptions<NylasOptions>>().Value.Storage.ConnectionString));
+        services.AddSingleton(sp => StorageClients.Blobs(sp.GetRequiredService<IOptions<NylasOptions>>().Value.Storage));
+        services.AddSingleton(sp => StorageClients.Queues(sp.GetRequiredService<IOptions<NylasOptions>>().Value.Storage));
         services.AddSingleton<RawMailStore>();
         services.AddSingleton<StorageQueueIngestQueue>();
         services.AddSingleton<IIngestQueue>(sp => sp.GetRequiredService<StorageQueueIngestQueue>());

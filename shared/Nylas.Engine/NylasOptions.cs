@@ -25,7 +25,9 @@ public sealed class DatabaseOptions
 public sealed class StorageOptions
 {
     /// <summary>Azure Storage connection string (Azurite locally): raw MIME blobs and the ingest queue.</summary>
-    [Required] public string ConnectionString { get; set; } = "";
+    public string ConnectionString { get; set; } = "";
+    /// <summary>In Azure, instead of a connection string: the storage account name, reached with the app's managed identity.</summary>
+    public string AccountName { get; set; } = "";
     public string RawMailContainer { get; set; } = "raw-mail";
     public string IngestQueue { get; set; } = "ingest";
 }
