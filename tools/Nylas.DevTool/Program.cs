@@ -35,7 +35,7 @@ internal static class Program
           --timeout SECONDS     How long wait-synced waits [120]
           -h, --help            Show this help
 
-        Progress goes to stderr; KEY=value results go to stdout and the --state file.
+        Progress goes to stderr; KEY=value results go to the --state file, or to stdout without one.
         Exit codes: 0 success, 1 failure, 2 bad usage, 130 interrupted.
         """;
 
@@ -111,7 +111,7 @@ internal static class Program
             {
                 using var api = new ApiClient(options.Api!);
                 var account = await ConnectAsync(api, options, ct);
-                PrintResults(account);
+                if (options.StatePath is null) PrintResults(account); // with --state the token goes only to that file, never to a log
                 break;
             }
             case "wait-synced":
@@ -126,7 +126,7 @@ internal static class Program
                 using var api = new ApiClient(options.Api!);
                 var account = await ConnectAsync(api, options, ct);
                 await SyncWaiter.WaitAsync(api, account.AccessToken, options.Imap, options.Timeout, ct);
-                PrintResults(account);
+                if (options.StatePath is null) PrintResults(account); // with --state the token goes only to that file, never to a log
                 break;
             }
         }
@@ -152,7 +152,7 @@ internal static class Program
         return account;
     }
 
-    /// <summary>The machine-readable result: exactly the lines the state file gets.</summary>
+    /// <summary>The machine-readable result when there is no --state file: exactly the lines that file would get.</summary>
     private static void PrintResults(ConnectedAccount account)
     {
         Console.Out.WriteLine($"{StateKeys.AccessToken}={account.AccessToken}");
