@@ -66,7 +66,8 @@ public static class TestStack
     {
         using var client = await ConnectImapAsync(user);
         var target = folder == "INBOX" ? client.Inbox : await client.GetFolderAsync(folder);
-        var uid = await target.AppendAsync(new AppendRequest(message, flags));
+        // INTERNALDATE follows the Date header, as for mail delivered when it was written.
+        var uid = await target.AppendAsync(new AppendRequest(message, flags) { InternalDate = message.Date });
         await client.DisconnectAsync(true);
         return uid;
     }
