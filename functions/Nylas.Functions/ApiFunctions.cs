@@ -3,13 +3,14 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask.Client;
 using Nylas.Engine.Api.Accounts;
+using Nylas.Engine.Api.Folders;
 using Nylas.Engine.Api.Health;
 using Nylas.Engine.Api.Messages;
 
 namespace Nylas.Functions;
 
 /// <summary>HTTP triggers: each binds a route (host.json sets no route prefix) to the shared handler.</summary>
-public sealed class ApiFunctions(MessagesApi messages, AccountsApi accounts, HealthApi health)
+public sealed class ApiFunctions(MessagesApi messages, AccountsApi accounts, FoldersApi folders, HealthApi health)
 {
     [Function("Health")]
     public async Task<IActionResult> Health(
@@ -28,6 +29,14 @@ public sealed class ApiFunctions(MessagesApi messages, AccountsApi accounts, Hea
     [Function("GetMessage")]
     public async Task<IActionResult> GetMessage([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "messages/{id}")] HttpRequest req, string id)
         => await messages.GetAsync(req.HttpContext, id);
+
+    [Function("ListFolders")]
+    public async Task<IActionResult> ListFolders([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "folders")] HttpRequest req)
+        => await folders.ListAsync(req.HttpContext);
+
+    [Function("GetFolder")]
+    public async Task<IActionResult> GetFolder([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "folders/{id}")] HttpRequest req, string id)
+        => await folders.GetAsync(req.HttpContext, id);
 
     [Function("ListAccounts")]
     public async Task<IActionResult> ListAccounts([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "a/{clientId}/accounts")] HttpRequest req, string clientId)

@@ -7,6 +7,7 @@ using Nylas.Core.Messages;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.Api;
 using Nylas.Engine.Api.Accounts;
+using Nylas.Engine.Api.Folders;
 using Nylas.Engine.Api.Health;
 using Nylas.Engine.Api.Messages;
 using Nylas.Engine.Ingest;
@@ -44,6 +45,7 @@ public static class EngineServiceCollectionExtensions
         services.AddSingleton<AccountStore>();
         services.AddSingleton<AccountConnector>();
         services.AddSingleton<FolderStore>();
+        services.AddSingleton<MailboxMirror>();
         services.AddSingleton<ImapConnector>();
         services.AddSingleton<MailboxSyncer>();
         services.AddSingleton<ChangeWaiter>();
@@ -57,6 +59,7 @@ public static class EngineServiceCollectionExtensions
         services.AddSingleton<MessageQueries>();
         services.AddSingleton<MessagesApi>();
         services.AddSingleton<AccountsApi>();
+        services.AddSingleton<FoldersApi>();
         services.AddSingleton<HealthApi>();
         return services;
     }

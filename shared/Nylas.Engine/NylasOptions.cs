@@ -51,6 +51,10 @@ public sealed class SyncOptions
     [Range(1, int.MaxValue)] public int MaxBatchBytes { get; set; } = 32 * 1024 * 1024;
     [Range(1, 64)] public int UploadParallelism { get; set; } = 8;
     [Range(1, 600)] public int ConnectTimeoutSeconds { get; set; } = 30;
+    /// <summary>IDLE is ended and a NOOP sent this often, so a connection that died silently is noticed.</summary>
+    [Range(5, 1800)] public int IdleRefreshSeconds { get; set; } = 60;
+    /// <summary>Behave as if the server lacked CONDSTORE (tests of the full-comparison path; servers with a broken CONDSTORE).</summary>
+    public bool DisableCondStore { get; set; }
 }
 
 public sealed class IngestOptions

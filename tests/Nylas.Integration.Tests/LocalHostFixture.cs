@@ -22,7 +22,7 @@ namespace Nylas.Integration.Tests;
 /// The whole local host (API, durable sync on Azurite, ingest pump) in this process on a free port,
 /// with its own databases and task hub, against the test Dovecot. One per test class.
 /// </summary>
-public sealed class LocalHostFixture : IAsyncLifetime
+public class LocalHostFixture : IAsyncLifetime
 {
     public WebApplication App { get; private set; } = null!;
     public TestDatabases Databases { get; private set; } = null!;
@@ -39,6 +39,7 @@ public sealed class LocalHostFixture : IAsyncLifetime
         settings["Nylas:Sync:IdleSeconds"] = "30";
         // Test classes run in parallel against one Azurite: each host gets its own ingest queue.
         settings["Nylas:Storage:IngestQueue"] = "ingest-" + Guid.NewGuid().ToString("N")[..12];
+        Configure(settings);
 
         App = LocalHostApp.Build([], builder =>
         {
@@ -55,6 +56,9 @@ public sealed class LocalHostFixture : IAsyncLifetime
         ClientId = application.ClientId;
         ClientSecret = secret;
     }
+
+    /// <summary>Settings a fixture for one kind of test changes (e.g. a short IDLE so changes outside INBOX are seen quickly).</summary>
+    protected virtual void Configure(Dictionary<string, string?> settings) { }
 
     public async Task DisposeAsync()
     {

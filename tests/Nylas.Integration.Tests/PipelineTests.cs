@@ -134,7 +134,7 @@ public class PipelineTests(LocalHostFixture host, ITestOutputHelper output) : IC
         async Task<(long, long, long)> Counts() => (
             await host.Databases.ScalarAsync(shardDb, $"SELECT COUNT(*) FROM messages WHERE account_id = {accountDbId}"),
             await host.Databases.ScalarAsync(shardDb, $"SELECT COUNT(*) FROM imap_uids WHERE account_id = {accountDbId}"),
-            await host.Databases.ScalarAsync(shardDb, $"SELECT COUNT(*) FROM transactions WHERE account_id = {accountDbId}"));
+            await host.Databases.ScalarAsync(shardDb, $"SELECT COUNT(*) FROM transactions WHERE account_id = {accountDbId} AND object_type = 'message'"));
         var before = await Counts();
         Assert.Equal((1L, 1L, 1L), before);
 

@@ -63,3 +63,13 @@ public sealed record ApiAccount
 public sealed record ApiCount(long Count);
 
 public sealed record ApiErrorBody(string Type, string Message);
+
+/// <summary>A folder (folder accounts) or label (Gmail): <c>name</c> is the role, null for the user's own folders.</summary>
+public sealed record ApiFolder
+{
+    public required string Id { get; init; }
+    public required string Object { get; init; }
+    public required string AccountId { get; init; }
+    public string? Name { get; init; }
+    public required string DisplayName { get; init; }
+}

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.DurableTask.Client;
 using Nylas.Engine.Api.Accounts;
+using Nylas.Engine.Api.Folders;
 using Nylas.Engine.Api.Health;
 using Nylas.Engine.Api.Messages;
 
@@ -17,6 +18,8 @@ public static class ApiEndpoints
         app.MapGet("/account", (HttpContext http, AccountsApi api) => api.GetCurrentAsync(http));
         app.MapGet("/messages", (HttpContext http, MessagesApi api) => api.ListAsync(http));
         app.MapGet("/messages/{id}", (HttpContext http, string id, MessagesApi api) => api.GetAsync(http, id));
+        app.MapGet("/folders", (HttpContext http, FoldersApi api) => api.ListAsync(http));
+        app.MapGet("/folders/{id}", (HttpContext http, string id, FoldersApi api) => api.GetAsync(http, id));
         app.MapGet("/a/{clientId}/accounts", (HttpContext http, string clientId, AccountsApi api) => api.ListAsync(http, clientId));
         app.MapPost("/a/{clientId}/accounts", (HttpContext http, string clientId, AccountsApi api, DurableTaskClient durable) => api.ConnectAsync(http, clientId, durable));
         return app;

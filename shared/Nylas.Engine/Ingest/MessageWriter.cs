@@ -48,6 +48,13 @@ public sealed class MessageWriter(ShardDirectory shards, TimeProvider clock)
         }
 
         bool created = messageId is null;
+        if (!created)
+        {
+            // Seen again at a new location (a move, a copy, a UIDVALIDITY resync): no longer an orphan.
+            await using var relink = new MySqlCommand("UPDATE messages SET orphaned_at = NULL WHERE id = @id AND orphaned_at IS NOT NULL", connection, tx);
+            relink.Parameters.AddWithValue("@id", messageId);
+            await relink.ExecuteNonQueryAsync(cancellationToken);
+        }
         if (created)
         {
             publicId = PublicId.New();

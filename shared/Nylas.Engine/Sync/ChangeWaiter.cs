@@ -36,17 +36,38 @@ public sealed partial class ChangeWaiter(
         if (state.UidValidity != inbox.UidValidity || (inbox.UidNext is { } next && next.Id - 1 > state.SyncedHighUid))
             return new WaitOutcome(Stop: false, Changed: true, IdleSupported: true, 0);
 
-        using var done = new CancellationTokenSource(TimeSpan.FromSeconds(sync.IdleSeconds));
+        // IDLE in slices with a NOOP between them: a connection that died silently fails the NOOP
+        // (and the activity, which is retried) instead of idling until the step's end.
         bool changed = false;
-        void OnChange(object? sender, EventArgs e) { changed = true; done.Cancel(); }
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(sync.IdleSeconds);
+        void OnChange(object? sender, EventArgs e) => changed = true;
         inbox.CountChanged += OnChange;
+        inbox.MessageFlagsChanged += OnChange;
         try
         {
-            await client.IdleAsync(done.Token, cancellationToken);
+            while (!changed && DateTimeOffset.UtcNow < deadline)
+            {
+                var slice = TimeSpan.FromSeconds(Math.Min(sync.IdleRefreshSeconds, Math.Max(1, (deadline - DateTimeOffset.UtcNow).TotalSeconds)));
+                using var done = new CancellationTokenSource(slice);
+                void StopIdle(object? sender, EventArgs e) { try { done.Cancel(); } catch (ObjectDisposedException) { } }
+                inbox.CountChanged += StopIdle;
+                inbox.MessageFlagsChanged += StopIdle;
+                try
+                {
+                    await client.IdleAsync(done.Token, cancellationToken);
+                }
+                finally
+                {
+                    inbox.CountChanged -= StopIdle;
+                    inbox.MessageFlagsChanged -= StopIdle;
+                }
+                if (!changed) await client.NoOpAsync(cancellationToken);
+            }
         }
         finally
         {
             inbox.CountChanged -= OnChange;
+            inbox.MessageFlagsChanged -= OnChange;
         }
         if (changed) LogWoken(accountId);
         if (client.IsConnected) await client.DisconnectAsync(quit: true, cancellationToken);

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using MySqlConnector;
 using Nylas.Core.Ids;
 using Nylas.Engine.Storage;
@@ -5,45 +6,99 @@ using Nylas.Engine.Storage;
 namespace Nylas.Engine.Sync;
 
 /// <summary>A folder's row and sync checkpoint: every UID in (SyncedLowUid, SyncedHighUid] has been fetched and queued.</summary>
-public sealed record FolderState(long Id, string PublicId, string Name, uint? UidValidity, uint SyncedHighUid, uint SyncedLowUid)
+public sealed record FolderState(
+    long Id, string PublicId, string Name, string DisplayName, string? Role, uint? UidValidity, ulong? HighestModSeq,
+    uint SyncedHighUid, uint SyncedLowUid)
 {
     public bool NeverSynced => SyncedHighUid == 0 && SyncedLowUid == 0;
 }
 
-/// <summary>Folders and their checkpoints in the account's shard.</summary>
+/// <summary>Folders, their checkpoints and their change-log rows in the account's shard.</summary>
 public sealed class FolderStore(ShardDirectory shards, TimeProvider clock)
 {
+    private const string Columns = "id, public_id, name, display_name, role, uid_validity, highest_mod_seq, synced_high_uid, synced_low_uid";
+
+    public async Task<IReadOnlyList<FolderState>> ListAsync(int shardId, long accountId, CancellationToken cancellationToken)
+    {
+        await using var cmd = shards.Shard(shardId).CreateCommand($"SELECT {Columns} FROM folders WHERE account_id = @account ORDER BY id");
+        cmd.Parameters.AddWithValue("@account", accountId);
+        var list = new List<FolderState>();
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+        while (await r.ReadAsync(cancellationToken)) list.Add(Read(r));
+        return list;
+    }
+
+    /// <summary>The folder's row, created when missing (INBOX for the wait step, which may run before a first sync).</summary>
     public async Task<FolderState> EnsureAsync(int shardId, long accountId, string name, string displayName, string? role, CancellationToken cancellationToken)
     {
-        var ds = shards.Shard(shardId);
-        await using (var insert = ds.CreateCommand("""
-            INSERT IGNORE INTO folders (account_id, public_id, name, display_name, role) VALUES (@account, @pid, @name, @display, @role)
-            """))
+        var existing = (await ListAsync(shardId, accountId, cancellationToken)).FirstOrDefault(f => f.Name == name);
+        return existing ?? await CreateAsync(shardId, accountId, name, displayName, role, "", cancellationToken);
+    }
+
+    public async Task<FolderState> CreateAsync(int shardId, long accountId, string name, string displayName, string? role, string attributes, CancellationToken cancellationToken)
+    {
+        string publicId = PublicId.New();
+        await using var connection = await shards.Shard(shardId).OpenConnectionAsync(cancellationToken);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var insert = new MySqlCommand("""
+            INSERT IGNORE INTO folders (account_id, public_id, name, display_name, role, attributes) VALUES (@account, @pid, @name, @display, @role, @attrs)
+            """, connection, tx))
         {
             insert.Parameters.AddWithValue("@account", accountId);
-            insert.Parameters.AddWithValue("@pid", PublicId.New());
+            insert.Parameters.AddWithValue("@pid", publicId);
             insert.Parameters.AddWithValue("@name", name);
             insert.Parameters.AddWithValue("@display", displayName);
             insert.Parameters.AddWithValue("@role", role);
-            await insert.ExecuteNonQueryAsync(cancellationToken);
+            insert.Parameters.AddWithValue("@attrs", attributes);
+            if (await insert.ExecuteNonQueryAsync(cancellationToken) == 1)
+                await ChangeLog.AppendAsync(connection, tx, accountId, "folder", publicId, "insert", clock, cancellationToken);
         }
-        await using var select = ds.CreateCommand("""
-            SELECT id, public_id, name, uid_validity, synced_high_uid, synced_low_uid FROM folders WHERE account_id = @account AND name = @name
-            """);
-        select.Parameters.AddWithValue("@account", accountId);
-        select.Parameters.AddWithValue("@name", name);
-        await using var r = await select.ExecuteReaderAsync(cancellationToken);
-        await r.ReadAsync(cancellationToken);
-        return new FolderState(r.GetInt64(0), r.GetString(1), r.GetString(2),
-            r.IsDBNull(3) ? null : r.GetUInt32Checked(3), r.GetUInt32Checked(4), r.GetUInt32Checked(5));
+        await tx.CommitAsync(cancellationToken);
+        return (await ListAsync(shardId, accountId, cancellationToken)).First(f => f.Name == name);
+    }
+
+    /// <summary>Rename or role change; the folder keeps its id (and its messages their locations).</summary>
+    public async Task UpdateAsync(int shardId, long accountId, FolderState folder, string name, string displayName, string? role, string attributes, CancellationToken cancellationToken)
+    {
+        await using var connection = await shards.Shard(shardId).OpenConnectionAsync(cancellationToken);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var update = new MySqlCommand("""
+            UPDATE folders SET name = @name, display_name = @display, role = @role, attributes = @attrs WHERE id = @id
+            """, connection, tx))
+        {
+            update.Parameters.AddWithValue("@name", name);
+            update.Parameters.AddWithValue("@display", displayName);
+            update.Parameters.AddWithValue("@role", role);
+            update.Parameters.AddWithValue("@attrs", attributes);
+            update.Parameters.AddWithValue("@id", folder.Id);
+            await update.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await ChangeLog.AppendAsync(connection, tx, accountId, "folder", folder.PublicId, "update", clock, cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>The folder is gone from the server: its locations go, its messages become orphans unless they live elsewhere too.</summary>
+    public async Task DeleteAsync(int shardId, long accountId, FolderState folder, CancellationToken cancellationToken)
+    {
+        await using var connection = await shards.Shard(shardId).OpenConnectionAsync(cancellationToken);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+        await Orphans.DetachFolderAsync(connection, tx, accountId, folder.Id, clock.GetUtcNow().UtcDateTime, cancellationToken);
+        await using (var delete = new MySqlCommand("DELETE FROM folders WHERE id = @id", connection, tx))
+        {
+            delete.Parameters.AddWithValue("@id", folder.Id);
+            await delete.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await ChangeLog.AppendAsync(connection, tx, accountId, "folder", folder.PublicId, "delete", clock, cancellationToken);
+        await tx.CommitAsync(cancellationToken);
     }
 
     public async Task SaveCheckpointAsync(int shardId, FolderState state, CancellationToken cancellationToken)
     {
         await using var cmd = shards.Shard(shardId).CreateCommand("""
-            UPDATE folders SET uid_validity = @v, synced_high_uid = @high, synced_low_uid = @low, last_synced_at = @now WHERE id = @id
+            UPDATE folders SET uid_validity = @v, highest_mod_seq = @hms, synced_high_uid = @high, synced_low_uid = @low, last_synced_at = @now WHERE id = @id
             """);
         cmd.Parameters.AddWithValue("@v", state.UidValidity);
+        cmd.Parameters.AddWithValue("@hms", state.HighestModSeq);
         cmd.Parameters.AddWithValue("@high", state.SyncedHighUid);
         cmd.Parameters.AddWithValue("@low", state.SyncedLowUid);
         cmd.Parameters.AddWithValue("@now", clock.GetUtcNow().UtcDateTime);
@@ -51,18 +106,16 @@ public sealed class FolderStore(ShardDirectory shards, TimeProvider clock)
         await cmd.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>UIDVALIDITY changed: the old UIDs mean nothing now. Messages stay (they are matched again by content hash).</summary>
-    public async Task<FolderState> ResetUidsAsync(int shardId, FolderState state, uint newUidValidity, CancellationToken cancellationToken)
+    /// <summary>UIDVALIDITY changed: the old UIDs mean nothing now. Messages stay as orphans and are re-linked by content when seen again.</summary>
+    public async Task<FolderState> ResetUidsAsync(int shardId, long accountId, FolderState state, uint newUidValidity, CancellationToken cancellationToken)
     {
         await using var connection = await shards.Shard(shardId).OpenConnectionAsync(cancellationToken);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
-        await using (var delete = new MySqlCommand("DELETE FROM imap_uids WHERE folder_id = @id", connection, tx))
-        {
-            delete.Parameters.AddWithValue("@id", state.Id);
-            await delete.ExecuteNonQueryAsync(cancellationToken);
-        }
-        var reset = state with { UidValidity = newUidValidity, SyncedHighUid = 0, SyncedLowUid = 0 };
-        await using (var update = new MySqlCommand("UPDATE folders SET uid_validity = @v, synced_high_uid = 0, synced_low_uid = 0 WHERE id = @id", connection, tx))
+        await Orphans.DetachFolderAsync(connection, tx, accountId, state.Id, clock.GetUtcNow().UtcDateTime, cancellationToken);
+        var reset = state with { UidValidity = newUidValidity, HighestModSeq = null, SyncedHighUid = 0, SyncedLowUid = 0 };
+        await using (var update = new MySqlCommand("""
+            UPDATE folders SET uid_validity = @v, highest_mod_seq = NULL, synced_high_uid = 0, synced_low_uid = 0 WHERE id = @id
+            """, connection, tx))
         {
             update.Parameters.AddWithValue("@v", newUidValidity);
             update.Parameters.AddWithValue("@id", state.Id);
@@ -70,5 +123,46 @@ public sealed class FolderStore(ShardDirectory shards, TimeProvider clock)
         }
         await tx.CommitAsync(cancellationToken);
         return reset;
+    }
+
+    private static FolderState Read(DbDataReader r) => new(
+        r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4),
+        r.IsDBNull(5) ? null : r.GetUInt32Checked(5), r.IsDBNull(6) ? null : r.GetFieldValue<ulong>(6),
+        r.GetUInt32Checked(7), r.GetUInt32Checked(8));
+}
+
+/// <summary>The change log (transactions table) that /delta and webhooks read; always written in the change's own transaction.</summary>
+public static class ChangeLog
+{
+    public static async Task AppendAsync(MySqlConnection connection, MySqlTransaction tx, long accountId, string objectType, string publicId, string command, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        await using var cmd = new MySqlCommand("""
+            INSERT INTO transactions (account_id, object_type, object_public_id, command, created_at) VALUES (@account, @type, @pid, @command, @now)
+            """, connection, tx);
+        cmd.Parameters.AddWithValue("@account", accountId);
+        cmd.Parameters.AddWithValue("@type", objectType);
+        cmd.Parameters.AddWithValue("@pid", publicId);
+        cmd.Parameters.AddWithValue("@command", command);
+        cmd.Parameters.AddWithValue("@now", clock.GetUtcNow().UtcDateTime);
+        await cmd.ExecuteNonQueryAsync(cancellationToken);
+    }
+}
+
+/// <summary>Messages that lost their last server location wait as orphans until a complete pass decides: moved (re-linked) or deleted.</summary>
+internal static class Orphans
+{
+    public static async Task DetachFolderAsync(MySqlConnection connection, MySqlTransaction tx, long accountId, long folderId, DateTime now, CancellationToken cancellationToken)
+    {
+        await using var mark = new MySqlCommand("""
+            UPDATE messages SET orphaned_at = @now
+            WHERE account_id = @account AND orphaned_at IS NULL AND id IN (SELECT message_id FROM imap_uids WHERE folder_id = @folder);
+            DELETE FROM imap_uids WHERE folder_id = @folder;
+            UPDATE messages m SET m.orphaned_at = NULL
+            WHERE m.account_id = @account AND m.orphaned_at IS NOT NULL AND EXISTS (SELECT 1 FROM imap_uids u WHERE u.message_id = m.id);
+            """, connection, tx);
+        mark.Parameters.AddWithValue("@now", now);
+        mark.Parameters.AddWithValue("@account", accountId);
+        mark.Parameters.AddWithValue("@folder", folderId);
+        await mark.ExecuteNonQueryAsync(cancellationToken);
     }
 }

@@ -19,13 +19,14 @@ namespace Nylas.Engine.Sync;
 public sealed partial class MailboxSyncer(
     AccountStore accounts,
     FolderStore folders,
+    MailboxMirror mirror,
     ImapConnector connector,
     RawMailStore rawMail,
     IIngestQueue ingestQueue,
     IOptions<NylasOptions> options,
     ILogger<MailboxSyncer> logger)
 {
-    private const MessageSummaryItems SummaryItems = MessageSummaryItems.UniqueId | MessageSummaryItems.Flags | MessageSummaryItems.InternalDate | MessageSummaryItems.Size;
+    private const MessageSummaryItems SummaryItems = MessageSummaryItems.UniqueId | MessageSummaryItems.Flags | MessageSummaryItems.InternalDate | MessageSummaryItems.Size | MessageSummaryItems.Envelope;
 
     public async Task<SyncOutcome> SyncAsync(long accountId, CancellationToken cancellationToken)
     {
@@ -57,7 +58,7 @@ public sealed partial class MailboxSyncer(
         {
             try
             {
-                var (fetched, hasMore) = await SyncInboxAsync(account, client, cancellationToken);
+                var (fetched, hasMore) = await SyncAllFoldersAsync(account, client, cancellationToken);
                 if (account.SyncState != SyncStates.Running || account.SyncError is not null)
                     await accounts.SetSyncStateAsync(accountId, SyncStates.Running, null, cancellationToken);
                 await client.DisconnectAsync(quit: true, cancellationToken);
@@ -71,30 +72,175 @@ public sealed partial class MailboxSyncer(
         }
     }
 
-    private async Task<(int Fetched, bool HasMore)> SyncInboxAsync(Account account, ImapClient client, CancellationToken cancellationToken)
+    private sealed class StepBudget(int messages)
     {
-        var options1 = options.Value.Sync;
-        var inbox = (ImapFolder)client.Inbox;
-        await inbox.OpenAsync(FolderAccess.ReadOnly, cancellationToken);
-        var state = await folders.EnsureAsync(account.ShardId, account.Id, inbox.FullName, inbox.Name, "inbox", cancellationToken);
+        public int Remaining { get; set; } = messages;
+        public int Fetched { get; set; }
+        public bool Exhausted { get; set; }
+    }
 
-        if (state.UidValidity is uint known && known != inbox.UidValidity)
+    /// <summary>One pass: mirror the folder list, then every folder (INBOX first); orphans are collected only after a complete pass.</summary>
+    private async Task<(int Fetched, bool HasMore)> SyncAllFoldersAsync(Account account, ImapClient client, CancellationToken cancellationToken)
+    {
+        var remote = await SyncFolderListAsync(account, client, cancellationToken);
+        var budget = new StepBudget(options.Value.Sync.MaxMessagesPerStep);
+        foreach (var (folder, state) in remote)
         {
-            LogUidValidityChanged(account.Id, inbox.FullName, known, inbox.UidValidity);
-            state = await folders.ResetUidsAsync(account.ShardId, state, inbox.UidValidity, cancellationToken);
+            await SyncFolderAsync(account, client, folder, state, budget, cancellationToken);
         }
-        state = state with { UidValidity = inbox.UidValidity };
+        if (!budget.Exhausted)
+        {
+            int deleted = await mirror.CollectOrphansAsync(account.ShardId, account.Id, cancellationToken);
+            if (deleted > 0) LogDeleted(account.Id, deleted);
+        }
+        return (budget.Fetched, budget.Exhausted);
+    }
 
-        // Work out what is missing: UIDs above the checkpoint (new mail) and below it (not yet backfilled).
+    /// <summary>
+    /// Mirrors the server's folder list: new folders are created, vanished ones deleted, and a folder that
+    /// disappeared while one with the same UIDVALIDITY appeared is a rename (it keeps its id).
+    /// </summary>
+    private async Task<List<(ImapFolder Folder, FolderState State)>> SyncFolderListAsync(Account account, ImapClient client, CancellationToken cancellationToken)
+    {
+        var personal = client.GetFolder(client.PersonalNamespaces[0]);
+        var listed = (await personal.GetSubfoldersAsync(StatusItems.UidValidity, subscribedOnly: false, cancellationToken))
+            .Concat(await ListDescendantsAsync(personal, cancellationToken))
+            .Append(client.Inbox)
+            .Cast<ImapFolder>()
+            .Where(f => !f.Attributes.HasFlag(FolderAttributes.NoSelect) && !f.Attributes.HasFlag(FolderAttributes.NonExistent))
+            .DistinctBy(f => f.FullName)
+            .ToList();
+        var local = (await folders.ListAsync(account.ShardId, account.Id, cancellationToken)).ToDictionary(f => f.Name);
+
+        var vanished = local.Values.Where(f => listed.All(r => r.FullName != f.Name)).ToList();
+        var result = new List<(ImapFolder, FolderState)>();
+        foreach (var folder in listed)
+        {
+            string? role = FolderRoles.Resolve(folder);
+            string attributes = folder.Attributes.ToString();
+            if (local.TryGetValue(folder.FullName, out var known))
+            {
+                if (known.Role != role)
+                    await folders.UpdateAsync(account.ShardId, account.Id, known, folder.FullName, folder.FullName, role, attributes, cancellationToken);
+                result.Add((folder, known with { Role = role }));
+                continue;
+            }
+            if (folder.UidValidity == 0 && folder.Count == 0) await folder.StatusAsync(StatusItems.UidValidity, cancellationToken);
+            var renamedFrom = vanished.FirstOrDefault(v => v.UidValidity is uint uv && uv == folder.UidValidity && uv != 0);
+            if (renamedFrom is not null)
+            {
+                vanished.Remove(renamedFrom);
+                await folders.UpdateAsync(account.ShardId, account.Id, renamedFrom, folder.FullName, folder.FullName, role, attributes, cancellationToken);
+                LogRenamed(account.Id, renamedFrom.Name, folder.FullName);
+                result.Add((folder, renamedFrom with { Name = folder.FullName, DisplayName = folder.FullName, Role = role }));
+                continue;
+            }
+            result.Add((folder, await folders.CreateAsync(account.ShardId, account.Id, folder.FullName, folder.FullName, role, attributes, cancellationToken)));
+        }
+        foreach (var gone in vanished)
+        {
+            await folders.DeleteAsync(account.ShardId, account.Id, gone, cancellationToken);
+            LogFolderDeleted(account.Id, gone.Name);
+        }
+        return result.OrderBy(r => FolderRoles.Priority(r.Item2.Role)).ThenBy(r => r.Item1.FullName, StringComparer.Ordinal).ToList();
+    }
+
+    private static async Task<List<IMailFolder>> ListDescendantsAsync(IMailFolder parent, CancellationToken cancellationToken)
+    {
+        var all = new List<IMailFolder>();
+        foreach (var child in await parent.GetSubfoldersAsync(StatusItems.UidValidity, subscribedOnly: false, cancellationToken))
+        {
+            if (child.Attributes.HasFlag(FolderAttributes.HasNoChildren)) continue;
+            var grandChildren = await child.GetSubfoldersAsync(StatusItems.UidValidity, subscribedOnly: false, cancellationToken);
+            all.AddRange(grandChildren);
+            foreach (var g in grandChildren) all.AddRange(await ListDescendantsAsync(g, cancellationToken));
+        }
+        return all;
+    }
+
+    private async Task SyncFolderAsync(Account account, ImapClient client, ImapFolder folder, FolderState state, StepBudget budget, CancellationToken cancellationToken)
+    {
+        var sync = options.Value.Sync;
+        await folder.OpenAsync(FolderAccess.ReadOnly, cancellationToken);
+        try
+        {
+            if (state.UidValidity is uint known && known != folder.UidValidity)
+            {
+                LogUidValidityChanged(account.Id, folder.FullName, known, folder.UidValidity);
+                state = await folders.ResetUidsAsync(account.ShardId, account.Id, state, folder.UidValidity, cancellationToken);
+            }
+            state = state with { UidValidity = folder.UidValidity };
+
+            bool condStore = client.Capabilities.HasFlag(ImapCapabilities.CondStore) && !sync.DisableCondStore && folder.HighestModSeq > 0;
+            if (!state.NeverSynced)
+                await SyncChangesAsync(account, folder, state, condStore, cancellationToken);
+            state = await FetchMissingAsync(account, folder, state, budget, cancellationToken);
+            if (condStore && !budget.Exhausted) state = state with { HighestModSeq = folder.HighestModSeq };
+            await folders.SaveCheckpointAsync(account.ShardId, state, cancellationToken);
+        }
+        finally
+        {
+            if (folder.IsOpen) await folder.CloseAsync(expunge: false, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Flag changes and expunges among the UIDs already mirrored. With CONDSTORE an unchanged
+    /// HIGHESTMODSEQ means nothing changed (no per-message cost); without it, a chunked UID/FLAGS
+    /// comparison of the whole folder, so changes to old messages are found too.
+    /// </summary>
+    private async Task SyncChangesAsync(Account account, ImapFolder folder, FolderState state, bool condStore, CancellationToken cancellationToken)
+    {
+        if (condStore && state.HighestModSeq is ulong since && since == folder.HighestModSeq) return;
+
+        var stored = await mirror.LoadLocationsAsync(account.ShardId, state.Id, cancellationToken);
+        var flagChanges = new List<(uint Uid, string Flags)>();
+        HashSet<uint> onServer;
+        if (condStore && state.HighestModSeq is ulong modSeq)
+        {
+            var changed = await folder.FetchAsync(0, -1, new FetchRequest(MessageSummaryItems.UniqueId | MessageSummaryItems.Flags) { ChangedSince = modSeq }, cancellationToken);
+            foreach (var s in changed)
+                if (stored.TryGetValue(s.UniqueId.Id, out var old) && ImapFlags.Format(s.Flags ?? MessageFlags.None, s.Keywords) is var now && now != old)
+                    flagChanges.Add((s.UniqueId.Id, now));
+            onServer = folder.Count == 0 ? [] : (await folder.SearchAsync(SearchQuery.All, cancellationToken)).Select(u => u.Id).ToHashSet();
+        }
+        else
+        {
+            onServer = [];
+            const int chunk = 5000;
+            for (int start = 0; start < folder.Count; start += chunk)
+            {
+                int end = Math.Min(folder.Count, start + chunk) - 1;
+                foreach (var s in await folder.FetchAsync(start, end, MessageSummaryItems.UniqueId | MessageSummaryItems.Flags, cancellationToken))
+                {
+                    onServer.Add(s.UniqueId.Id);
+                    if (stored.TryGetValue(s.UniqueId.Id, out var old) && ImapFlags.Format(s.Flags ?? MessageFlags.None, s.Keywords) is var now && now != old)
+                        flagChanges.Add((s.UniqueId.Id, now));
+                }
+            }
+        }
+
+        if (flagChanges.Count > 0)
+        {
+            int changedMessages = await mirror.ApplyFlagsAsync(account.ShardId, account.Id, state.Id, flagChanges, cancellationToken);
+            LogFlagsChanged(account.Id, folder.FullName, flagChanges.Count, changedMessages);
+        }
+        var expunged = stored.Keys.Where(uid => !onServer.Contains(uid)).ToList();
+        if (expunged.Count > 0)
+        {
+            await mirror.RemoveAsync(account.ShardId, account.Id, state.Id, expunged, cancellationToken);
+            LogExpunged(account.Id, folder.FullName, expunged.Count);
+        }
+    }
+
+    /// <summary>New mail (above the checkpoint, oldest first) then backfill (below it, newest first), within the step's budget.</summary>
+    private async Task<FolderState> FetchMissingAsync(Account account, ImapFolder folder, FolderState state, StepBudget budget, CancellationToken cancellationToken)
+    {
         List<UniqueId> newer, older;
         if (state.NeverSynced)
         {
-            var all = inbox.Count == 0 ? [] : await inbox.SearchAsync(SearchQuery.All, cancellationToken);
-            if (all.Count == 0)
-            {
-                await folders.SaveCheckpointAsync(account.ShardId, state, cancellationToken);
-                return (0, false);
-            }
+            var all = folder.Count == 0 ? [] : await folder.SearchAsync(SearchQuery.All, cancellationToken);
+            if (all.Count == 0) return state;
             uint top = all.Max(u => u.Id);
             state = state with { SyncedHighUid = top, SyncedLowUid = top };
             newer = [];
@@ -102,49 +248,44 @@ public sealed partial class MailboxSyncer(
         }
         else
         {
-            bool mayHaveNew = inbox.UidNext is not { } next || next.Id - 1 > state.SyncedHighUid;
-            newer = mayHaveNew && inbox.Count > 0
-                ? (await inbox.SearchAsync(SearchQuery.Uids(new UniqueIdRange(new UniqueId(state.SyncedHighUid + 1), UniqueId.MaxValue)), cancellationToken))
+            bool mayHaveNew = folder.UidNext is not { } next || next.Id - 1 > state.SyncedHighUid;
+            newer = mayHaveNew && folder.Count > 0
+                ? (await folder.SearchAsync(SearchQuery.Uids(new UniqueIdRange(new UniqueId(state.SyncedHighUid + 1), UniqueId.MaxValue)), cancellationToken))
                     .Where(u => u.Id > state.SyncedHighUid).OrderBy(u => u.Id).ToList()
                 : [];
-            older = state.SyncedLowUid > 0
-                ? (await inbox.SearchAsync(SearchQuery.Uids(new UniqueIdRange(new UniqueId(1), new UniqueId(state.SyncedLowUid))), cancellationToken))
+            older = state.SyncedLowUid > 0 && folder.Count > 0
+                ? (await folder.SearchAsync(SearchQuery.Uids(new UniqueIdRange(new UniqueId(1), new UniqueId(state.SyncedLowUid))), cancellationToken))
                     .OrderByDescending(u => u.Id).ToList()
                 : [];
         }
 
-        int budget = options1.MaxMessagesPerStep;
-        int fetched = 0;
-
-        // New mail, oldest first, so the high checkpoint can move after every batch.
-        var newWork = newer.Take(budget).ToList();
-        foreach (var batch in await PlanBatchesAsync(inbox, newWork, cancellationToken))
+        var newWork = newer.Take(Math.Max(0, budget.Remaining)).ToList();
+        foreach (var batch in await PlanBatchesAsync(folder, newWork, cancellationToken))
         {
-            fetched += await FetchBatchAsync(account, state, inbox, batch, cancellationToken);
+            budget.Fetched += await FetchBatchAsync(account, state, folder, batch, cancellationToken);
             state = state with { SyncedHighUid = Math.Max(state.SyncedHighUid, batch.Max(s => s.UniqueId.Id)) };
             await folders.SaveCheckpointAsync(account.ShardId, state, cancellationToken);
         }
-        budget -= newWork.Count;
+        budget.Remaining -= newWork.Count;
 
-        // Backfill, newest first, so the most recent mail is served first.
-        var oldWork = older.Take(Math.Max(0, budget)).ToList();
-        foreach (var batch in await PlanBatchesAsync(inbox, oldWork, cancellationToken))
+        var oldWork = older.Take(Math.Max(0, budget.Remaining)).ToList();
+        foreach (var batch in await PlanBatchesAsync(folder, oldWork, cancellationToken))
         {
-            fetched += await FetchBatchAsync(account, state, inbox, batch, cancellationToken);
+            budget.Fetched += await FetchBatchAsync(account, state, folder, batch, cancellationToken);
             state = state with { SyncedLowUid = batch.Min(s => s.UniqueId.Id) - 1 };
             await folders.SaveCheckpointAsync(account.ShardId, state, cancellationToken);
         }
+        budget.Remaining -= oldWork.Count;
         if (oldWork.Count == older.Count)
             state = state with { SyncedLowUid = 0 }; // nothing left below the last batch
-        await folders.SaveCheckpointAsync(account.ShardId, state, cancellationToken);
-
-        bool hasMore = newer.Count > newWork.Count || older.Count > oldWork.Count;
-        if (fetched > 0) LogFetched(account.Id, inbox.FullName, fetched, hasMore);
-        return (fetched, hasMore);
+        if (newer.Count > newWork.Count || older.Count > oldWork.Count)
+            budget.Exhausted = true;
+        if (newWork.Count + oldWork.Count > 0) LogFetched(account.Id, folder.FullName, newWork.Count + oldWork.Count, budget.Exhausted);
+        return state;
     }
 
     /// <summary>Groups UIDs (kept in the given order) into batches bounded by count and by total size.</summary>
-    private async Task<List<List<IMessageSummary>>> PlanBatchesAsync(IMailFolder folder, List<UniqueId> uids, CancellationToken cancellationToken)
+    private async Task<List<List<IMessageSummary>>> PlanBatchesAsync(ImapFolder folder, List<UniqueId> uids, CancellationToken cancellationToken)
     {
         var batches = new List<List<IMessageSummary>>();
         if (uids.Count == 0) return batches;
@@ -169,42 +310,82 @@ public sealed partial class MailboxSyncer(
         return batches;
     }
 
-    /// <summary>One UID FETCH BODY.PEEK[] for the whole batch; then blob writes and queue sends in parallel.</summary>
+    /// <summary>
+    /// One batch of new UIDs. A message that lost its old location (moved, or its folder's UIDVALIDITY
+    /// changed) is re-linked by Message-ID + size without downloading it; the rest are fetched with one
+    /// UID FETCH BODY.PEEK[] for the whole batch, re-linked when the account already has those bytes,
+    /// and otherwise written to Blob storage and queued for ingest.
+    /// </summary>
     private async Task<int> FetchBatchAsync(Account account, FolderState state, ImapFolder folder, List<IMessageSummary> batch, CancellationToken cancellationToken)
     {
-        var bodies = new ConcurrentDictionary<UniqueId, byte[]>();
-        await folder.GetStreamsAsync(batch.Select(s => s.UniqueId).ToList(), async (_, _, uid, stream, ct) =>
+        var links = new List<(uint, KnownMessage, string)>();
+        var orphans = await mirror.LoadOrphansAsync(account.ShardId, account.Id, cancellationToken);
+        var toDownload = new List<IMessageSummary>();
+        foreach (var summary in batch)
         {
-            using var buffer = new MemoryStream();
-            await stream.CopyToAsync(buffer, ct);
-            bodies[uid] = buffer.ToArray();
-        }, cancellationToken);
+            string? messageId = summary.Envelope?.MessageId;
+            var orphan = messageId is null ? null : orphans.FirstOrDefault(o => o.MessageIdHeader == messageId && o.Size == (long)(summary.Size ?? 0));
+            if (orphan is not null)
+            {
+                orphans.Remove(orphan);
+                links.Add((summary.UniqueId.Id, orphan, FlagNames(summary)));
+            }
+            else
+            {
+                toDownload.Add(summary);
+            }
+        }
 
-        await Parallel.ForEachAsync(batch, new ParallelOptions { MaxDegreeOfParallelism = options.Value.Sync.UploadParallelism, CancellationToken = cancellationToken },
+        var bodies = new ConcurrentDictionary<UniqueId, byte[]>();
+        if (toDownload.Count > 0)
+        {
+            await folder.GetStreamsAsync(toDownload.Select(s => s.UniqueId).ToList(), async (_, _, uid, stream, ct) =>
+            {
+                using var buffer = new MemoryStream();
+                await stream.CopyToAsync(buffer, ct);
+                bodies[uid] = buffer.ToArray();
+            }, cancellationToken);
+        }
+        var hashes = bodies.ToDictionary(kv => kv.Key, kv => RawMailStore.Sha256Hex(kv.Value));
+        var known = await mirror.FindByHashesAsync(account.ShardId, account.Id, hashes.Values.ToList(), cancellationToken);
+        var toIngest = new List<IMessageSummary>();
+        foreach (var summary in toDownload)
+        {
+            if (!hashes.TryGetValue(summary.UniqueId, out var sha)) continue; // expunged between the two fetches
+            if (known.TryGetValue(sha, out var message)) links.Add((summary.UniqueId.Id, message, FlagNames(summary)));
+            else toIngest.Add(summary);
+        }
+        await mirror.LinkAsync(account.ShardId, account.Id, state.Id, links, cancellationToken);
+
+        await Parallel.ForEachAsync(toIngest, new ParallelOptions { MaxDegreeOfParallelism = options.Value.Sync.UploadParallelism, CancellationToken = cancellationToken },
             async (summary, ct) =>
             {
-                if (!bodies.TryGetValue(summary.UniqueId, out var raw)) return; // expunged between the two fetches
-                string sha = RawMailStore.Sha256Hex(raw);
+                byte[] raw = bodies[summary.UniqueId];
+                string sha = hashes[summary.UniqueId];
                 string blobName = await rawMail.PutAsync(sha, raw, ct);
                 await ingestQueue.EnqueueAsync(new IngestMessage(
                     account.Id, account.ShardId, state.Id, state.UidValidity ?? 0, summary.UniqueId.Id, blobName, sha, raw.LongLength,
-                    FlagNames(summary), (summary.InternalDate ?? DateTimeOffset.UnixEpoch).ToUnixTimeSeconds()), ct);
+                    FlagNames(summary).Split(' ', StringSplitOptions.RemoveEmptyEntries), (summary.InternalDate ?? DateTimeOffset.UnixEpoch).ToUnixTimeSeconds()), ct);
             });
-        return bodies.Count;
+        return batch.Count;
     }
 
-    private static IReadOnlyList<string> FlagNames(IMessageSummary summary)
-    {
-        var names = new List<string>();
-        var flags = summary.Flags ?? MessageFlags.None;
-        if (flags.HasFlag(MessageFlags.Seen)) names.Add(@"\Seen");
-        if (flags.HasFlag(MessageFlags.Answered)) names.Add(@"\Answered");
-        if (flags.HasFlag(MessageFlags.Flagged)) names.Add(@"\Flagged");
-        if (flags.HasFlag(MessageFlags.Deleted)) names.Add(@"\Deleted");
-        if (flags.HasFlag(MessageFlags.Draft)) names.Add(@"\Draft");
-        if (summary.Keywords is { } keywords) names.AddRange(keywords);
-        return names;
-    }
+    private static string FlagNames(IMessageSummary summary) => ImapFlags.Format(summary.Flags ?? MessageFlags.None, summary.Keywords);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Information, Message = "Account {AccountId}: folder {Old} renamed to {New}")]
+    private partial void LogRenamed(long accountId, string old, string @new);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Information, Message = "Account {AccountId}: folder {Folder} deleted on the server")]
+    private partial void LogFolderDeleted(long accountId, string folder);
+
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Information, Message = "Account {AccountId} folder {Folder}: {Uids} flag change(s), {Messages} message(s) changed")]
+    private partial void LogFlagsChanged(long accountId, string folder, int uids, int messages);
+
+    [LoggerMessage(EventId = 1007, Level = LogLevel.Information, Message = "Account {AccountId} folder {Folder}: {Count} message(s) expunged")]
+    private partial void LogExpunged(long accountId, string folder, int count);
+
+    [LoggerMessage(EventId = 1008, Level = LogLevel.Information, Message = "Account {AccountId}: {Count} message(s) deleted on the server")]
+    private partial void LogDeleted(long accountId, int count);
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "Account {AccountId}: IMAP login refused by {Host}; sync stopped until credentials are updated")]
     private partial void LogInvalidCredentials(long accountId, string host);
