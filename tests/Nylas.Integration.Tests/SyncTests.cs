@@ -150,7 +150,8 @@ public class CondStoreSyncTests(SyncHostFixture host, ITestOutputHelper output) 
         Assert.NotNull(await TestStack.WaitUntilAsync(async () =>
         {
             folders = await http.GetFromJsonAsync<JsonElement>("/folders");
-            return folders.EnumerateArray().Any(f => f.GetProperty("display_name").GetString() == "Projects");
+            var names = folders.EnumerateArray().Select(f => f.GetProperty("display_name").GetString()).ToHashSet();
+            return new[] { "INBOX", "Sent", "Drafts", "Trash", "Junk", "Archive", "Projects" }.All(names.Contains);
         }, Timeout));
         var roles = folders.EnumerateArray().ToDictionary(f => f.GetProperty("display_name").GetString()!, f => f.GetProperty("name").GetString());
         Assert.Equal("inbox", roles["INBOX"]);

@@ -109,6 +109,7 @@ public sealed partial class MailboxSyncer(
             .Cast<ImapFolder>()
             .Where(f => !f.Attributes.HasFlag(FolderAttributes.NoSelect) && !f.Attributes.HasFlag(FolderAttributes.NonExistent))
             .DistinctBy(f => f.FullName)
+            .OrderBy(f => FolderRoles.Priority(FolderRoles.Resolve(f))).ThenBy(f => f.FullName, StringComparer.Ordinal)
             .ToList();
         var local = (await folders.ListAsync(account.ShardId, account.Id, cancellationToken)).ToDictionary(f => f.Name);
 
@@ -142,7 +143,7 @@ public sealed partial class MailboxSyncer(
             await folders.DeleteAsync(account.ShardId, account.Id, gone, cancellationToken);
             LogFolderDeleted(account.Id, gone.Name);
         }
-        return result.OrderBy(r => FolderRoles.Priority(r.Item2.Role)).ThenBy(r => r.Item1.FullName, StringComparer.Ordinal).ToList();
+        return result;
     }
 
     private static async Task<List<IMailFolder>> ListDescendantsAsync(IMailFolder parent, CancellationToken cancellationToken)
