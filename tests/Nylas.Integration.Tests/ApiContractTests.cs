@@ -86,6 +86,16 @@ public class ApiContractTests(LocalHostFixture host) : IClassFixture<LocalHostFi
     }
 
     [Fact]
+    public async Task Starttls_on_the_plain_port_works_with_a_pinned_certificate_and_is_refused_without()
+    {
+        string email = TestStack.NewMailbox();
+        using (var refused = await host.PostAccountAsync(email, pinCertificate: false, security: "starttls"))
+            Assert.Contains("trusted_certificate_sha256", (await AssertErrorAsync(refused, HttpStatusCode.BadRequest)).GetProperty("message").GetString());
+        using var accepted = await host.PostAccountAsync(email, security: "starttls");
+        Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+    }
+
+    [Fact]
     public async Task Application_endpoints_need_the_client_secret()
     {
         using var anonymous = host.Client();

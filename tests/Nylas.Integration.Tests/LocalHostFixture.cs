@@ -82,15 +82,15 @@ public class LocalHostFixture : IAsyncLifetime
     }
 
     /// <summary>POST /a/{client_id}/accounts for a test mailbox over IMAPS with the test certificate pinned.</summary>
-    public async Task<HttpResponseMessage> PostAccountAsync(string email, string? password = null, bool pinCertificate = true)
+    public async Task<HttpResponseMessage> PostAccountAsync(string email, string? password = null, bool pinCertificate = true, string security = "ssl")
     {
         var settings = new JsonObject
         {
             ["imap_host"] = TestStack.ImapHost,
-            ["imap_port"] = TestStack.ImapsPort,
+            ["imap_port"] = security == "ssl" ? TestStack.ImapsPort : TestStack.ImapPort,
             ["imap_username"] = email,
             ["imap_password"] = password ?? TestStack.ImapPassword,
-            ["imap_security"] = "ssl",
+            ["imap_security"] = security,
         };
         if (pinCertificate) settings["trusted_certificate_sha256"] = TestStack.TlsCertSha256();
         var body = new JsonObject { ["email_address"] = email, ["name"] = "Test User", ["provider"] = "imap", ["settings"] = settings };

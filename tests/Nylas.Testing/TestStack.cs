@@ -72,6 +72,40 @@ public static class TestStack
         return uid;
     }
 
+    /// <summary>APPENDs many messages in MULTIAPPEND batches (fast fixtures for large mailboxes).</summary>
+    public static async Task AppendManyAsync(string user, IEnumerable<MimeMessage> messages, string folder = "INBOX")
+    {
+        using var client = await ConnectImapAsync(user);
+        var target = folder == "INBOX" ? client.Inbox : await client.GetFolderAsync(folder);
+        foreach (var batch in messages.Chunk(200))
+            await target.AppendAsync(batch.Select(m => (IAppendRequest)new AppendRequest(m, MessageFlags.None) { InternalDate = m.Date }).ToList());
+        await client.DisconnectAsync(true);
+    }
+
+    /// <summary>Stops the test Dovecot and starts it again (what a server restart looks like to a client mid-sync).</summary>
+    public static async Task RestartDovecotAsync(TimeSpan downtime)
+    {
+        await DoveadmAsync("stop");
+        await Task.Delay(downtime);
+        using var start = Process.Start(new ProcessStartInfo("dovecot", $"-c {DovecotConf}") { RedirectStandardError = true })!;
+        await start.WaitForExitAsync();
+        if (start.ExitCode != 0) throw new InvalidOperationException($"dovecot did not start again: {await start.StandardError.ReadToEndAsync()}");
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            try
+            {
+                using var tcp = new System.Net.Sockets.TcpClient();
+                await tcp.ConnectAsync(ImapHost, ImapPort);
+                return;
+            }
+            catch (System.Net.Sockets.SocketException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+
     /// <summary>Runs <c>doveadm -c &lt;test conf&gt; …</c> for fixtures the IMAP protocol cannot make (UIDVALIDITY resets, raw saves).</summary>
     public static async Task<string> DoveadmAsync(string arguments, string? stdin = null)
     {
