@@ -39,6 +39,7 @@ public static class EngineServiceCollectionExtensions
         services.AddSingleton(sp => StorageClients.Blobs(sp.GetRequiredService<IOptions<NylasOptions>>().Value.Storage));
         services.AddSingleton(sp => StorageClients.Queues(sp.GetRequiredService<IOptions<NylasOptions>>().Value.Storage));
         services.AddSingleton<RawMailStore>();
+        services.AddSingleton<FileStore>();
         services.AddSingleton<StorageQueueIngestQueue>();
         services.AddSingleton<IIngestQueue>(sp => sp.GetRequiredService<StorageQueueIngestQueue>());
 
@@ -52,6 +53,7 @@ public static class EngineServiceCollectionExtensions
         services.AddSingleton<AccountSyncScheduler>();
 
         services.AddSingleton(new MimeMessageMapper());
+        services.AddSingleton(new Nylas.Core.Threading.ThreadingEngine());
         services.AddSingleton<MessageWriter>();
         services.AddSingleton<IngestHandler>();
 
@@ -69,6 +71,7 @@ public static class EngineServiceCollectionExtensions
     {
         await services.GetRequiredService<DatabaseMigrator>().MigrateAllAsync(cancellationToken);
         await services.GetRequiredService<RawMailStore>().EnsureCreatedAsync(cancellationToken);
+        await services.GetRequiredService<FileStore>().EnsureCreatedAsync(cancellationToken);
         await services.GetRequiredService<StorageQueueIngestQueue>().EnsureCreatedAsync(cancellationToken);
     }
 }

@@ -29,6 +29,7 @@ public sealed class StorageOptions
     /// <summary>In Azure, instead of a connection string: the storage account name, reached with the app's managed identity.</summary>
     public string AccountName { get; set; } = "";
     public string RawMailContainer { get; set; } = "raw-mail";
+    public string FilesContainer { get; set; } = "files";
     public string IngestQueue { get; set; } = "ingest";
 }
 

@@ -27,8 +27,8 @@ public sealed record ApiMessage
     public string Body { get; init; } = "";
     public bool Unread { get; init; }
     public bool Starred { get; init; }
-    public IReadOnlyList<object> Files { get; init; } = [];
-    public IReadOnlyList<object> Events { get; init; } = [];
+    public IReadOnlyList<ApiFile> Files { get; init; } = [];
+    public IReadOnlyList<Calendar.ApiEvent> Events { get; init; } = [];
     public ApiFolderRef? Folder { get; init; }
     /// <summary>Only label accounts (Gmail) carry this key; the SDK picks folder_id vs label_ids by its presence.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
@@ -72,4 +72,17 @@ public sealed record ApiFolder
     public required string AccountId { get; init; }
     public string? Name { get; init; }
     public required string DisplayName { get; init; }
+}
+
+/// <summary>A file (attachment or inline part) as listed on its message.</summary>
+public sealed record ApiFile
+{
+    public required string Id { get; init; }
+    public string Object => "file";
+    public required string AccountId { get; init; }
+    public required string ContentType { get; init; }
+    public long Size { get; init; }
+    public required string Filename { get; init; }
+    public string? ContentId { get; init; }
+    public string? ContentDisposition { get; init; }
 }

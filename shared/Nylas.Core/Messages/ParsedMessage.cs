@@ -1,3 +1,5 @@
+using Nylas.Core.Calendar;
+
 namespace Nylas.Core.Messages;
 
 /// <summary>What ingest keeps of a MIME message: the v2 message fields that come from the bytes.</summary>
@@ -15,7 +17,22 @@ public sealed record ParsedMessage
     public string? InReplyTo { get; init; }
     public IReadOnlyList<string> References { get; init; } = [];
     public string Snippet { get; init; } = "";
+    /// <summary>The body as HTML: the message's HTML part, or its plain text converted to escaped HTML.</summary>
     public string BodyHtml { get; init; } = "";
+    /// <summary>The message has a text/plain body part (before any conversion).</summary>
+    public bool HasTextBody { get; init; }
+    /// <summary>The message has a text/html body part (its own, or one unpacked from a TNEF winmail.dat).</summary>
+    public bool HasHtmlBody { get; init; }
+    /// <summary>Attachments and inline parts (cid images), TNEF contents unpacked; body parts are not files.</summary>
+    public IReadOnlyList<ParsedFile> Files { get; init; } = [];
+    /// <summary>VEVENTs of the text/calendar parts (and .ics attachments with a METHOD), one per UID and RECURRENCE-ID.</summary>
+    public IReadOnlyList<ParsedEvent> Events { get; init; } = [];
+    /// <summary>A header was longer than <see cref="MimeLimits.MaxHeaderBytes"/> and was cut before parsing.</summary>
+    public bool HeadersTruncated { get; init; }
+    /// <summary>An address field had more than <see cref="MimeLimits.MaxAddressesPerField"/> addresses; the rest were dropped.</summary>
+    public bool AddressesTruncated { get; init; }
+    /// <summary>Problems that did not stop the parse (a broken calendar part, a truncated header, a part limit reached, ...).</summary>
+    public IReadOnlyList<string> ParseNotes { get; init; } = [];
     /// <summary>Why the message could not be parsed; the raw bytes are still stored.</summary>
     public string? ParseError { get; init; }
 

@@ -13,4 +13,5 @@ public sealed record IngestMessage(
     string Sha256,
     long Size,
     IReadOnlyList<string> Flags,
-    long InternalDateUnix);
+    long InternalDateUnix,
+    string? GmailThreadId = null);

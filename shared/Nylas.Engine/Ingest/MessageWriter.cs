@@ -2,12 +2,13 @@ using System.Text.Json;
 using MySqlConnector;
 using Nylas.Core.Ids;
 using Nylas.Core.Messages;
+using Nylas.Core.Threading;
 using Nylas.Engine.Storage;
 
 namespace Nylas.Engine.Ingest;
 
 /// <summary>Writes an ingested message, its IMAP location and its change-log row in one shard transaction. Idempotent.</summary>
-public sealed class MessageWriter(ShardDirectory shards, TimeProvider clock)
+public sealed class MessageWriter(ShardDirectory shards, ThreadingEngine threading, TimeProvider clock)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -107,13 +108,34 @@ public sealed class MessageWriter(ShardDirectory shards, TimeProvider clock)
 
         if (created)
         {
-            await using var log = new MySqlCommand("""
+            await using (var log = new MySqlCommand("""
                 INSERT INTO transactions (account_id, object_type, object_public_id, command, created_at) VALUES (@account, 'message', @pid, 'insert', @now)
-                """, connection, tx);
-            log.Parameters.AddWithValue("@account", ingest.AccountId);
-            log.Parameters.AddWithValue("@pid", publicId);
-            log.Parameters.AddWithValue("@now", now);
-            await log.ExecuteNonQueryAsync(cancellationToken);
+                """, connection, tx))
+            {
+                log.Parameters.AddWithValue("@account", ingest.AccountId);
+                log.Parameters.AddWithValue("@pid", publicId);
+                log.Parameters.AddWithValue("@now", now);
+                await log.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            // Mail in the Sent folder counts as sent for the thread's last_message_sent_timestamp.
+            await using (var sent = new MySqlCommand("""
+                UPDATE messages SET is_sent = 1 WHERE id = @id AND EXISTS (SELECT 1 FROM folders f WHERE f.id = @folder AND f.role = 'sent')
+                """, connection, tx))
+            {
+                sent.Parameters.AddWithValue("@id", messageId);
+                sent.Parameters.AddWithValue("@folder", ingest.FolderId);
+                await sent.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            var date = parsed.Date ?? DateTimeOffset.FromUnixTimeSeconds(ingest.InternalDateUnix);
+            var input = ThreadingInput.From(parsed, date, ingest.GmailThreadId, stableKey: ingest.Sha256);
+            await new ThreadWriter(connection, tx, ingest.AccountId, clock).AssignAsync(threading, messageId!.Value, input, cancellationToken);
+
+            var derived = new DerivedObjectsWriter(connection, tx, ingest.AccountId, clock);
+            await derived.UpsertContactsAsync(parsed, cancellationToken);
+            await derived.AttachFilesAsync(messageId.Value, parsed.Files, cancellationToken);
+            await derived.ApplyEventsAsync(messageId.Value, parsed.Events, cancellationToken);
         }
 
         await tx.CommitAsync(cancellationToken);

@@ -11,20 +11,18 @@ public sealed class RawMailStore(BlobServiceClient blobs, IOptions<NylasOptions>
 {
     private readonly BlobContainerClient _container = blobs.GetBlobContainerClient(options.Value.Storage.RawMailContainer);
 
-    public static string Sha256Hex(ReadOnlySpan<byte> data) => Convert.ToHexStringLower(SHA256.HashData(data));
-
     public static string BlobName(string sha256Hex) => $"sha256/{sha256Hex[..2]}/{sha256Hex}";
 
     public Task EnsureCreatedAsync(CancellationToken cancellationToken = default)
         => _container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
 
-    /// <summary>Writes the message unless a blob with that hash exists; returns the blob name.</summary>
-    public async Task<string> PutAsync(string sha256Hex, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    /// <summary>Streams the message to its blob unless a blob with that hash exists; returns the blob name.</summary>
+    public async Task<string> PutAsync(string sha256Hex, Stream content, CancellationToken cancellationToken = default)
     {
         string name = BlobName(sha256Hex);
         try
         {
-            await _container.GetBlobClient(name).UploadAsync(BinaryData.FromBytes(data),
+            await _container.GetBlobClient(name).UploadAsync(content,
                 new BlobUploadOptions { Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All } }, cancellationToken);
         }
         catch (RequestFailedException ex) when (ex.Status == 409 || ex.ErrorCode == BlobErrorCode.BlobAlreadyExists)

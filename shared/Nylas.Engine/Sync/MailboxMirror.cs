@@ -135,7 +135,7 @@ public sealed class MailboxMirror(ShardDirectory shards, TimeProvider clock)
             var messageIds = new List<long>();
             await using (var select = new MySqlCommand { Connection = connection, Transaction = tx })
             {
-                string list = InList(select, chunk.Select(u => (object)u).ToList(), "u");
+                string list = Ingest.Sql.InList(select, chunk.Select(u => (object)u).ToList(), "u");
                 select.CommandText = $"SELECT message_id FROM imap_uids WHERE folder_id = @folder AND uid IN ({list}); DELETE FROM imap_uids WHERE folder_id = @folder AND uid IN ({list});";
                 select.Parameters.AddWithValue("@folder", folderId);
                 await using var r = await select.ExecuteReaderAsync(cancellationToken);
@@ -144,7 +144,7 @@ public sealed class MailboxMirror(ShardDirectory shards, TimeProvider clock)
             if (messageIds.Count > 0)
             {
                 await using var mark = new MySqlCommand { Connection = connection, Transaction = tx };
-                string ids = InList(mark, messageIds.Distinct().Select(id => (object)id).ToList(), "m");
+                string ids = Ingest.Sql.InList(mark, messageIds.Distinct().Select(id => (object)id).ToList(), "m");
                 mark.CommandText = $"""
                     UPDATE messages m SET m.orphaned_at = @now
                     WHERE m.id IN ({ids}) AND m.orphaned_at IS NULL AND NOT EXISTS (SELECT 1 FROM imap_uids u WHERE u.message_id = m.id)
@@ -154,12 +154,6 @@ public sealed class MailboxMirror(ShardDirectory shards, TimeProvider clock)
             }
             await tx.CommitAsync(cancellationToken);
         }
-    }
-
-    private static string InList(MySqlCommand cmd, IReadOnlyList<object> values, string prefix)
-    {
-        for (int i = 0; i < values.Count; i++) cmd.Parameters.AddWithValue($"@{prefix}{i}", values[i]);
-        return string.Join(',', values.Select((_, i) => $"@{prefix}{i}"));
     }
 
     /// <summary>

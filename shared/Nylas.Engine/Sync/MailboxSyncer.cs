@@ -337,39 +337,45 @@ public sealed partial class MailboxSyncer(
             }
         }
 
-        var bodies = new ConcurrentDictionary<UniqueId, byte[]>();
-        if (toDownload.Count > 0)
+        var bodies = new ConcurrentDictionary<UniqueId, FetchedMessage>();
+        try
         {
-            await folder.GetStreamsAsync(toDownload.Select(s => s.UniqueId).ToList(), async (_, _, uid, stream, ct) =>
+            if (toDownload.Count > 0)
             {
-                using var buffer = new MemoryStream();
-                await stream.CopyToAsync(buffer, ct);
-                bodies[uid] = buffer.ToArray();
-            }, cancellationToken);
-        }
-        var hashes = bodies.ToDictionary(kv => kv.Key, kv => RawMailStore.Sha256Hex(kv.Value));
-        var known = await mirror.FindByHashesAsync(account.ShardId, account.Id, hashes.Values.ToList(), cancellationToken);
-        var toIngest = new List<IMessageSummary>();
-        foreach (var summary in toDownload)
-        {
-            if (!hashes.TryGetValue(summary.UniqueId, out var sha)) continue; // expunged between the two fetches
-            if (known.TryGetValue(sha, out var message)) links.Add((summary.UniqueId.Id, message, FlagNames(summary)));
-            else toIngest.Add(summary);
-        }
-        await mirror.LinkAsync(account.ShardId, account.Id, state.Id, links, cancellationToken);
+                await folder.GetStreamsAsync(toDownload.Select(s => s.UniqueId).ToList(), async (_, _, uid, stream, ct) =>
+                    bodies[uid] = await FetchedMessage.ReadAsync(stream, SpoolThreshold, ct), cancellationToken);
+            }
+            var known = await mirror.FindByHashesAsync(account.ShardId, account.Id, bodies.Values.Select(b => b.Sha256).ToList(), cancellationToken);
+            var toIngest = new List<IMessageSummary>();
+            foreach (var summary in toDownload)
+            {
+                if (!bodies.TryGetValue(summary.UniqueId, out var body)) continue; // expunged between the two fetches
+                if (known.TryGetValue(body.Sha256, out var message)) links.Add((summary.UniqueId.Id, message, FlagNames(summary)));
+                else toIngest.Add(summary);
+            }
+            await mirror.LinkAsync(account.ShardId, account.Id, state.Id, links, cancellationToken);
 
-        await Parallel.ForEachAsync(toIngest, new ParallelOptions { MaxDegreeOfParallelism = options.Value.Sync.UploadParallelism, CancellationToken = cancellationToken },
-            async (summary, ct) =>
-            {
-                byte[] raw = bodies[summary.UniqueId];
-                string sha = hashes[summary.UniqueId];
-                string blobName = await rawMail.PutAsync(sha, raw, ct);
-                await ingestQueue.EnqueueAsync(new IngestMessage(
-                    account.Id, account.ShardId, state.Id, state.UidValidity ?? 0, summary.UniqueId.Id, blobName, sha, raw.LongLength,
-                    FlagNames(summary).Split(' ', StringSplitOptions.RemoveEmptyEntries), (summary.InternalDate ?? DateTimeOffset.UnixEpoch).ToUnixTimeSeconds()), ct);
-            });
+            await Parallel.ForEachAsync(toIngest, new ParallelOptions { MaxDegreeOfParallelism = options.Value.Sync.UploadParallelism, CancellationToken = cancellationToken },
+                async (summary, ct) =>
+                {
+                    var body = bodies[summary.UniqueId];
+                    string blobName;
+                    await using (var content = body.OpenRead())
+                        blobName = await rawMail.PutAsync(body.Sha256, content, ct);
+                    await ingestQueue.EnqueueAsync(new IngestMessage(
+                        account.Id, account.ShardId, state.Id, state.UidValidity ?? 0, summary.UniqueId.Id, blobName, body.Sha256, body.Length,
+                        FlagNames(summary).Split(' ', StringSplitOptions.RemoveEmptyEntries), (summary.InternalDate ?? DateTimeOffset.UnixEpoch).ToUnixTimeSeconds()), ct);
+                });
+        }
+        finally
+        {
+            foreach (var body in bodies.Values) body.Dispose();
+        }
         return batch.Count;
     }
+
+    /// <summary>Messages above this size are spooled to a temporary file rather than held in memory.</summary>
+    private const int SpoolThreshold = 1024 * 1024;
 
     private static string FlagNames(IMessageSummary summary) => ImapFlags.Format(summary.Flags ?? MessageFlags.None, summary.Keywords);
 

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Text.Json;
 using Nylas.Core.Api;
+using Nylas.Core.Calendar;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.Storage;
 
@@ -15,9 +16,10 @@ public sealed class MessageQueries(ShardDirectory shards)
     private const string Select = """
         SELECT m.public_id, m.subject, m.from_json, m.to_json, m.cc_json, m.bcc_json, m.reply_to_json, m.date_unix,
                m.snippet, m.body, m.is_read, m.is_starred, m.parse_error, m.message_id_header, m.in_reply_to, m.references_json,
-               f.public_id, f.role, f.display_name
+               f.public_id, f.role, f.display_name, m.id, t.public_id
         FROM messages m
         LEFT JOIN folders f ON f.id = (SELECT MIN(u.folder_id) FROM imap_uids u WHERE u.message_id = m.id)
+        LEFT JOIN threads t ON t.id = m.thread_id
         """;
 
     public async Task<IReadOnlyList<ApiMessage>> ListAsync(Account account, int limit, int offset, bool expanded, CancellationToken cancellationToken)
@@ -31,10 +33,10 @@ public sealed class MessageQueries(ShardDirectory shards)
         cmd.Parameters.AddWithValue("@account", account.Id);
         cmd.Parameters.AddWithValue("@limit", limit);
         cmd.Parameters.AddWithValue("@offset", offset);
-        var list = new List<ApiMessage>();
-        await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
-        while (await r.ReadAsync(cancellationToken)) list.Add(Read(r, account, expanded));
-        return list;
+        var rows = new List<(long RowId, ApiMessage Message)>();
+        await using (var r = await cmd.ExecuteReaderAsync(cancellationToken))
+            while (await r.ReadAsync(cancellationToken)) rows.Add((r.GetInt64(19), Read(r, account, expanded)));
+        return await WithFilesAndEventsAsync(account, rows, cancellationToken);
     }
 
     public async Task<IReadOnlyList<string>> ListIdsAsync(Account account, int limit, int offset, CancellationToken cancellationToken)
@@ -63,8 +65,59 @@ public sealed class MessageQueries(ShardDirectory shards)
         await using var cmd = shards.Shard(account.ShardId).CreateCommand($"{Select} WHERE m.account_id = @account AND m.public_id = @pid");
         cmd.Parameters.AddWithValue("@account", account.Id);
         cmd.Parameters.AddWithValue("@pid", publicId);
-        await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
-        return await r.ReadAsync(cancellationToken) ? Read(r, account, expanded) : null;
+        var rows = new List<(long RowId, ApiMessage Message)>();
+        await using (var r = await cmd.ExecuteReaderAsync(cancellationToken))
+            if (await r.ReadAsync(cancellationToken)) rows.Add((r.GetInt64(19), Read(r, account, expanded)));
+        return (await WithFilesAndEventsAsync(account, rows, cancellationToken)).FirstOrDefault();
+    }
+
+    /// <summary>Files and events of a page of messages: two queries for the page, not two per message.</summary>
+    private async Task<IReadOnlyList<ApiMessage>> WithFilesAndEventsAsync(Account account, List<(long RowId, ApiMessage Message)> rows, CancellationToken cancellationToken)
+    {
+        if (rows.Count == 0) return [];
+        var files = new Dictionary<long, List<ApiFile>>();
+        var events = new Dictionary<long, List<ApiEvent>>();
+        string ids = string.Join(',', rows.Select(r => r.RowId)); // row ids are longs read from the database, not input
+        await using (var cmd = shards.Shard(account.ShardId).CreateCommand($"""
+            SELECT mf.message_id, f.public_id, f.content_type, f.size, f.filename, mf.content_id, mf.content_disposition
+            FROM message_files mf JOIN files f ON f.id = mf.file_id
+            WHERE mf.message_id IN ({ids}) AND f.account_id = @account ORDER BY mf.message_id, mf.position
+            """))
+        {
+            cmd.Parameters.AddWithValue("@account", account.Id);
+            await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+            while (await r.ReadAsync(cancellationToken))
+            {
+                long messageRow = r.GetInt64(0);
+                if (!files.TryGetValue(messageRow, out var list)) files[messageRow] = list = [];
+                list.Add(new ApiFile
+                {
+                    Id = r.GetString(1), AccountId = account.PublicId, ContentType = r.GetString(2), Size = r.GetInt64(3),
+                    Filename = r.GetString(4), ContentId = r.IsDBNull(5) ? null : r.GetString(5), ContentDisposition = r.GetString(6),
+                });
+            }
+        }
+        await using (var cmd = shards.Shard(account.ShardId).CreateCommand($"""
+            SELECT e.message_id, e.public_id, c.public_id, e.data_json, m.public_id
+            FROM events e JOIN calendars c ON c.id = e.calendar_id JOIN messages m ON m.id = e.message_id
+            WHERE e.message_id IN ({ids}) AND e.account_id = @account ORDER BY e.id
+            """))
+        {
+            cmd.Parameters.AddWithValue("@account", account.Id);
+            await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+            while (await r.ReadAsync(cancellationToken))
+            {
+                long messageRow = r.GetInt64(0);
+                var parsed = JsonSerializer.Deserialize<ParsedEvent>(r.GetString(3), ApiJson.Options)!;
+                if (!events.TryGetValue(messageRow, out var list)) events[messageRow] = list = [];
+                list.Add(ApiEvent.From(parsed, r.GetString(1), account.PublicId, r.GetString(2), r.GetString(4)));
+            }
+        }
+        return rows.Select(row => row.Message with
+        {
+            Files = files.TryGetValue(row.RowId, out var f) ? f : [],
+            Events = events.TryGetValue(row.RowId, out var e) ? e : [],
+        }).ToList();
     }
 
     /// <summary>The blob holding the message's raw MIME, or null when the account has no such message.</summary>
@@ -101,6 +154,7 @@ public sealed class MessageQueries(ShardDirectory shards)
             }
             : null,
         Folder = r.IsDBNull(16) ? null : new ApiFolderRef(r.GetString(16), r.IsDBNull(17) ? null : r.GetString(17), r.GetString(18)),
+        ThreadId = r.IsDBNull(20) ? null : r.GetString(20),
     };
 
     private static IReadOnlyList<ApiParticipant> Participants(string json)

@@ -1,0 +1,175 @@
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using MimeKit;
+using MimeKit.Utils;
+using Nylas.Engine.Storage;
+using Nylas.Testing;
+using Xunit;
+
+namespace Nylas.Integration.Tests;
+
+/// <summary>What ingest derives from each message — threads, files, events, contacts — seen through the API and the stores.</summary>
+public class IngestTests(LocalHostFixture host) : IClassFixture<LocalHostFixture>
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    private static MimeMessage Reply(string to, string subject, string messageId, params string[] references)
+    {
+        var m = TestStack.SimpleMessage(to, subject);
+        m.MessageId = messageId;
+        if (references.Length > 0)
+        {
+            m.InReplyTo = references[^1];
+            foreach (var r in references) m.References.Add(r);
+        }
+        return m;
+    }
+
+    private async Task<List<JsonElement>> WaitForCountAsync(HttpClient http, string token, int count)
+    {
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == count, Timeout));
+        return (await http.GetFromJsonAsync<JsonElement>("/messages")).EnumerateArray().ToList();
+    }
+
+    [Fact]
+    public async Task A_conversation_arriving_children_first_is_one_thread()
+    {
+        var (email, token, _) = await host.ConnectNewAccountAsync();
+        using var http = host.Client(token);
+        // The replies arrive (and are ingested) before the message they answer.
+        await TestStack.AppendAsync(email, Reply(email, "Re: Budget 2027", "c1@example.org", "root@example.org"));
+        await TestStack.AppendAsync(email, Reply(email, "Re: Budget 2027", "c2@example.org", "root@example.org"));
+        await WaitForCountAsync(http, token, 2);
+        await TestStack.AppendAsync(email, Reply(email, "Budget 2027", "root@example.org"));
+        await TestStack.AppendAsync(email, Reply(email, "Re: Budget 2027", "c3@example.org", "root@example.org", "c1@example.org"));
+        await TestStack.AppendAsync(email, Reply(email, "Lunch?", "other@example.org"));
+
+        var messages = await WaitForCountAsync(http, token, 5);
+        var threads = messages.GroupBy(m => m.GetProperty("thread_id").GetString()).ToList();
+        Assert.Equal(2, threads.Count);
+        Assert.Equal(4, threads.Single(g => g.Any(m => m.GetProperty("subject").GetString() == "Budget 2027")).Count());
+        Assert.All(messages, m => Assert.False(string.IsNullOrEmpty(m.GetProperty("thread_id").GetString())));
+    }
+
+    [Fact]
+    public async Task Attachments_and_inline_images_become_files_stored_once_by_content()
+    {
+        var (email, token, _) = await host.ConnectNewAccountAsync();
+        byte[] pdf = Encoding.ASCII.GetBytes("%PDF-1.4\n% test document\n%%EOF\n");
+        byte[] png = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 1, 2, 3, 4];
+        var builder = new BodyBuilder { HtmlBody = "<p>See <img src=\"cid:logo@example.org\"></p>", TextBody = "See attached" };
+        var image = builder.LinkedResources.Add("logo.png", png, new ContentType("image", "png"));
+        image.ContentId = "logo@example.org";
+        builder.Attachments.Add("Résumé 2027.pdf", pdf, new ContentType("application", "pdf"));
+        var message = TestStack.SimpleMessage(email, "with files");
+        message.Body = builder.ToMessageBody();
+        await TestStack.AppendAsync(email, message);
+
+        using var http = host.Client(token);
+        var m = (await WaitForCountAsync(http, token, 1)).Single();
+        var files = m.GetProperty("files").EnumerateArray().ToList();
+        Assert.Equal(2, files.Count);
+        var inline = files.Single(f => f.GetProperty("content_type").GetString() == "image/png");
+        Assert.Equal("logo@example.org", inline.GetProperty("content_id").GetString());
+        Assert.Equal("inline", inline.GetProperty("content_disposition").GetString());
+        var attachment = files.Single(f => f.GetProperty("content_type").GetString() == "application/pdf");
+        Assert.Equal("Résumé 2027.pdf", attachment.GetProperty("filename").GetString());
+        Assert.Equal(pdf.Length, attachment.GetProperty("size").GetInt64());
+
+        // The content is in Blob storage under its SHA-256, byte for byte.
+        var store = host.App.Services.GetRequiredService<FileStore>();
+        string sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(pdf));
+        await using var stored = await store.OpenReadAsync(sha, CancellationToken.None);
+        using var copy = new MemoryStream();
+        await stored.CopyToAsync(copy);
+        Assert.Equal(pdf, copy.ToArray());
+    }
+
+    [Fact]
+    public async Task A_large_message_goes_through_spooled_and_comes_back_byte_for_byte()
+    {
+        var (email, token, _) = await host.ConnectNewAccountAsync();
+        byte[] big = new byte[6 * 1024 * 1024];
+        new Random(42).NextBytes(big);
+        var builder = new BodyBuilder { TextBody = "a big one" };
+        builder.Attachments.Add("big.bin", big, new ContentType("application", "octet-stream"));
+        var message = TestStack.SimpleMessage(email, "large");
+        message.Body = builder.ToMessageBody();
+        await TestStack.AppendAsync(email, message);
+
+        using var http = host.Client(token);
+        var m = (await WaitForCountAsync(http, token, 1)).Single();
+        Assert.Equal(big.Length, Assert.Single(m.GetProperty("files").EnumerateArray()).GetProperty("size").GetInt64());
+
+        using var expected = new MemoryStream();
+        var crlf = FormatOptions.Default.Clone();
+        crlf.NewLineFormat = NewLineFormat.Dos; // what IMAP APPEND sent and the server stores
+        await message.WriteToAsync(crlf, expected);
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/messages/{m.GetProperty("id").GetString()}");
+        request.Headers.Accept.ParseAdd("message/rfc822");
+        using var raw = await http.SendAsync(request);
+        Assert.Equal(expected.ToArray(), await raw.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact]
+    public async Task An_invitation_becomes_an_event_and_its_cancellation_cancels_it()
+    {
+        var (email, token, _) = await host.ConnectNewAccountAsync();
+        string uid = $"{Guid.NewGuid():N}@example.org";
+        await TestStack.AppendAsync(email, Invitation(email, uid, "REQUEST", 0, "Quarterly review"));
+        using var http = host.Client(token);
+        var invitation = (await WaitForCountAsync(http, token, 1)).Single();
+        var e = Assert.Single(invitation.GetProperty("events").EnumerateArray());
+        Assert.Equal("Quarterly review", e.GetProperty("title").GetString());
+        Assert.Equal("confirmed", e.GetProperty("status").GetString());
+        Assert.Equal("timespan", e.GetProperty("when").GetProperty("object").GetString());
+        Assert.Equal(new DateTimeOffset(2026, 12, 3, 15, 0, 0, TimeSpan.Zero).ToUnixTimeSeconds(), e.GetProperty("when").GetProperty("start_time").GetInt64());
+        Assert.Contains(e.GetProperty("participants").EnumerateArray(), p => p.GetProperty("email").GetString() == email);
+        string eventId = e.GetProperty("id").GetString()!;
+
+        await TestStack.AppendAsync(email, Invitation(email, uid, "CANCEL", 1, "Quarterly review"));
+        var messages = await WaitForCountAsync(http, token, 2);
+        var cancelled = messages.SelectMany(m => m.GetProperty("events").EnumerateArray()).Single();
+        Assert.Equal(eventId, cancelled.GetProperty("id").GetString());
+        Assert.Equal("cancelled", cancelled.GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task Participants_become_one_contact_per_address()
+    {
+        var (email, token, _) = await host.ConnectNewAccountAsync();
+        var first = TestStack.SimpleMessage(email, "hello", from: "ZOE@Example.org");
+        var second = TestStack.SimpleMessage(email, "hello again", from: "Zoë Fernández <zoe@example.org>");
+        second.Cc.Add(MailboxAddress.Parse("Jürgen <juergen@example.net>"));
+        await TestStack.AppendAsync(email, first);
+        await TestStack.AppendAsync(email, second);
+        using var http = host.Client(token);
+        await WaitForCountAsync(http, token, 2);
+
+        long accountDbId = await host.Databases.ScalarAsync("global", $"SELECT id FROM accounts WHERE email_address = '{email}'");
+        int shard = (int)await host.Databases.ScalarAsync("global", $"SELECT shard_id FROM accounts WHERE id = {accountDbId}");
+        Assert.Equal(3, await host.Databases.ScalarAsync($"shard{shard}", $"SELECT COUNT(*) FROM contacts WHERE account_id = {accountDbId}"));
+        Assert.Equal("Zoë Fernández", await host.Databases.QueryScalarAsync($"shard{shard}",
+            $"SELECT name FROM contacts WHERE account_id = {accountDbId} AND email = 'zoe@example.org'"));
+    }
+
+    private static MimeMessage Invitation(string to, string uid, string method, int sequence, string title)
+    {
+        string ics = string.Join("\r\n",
+            "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Nylas tests//EN", $"METHOD:{method}",
+            "BEGIN:VEVENT", $"UID:{uid}", $"SEQUENCE:{sequence}", "DTSTAMP:20261127T100000Z",
+            "DTSTART:20261203T150000Z", "DTEND:20261203T160000Z", $"SUMMARY:{title}", "LOCATION:Room 4",
+            "ORGANIZER;CN=Boss:mailto:boss@example.org",
+            $"ATTENDEE;CN=Me;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:{to}",
+            method == "CANCEL" ? "STATUS:CANCELLED" : "STATUS:CONFIRMED",
+            "END:VEVENT", "END:VCALENDAR", "");
+        var message = TestStack.SimpleMessage(to, method == "CANCEL" ? $"Cancelled: {title}" : $"Invitation: {title}", from: "Boss <boss@example.org>");
+        var calendar = new TextPart("calendar") { Text = ics };
+        calendar.ContentType.Parameters.Add("method", method);
+        message.Body = new MultipartAlternative { new TextPart("plain") { Text = title }, calendar };
+        message.MessageId = MimeUtils.GenerateMessageId("example.org");
+        return message;
+    }
+}
