@@ -28,10 +28,26 @@ dovecot_tls() {
 dovecot_auth_config() {
   local dir=$1
   if [[ $INSTANCE == test ]]; then
+    # XOAUTH2/OAUTHBEARER: Dovecot's own oauth2 passdb asks a token introspection endpoint that the
+    # tests serve themselves on 127.0.0.1:$OAUTH_PORT (NYLAS_TEST_OAUTH_PORT).
+    cat > "$dir/dovecot-oauth2.conf.ext" <<EXT
+introspection_mode = post
+introspection_url = http://127.0.0.1:$OAUTH_PORT/introspect
+username_attribute = username
+active_attribute = active
+active_value = true
+force_introspection = yes
+EXT
     cat <<CONF
+passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = $dir/dovecot-oauth2.conf.ext
+}
 passdb {
   driver = static
   args = password=secret
+  mechanisms = plain login
 }
 userdb {
   driver = static
@@ -84,7 +100,7 @@ ssl_key = <$dir/tls/key.pem
 ssl_dh = </usr/share/dovecot/dh.pem
 # Plain LOGIN on the non-TLS port is what a local test client uses.
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login$([[ $INSTANCE == test ]] && echo " xoauth2 oauthbearer")
 auth_verbose = yes
 first_valid_uid = 1
 mail_location = maildir:~/Maildir

@@ -96,6 +96,22 @@ public class ApiContractTests(LocalHostFixture host) : IClassFixture<LocalHostFi
     }
 
     [Fact]
+    public async Task Xoauth2_with_an_access_token_connects_and_syncs_and_a_bad_token_is_refused()
+    {
+        string email = TestStack.NewMailbox();
+        string accessToken = OAuthIntrospection.IssueToken(email); // also starts the provider's introspection endpoint
+        using (var refused = await host.PostAccountAsync(email, accessToken: "not-a-token-the-provider-issued"))
+            Assert.Equal("invalid_credentials", (await AssertErrorAsync(refused, HttpStatusCode.Unauthorized)).GetProperty("type").GetString());
+
+        using var accepted = await host.PostAccountAsync(email, accessToken: accessToken);
+        var account = await accepted.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+        string token = account.GetProperty("access_token").GetString()!;
+        await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "over xoauth2"));
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 1, TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
     public async Task Application_endpoints_need_the_client_secret()
     {
         using var anonymous = host.Client();

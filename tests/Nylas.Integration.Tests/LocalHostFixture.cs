@@ -82,16 +82,17 @@ public class LocalHostFixture : IAsyncLifetime
     }
 
     /// <summary>POST /a/{client_id}/accounts for a test mailbox over IMAPS with the test certificate pinned.</summary>
-    public async Task<HttpResponseMessage> PostAccountAsync(string email, string? password = null, bool pinCertificate = true, string security = "ssl")
+    public async Task<HttpResponseMessage> PostAccountAsync(string email, string? password = null, bool pinCertificate = true, string security = "ssl", string? accessToken = null)
     {
         var settings = new JsonObject
         {
             ["imap_host"] = TestStack.ImapHost,
             ["imap_port"] = security == "ssl" ? TestStack.ImapsPort : TestStack.ImapPort,
             ["imap_username"] = email,
-            ["imap_password"] = password ?? TestStack.ImapPassword,
             ["imap_security"] = security,
         };
+        if (accessToken is not null) settings["imap_access_token"] = accessToken;
+        else settings["imap_password"] = password ?? TestStack.ImapPassword;
         if (pinCertificate) settings["trusted_certificate_sha256"] = TestStack.TlsCertSha256();
         var body = new JsonObject { ["email_address"] = email, ["name"] = "Test User", ["provider"] = "imap", ["settings"] = settings };
         using var http = AppClient();

@@ -5,8 +5,8 @@ public enum ImapSecurity { Ssl, StartTls, None }
 /// <summary>Where and how to reach an account's IMAP server (no secret in here).</summary>
 public sealed record ImapServer(string Host, int Port, ImapSecurity Security, string Username, string? TrustedCertSha256);
 
-/// <summary>What is sealed at rest for an account.</summary>
-public sealed record AccountSecrets(string? ImapPassword);
+/// <summary>What is sealed at rest for an account: a password, or an OAuth2 access token for XOAUTH2/OAUTHBEARER.</summary>
+public sealed record AccountSecrets(string? ImapPassword, string? ImapAccessToken = null);
 
 /// <summary>Values of <c>sync_state</c> as the v2 API reports them.</summary>
 public static class SyncStates

@@ -5,7 +5,7 @@ using Nylas.Engine.Sync;
 namespace Nylas.Engine.Accounts;
 
 /// <summary>What an application asks for when it connects a mailbox.</summary>
-public sealed record ConnectRequest(string EmailAddress, string Name, string Provider, ImapServer Imap, string? ImapPassword);
+public sealed record ConnectRequest(string EmailAddress, string Name, string Provider, ImapServer Imap, AccountSecrets Secrets);
 
 /// <summary>Why a connection was refused, in words for the developer calling the API.</summary>
 public sealed class ConnectException(ConnectFailure failure, string message) : Exception(message)
@@ -25,7 +25,7 @@ public sealed class AccountConnector(AccountStore accounts, ImapConnector imap, 
     {
         await VerifyAsync(request, cancellationToken);
         var (account, token) = await accounts.UpsertAccountAsync(application.Id, request.EmailAddress, request.Name, request.Provider,
-            request.Imap, new AccountSecrets(request.ImapPassword), cancellationToken);
+            request.Imap, request.Secrets, cancellationToken);
         await scheduler.EnsureRunningAsync(durable, account.Id, cancellationToken);
         return (account, token);
     }
@@ -34,7 +34,7 @@ public sealed class AccountConnector(AccountStore accounts, ImapConnector imap, 
     {
         try
         {
-            using var client = await imap.ConnectAsync(request.Imap, request.ImapPassword, cancellationToken);
+            using var client = await imap.ConnectAsync(request.Imap, request.Secrets, cancellationToken);
             await client.DisconnectAsync(quit: true, cancellationToken);
         }
         catch (AuthenticationException ex)

@@ -10,7 +10,10 @@ using Polly.Retry;
 
 namespace Nylas.Engine.Sync;
 
-/// <summary>Opens authenticated IMAP sessions. TLS certificates are verified unless the account pins one by SHA-256.</summary>
+/// <summary>
+/// Opens authenticated IMAP sessions (password, or XOAUTH2/OAUTHBEARER with an access token). TLS
+/// certificates are verified unless the account pins one by SHA-256.
+/// </summary>
 public sealed class ImapConnector(IOptions<NylasOptions> options)
 {
     // Transient connect failures (refused, reset, timeouts) are retried with jittered backoff; auth and TLS failures are not.
@@ -25,7 +28,7 @@ public sealed class ImapConnector(IOptions<NylasOptions> options)
         })
         .Build();
 
-    public async Task<ImapClient> ConnectAsync(ImapServer server, string? password, CancellationToken cancellationToken)
+    public async Task<ImapClient> ConnectAsync(ImapServer server, AccountSecrets secrets, CancellationToken cancellationToken)
     {
         return await ConnectRetry.ExecuteAsync(async ct =>
         {
@@ -46,7 +49,18 @@ public sealed class ImapConnector(IOptions<NylasOptions> options)
                     _ => SecureSocketOptions.None,
                 };
                 await client.ConnectAsync(server.Host, server.Port, socketOptions, ct);
-                await client.AuthenticateAsync(server.Username, password ?? "", ct);
+                if (secrets.ImapAccessToken is { Length: > 0 } token)
+                {
+                    // Gmail and Microsoft speak XOAUTH2; OAUTHBEARER (RFC 7628) is the standard one.
+                    SaslMechanism mechanism = client.AuthenticationMechanisms.Contains("XOAUTH2")
+                        ? new SaslMechanismOAuth2(server.Username, token)
+                        : new SaslMechanismOAuthBearer(server.Username, token);
+                    await client.AuthenticateAsync(mechanism, ct);
+                }
+                else
+                {
+                    await client.AuthenticateAsync(server.Username, secrets.ImapPassword ?? "", ct);
+                }
                 return client;
             }
             catch

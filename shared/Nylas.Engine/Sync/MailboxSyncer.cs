@@ -39,7 +39,7 @@ public sealed partial class MailboxSyncer(
         ImapClient client;
         try
         {
-            client = await connector.ConnectAsync(account.Imap, secrets.ImapPassword, cancellationToken);
+            client = await connector.ConnectAsync(account.Imap, secrets, cancellationToken);
         }
         catch (Exception ex) when (ImapErrors.IsAuthenticationFailure(ex))
         {

@@ -85,10 +85,10 @@ public sealed class AccountsApi(ApiAuthenticator auth, AccountStore accounts, Ac
         if (provider is not ("imap" or "custom")) problems.Add($"provider '{provider}' is not supported yet (use 'imap')");
 
         ImapServer? imap = null;
-        string? password = null;
+        string? password = null, accessToken = null;
         if (!root.TryGetProperty("settings", out var settings) || settings.ValueKind != JsonValueKind.Object)
         {
-            problems.Add("settings is required (imap_host, imap_port, imap_username, imap_password)");
+            problems.Add("settings is required (imap_host, imap_port, imap_username, imap_password or imap_access_token)");
         }
         else
         {
@@ -100,7 +100,9 @@ public sealed class AccountsApi(ApiAuthenticator auth, AccountStore accounts, Ac
             if (!Enum.TryParse<ImapSecurity>(securityText.Replace("_", ""), ignoreCase: true, out var security))
                 problems.Add("settings.imap_security must be ssl, starttls or none");
             password = Str(settings, "imap_password");
-            if (string.IsNullOrEmpty(password)) problems.Add("settings.imap_password is required");
+            accessToken = Str(settings, "imap_access_token");
+            if (string.IsNullOrEmpty(password) == string.IsNullOrEmpty(accessToken))
+                problems.Add("settings needs either imap_password or imap_access_token (an OAuth2 access token for XOAUTH2)");
             string? pin = Str(settings, "trusted_certificate_sha256")?.Replace(":", "").Trim();
             if (pin is { Length: > 0 } && (pin.Length != 64 || !pin.All(Uri.IsHexDigit)))
                 problems.Add("settings.trusted_certificate_sha256 must be the certificate's SHA-256 as 64 hex digits");
@@ -108,7 +110,7 @@ public sealed class AccountsApi(ApiAuthenticator auth, AccountStore accounts, Ac
         }
 
         if (problems.Count > 0) return (null, ApiResult.BadRequest("Invalid account: " + string.Join("; ", problems) + "."));
-        return (new ConnectRequest(email!.Trim(), Str(root, "name") ?? "", "imap", imap!, password), null);
+        return (new ConnectRequest(email!.Trim(), Str(root, "name") ?? "", "imap", imap!, new AccountSecrets(password, accessToken)), null);
     }
 
     private static string? Str(JsonElement obj, string name)
