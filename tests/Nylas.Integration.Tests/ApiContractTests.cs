@@ -112,6 +112,16 @@ public class ApiContractTests(LocalHostFixture host) : IClassFixture<LocalHostFi
     }
 
     [Fact]
+    public async Task An_identity_provider_outage_is_not_reported_as_invalid_credentials()
+    {
+        OAuthIntrospection.EnsureStarted();
+        using var response = await host.PostAccountAsync(TestStack.NewMailbox(), accessToken: OAuthIntrospection.OutageToken);
+        var error = await AssertErrorAsync(response, HttpStatusCode.BadRequest);
+        Assert.NotEqual("invalid_credentials", error.GetProperty("type").GetString());
+        Assert.Contains("UNAVAILABLE", error.GetProperty("message").GetString());
+    }
+
+    [Fact]
     public async Task Application_endpoints_need_the_client_secret()
     {
         using var anonymous = host.Client();

@@ -26,6 +26,11 @@ public static class OAuthIntrospection
 
     public static void Revoke(string token) => Tokens.TryRemove(token, out _);
 
+    /// <summary>A token for which the provider answers 503, as during an identity provider outage.</summary>
+    public const string OutageToken = "provider-outage";
+
+    public static void EnsureStarted() => _ = Listener.Value;
+
     private static HttpListener Start()
     {
         string port = Environment.GetEnvironmentVariable("NYLAS_TEST_OAUTH_PORT")
@@ -45,6 +50,12 @@ public static class OAuthIntrospection
             using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
             var form = System.Web.HttpUtility.ParseQueryString(await reader.ReadToEndAsync());
             string? token = form["token"];
+            if (token == OutageToken)
+            {
+                context.Response.StatusCode = 503;
+                context.Response.Close();
+                continue;
+            }
             object body = token is not null && Tokens.TryGetValue(token, out var user)
                 ? new { active = true, username = user }
                 : new { active = false, username = "" };

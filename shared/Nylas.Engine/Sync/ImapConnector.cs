@@ -32,7 +32,8 @@ public sealed class ImapConnector(IOptions<NylasOptions> options)
     {
         return await ConnectRetry.ExecuteAsync(async ct =>
         {
-            var client = new ImapClient { Timeout = options.Value.Sync.ConnectTimeoutSeconds * 1000 };
+            var responses = new ServerResponseTail();
+            var client = new ImapClient(responses) { Timeout = options.Value.Sync.ConnectTimeoutSeconds * 1000 };
             if (server.TrustedCertSha256 is { Length: > 0 } pin)
             {
                 // Explicit per-account opt-in for self-signed/test servers: accept exactly this certificate.
@@ -63,6 +64,13 @@ public sealed class ImapConnector(IOptions<NylasOptions> options)
                 }
                 return client;
             }
+            catch (MailKit.Security.AuthenticationException ex) when (responses.Contains("[UNAVAILABLE]"))
+            {
+                // MailKit reports every refused AUTHENTICATE alike; the server's own words tell a wrong
+                // credential from an auth backend (password store, OAuth2 provider) that is down.
+                client.Dispose();
+                throw new ImapAuthUnavailableException($"{server.Host}:{server.Port} could not check the credentials right now (NO [UNAVAILABLE]); will retry", ex);
+            }
             catch
             {
                 client.Dispose();
@@ -77,6 +85,7 @@ public static class ImapErrors
 {
     public static bool IsTransient(Exception ex) => ex switch
     {
+        ImapAuthUnavailableException => true,
         MailKit.Security.AuthenticationException => false,
         SslHandshakeException => false,
         SocketException => true,
@@ -88,16 +97,67 @@ public static class ImapErrors
         _ => false,
     };
 
+    /// <summary>A refused login: the credentials are wrong (not the server's auth backend being down).</summary>
     public static bool IsAuthenticationFailure(Exception ex) => ex is MailKit.Security.AuthenticationException;
 
     /// <summary>One line for people: what failed and where, never the password.</summary>
     public static string Describe(Exception ex, ImapServer server) => ex switch
     {
         MailKit.Security.AuthenticationException => $"IMAP authentication failed for {server.Username} at {server.Host}:{server.Port}: {ex.Message}",
+        ImapAuthUnavailableException => ex.Message,
         SslHandshakeException => $"TLS handshake with {server.Host}:{server.Port} failed (certificate not trusted?): {FirstLine(ex.Message)}",
         SocketException se => $"Could not connect to {server.Host}:{server.Port}: {se.SocketErrorCode}",
         _ => $"{ex.GetType().Name} talking to {server.Host}:{server.Port}: {FirstLine(ex.Message)}",
     };
 
     private static string FirstLine(string s) => s.Split('\n', 2)[0].Trim();
+}
+
+/// <summary>The server refused a login with RFC 5530 [UNAVAILABLE]: its authentication backend is down, not the credentials wrong.</summary>
+public sealed class ImapAuthUnavailableException(string message, Exception inner) : Exception(message, inner);
+
+/// <summary>
+/// Keeps the last few hundred bytes the server sent (never what the client sent: that has credentials),
+/// so a refused login can be told apart by the server's response code.
+/// </summary>
+internal sealed class ServerResponseTail : IProtocolLogger
+{
+    private const int Keep = 512;
+    private readonly byte[] _ring = new byte[Keep];
+    private int _next;
+    private int _filled;
+
+    public IAuthenticationSecretDetector? AuthenticationSecretDetector { get; set; }
+
+    public bool Contains(string text)
+    {
+        lock (_ring)
+        {
+            var ordered = new byte[_filled];
+            int start = (_next - _filled + Keep) % Keep;
+            for (int i = 0; i < _filled; i++) ordered[i] = _ring[(start + i) % Keep];
+            return System.Text.Encoding.ASCII.GetString(ordered).Contains(text, StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
+    public void LogConnect(Uri uri) { }
+
+    public void LogClient(byte[] buffer, int offset, int count) { }
+
+    // Called for every byte the server sends (message bodies too): copy only the last Keep bytes of each chunk.
+    public void LogServer(byte[] buffer, int offset, int count)
+    {
+        int skip = Math.Max(0, count - Keep);
+        lock (_ring)
+        {
+            for (int i = offset + skip; i < offset + count; i++)
+            {
+                _ring[_next] = buffer[i];
+                _next = (_next + 1) % Keep;
+            }
+            _filled = Math.Min(Keep, _filled + count - skip);
+        }
+    }
+
+    public void Dispose() { }
 }
