@@ -81,7 +81,7 @@ public class IngestTests(LocalHostFixture host) : IClassFixture<LocalHostFixture
         // The content is in Blob storage under its SHA-256, byte for byte.
         var store = host.App.Services.GetRequiredService<FileStore>();
         string sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(pdf));
-        await using var stored = await store.OpenReadAsync(sha, CancellationToken.None);
+        await using var stored = await store.OpenReadAsync(FileStore.BlobName(sha), CancellationToken.None);
         using var copy = new MemoryStream();
         await stored.CopyToAsync(copy);
         Assert.Equal(pdf, copy.ToArray());
