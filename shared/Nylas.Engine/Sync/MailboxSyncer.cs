@@ -12,9 +12,10 @@ using Nylas.Engine.Storage;
 namespace Nylas.Engine.Sync;
 
 /// <summary>
-/// One bounded sync step for an account (the SyncMailbox activity): new INBOX messages first, then
-/// older ones newest-first, fetched in pipelined batches (many UIDs per FETCH), each raw message
-/// written once to Blob storage and announced on the ingest queue. The checkpoint moves per batch.
+/// One bounded sync step for an account (the SyncMailbox activity): mirror the folder list, then for
+/// each folder (INBOX first) its changes and its missing messages, fetched in pipelined batches (many
+/// UIDs per FETCH), each raw message written once to Blob storage and announced on the ingest queue.
+/// Checkpoints move per batch, so a crash resumes where it stopped.
 /// </summary>
 public sealed partial class MailboxSyncer(
     AccountStore accounts,
@@ -173,10 +174,10 @@ public sealed partial class MailboxSyncer(
             state = state with { UidValidity = folder.UidValidity };
 
             bool condStore = client.Capabilities.HasFlag(ImapCapabilities.CondStore) && !sync.DisableCondStore && folder.HighestModSeq > 0;
-            if (!state.NeverSynced)
-                await SyncChangesAsync(account, folder, state, condStore, cancellationToken);
+            bool complete = state.NeverSynced || await SyncChangesAsync(account, folder, state, condStore, cancellationToken);
             state = await FetchMissingAsync(account, folder, state, budget, cancellationToken);
-            if (condStore && !budget.Exhausted) state = state with { HighestModSeq = folder.HighestModSeq };
+            // The MODSEQ checkpoint only moves when every change up to it is applied, or a change would be skipped next time.
+            if (condStore && complete && !budget.Exhausted) state = state with { HighestModSeq = folder.HighestModSeq };
             await folders.SaveCheckpointAsync(account.ShardId, state, cancellationToken);
         }
         finally
@@ -188,11 +189,13 @@ public sealed partial class MailboxSyncer(
     /// <summary>
     /// Flag changes and expunges among the UIDs already mirrored. With CONDSTORE an unchanged
     /// HIGHESTMODSEQ means nothing changed (no per-message cost); without it, a chunked UID/FLAGS
-    /// comparison of the whole folder, so changes to old messages are found too.
+    /// comparison of the whole folder, so changes to old messages are found too. Returns false when a
+    /// change touched a message still waiting for ingest (it is looked at again next time).
     /// </summary>
-    private async Task SyncChangesAsync(Account account, ImapFolder folder, FolderState state, bool condStore, CancellationToken cancellationToken)
+    private async Task<bool> SyncChangesAsync(Account account, ImapFolder folder, FolderState state, bool condStore, CancellationToken cancellationToken)
     {
-        if (condStore && state.HighestModSeq is ulong since && since == folder.HighestModSeq) return;
+        if (condStore && state.HighestModSeq is ulong since && since == folder.HighestModSeq) return true;
+        bool complete = true;
 
         var stored = await mirror.LoadLocationsAsync(account.ShardId, state.Id, cancellationToken);
         var flagChanges = new List<(uint Uid, string Flags)>();
@@ -201,8 +204,11 @@ public sealed partial class MailboxSyncer(
         {
             var changed = await folder.FetchAsync(0, -1, new FetchRequest(MessageSummaryItems.UniqueId | MessageSummaryItems.Flags) { ChangedSince = modSeq }, cancellationToken);
             foreach (var s in changed)
-                if (stored.TryGetValue(s.UniqueId.Id, out var old) && ImapFlags.Format(s.Flags ?? MessageFlags.None, s.Keywords) is var now && now != old)
+            {
+                if (!stored.TryGetValue(s.UniqueId.Id, out var old)) continue;
+                if (ImapFlags.Format(s.Flags ?? MessageFlags.None, s.Keywords) is var now && now != old)
                     flagChanges.Add((s.UniqueId.Id, now));
+            }
             onServer = folder.Count == 0 ? [] : (await folder.SearchAsync(SearchQuery.All, cancellationToken)).Select(u => u.Id).ToHashSet();
         }
         else
@@ -221,6 +227,10 @@ public sealed partial class MailboxSyncer(
             }
         }
 
+        // Fetched and queued but not ingested yet: their flags may be older than the server's now.
+        if (onServer.Any(uid => uid <= state.SyncedHighUid && uid > state.SyncedLowUid && !stored.ContainsKey(uid)))
+            complete = false;
+
         if (flagChanges.Count > 0)
         {
             int changedMessages = await mirror.ApplyFlagsAsync(account.ShardId, account.Id, state.Id, flagChanges, cancellationToken);
@@ -232,6 +242,7 @@ public sealed partial class MailboxSyncer(
             await mirror.RemoveAsync(account.ShardId, account.Id, state.Id, expunged, cancellationToken);
             LogExpunged(account.Id, folder.FullName, expunged.Count);
         }
+        return complete;
     }
 
     /// <summary>New mail (above the checkpoint, oldest first) then backfill (below it, newest first), within the step's budget.</summary>
