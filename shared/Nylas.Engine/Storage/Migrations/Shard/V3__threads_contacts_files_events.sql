@@ -70,7 +70,8 @@ CREATE TABLE files (
   size BIGINT NOT NULL,
   created_at DATETIME(3) NOT NULL,
   UNIQUE KEY ux_files_account_public (account_id, public_id),
-  KEY ix_files_account_content (account_id, content_sha256)
+  -- Unique, so two ingests of the same attachment race into a duplicate-key retry instead of two rows.
+  UNIQUE KEY ux_files_account_content (account_id, content_sha256, filename)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci AUTO_INCREMENT=${auto_increment_start};
 
 CREATE TABLE message_files (
