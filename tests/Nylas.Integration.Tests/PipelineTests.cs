@@ -121,6 +121,23 @@ public class PipelineTests(LocalHostFixture host, ITestOutputHelper output) : IC
     }
 
     [Fact]
+    public async Task A_message_with_a_hostile_header_is_served_and_flagged_with_what_was_cut()
+    {
+        var (email, token, accountId) = await host.ConnectNewAccountAsync();
+        var message = TestStack.SimpleMessage(email, "huge header");
+        message.Headers.Add("X-Padding", string.Join(" ", Enumerable.Repeat("word", 20_000))); // ~100 KB, folded
+        await TestStack.AppendAsync(email, message);
+        using var http = host.Client(token);
+        await WaitForSubjectAsync(http, "huge header");
+
+        long accountDbId = await host.Databases.ScalarAsync("global", $"SELECT id FROM accounts WHERE public_id = '{accountId}'");
+        int shard = (int)await host.Databases.ScalarAsync("global", $"SELECT shard_id FROM accounts WHERE id = {accountDbId}");
+        var notes = await host.Databases.QueryScalarAsync($"shard{shard}", $"SELECT parse_notes FROM messages WHERE account_id = {accountDbId}");
+        Assert.IsType<string>(notes);
+        Assert.Contains("X-Padding", (string)notes!, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public async Task A_redelivered_ingest_message_changes_nothing()
     {
         var (email, token, accountId) = await host.ConnectNewAccountAsync();

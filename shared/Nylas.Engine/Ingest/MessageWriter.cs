@@ -62,9 +62,9 @@ public sealed class MessageWriter(ShardDirectory shards, ThreadingEngine threadi
             await using var insert = new MySqlCommand("""
                 INSERT INTO messages (account_id, public_id, data_sha256, size, message_id_header, in_reply_to, references_json,
                   subject, from_json, to_json, cc_json, bcc_json, reply_to_json, date_unix, received_unix, snippet, body,
-                  is_read, is_starred, parse_error, created_at, updated_at)
+                  is_read, is_starred, parse_error, parse_notes, created_at, updated_at)
                 VALUES (@account, @pid, @sha, @size, @mid, @irt, @refs, @subject, @from, @to, @cc, @bcc, @replyTo, @date,
-                  @received, @snippet, @body, @read, @starred, @error, @now, @now);
+                  @received, @snippet, @body, @read, @starred, @error, @notes, @now, @now);
                 SELECT LAST_INSERT_ID();
                 """, connection, tx);
             var p = insert.Parameters;
@@ -89,6 +89,7 @@ public sealed class MessageWriter(ShardDirectory shards, ThreadingEngine threadi
             p.AddWithValue("@read", seen);
             p.AddWithValue("@starred", flagged);
             p.AddWithValue("@error", Truncate(parsed.ParseError, 2000));
+            p.AddWithValue("@notes", parsed.ParseNotes.Count == 0 ? null : Truncate(string.Join("\n", parsed.ParseNotes), 60_000));
             p.AddWithValue("@now", now);
             messageId = Convert.ToInt64(await insert.ExecuteScalarAsync(cancellationToken));
         }

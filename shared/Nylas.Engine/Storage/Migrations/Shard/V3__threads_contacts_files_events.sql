@@ -43,6 +43,8 @@ ALTER TABLE messages
   ADD COLUMN subject_date_unix BIGINT NULL,
   ADD COLUMN subject_seeks TINYINT(1) NOT NULL DEFAULT 0,
   ADD COLUMN is_sent TINYINT(1) NOT NULL DEFAULT 0,
+  -- problems the parser worked around (truncated headers, unparseable addresses, broken calendars): flagged, not fatal
+  ADD COLUMN parse_notes TEXT NULL,
   ADD KEY ix_messages_thread (thread_id, date_unix),
   ADD KEY ix_messages_subject (account_id, subject_key(100), subject_date_unix);
 
