@@ -8,7 +8,7 @@ namespace Nylas.Engine.Sync;
 /// <summary>A folder's row and sync checkpoint: every UID in (SyncedLowUid, SyncedHighUid] has been fetched and queued.</summary>
 public sealed record FolderState(
     long Id, string PublicId, string Name, string DisplayName, string? Role, uint? UidValidity, ulong? HighestModSeq,
-    uint SyncedHighUid, uint SyncedLowUid)
+    uint SyncedHighUid, uint SyncedLowUid, DateTimeOffset? LastFullCompareAt = null)
 {
     public bool NeverSynced => SyncedHighUid == 0 && SyncedLowUid == 0;
 }
@@ -16,7 +16,7 @@ public sealed record FolderState(
 /// <summary>Folders, their checkpoints and their change-log rows in the account's shard.</summary>
 public sealed class FolderStore(ShardDirectory shards, TimeProvider clock)
 {
-    private const string Columns = "id, public_id, name, display_name, role, uid_validity, highest_mod_seq, synced_high_uid, synced_low_uid";
+    private const string Columns = "id, public_id, name, display_name, role, uid_validity, highest_mod_seq, synced_high_uid, synced_low_uid, last_full_compare_at";
 
     public async Task<IReadOnlyList<FolderState>> ListAsync(int shardId, long accountId, CancellationToken cancellationToken)
     {
@@ -95,8 +95,10 @@ public sealed class FolderStore(ShardDirectory shards, TimeProvider clock)
     public async Task SaveCheckpointAsync(int shardId, FolderState state, CancellationToken cancellationToken)
     {
         await using var cmd = shards.Shard(shardId).CreateCommand("""
-            UPDATE folders SET uid_validity = @v, highest_mod_seq = @hms, synced_high_uid = @high, synced_low_uid = @low, last_synced_at = @now WHERE id = @id
+            UPDATE folders SET uid_validity = @v, highest_mod_seq = @hms, synced_high_uid = @high, synced_low_uid = @low,
+              last_full_compare_at = @compared, last_synced_at = @now WHERE id = @id
             """);
+        cmd.Parameters.AddWithValue("@compared", state.LastFullCompareAt?.UtcDateTime);
         cmd.Parameters.AddWithValue("@v", state.UidValidity);
         cmd.Parameters.AddWithValue("@hms", state.HighestModSeq);
         cmd.Parameters.AddWithValue("@high", state.SyncedHighUid);
@@ -128,7 +130,8 @@ public sealed class FolderStore(ShardDirectory shards, TimeProvider clock)
     private static FolderState Read(DbDataReader r) => new(
         r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4),
         r.IsDBNull(5) ? null : r.GetUInt32Checked(5), r.IsDBNull(6) ? null : r.GetFieldValue<ulong>(6),
-        r.GetUInt32Checked(7), r.GetUInt32Checked(8));
+        r.GetUInt32Checked(7), r.GetUInt32Checked(8),
+        r.IsDBNull(9) ? null : new DateTimeOffset(DateTime.SpecifyKind(r.GetDateTime(9), DateTimeKind.Utc)));
 }
 
 /// <summary>The change log (transactions table) that /delta and webhooks read; always written in the change's own transaction.</summary>

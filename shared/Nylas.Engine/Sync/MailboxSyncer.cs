@@ -4,6 +4,7 @@ using MailKit.Net.Imap;
 using MailKit.Search;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Nylas.Core.Sync;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.Ingest;
 using Nylas.Engine.Queues;
@@ -25,6 +26,7 @@ public sealed partial class MailboxSyncer(
     RawMailStore rawMail,
     IIngestQueue ingestQueue,
     IOptions<NylasOptions> options,
+    TimeProvider clock,
     ILogger<MailboxSyncer> logger)
 {
     private const MessageSummaryItems SummaryItems = MessageSummaryItems.UniqueId | MessageSummaryItems.Flags | MessageSummaryItems.InternalDate | MessageSummaryItems.Size | MessageSummaryItems.Envelope;
@@ -174,7 +176,9 @@ public sealed partial class MailboxSyncer(
             state = state with { UidValidity = folder.UidValidity };
 
             bool condStore = client.Capabilities.HasFlag(ImapCapabilities.CondStore) && !sync.DisableCondStore && folder.HighestModSeq > 0;
-            bool complete = state.NeverSynced || await SyncChangesAsync(account, folder, state, condStore, cancellationToken);
+            bool complete = true;
+            if (!state.NeverSynced)
+                (complete, state) = await SyncChangesAsync(account, folder, state, condStore, cancellationToken);
             state = await FetchMissingAsync(account, folder, state, budget, cancellationToken);
             // The MODSEQ checkpoint only moves when every change up to it is applied, or a change would be skipped next time.
             if (condStore && complete && !budget.Exhausted) state = state with { HighestModSeq = folder.HighestModSeq };
@@ -189,12 +193,13 @@ public sealed partial class MailboxSyncer(
     /// <summary>
     /// Flag changes and expunges among the UIDs already mirrored. With CONDSTORE an unchanged
     /// HIGHESTMODSEQ means nothing changed (no per-message cost); without it, a chunked UID/FLAGS
-    /// comparison of the whole folder, so changes to old messages are found too. Returns false when a
-    /// change touched a message still waiting for ingest (it is looked at again next time).
+    /// comparison of the whole folder on a schedule that adapts to its size (<see cref="SyncSchedule"/>),
+    /// so changes to old messages are found too. Complete is false when a change may have touched a
+    /// message still waiting for ingest (it is looked at again next time).
     /// </summary>
-    private async Task<bool> SyncChangesAsync(Account account, ImapFolder folder, FolderState state, bool condStore, CancellationToken cancellationToken)
+    private async Task<(bool Complete, FolderState State)> SyncChangesAsync(Account account, ImapFolder folder, FolderState state, bool condStore, CancellationToken cancellationToken)
     {
-        if (condStore && state.HighestModSeq is ulong since && since == folder.HighestModSeq) return true;
+        if (condStore && state.HighestModSeq is ulong since && since == folder.HighestModSeq) return (true, state);
         bool complete = true;
 
         var stored = await mirror.LoadLocationsAsync(account.ShardId, state.Id, cancellationToken);
@@ -211,8 +216,13 @@ public sealed partial class MailboxSyncer(
             }
             onServer = folder.Count == 0 ? [] : (await folder.SearchAsync(SearchQuery.All, cancellationToken)).Select(u => u.Id).ToHashSet();
         }
+        else if (!SyncSchedule.FullFlagCompareDue(state.LastFullCompareAt, folder.Count, clock.GetUtcNow()))
+        {
+            onServer = folder.Count == 0 ? [] : (await folder.SearchAsync(SearchQuery.All, cancellationToken)).Select(u => u.Id).ToHashSet();
+        }
         else
         {
+            state = state with { LastFullCompareAt = clock.GetUtcNow() };
             onServer = [];
             const int chunk = 5000;
             for (int start = 0; start < folder.Count; start += chunk)
@@ -242,7 +252,7 @@ public sealed partial class MailboxSyncer(
             await mirror.RemoveAsync(account.ShardId, account.Id, state.Id, expunged, cancellationToken);
             LogExpunged(account.Id, folder.FullName, expunged.Count);
         }
-        return complete;
+        return (complete, state);
     }
 
     /// <summary>New mail (above the checkpoint, oldest first) then backfill (below it, newest first), within the step's budget.</summary>

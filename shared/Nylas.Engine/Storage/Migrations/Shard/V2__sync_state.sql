@@ -3,7 +3,9 @@
 -- pass, so a move re-links the same row (same public id) instead of deleting and re-creating it.
 ALTER TABLE folders
   ADD COLUMN highest_mod_seq BIGINT UNSIGNED NULL AFTER uid_validity,
-  ADD COLUMN attributes VARCHAR(255) NOT NULL DEFAULT '' AFTER role;
+  ADD COLUMN attributes VARCHAR(255) NOT NULL DEFAULT '' AFTER role,
+  -- servers without CONDSTORE: when every UID's flags were last compared (see SyncSchedule)
+  ADD COLUMN last_full_compare_at DATETIME(3) NULL;
 
 ALTER TABLE messages
   ADD COLUMN orphaned_at DATETIME(3) NULL AFTER parse_error,
