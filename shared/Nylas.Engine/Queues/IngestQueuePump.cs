@@ -45,8 +45,12 @@ public sealed partial class IngestQueuePump(
                 continue;
             }
             idleDelay = TimeSpan.FromMilliseconds(50);
-            await Parallel.ForEachAsync(batch, new ParallelOptions { MaxDegreeOfParallelism = ingest.Parallelism, CancellationToken = stoppingToken },
-                (message, ct) => new ValueTask(ProcessAsync(message, ingest.MaxDequeueCount, ct)));
+            try
+            {
+                await Parallel.ForEachAsync(batch, new ParallelOptions { MaxDegreeOfParallelism = ingest.Parallelism, CancellationToken = stoppingToken },
+                    (message, ct) => new ValueTask(ProcessAsync(message, ingest.MaxDequeueCount, ct)));
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { break; }
         }
     }
 
@@ -63,19 +67,29 @@ public sealed partial class IngestQueuePump(
         }
         catch (Exception ex)
         {
-            if (message.DequeueCount >= maxDequeueCount)
+            try
             {
-                LogPoisoned(message.MessageId, message.DequeueCount, ex);
-                string envelope = System.Text.Json.JsonSerializer.Serialize(new { message = message.MessageText, error = ex.ToString(), dequeue_count = message.DequeueCount });
-                await queue.PoisonQueue.SendMessageAsync(envelope, CancellationToken.None);
-                await queue.Queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, CancellationToken.None);
+                if (message.DequeueCount >= maxDequeueCount)
+                {
+                    LogPoisoned(message.MessageId, message.DequeueCount, ex);
+                    string envelope = System.Text.Json.JsonSerializer.Serialize(new { message = message.MessageText, error = ex.ToString(), dequeue_count = message.DequeueCount });
+                    await queue.PoisonQueue.SendMessageAsync(envelope, CancellationToken.None);
+                    await queue.Queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, CancellationToken.None);
+                }
+                else
+                {
+                    LogRetrying(message.MessageId, message.DequeueCount, ex.Message);
+                    // Exponential backoff with jitter before the next delivery.
+                    var delay = TimeSpan.FromSeconds(Math.Pow(2, message.DequeueCount) + Random.Shared.NextDouble());
+                    await queue.Queue.UpdateMessageAsync(message.MessageId, message.PopReceipt, visibilityTimeout: delay, cancellationToken: CancellationToken.None);
+                }
             }
-            else
+            catch (Exception handling) when (handling is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                LogRetrying(message.MessageId, message.DequeueCount, ex.Message);
-                // Exponential backoff with jitter before the next delivery.
-                var delay = TimeSpan.FromSeconds(Math.Pow(2, message.DequeueCount) + Random.Shared.NextDouble());
-                await queue.Queue.UpdateMessageAsync(message.MessageId, message.PopReceipt, visibilityTimeout: delay, cancellationToken: CancellationToken.None);
+                // The lease is gone (e.g. storage was too slow and the message became visible again) or the
+                // queue is unreachable: the message is delivered again later, which ingest tolerates. The pump
+                // must never stop over one message.
+                LogLeaseLost(message.MessageId, handling.Message);
             }
         }
     }
@@ -85,6 +99,9 @@ public sealed partial class IngestQueuePump(
 
     [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "Ingest message {MessageId} failed (delivery {DequeueCount}), will retry: {Error}")]
     private partial void LogRetrying(string messageId, long dequeueCount, string error);
+
+    [LoggerMessage(EventId = 2104, Level = LogLevel.Warning, Message = "Ingest message {MessageId}: could not settle it ({Error}); it will be delivered again")]
+    private partial void LogLeaseLost(string messageId, string error);
 
     [LoggerMessage(EventId = 2103, Level = LogLevel.Error, Message = "Ingest message {MessageId} moved to the poison queue after {DequeueCount} deliveries")]
     private partial void LogPoisoned(string messageId, long dequeueCount, Exception ex);
