@@ -15,10 +15,13 @@ public class IngestTests(LocalHostFixture host) : IClassFixture<LocalHostFixture
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
-    private static MimeMessage Reply(string to, string subject, string messageId, params string[] references)
+    private static readonly DateTimeOffset T0 = new(2026, 11, 20, 9, 0, 0, TimeSpan.Zero);
+
+    private static MimeMessage Reply(string to, string subject, string messageId, int hour, params string[] references)
     {
         var m = TestStack.SimpleMessage(to, subject);
         m.MessageId = messageId;
+        m.Date = T0.AddHours(hour);
         if (references.Length > 0)
         {
             m.InReplyTo = references[^1];
@@ -39,18 +42,44 @@ public class IngestTests(LocalHostFixture host) : IClassFixture<LocalHostFixture
         var (email, token, _) = await host.ConnectNewAccountAsync();
         using var http = host.Client(token);
         // The replies arrive (and are ingested) before the message they answer.
-        await TestStack.AppendAsync(email, Reply(email, "Re: Budget 2027", "c1@example.org", "root@example.org"));
-        await TestStack.AppendAsync(email, Reply(email, "Re: Budget 2027", "c2@example.org", "root@example.org"));
+        await TestStack.AppendAsync(email, Reply(email, "Re: Budget 2027", "c1@example.org", 1, "root@example.org"));
+        await TestStack.AppendAsync(email, Reply(email, "Re: Budget 2027", "c2@example.org", 2, "root@example.org"));
         await WaitForCountAsync(http, token, 2);
-        await TestStack.AppendAsync(email, Reply(email, "Budget 2027", "root@example.org"));
-        await TestStack.AppendAsync(email, Reply(email, "Re: Budget 2027", "c3@example.org", "root@example.org", "c1@example.org"));
-        await TestStack.AppendAsync(email, Reply(email, "Lunch?", "other@example.org"));
+        await TestStack.AppendAsync(email, Reply(email, "Budget 2027", "root@example.org", 0));
+        await TestStack.AppendAsync(email, Reply(email, "Re: Budget 2027", "c3@example.org", 3, "root@example.org", "c1@example.org"));
+        await TestStack.AppendAsync(email, Reply(email, "Lunch?", "other@example.org", 4));
 
         var messages = await WaitForCountAsync(http, token, 5);
         var threads = messages.GroupBy(m => m.GetProperty("thread_id").GetString()).ToList();
         Assert.Equal(2, threads.Count);
         Assert.Equal(4, threads.Single(g => g.Any(m => m.GetProperty("subject").GetString() == "Budget 2027")).Count());
         Assert.All(messages, m => Assert.False(string.IsNullOrEmpty(m.GetProperty("thread_id").GetString())));
+
+        // The thread's aggregates cover all four messages whatever their arrival order.
+        var budget = threads.Single(g => g.Count() == 4).ToList();
+        long accountDbId = await host.Databases.ScalarAsync("global", $"SELECT id FROM accounts WHERE email_address = '{email}'");
+        int shard = (int)await host.Databases.ScalarAsync("global", $"SELECT shard_id FROM accounts WHERE id = {accountDbId}");
+        string threadId = budget[0].GetProperty("thread_id").GetString()!;
+        Assert.Equal(budget.Min(m => m.GetProperty("date").GetInt64()),
+            await host.Databases.ScalarAsync($"shard{shard}", $"SELECT first_message_unix FROM threads WHERE public_id = '{threadId}'"));
+        Assert.Equal(budget.Max(m => m.GetProperty("date").GetInt64()),
+            await host.Databases.ScalarAsync($"shard{shard}", $"SELECT last_message_unix FROM threads WHERE public_id = '{threadId}'"));
+        Assert.Equal("Budget 2027", await host.Databases.QueryScalarAsync($"shard{shard}", $"SELECT subject FROM threads WHERE public_id = '{threadId}'"));
+    }
+
+    [Fact]
+    public async Task A_message_that_links_two_threads_merges_them()
+    {
+        var (email, token, _) = await host.ConnectNewAccountAsync();
+        using var http = host.Client(token);
+        await TestStack.AppendAsync(email, Reply(email, "Re: Plan A", "a1@example.org", 1, "a@example.org"));
+        await TestStack.AppendAsync(email, Reply(email, "Re: Plan B", "b1@example.org", 2, "b@example.org"));
+        var before = await WaitForCountAsync(http, token, 2);
+        Assert.Equal(2, before.Select(m => m.GetProperty("thread_id").GetString()).Distinct().Count());
+
+        await TestStack.AppendAsync(email, Reply(email, "Re: Plans A and B", "ab@example.org", 3, "a@example.org", "b@example.org"));
+        var after = await WaitForCountAsync(http, token, 3);
+        Assert.Single(after.Select(m => m.GetProperty("thread_id").GetString()).Distinct());
     }
 
     [Fact]

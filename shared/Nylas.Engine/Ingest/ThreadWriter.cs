@@ -131,12 +131,69 @@ internal sealed class ThreadWriter(MySqlConnection connection, MySqlTransaction 
             link.Parameters.AddWithValue("@id", messageRowId);
             await link.ExecuteNonQueryAsync(ct);
         }
-        await RefreshAsync(target, decision.JoinThreadId is null && decision.MergeThreadIds.Count == 0, ct);
+        if (decision.MergeThreadIds.Count > 0) await RecomputeAsync(target, created: false, ct);
+        else await ExtendAsync(target, messageRowId, created: decision.JoinThreadId is null, ct);
         return target;
     }
 
-    /// <summary>Recomputes a thread's aggregates from its messages and bumps its version.</summary>
-    private async Task RefreshAsync(long threadId, bool created, CancellationToken ct)
+    /// <summary>
+    /// Folds one new message into its thread's aggregates: O(1) in the thread's size (a mailing-list thread
+    /// of thousands of messages must not make every ingest re-read all of them).
+    /// </summary>
+    private async Task ExtendAsync(long threadId, long messageRowId, bool created, CancellationToken ct)
+    {
+        string? subject, snippet, publicId, threadParticipants;
+        long date, first, last;
+        bool sent;
+        var messageParticipants = new List<Participant>();
+        await using (var read = new MySqlCommand("""
+            SELECT m.subject, m.snippet, m.date_unix, m.is_sent, m.from_json, m.to_json, m.cc_json, m.bcc_json,
+                   t.public_id, t.participants_json, t.first_message_unix, t.last_message_unix
+            FROM messages m JOIN threads t ON t.id = @thread WHERE m.id = @message
+            """, connection, tx))
+        {
+            read.Parameters.AddWithValue("@thread", threadId);
+            read.Parameters.AddWithValue("@message", messageRowId);
+            await using var r = await read.ExecuteReaderAsync(ct);
+            await r.ReadAsync(ct);
+            subject = r.IsDBNull(0) ? null : r.GetString(0);
+            snippet = r.GetString(1);
+            date = r.GetInt64(2);
+            sent = r.GetBoolean(3);
+            for (int c = 4; c <= 7; c++) messageParticipants.AddRange(JsonSerializer.Deserialize<Participant[]>(r.GetString(c), Json) ?? []);
+            publicId = r.GetString(8);
+            threadParticipants = r.GetString(9);
+            (first, last) = created ? (date, date) : (r.GetInt64(10), r.GetInt64(11));
+        }
+        var participants = MessageContacts.Distinct([.. JsonSerializer.Deserialize<Participant[]>(threadParticipants, Json) ?? [], .. messageParticipants])
+            .Select(p => new Participant(p.Name, p.Email)).ToList();
+        await using var update = new MySqlCommand("""
+            UPDATE threads SET
+              subject = IF(@created OR @date < first_message_unix OR subject IS NULL, @subject, subject),
+              participants_json = @participants,
+              snippet = IF(@created OR @date >= last_message_unix, @snippet, snippet),
+              first_message_unix = @first, last_message_unix = @last,
+              last_received_unix = IF(@sent, last_received_unix, GREATEST(COALESCE(last_received_unix, 0), @date)),
+              last_sent_unix = IF(@sent, GREATEST(COALESCE(last_sent_unix, 0), @date), last_sent_unix),
+              version = version + 1, updated_at = @now
+            WHERE id = @thread
+            """, connection, tx);
+        update.Parameters.AddWithValue("@created", created);
+        update.Parameters.AddWithValue("@date", date);
+        update.Parameters.AddWithValue("@subject", subject);
+        update.Parameters.AddWithValue("@participants", JsonSerializer.Serialize(participants, Json));
+        update.Parameters.AddWithValue("@snippet", snippet);
+        update.Parameters.AddWithValue("@first", Math.Min(first, date));
+        update.Parameters.AddWithValue("@last", Math.Max(last, date));
+        update.Parameters.AddWithValue("@sent", sent);
+        update.Parameters.AddWithValue("@now", clock.GetUtcNow().UtcDateTime);
+        update.Parameters.AddWithValue("@thread", threadId);
+        await update.ExecuteNonQueryAsync(ct);
+        await ChangeLog.AppendAsync(connection, tx, accountId, "thread", publicId, created ? "insert" : "update", clock, ct);
+    }
+
+    /// <summary>Recomputes a thread's aggregates from all its messages (after a merge) and bumps its version.</summary>
+    private async Task RecomputeAsync(long threadId, bool created, CancellationToken ct)
     {
         var participants = new List<Participant>();
         string? subject = null, snippet = null, publicId = null;
