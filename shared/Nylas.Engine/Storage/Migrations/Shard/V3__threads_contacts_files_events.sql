@@ -48,12 +48,13 @@ ALTER TABLE messages
   ADD KEY ix_messages_thread (thread_id, date_unix),
   ADD KEY ix_messages_subject (account_id, subject_key(100), subject_date_unix);
 
--- Contacts from participants, one per normalized address.
+-- Contacts from participants, one per normalized address. Binary collation: ingest normalizes addresses
+-- itself, and an accent-insensitive key would call jdöe@ and jdoe@ one address.
 CREATE TABLE contacts (
   id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
   account_id BIGINT NOT NULL,
   public_id VARCHAR(25) NOT NULL,
-  email VARCHAR(320) NOT NULL,
+  email VARCHAR(320) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
   name VARCHAR(255) NOT NULL DEFAULT '',
   created_at DATETIME(3) NOT NULL,
   updated_at DATETIME(3) NOT NULL,

@@ -1,0 +1,66 @@
+namespace Nylas.SyncBench;
+
+/// <summary>Command line of the benchmark.</summary>
+public sealed record BenchOptions(
+    int Messages,
+    string Corpus,
+    string? ResultsPath,
+    int TimeoutMinutes,
+    int IdleSeconds,
+    int BaselineRuns,
+    int IncrementalRuns,
+    bool RaceCheck,
+    bool Help)
+{
+    public const string Usage = """
+        usage: dotnet run -c Release --project bench/Nylas.SyncBench -- [options]
+
+          --messages N         messages in the benchmark mailbox (default 20000)
+          --corpus PATH        real-world message corpus (default $NYLAS_TEST_CORPUS, else /work/shared/corpus)
+          --results PATH       Markdown results file (default bench/results/sync.md under the repository root;
+                               "-" writes none)
+          --timeout-minutes M  give up waiting for the end-to-end sync after M minutes (default 60)
+          --idle-seconds S     Nylas:Sync:IdleSeconds of the host under test (default 10)
+          --baseline-runs R    measured baseline passes over the whole mailbox (default 3, median reported)
+          --incremental-runs R measured no-change cycles per mode (default 5, median reported)
+          --no-race-check      skip the experiment run after the figures (changes made on the server
+                               while ingest lags behind the sync step)
+
+        Needs the test stack: ./dev test --services-only, then export the NYLAS_TEST_* variables it prints.
+        """;
+
+    public static BenchOptions Parse(string[] args)
+    {
+        int messages = 20_000, timeout = 60, idle = 10, baselineRuns = 3, incrementalRuns = 5;
+        string corpus = Environment.GetEnvironmentVariable("NYLAS_TEST_CORPUS") is { Length: > 0 } c ? c : "/work/shared/corpus";
+        string? results = null;
+        bool help = false, race = true;
+        for (int i = 0; i < args.Length; i++)
+        {
+            string a = args[i];
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{a} needs a value");
+            int Int(int min, int max)
+            {
+                string v = Value();
+                return int.TryParse(v, out int n) && n >= min && n <= max ? n : throw new ArgumentException($"{a} must be an integer in [{min}, {max}], not '{v}'");
+            }
+            switch (a)
+            {
+                case "--messages": messages = Int(100, 1_000_000); break;
+                case "--corpus": corpus = Value(); break;
+                case "--results": results = Value(); break;
+                case "--timeout-minutes": timeout = Int(1, 24 * 60); break;
+                case "--idle-seconds": idle = Int(1, 1800); break;
+                case "--baseline-runs": baselineRuns = Int(1, 20); break;
+                case "--incremental-runs": incrementalRuns = Int(1, 100); break;
+                case "--no-race-check": race = false; break;
+                case "-h" or "--help": help = true; break;
+                default: throw new ArgumentException($"unknown argument '{a}'");
+            }
+        }
+        return new BenchOptions(messages, corpus, results, timeout, idle, baselineRuns, incrementalRuns, race, help);
+    }
+}
+
+/// <summary>A server of the test stack is not reachable.</summary>
+public sealed class StackUnavailableException(string message, Exception? inner = null) : Exception(message, inner);

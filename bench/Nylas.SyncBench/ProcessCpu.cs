@@ -1,0 +1,102 @@
+using System.Diagnostics;
+
+namespace Nylas.SyncBench;
+
+/// <summary>CPU seconds used so far, per part of the system under test and for the whole machine.</summary>
+public sealed record CpuSnapshot(double Bench, double MariaDb, double Azurite, double Dovecot, double MachineBusy, double MachineTotal)
+{
+    public CpuSnapshot Minus(CpuSnapshot o) => new(Bench - o.Bench, MariaDb - o.MariaDb, Azurite - o.Azurite, Dovecot - o.Dovecot,
+        MachineBusy - o.MachineBusy, MachineTotal - o.MachineTotal);
+
+    /// <summary>Busy CPU of everything else on the machine (other engineers' builds and tests).</summary>
+    public double Others => Math.Max(0, MachineBusy - Bench - MariaDb - Azurite - Dovecot);
+}
+
+/// <summary>
+/// Reads <c>/proc</c> for the test stack's processes (their pid files in the stack's state folder, found
+/// from <c>NYLAS_TEST_DOVECOT_CONF</c>): MariaDB, Azurite (node) and Dovecot (the master, its live
+/// children and the children it has reaped). This process is the local host: sync, ingest, API, durable.
+/// </summary>
+public sealed class ProcessCpu
+{
+    private const double TicksPerSecond = 100.0; // USER_HZ on Linux
+    private readonly int? _mariaDb, _azurite, _dovecot;
+
+    private ProcessCpu(int? mariaDb, int? azurite, int? dovecot) => (_mariaDb, _azurite, _dovecot) = (mariaDb, azurite, dovecot);
+
+    public bool Available => OperatingSystem.IsLinux() && _mariaDb is not null && _azurite is not null && _dovecot is not null;
+
+    public static ProcessCpu Discover()
+    {
+        if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable("NYLAS_TEST_DOVECOT_CONF") is not { Length: > 0 } conf)
+            return new ProcessCpu(null, null, null);
+        string state = Path.GetDirectoryName(Path.GetDirectoryName(conf)!)!;
+        return new ProcessCpu(
+            Pid(Path.Combine(state, "mysql/run/mysqld.pid")),
+            Pid(Path.Combine(state, "azurite/azurite.pid")),
+            Pid(Path.Combine(state, "dovecot/run/master.pid")));
+    }
+
+    /// <summary>Resident memory of Azurite (it keeps every blob and queue message in memory here).</summary>
+    public long? AzuriteRssMb()
+    {
+        if (_azurite is not { } pid) return null;
+        try
+        {
+            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+            return line is null ? null : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
+        }
+        catch (Exception ex) when (ex is IOException or FormatException) { return null; }
+    }
+
+    private static int? Pid(string file)
+        => File.Exists(file) && int.TryParse(File.ReadAllText(file).Trim(), out int pid) && Directory.Exists($"/proc/{pid}") ? pid : null;
+
+    public CpuSnapshot Snapshot()
+    {
+        double bench = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+        if (!Available) return new CpuSnapshot(bench, 0, 0, 0, 0, 0);
+        var stats = ReadAll();
+        double Tree(int root)
+        {
+            // The process with its reaped children, plus its live descendants.
+            double sum = 0;
+            var stack = new Stack<int>([root]);
+            while (stack.Count > 0)
+            {
+                int pid = stack.Pop();
+                if (stats.TryGetValue(pid, out var s)) sum += s.Self + s.Children;
+                foreach (var (child, cs) in stats) if (cs.Parent == pid) stack.Push(child);
+            }
+            return sum / TicksPerSecond;
+        }
+        var (busy, total) = Machine();
+        return new CpuSnapshot(bench, Tree(_mariaDb!.Value), Tree(_azurite!.Value), Tree(_dovecot!.Value), busy, total);
+    }
+
+    private static Dictionary<int, (int Parent, long Self, long Children)> ReadAll()
+    {
+        var map = new Dictionary<int, (int, long, long)>();
+        foreach (string dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid)) continue;
+            try
+            {
+                string text = File.ReadAllText(Path.Combine(dir, "stat"));
+                var f = text[(text.LastIndexOf(')') + 2)..].Split(' ');
+                // after "pid (comm) ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime
+                map[pid] = (int.Parse(f[1]), long.Parse(f[11]) + long.Parse(f[12]), long.Parse(f[13]) + long.Parse(f[14]));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException) { }
+        }
+        return map;
+    }
+
+    private static (double Busy, double Total) Machine()
+    {
+        var parts = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(long.Parse).ToArray();
+        long idle = parts[3] + (parts.Length > 4 ? parts[4] : 0);
+        long total = parts.Take(8).Sum();
+        return ((total - idle) / TicksPerSecond, total / TicksPerSecond);
+    }
+}

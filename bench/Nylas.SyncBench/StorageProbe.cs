@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
+using Microsoft.Extensions.Options;
+using Nylas.Engine;
+using Nylas.Engine.Ingest;
+using Nylas.Engine.Queues;
+using Nylas.Engine.Storage;
+using Nylas.Testing;
+
+namespace Nylas.SyncBench;
+
+public sealed record ProbeStep(string What, int Operations, TimeSpan Elapsed)
+{
+    public double PerSecond => Operations / Elapsed.TotalSeconds;
+}
+
+/// <summary>
+/// How fast the storage emulator alone goes with the engine's own calls, on a scratch container and queue:
+/// what the sync step does per message (<see cref="RawMailStore.PutAsync"/> + one queue send, 8 in parallel
+/// like Nylas:Sync:UploadParallelism) and what the ingest pump does per message without parsing or MySQL
+/// (receive 32, <see cref="RawMailStore.OpenReadAsync"/> read to the end, delete; 8 in parallel like
+/// Nylas:Ingest:Parallelism). A ceiling for the pipeline on this machine, measured after the end-to-end run.
+/// </summary>
+public static class StorageProbe
+{
+    public static async Task<List<ProbeStep>> RunAsync(int count, int messageSize, CancellationToken cancellationToken)
+    {
+        string id = "probe-" + Guid.NewGuid().ToString("N")[..12];
+        var options = Options.Create(new NylasOptions { Storage = new StorageOptions { ConnectionString = TestStack.Storage, RawMailContainer = id, IngestQueue = id } });
+        var blobs = new BlobServiceClient(TestStack.Storage);
+        var store = new RawMailStore(blobs, options);
+        var queue = new QueueClient(TestStack.Storage, id);
+        await store.EnsureCreatedAsync(cancellationToken);
+        await queue.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        var steps = new List<ProbeStep>();
+        try
+        {
+            var random = new Random(7);
+            var payloads = Enumerable.Range(0, count).Select(_ => { var b = new byte[messageSize]; random.NextBytes(b); return b; }).ToList();
+            var parallel = new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken };
+
+            var sw = Stopwatch.StartNew();
+            await Parallel.ForEachAsync(Enumerable.Range(0, count), parallel, async (i, ct) =>
+            {
+                byte[] raw = payloads[i];
+                string sha = Convert.ToHexStringLower(SHA256.HashData(raw));
+                string blob;
+                await using (var content = new MemoryStream(raw, writable: false))
+                    blob = await store.PutAsync(sha, content, ct);
+                var message = new IngestMessage(1, 0, 1, 1, (uint)i + 1, blob, sha, raw.LongLength, [@"\Seen"], 1_700_000_000);
+                await queue.SendMessageAsync(JsonSerializer.Serialize(message, StorageQueueIngestQueue.Json), ct);
+            });
+            steps.Add(new ProbeStep($"sync step's storage work per message: put blob ({messageSize / 1024.0:F1} KiB) + enqueue, 8 in parallel", count, sw.Elapsed));
+
+            sw.Restart();
+            int done = 0;
+            while (done < count)
+            {
+                var batch = (await queue.ReceiveMessagesAsync(32, TimeSpan.FromMinutes(5), cancellationToken)).Value;
+                if (batch.Length == 0) break;
+                await Parallel.ForEachAsync(batch, parallel, async (m, ct) =>
+                {
+                    var ingest = StorageQueueIngestQueue.Decode(m.MessageText);
+                    await using (var stream = await store.OpenReadAsync(ingest.BlobName, ct))
+                        await stream.CopyToAsync(Stream.Null, ct);
+                    await queue.DeleteMessageAsync(m.MessageId, m.PopReceipt, ct);
+                });
+                done += batch.Length;
+            }
+            steps.Add(new ProbeStep("ingest pump's storage work per message: receive (32 per call) + open/read blob + delete, 8 in parallel", done, sw.Elapsed));
+        }
+        finally
+        {
+            try
+            {
+                await blobs.GetBlobContainerClient(id).DeleteIfExistsAsync(cancellationToken: CancellationToken.None);
+                await queue.DeleteIfExistsAsync(CancellationToken.None);
+            }
+            catch (Azure.RequestFailedException) { }
+        }
+        return steps;
+    }
+}
