@@ -153,7 +153,9 @@ public static class MachineNote
 {
     public static string Describe()
     {
-        var parts = new List<string> { $"{Environment.ProcessorCount} cores" };
+        // Environment.ProcessorCount follows DOTNET_PROCESSOR_COUNT (the test stack sets 16); count the CPUs the OS gives us.
+        int cpus = File.Exists("/proc/cpuinfo") ? File.ReadLines("/proc/cpuinfo").Count(l => l.StartsWith("processor", StringComparison.Ordinal)) : Environment.ProcessorCount;
+        var parts = new List<string> { $"{cpus} cores" };
         try
         {
             if (File.Exists("/proc/cpuinfo") && File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal)) is { } model)
