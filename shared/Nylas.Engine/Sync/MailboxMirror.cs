@@ -125,7 +125,7 @@ public sealed class MailboxMirror(ShardDirectory shards, TimeProvider clock)
     }
 
     /// <summary>UIDs expunged on the server. Their messages become orphans unless they sit in another folder too.</summary>
-    public async Task RemoveAsync(int shardId, long accountId, long folderId, IReadOnlyCollection<uint> uids, CancellationToken cancellationToken)
+    public async Task RemoveAsync(int shardId, long folderId, IReadOnlyCollection<uint> uids, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         foreach (var chunk in uids.Chunk(Chunk))

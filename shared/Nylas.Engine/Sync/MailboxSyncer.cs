@@ -249,7 +249,7 @@ public sealed partial class MailboxSyncer(
         var expunged = stored.Keys.Where(uid => !onServer.Contains(uid)).ToList();
         if (expunged.Count > 0)
         {
-            await mirror.RemoveAsync(account.ShardId, account.Id, state.Id, expunged, cancellationToken);
+            await mirror.RemoveAsync(account.ShardId, state.Id, expunged, cancellationToken);
             LogExpunged(account.Id, folder.FullName, expunged.Count);
         }
         return (complete, state);
