@@ -4,6 +4,8 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using MimeKit;
 using MimeKit.Utils;
+using Nylas.Core.Messages;
+using Nylas.Engine.Ingest;
 using Nylas.Engine.Storage;
 using Nylas.Testing;
 using Xunit;
@@ -65,6 +67,51 @@ public class IngestTests(LocalHostFixture host) : IClassFixture<LocalHostFixture
         Assert.Equal(budget.Max(m => m.GetProperty("date").GetInt64()),
             await host.Databases.ScalarAsync($"shard{shard}", $"SELECT last_message_unix FROM threads WHERE public_id = '{threadId}'"));
         Assert.Equal("Budget 2027", await host.Databases.QueryScalarAsync($"shard{shard}", $"SELECT subject FROM threads WHERE public_id = '{threadId}'"));
+    }
+
+    [Fact]
+    public async Task Replies_ingested_at_the_same_moment_all_count_in_their_threads_aggregates()
+    {
+        // Ingest workers run in parallel: many replies to one conversation stored at once must neither be
+        // split into several threads nor overwrite each other's first/last dates and participants.
+        var (email, _, _) = await host.ConnectNewAccountAsync();
+        long accountDbId = await host.Databases.ScalarAsync("global", $"SELECT id FROM accounts WHERE email_address = '{email}'");
+        int shard = (int)await host.Databases.ScalarAsync("global", $"SELECT shard_id FROM accounts WHERE id = {accountDbId}");
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () =>
+            await host.Databases.ScalarAsync($"shard{shard}", $"SELECT COUNT(*) FROM folders WHERE account_id = {accountDbId} AND role = 'inbox'") == 1, Timeout));
+        long inbox = await host.Databases.ScalarAsync($"shard{shard}", $"SELECT id FROM folders WHERE account_id = {accountDbId} AND role = 'inbox'");
+
+        var writer = host.App.Services.GetRequiredService<MessageWriter>();
+        var mapper = new MimeMessageMapper();
+        var messages = Enumerable.Range(0, 16).Select(i =>
+        {
+            var m = i == 0 ? Reply(email, "Quarterly numbers", "q@example.org", 0) : Reply(email, "Re: Quarterly numbers", $"q{i}@example.org", i, "q@example.org");
+            m.From.Clear();
+            m.From.Add(new MailboxAddress($"Sender {i}", $"sender{i}@example.org"));
+            using var raw = new MemoryStream();
+            m.WriteTo(raw);
+            string sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(raw.ToArray()));
+            raw.Position = 0;
+            var ingest = new IngestMessage(accountDbId, shard, inbox, 1, (uint)(5000 + i), sha, sha, raw.Length, [], T0.AddHours(i).ToUnixTimeSeconds());
+            return (ingest, parsed: mapper.Map(raw));
+        }).ToList();
+
+        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var saves = messages.Select(x => Task.Run(async () =>
+        {
+            await start.Task;
+            await writer.SaveAsync(x.ingest, x.parsed, CancellationToken.None);
+        })).ToList();
+        start.SetResult();
+        await Task.WhenAll(saves);
+
+        Assert.Equal(1L, await host.Databases.ScalarAsync($"shard{shard}", $"SELECT COUNT(DISTINCT thread_id) FROM messages WHERE account_id = {accountDbId} AND subject LIKE '%Quarterly numbers'"));
+        string where = $"id = (SELECT thread_id FROM messages WHERE account_id = {accountDbId} AND subject = 'Quarterly numbers')";
+        Assert.Equal(T0.ToUnixTimeSeconds(), await host.Databases.ScalarAsync($"shard{shard}", $"SELECT first_message_unix FROM threads WHERE {where}"));
+        Assert.Equal(T0.AddHours(15).ToUnixTimeSeconds(), await host.Databases.ScalarAsync($"shard{shard}", $"SELECT last_message_unix FROM threads WHERE {where}"));
+        Assert.Equal("Quarterly numbers", await host.Databases.QueryScalarAsync($"shard{shard}", $"SELECT subject FROM threads WHERE {where}"));
+        string participants = (string)(await host.Databases.QueryScalarAsync($"shard{shard}", $"SELECT participants_json FROM threads WHERE {where}"))!;
+        Assert.All(Enumerable.Range(0, 16), i => Assert.Contains($"sender{i}@example.org", participants));
     }
 
     [Fact]

@@ -15,19 +15,24 @@ public sealed class MessageWriter(ShardDirectory shards, ThreadingEngine threadi
     /// <summary>Returns true when the message was new to the account.</summary>
     public async Task<bool> SaveAsync(IngestMessage ingest, ParsedMessage parsed, CancellationToken cancellationToken)
     {
-        // Two folders can deliver the same bytes at once; the loser of the unique-key race retries and finds the row.
+        // Two folders can deliver the same bytes at once, two replies can join or merge one thread at once; the loser
+        // of such a race (unique key, deadlock, a thread merged away) retries and finds the winner's rows.
         for (int attempt = 1; ; attempt++)
         {
             try
             {
                 return await SaveOnceAsync(ingest, parsed, cancellationToken);
             }
-            catch (MySqlException ex) when (attempt < 4 && ex.ErrorCode is MySqlErrorCode.DuplicateKeyEntry or MySqlErrorCode.LockDeadlock)
+            catch (Exception ex) when (attempt < 6 && IsRace(ex))
             {
                 await Task.Delay(Random.Shared.Next(5, 50) * attempt, cancellationToken);
             }
         }
     }
+
+    /// <summary>Lost a race with a concurrent ingest of the same account: a retry sees the winner's rows.</summary>
+    private static bool IsRace(Exception ex) => ex is ThreadMergedAwayException
+        || ex is MySqlException { ErrorCode: MySqlErrorCode.DuplicateKeyEntry or MySqlErrorCode.LockDeadlock or MySqlErrorCode.LockWaitTimeout };
 
     private async Task<bool> SaveOnceAsync(IngestMessage ingest, ParsedMessage parsed, CancellationToken cancellationToken)
     {

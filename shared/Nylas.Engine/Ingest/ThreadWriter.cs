@@ -57,6 +57,11 @@ internal sealed class ThreadWriter(MySqlConnection connection, MySqlTransaction 
         long target;
         if (decision.JoinThreadId is long join)
         {
+            // The decision was taken on this transaction's snapshot; a concurrent ingest may have merged that
+            // thread away since. Locking it both checks and holds it; if it is gone, the whole ingest retries.
+            await using var hold = new MySqlCommand("SELECT id FROM threads WHERE id = @thread FOR UPDATE", connection, tx);
+            hold.Parameters.AddWithValue("@thread", join);
+            if (await hold.ExecuteScalarAsync(ct) is null) throw new ThreadMergedAwayException(join);
             target = join;
         }
         else
@@ -146,10 +151,14 @@ internal sealed class ThreadWriter(MySqlConnection connection, MySqlTransaction 
         long date, first, last;
         bool sent;
         var messageParticipants = new List<Participant>();
+        // FOR UPDATE: the thread row is read as last committed and held until commit, so two ingests folding
+        // into one thread take turns; a plain read would see this transaction's older snapshot and the
+        // second writer would overwrite the first one's first/last dates and participants.
         await using (var read = new MySqlCommand("""
             SELECT m.subject, m.snippet, m.date_unix, m.is_sent, m.from_json, m.to_json, m.cc_json, m.bcc_json,
                    t.public_id, t.participants_json, t.first_message_unix, t.last_message_unix
-            FROM messages m JOIN threads t ON t.id = @thread WHERE m.id = @message
+            FROM threads t JOIN messages m ON m.id = @message WHERE t.id = @thread
+            FOR UPDATE
             """, connection, tx))
         {
             read.Parameters.AddWithValue("@thread", threadId);
@@ -199,9 +208,17 @@ internal sealed class ThreadWriter(MySqlConnection connection, MySqlTransaction 
         string? subject = null, snippet = null, publicId = null;
         long first = long.MaxValue, last = 0;
         long? lastReceived = null, lastSent = null;
+        // Lock the thread row first (the order ExtendAsync uses), then read its messages with a locking read,
+        // which sees what other ingests committed after this transaction's snapshot was taken.
+        await using (var lockThread = new MySqlCommand("SELECT id FROM threads WHERE id = @thread FOR UPDATE", connection, tx))
+        {
+            lockThread.Parameters.AddWithValue("@thread", threadId);
+            await lockThread.ExecuteScalarAsync(ct);
+        }
         await using (var read = new MySqlCommand("""
             SELECT m.subject, m.snippet, m.date_unix, m.is_sent, m.from_json, m.to_json, m.cc_json, m.bcc_json, t.public_id
             FROM messages m JOIN threads t ON t.id = m.thread_id WHERE m.thread_id = @thread ORDER BY m.date_unix, m.id
+            LOCK IN SHARE MODE
             """, connection, tx))
         {
             read.Parameters.AddWithValue("@thread", threadId);
@@ -246,6 +263,9 @@ internal sealed class ThreadWriter(MySqlConnection connection, MySqlTransaction 
         return ids;
     }
 }
+
+/// <summary>The thread an ingest decided to join was merged into another by a concurrent ingest; retry the ingest.</summary>
+internal sealed class ThreadMergedAwayException(long threadId) : Exception($"thread {threadId} was merged away by a concurrent ingest");
 
 internal static class Sql
 {
