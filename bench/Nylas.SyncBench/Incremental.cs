@@ -18,7 +18,8 @@ public sealed record IncrementalResult(string Mode, CycleRun WarmUp, IReadOnlyLi
 
 /// <summary>
 /// The cost of a sync step when nothing changed: <see cref="MailboxSyncer.SyncAsync"/> called directly, once to
-/// warm up and then N times, with CONDSTORE (the default) and with <c>Nylas:Sync:DisableCondStore=true</c>.
+/// warm up and then N times, with CONDSTORE (the default) and with <c>Nylas:Sync:DisableCondStore=true</c>
+/// (a cycle that compares every flag, and one between two such comparisons).
 /// Each mode gets its own engine container (<c>AddNylasEngine</c> over the host's settings, no hosted
 /// services), so the two differ in that one option only; the host's own orchestration is suspended meanwhile.
 /// The account points at <see cref="ImapCountingProxy"/> so commands and bytes are counted.
@@ -33,15 +34,30 @@ public static class Incremental
         try
         {
             var results = new List<IncrementalResult>();
-            foreach (bool disableCondStore in new[] { false, true })
+            // Without CONDSTORE the engine compares every UID's flags only when a folder's schedule says so
+            // (Nylas:Core SyncSchedule: one minute per 2,000 messages); in between a cycle only looks for expunges.
+            // Both kinds of cycle are measured, made due or not due by setting folders.last_full_compare_at.
+            var modes = new (string Name, bool DisableCondStore, bool? FullCompareDue)[]
             {
-                string mode = disableCondStore ? "without CONDSTORE" : "with CONDSTORE";
+                ("with CONDSTORE", false, null),
+                ("without CONDSTORE, full flag comparison due", true, true),
+                ("without CONDSTORE, between full comparisons", true, false),
+            };
+            foreach (var (name, disableCondStore, fullCompareDue) in modes)
+            {
+                string mode = name;
                 await using var provider = CreateEngine(host, log, disableCondStore);
                 var syncer = provider.GetRequiredService<MailboxSyncer>();
                 log.ResetClock($"incremental cycles {mode}");
+                if (fullCompareDue is not null && !await SetFullCompareDueAsync(host, accountId, fullCompareDue.Value, cancellationToken))
+                {
+                    if (fullCompareDue == false) continue; // an engine without the schedule: every cycle compares everything
+                    mode = "without CONDSTORE";
+                }
 
                 async Task<CycleRun> CycleAsync()
                 {
+                    if (fullCompareDue is { } due) await SetFullCompareDueAsync(host, accountId, due, cancellationToken);
                     proxy.Reset();
                     var sw = Stopwatch.StartNew();
                     var outcome = await syncer.SyncAsync(accountId, cancellationToken);
@@ -83,6 +99,36 @@ public static class Incremental
         });
         services.AddNylasEngine(configuration);
         return services.BuildServiceProvider();
+    }
+
+    /// <summary>
+    /// Makes the next no-CONDSTORE cycle compare every flag (<paramref name="due"/>) or not, through the folders'
+    /// <c>last_full_compare_at</c>. False when the schema has no such column (an engine without the schedule).
+    /// </summary>
+    public static async Task<bool> SetFullCompareDueAsync(HostUnderTest host, long accountId, bool due, CancellationToken cancellationToken)
+    {
+        await using var db = new MySqlConnection(host.Shard(await ShardOfAsync(host, accountId, cancellationToken)));
+        await db.OpenAsync(cancellationToken);
+        await using var cmd = new MySqlCommand($"UPDATE folders SET last_full_compare_at = {(due ? "NULL" : "UTC_TIMESTAMP(3)")} WHERE account_id = @a", db);
+        cmd.Parameters.AddWithValue("@a", accountId);
+        try
+        {
+            await cmd.ExecuteNonQueryAsync(cancellationToken);
+            return true;
+        }
+        catch (MySqlException ex) when (ex.ErrorCode == MySqlErrorCode.BadFieldError)
+        {
+            return false;
+        }
+    }
+
+    private static async Task<int> ShardOfAsync(HostUnderTest host, long accountId, CancellationToken cancellationToken)
+    {
+        await using var global = new MySqlConnection(host.Databases.Global);
+        await global.OpenAsync(cancellationToken);
+        await using var cmd = new MySqlCommand("SELECT shard_id FROM accounts WHERE id = @id", global);
+        cmd.Parameters.AddWithValue("@id", accountId);
+        return Convert.ToInt32(await cmd.ExecuteScalarAsync(cancellationToken));
     }
 
     private static async Task SetImapPortAsync(HostUnderTest host, long accountId, int port, CancellationToken cancellationToken)

@@ -82,6 +82,7 @@ public static class RaceCheck
 
         await using (var full = Incremental.CreateEngine(host, log, disableCondStore: true))
         {
+            await Incremental.SetFullCompareDueAsync(host, accountId, due: true, cancellationToken);
             var step4 = await full.GetRequiredService<MailboxSyncer>().SyncAsync(accountId, cancellationToken);
             Console.WriteLine($"  step 4 (without CONDSTORE, full comparison): fetched {step4.Fetched}");
         }

@@ -226,6 +226,8 @@ public sealed class Report
             md.AppendLine();
             md.AppendLine("`MailboxSyncer.SyncAsync(accountId)` called directly after the initial sync, with the host's orchestration suspended so nothing else syncs. " +
                           "Each mode has its own engine container (`AddNylasEngine` over the host's settings, no hosted services); the only difference is `Nylas:Sync:DisableCondStore`. " +
+                          "Without CONDSTORE the engine compares every UID's flags only when the folder's schedule says so (one minute per 2,000 messages, at most 30); in between, a cycle only looks for expunges (`UID SEARCH ALL`). " +
+                          "Both are measured: before each cycle `folders.last_full_compare_at` is cleared (comparison due) or set to now (not due). " +
                           "The account is pointed at a counting TCP relay in front of Dovecot (the engine's `ImapConnector` has no protocol-logger hook), which counts connections, " +
                           "tagged IMAP commands (≈ round trips: the step does not pipeline) and bytes. One warm-up cycle per mode is not counted. A cycle includes connect + LOGIN, LIST, " +
                           "SELECT/CLOSE of every folder and the MySQL reads and checkpoint writes.");

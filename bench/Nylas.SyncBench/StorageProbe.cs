@@ -23,10 +23,12 @@ public sealed record ProbeStep(string What, int Operations, TimeSpan Elapsed)
 /// like Nylas:Sync:UploadParallelism) and what the ingest pump does per message without parsing or MySQL
 /// (receive 32, <see cref="RawMailStore.OpenReadAsync"/> read to the end, delete; 8 in parallel like
 /// Nylas:Ingest:Parallelism). A ceiling for the pipeline on this machine, measured after the end-to-end run.
+/// Then the queue alone with a short and a long backlog (as long as the ingest queue got in the run), to show
+/// whether a queue call's cost grows with the queue's length.
 /// </summary>
 public static class StorageProbe
 {
-    public static async Task<List<ProbeStep>> RunAsync(int count, int messageSize, CancellationToken cancellationToken)
+    public static async Task<List<ProbeStep>> RunAsync(int count, int backlog, int messageSize, CancellationToken cancellationToken)
     {
         string id = "probe-" + Guid.NewGuid().ToString("N")[..12];
         var options = Options.Create(new NylasOptions { Storage = new StorageOptions { ConnectionString = TestStack.Storage, RawMailContainer = id, IngestQueue = id } });
@@ -71,6 +73,27 @@ public static class StorageProbe
                 done += batch.Length;
             }
             steps.Add(new ProbeStep("ingest pump's storage work per message: receive (32 per call) + open/read blob + delete, 8 in parallel", done, sw.Elapsed));
+
+            // The queue alone, with a short and with a long backlog: does a queue call cost more when the queue is long?
+            foreach (int depth in new[] { count, backlog }.Distinct().Where(d => d > 0))
+            {
+                sw.Restart();
+                await Parallel.ForEachAsync(Enumerable.Range(0, depth), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken },
+                    async (i, ct) => await queue.SendMessageAsync($"{{\"probe\":{i}}}", ct));
+                steps.Add(new ProbeStep($"queue only: enqueue {depth:N0} small messages into an empty queue, 16 in parallel", depth, sw.Elapsed));
+                int take = Math.Min(count, depth);
+                sw.Restart();
+                int got = 0;
+                while (got < take)
+                {
+                    var batch = (await queue.ReceiveMessagesAsync(32, TimeSpan.FromMinutes(5), cancellationToken)).Value;
+                    if (batch.Length == 0) break;
+                    await Parallel.ForEachAsync(batch, parallel, async (m, ct) => await queue.DeleteMessageAsync(m.MessageId, m.PopReceipt, ct));
+                    got += batch.Length;
+                }
+                steps.Add(new ProbeStep($"queue only: receive (32 per call) + delete {got:N0} messages with {depth:N0} in the queue, 8 in parallel", got, sw.Elapsed));
+                await queue.ClearMessagesAsync(cancellationToken);
+            }
         }
         finally
         {

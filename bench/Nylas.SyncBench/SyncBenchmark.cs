@@ -78,7 +78,8 @@ public sealed class SyncBenchmark(BenchOptions options, string[] args)
 
         int probeCount = Math.Min(1000, options.Messages);
         Console.WriteLine($"== storage probe: the engine's Blob/queue calls alone on Azurite, {probeCount} messages");
-        report.Probe = await StorageProbe.RunAsync(probeCount, (int)(seed.Bytes / seed.Items.Count), cancellationToken);
+        int backlog = Math.Max(probeCount, report.EndToEnd?.Samples.Select(s => s.QueueLength ?? 0).DefaultIfEmpty(0).Max() ?? 0);
+        report.Probe = await StorageProbe.RunAsync(probeCount, backlog, (int)(seed.Bytes / seed.Items.Count), cancellationToken);
         foreach (var step in report.Probe) Console.WriteLine($"  {step.What}: {step.PerSecond:F0} msgs/s");
 
         report.FinishedAt = DateTimeOffset.UtcNow;
