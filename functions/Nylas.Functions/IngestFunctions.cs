@@ -4,7 +4,7 @@ using Nylas.Engine.Queues;
 
 namespace Nylas.Functions;
 
-/// <summary>Queue trigger for ingest. Retries and the poison queue (ingest-poison) are the Functions host's (host.json).</summary>
+/// <summary>Queue trigger for ingest (one batch per queue message). Retries and the poison queue (ingest-poison) are the Functions host's (host.json).</summary>
 public sealed class IngestFunctions(IngestHandler handler)
 {
     [Function("Ingest")]

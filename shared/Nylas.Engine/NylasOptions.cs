@@ -62,5 +62,10 @@ public sealed class IngestOptions
 {
     /// <summary>Deliveries of one ingest message before it goes to the poison queue with its error.</summary>
     [Range(1, 100)] public int MaxDequeueCount { get; set; } = 5;
+    /// <summary>Queue messages processed at once by the local host's pump (the Functions host has its own batchSize).</summary>
     [Range(1, 64)] public int Parallelism { get; set; } = 8;
+    /// <summary>Ingest messages per queue message (one blob read each, one shard transaction for all).</summary>
+    [Range(1, 200)] public int MessagesPerQueueMessage { get; set; } = 25;
+    /// <summary>Raw messages downloaded and parsed at once within one queue message.</summary>
+    [Range(1, 64)] public int DownloadParallelism { get; set; } = 4;
 }

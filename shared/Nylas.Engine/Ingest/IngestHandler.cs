@@ -1,39 +1,132 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Nylas.Core.Messages;
+using Nylas.Engine.Queues;
 using Nylas.Engine.Storage;
 
 namespace Nylas.Engine.Ingest;
 
 /// <summary>
-/// The queue-triggered ingest step: read the raw message from Blob storage, parse it, store it with
-/// its thread, contacts, files and events.
-/// A message MimeKit cannot parse is stored all the same, flagged with the reason.
+/// The queue-triggered ingest step: read each raw message of a batch from Blob storage, parse it, and
+/// store the batch with its threads, contacts, files and events in one shard transaction.
+/// A message MimeKit cannot parse is stored all the same, flagged with the reason. A message that
+/// fails for another reason is taken out of its batch and queued again on its own, so it neither holds
+/// back the others nor drags them into the poison queue with it.
 /// </summary>
-public sealed partial class IngestHandler(RawMailStore rawMail, FileStore files, MessageWriter writer, MimeMessageMapper mapper, ILogger<IngestHandler> logger)
+public sealed partial class IngestHandler(
+    RawMailStore rawMail,
+    FileStore files,
+    MessageWriter writer,
+    MimeMessageMapper mapper,
+    IIngestQueue queue,
+    IOptions<NylasOptions> options,
+    ILogger<IngestHandler> logger)
 {
-    public async Task HandleAsync(IngestMessage message, CancellationToken cancellationToken)
+    public Task HandleAsync(IngestMessage message, CancellationToken cancellationToken) => HandleAsync(new IngestBatch([message]), cancellationToken);
+
+    public async Task HandleAsync(IngestBatch batch, CancellationToken cancellationToken)
     {
-        // Streamed, never whole in memory: blob → temp file → parser (parts reference the file) → attachment blobs.
+        var messages = batch.Messages;
+        // A batch of one fails as a whole: the transport retries it and finally parks it in the poison queue.
+        bool isolate = messages.Count > 1;
+        var prepared = new ConcurrentDictionary<int, Prepared>();
+        var failed = new ConcurrentBag<(IngestMessage Message, Exception Error)>();
+        try
+        {
+            await Parallel.ForEachAsync(Enumerable.Range(0, messages.Count),
+                new ParallelOptions { MaxDegreeOfParallelism = options.Value.Ingest.DownloadParallelism, CancellationToken = cancellationToken },
+                async (i, ct) =>
+                {
+                    try
+                    {
+                        prepared[i] = await PrepareAsync(messages[i], ct);
+                    }
+                    catch (Exception ex) when (isolate && ex is not OperationCanceledException)
+                    {
+                        failed.Add((messages[i], ex));
+                    }
+                });
+
+            var ready = prepared.OrderBy(p => p.Key).Select(p => p.Value).ToList();
+            if (ready.Count > 0)
+            {
+                try
+                {
+                    int created = await writer.SaveBatchAsync(ready.Select(p => (p.Message, p.Parsed)).ToList(), cancellationToken);
+                    LogIngested(messages[0].AccountId, messages[0].FolderId, ready.Count, created);
+                }
+                catch (Exception ex) when (isolate && ex is not OperationCanceledException)
+                {
+                    // One bad message must not hold back the rest: store them one by one.
+                    LogBatchFailed(messages[0].AccountId, ready.Count, ex.Message);
+                    foreach (var p in ready)
+                    {
+                        try
+                        {
+                            await writer.SaveAsync(p.Message, p.Parsed, cancellationToken);
+                        }
+                        catch (Exception one) when (one is not OperationCanceledException)
+                        {
+                            failed.Add((p.Message, one));
+                        }
+                    }
+                }
+            }
+        }
+        finally
+        {
+            foreach (var p in prepared.Values) await p.DisposeAsync();
+        }
+
+        foreach (var (message, error) in failed)
+        {
+            LogRequeued(message.AccountId, message.FolderId, message.Uid, error.Message);
+            await queue.EnqueueAsync([message], cancellationToken);
+        }
+    }
+
+    /// <summary>Blob → temp file → parser (streamed: parts reference the file, never the whole message in memory) → attachment blobs.</summary>
+    private async Task<Prepared> PrepareAsync(IngestMessage message, CancellationToken cancellationToken)
+    {
         string path = Path.Combine(Path.GetTempPath(), $"nylas-ingest-{Guid.NewGuid():N}.eml");
-        await using var local = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 81920,
+        var local = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 81920,
             FileOptions.DeleteOnClose | FileOptions.Asynchronous);
-        await using (var raw = await rawMail.OpenReadAsync(message.BlobName, cancellationToken))
-            await raw.CopyToAsync(local, cancellationToken);
-        local.Position = 0;
+        try
+        {
+            await using (var raw = await rawMail.OpenReadAsync(message.BlobName, cancellationToken))
+                await raw.CopyToAsync(local, cancellationToken);
+            local.Position = 0;
 
-        var parsed = mapper.Map(local, persistent: true, cancellationToken);
-        if (parsed.ParseError is not null)
-            LogUnparseable(message.AccountId, message.FolderId, message.Uid, parsed.ParseError);
-        foreach (var file in parsed.Files)
-            await files.PutAsync(file.Sha256, file.WriteContentAsync, cancellationToken);
+            var parsed = mapper.Map(local, persistent: true, cancellationToken);
+            if (parsed.ParseError is not null)
+                LogUnparseable(message.AccountId, message.FolderId, message.Uid, parsed.ParseError);
+            foreach (var file in parsed.Files)
+                await files.PutAsync(file.Sha256, file.WriteContentAsync, cancellationToken);
+            return new Prepared(message, parsed, local);
+        }
+        catch
+        {
+            await local.DisposeAsync();
+            throw;
+        }
+    }
 
-        bool created = await writer.SaveAsync(message, parsed, cancellationToken);
-        LogIngested(message.AccountId, message.FolderId, message.Uid, created);
+    /// <summary>A parsed message and the temporary file its parts still read from.</summary>
+    private sealed record Prepared(IngestMessage Message, ParsedMessage Parsed, FileStream Spool) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => Spool.DisposeAsync();
     }
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Account {AccountId} folder {FolderId} uid {Uid}: stored unparsed ({Reason})")]
     private partial void LogUnparseable(long accountId, long folderId, uint uid, string reason);
 
-    [LoggerMessage(EventId = 2002, Level = LogLevel.Debug, Message = "Account {AccountId} folder {FolderId} uid {Uid} ingested (new: {Created})")]
-    private partial void LogIngested(long accountId, long folderId, uint uid, bool created);
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Debug, Message = "Account {AccountId} folder {FolderId}: {Count} message(s) ingested, {Created} new")]
+    private partial void LogIngested(long accountId, long folderId, int count, int created);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Account {AccountId}: a batch of {Count} could not be stored together ({Error}); storing them one by one")]
+    private partial void LogBatchFailed(long accountId, int count, string error);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Account {AccountId} folder {FolderId} uid {Uid}: ingest failed ({Error}); queued again on its own")]
+    private partial void LogRequeued(long accountId, long folderId, uint uid, string error);
 }

@@ -15,3 +15,10 @@ public sealed record IngestMessage(
     IReadOnlyList<string> Flags,
     long InternalDateUnix,
     string? GmailThreadId = null);
+
+/// <summary>
+/// One queue message: the ingest messages of consecutive UIDs of one folder (a FETCH batch is split into
+/// several). Batching cuts the queue calls per message and lets ingest store a batch in one transaction.
+/// A single message that keeps failing is re-queued on its own, so the poison queue holds only that one.
+/// </summary>
+public sealed record IngestBatch(IReadOnlyList<IngestMessage> Messages);

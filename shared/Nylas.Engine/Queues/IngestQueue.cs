@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using Azure.Storage.Queues;
 using Microsoft.Extensions.Options;
@@ -8,13 +9,17 @@ namespace Nylas.Engine.Queues;
 /// <summary>The ingest transport. Azure Storage Queues is the default adapter; Service Bus is the production alternative.</summary>
 public interface IIngestQueue
 {
-    Task EnqueueAsync(IngestMessage message, CancellationToken cancellationToken = default);
+    /// <summary>Queues the messages in as few queue messages as the transport's size limit and the configured batch size allow.</summary>
+    Task EnqueueAsync(IReadOnlyList<IngestMessage> messages, CancellationToken cancellationToken = default);
 }
 
-/// <summary>Ingest messages as plain JSON on an Azure Storage queue (host.json sets messageEncoding none to match).</summary>
+/// <summary>Ingest batches as plain JSON on an Azure Storage queue (host.json sets messageEncoding none to match).</summary>
 public sealed class StorageQueueIngestQueue(QueueServiceClient queues, IOptions<NylasOptions> options) : IIngestQueue
 {
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary>A storage queue message holds 64 KiB; stay well below with room for the envelope.</summary>
+    private const int MaxQueueMessageBytes = 48 * 1024;
 
     private readonly QueueClient _queue = queues.GetQueueClient(options.Value.Storage.IngestQueue);
 
@@ -28,9 +33,43 @@ public sealed class StorageQueueIngestQueue(QueueServiceClient queues, IOptions<
         await PoisonQueue.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
     }
 
-    public Task EnqueueAsync(IngestMessage message, CancellationToken cancellationToken = default)
-        => _queue.SendMessageAsync(JsonSerializer.Serialize(message, Json), cancellationToken);
+    public async Task EnqueueAsync(IReadOnlyList<IngestMessage> messages, CancellationToken cancellationToken = default)
+    {
+        foreach (string body in Encode(messages, options.Value.Ingest.MessagesPerQueueMessage, MaxQueueMessageBytes))
+            await _queue.SendMessageAsync(body, cancellationToken);
+    }
 
-    public static IngestMessage Decode(string body)
-        => JsonSerializer.Deserialize<IngestMessage>(body, Json) ?? throw new FormatException("Empty ingest message.");
+    /// <summary>Splits the messages into JSON batches of at most <paramref name="maxMessages"/> and <paramref name="maxBytes"/> each.</summary>
+    public static IEnumerable<string> Encode(IReadOnlyList<IngestMessage> messages, int maxMessages, int maxBytes)
+    {
+        var current = new List<IngestMessage>();
+        int bytes = 0;
+        foreach (var message in messages)
+        {
+            int size = Encoding.UTF8.GetByteCount(JsonSerializer.Serialize(message, Json)) + 1;
+            if (current.Count > 0 && (current.Count >= maxMessages || bytes + size > maxBytes))
+            {
+                yield return JsonSerializer.Serialize(new IngestBatch(current), Json);
+                current = [];
+                bytes = 0;
+            }
+            current.Add(message);
+            bytes += size;
+        }
+        if (current.Count > 0) yield return JsonSerializer.Serialize(new IngestBatch(current), Json);
+    }
+
+    /// <summary>Reads a queue message: a batch, or a single ingest message as queued before batching existed.</summary>
+    public static IngestBatch Decode(string body)
+    {
+        using var doc = JsonDocument.Parse(body);
+        if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("messages", out _))
+        {
+            var batch = doc.RootElement.Deserialize<IngestBatch>(Json) ?? throw new FormatException("Empty ingest batch.");
+            if (batch.Messages is null || batch.Messages.Count == 0) throw new FormatException("Ingest batch without messages.");
+            return batch;
+        }
+        var single = doc.RootElement.Deserialize<IngestMessage>(Json) ?? throw new FormatException("Empty ingest message.");
+        return new IngestBatch([single]);
+    }
 }

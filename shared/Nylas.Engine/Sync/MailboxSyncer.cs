@@ -376,17 +376,26 @@ public sealed partial class MailboxSyncer(
             }
             await mirror.LinkAsync(account.ShardId, account.Id, state.Id, links, cancellationToken);
 
-            await Parallel.ForEachAsync(toIngest, new ParallelOptions { MaxDegreeOfParallelism = options.Value.Sync.UploadParallelism, CancellationToken = cancellationToken },
-                async (summary, ct) =>
-                {
-                    var body = bodies[summary.UniqueId];
-                    string blobName;
-                    await using (var content = body.OpenRead())
-                        blobName = await rawMail.PutAsync(body.Sha256, content, ct);
-                    await ingestQueue.EnqueueAsync(new IngestMessage(
-                        account.Id, account.ShardId, state.Id, state.UidValidity ?? 0, summary.UniqueId.Id, blobName, body.Sha256, body.Length,
-                        FlagNames(summary).Split(' ', StringSplitOptions.RemoveEmptyEntries), (summary.InternalDate ?? DateTimeOffset.UnixEpoch).ToUnixTimeSeconds()), ct);
-                });
+            // Queued in chunks as soon as each chunk's blobs are written, so ingest starts on the first
+            // messages while the rest of the batch is still being uploaded.
+            foreach (var chunk in toIngest.Chunk(options.Value.Ingest.MessagesPerQueueMessage))
+            {
+                var queued = new IngestMessage[chunk.Length];
+                await Parallel.ForEachAsync(Enumerable.Range(0, chunk.Length),
+                    new ParallelOptions { MaxDegreeOfParallelism = options.Value.Sync.UploadParallelism, CancellationToken = cancellationToken },
+                    async (i, ct) =>
+                    {
+                        var summary = chunk[i];
+                        var body = bodies[summary.UniqueId];
+                        string blobName;
+                        await using (var content = body.OpenRead())
+                            blobName = await rawMail.PutAsync(body.Sha256, content, ct);
+                        queued[i] = new IngestMessage(
+                            account.Id, account.ShardId, state.Id, state.UidValidity ?? 0, summary.UniqueId.Id, blobName, body.Sha256, body.Length,
+                            FlagNames(summary).Split(' ', StringSplitOptions.RemoveEmptyEntries), (summary.InternalDate ?? DateTimeOffset.UnixEpoch).ToUnixTimeSeconds());
+                    });
+                await ingestQueue.EnqueueAsync(queued, cancellationToken);
+            }
         }
         finally
         {
