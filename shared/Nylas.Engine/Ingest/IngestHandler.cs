@@ -86,12 +86,19 @@ public sealed partial class IngestHandler(
         }
     }
 
-    /// <summary>Blob → temp file → parser (streamed: parts reference the file, never the whole message in memory) → attachment blobs.</summary>
+    /// <summary>Messages up to this size are parsed in memory; larger ones are spooled to a temporary file.</summary>
+    private const long SpoolThreshold = 1024 * 1024;
+
+    /// <summary>
+    /// Blob → parser → attachment blobs. Large messages go through a temp file the parser's parts reference
+    /// (streamed, never whole in memory); small ones, nearly all mail, skip the file system.
+    /// </summary>
     private async Task<Prepared> PrepareAsync(IngestMessage message, CancellationToken cancellationToken)
     {
-        string path = Path.Combine(Path.GetTempPath(), $"nylas-ingest-{Guid.NewGuid():N}.eml");
-        var local = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 81920,
-            FileOptions.DeleteOnClose | FileOptions.Asynchronous);
+        Stream local = message.Size is > 0 and <= SpoolThreshold
+            ? new MemoryStream((int)message.Size)
+            : new FileStream(Path.Combine(Path.GetTempPath(), $"nylas-ingest-{Guid.NewGuid():N}.eml"), FileMode.CreateNew, FileAccess.ReadWrite,
+                FileShare.None, 81920, FileOptions.DeleteOnClose | FileOptions.Asynchronous);
         try
         {
             await using (var raw = await rawMail.OpenReadAsync(message.BlobName, cancellationToken))
@@ -112,8 +119,8 @@ public sealed partial class IngestHandler(
         }
     }
 
-    /// <summary>A parsed message and the temporary file its parts still read from.</summary>
-    private sealed record Prepared(IngestMessage Message, ParsedMessage Parsed, FileStream Spool) : IAsyncDisposable
+    /// <summary>A parsed message and the stream (memory or temporary file) its parts still read from.</summary>
+    private sealed record Prepared(IngestMessage Message, ParsedMessage Parsed, Stream Spool) : IAsyncDisposable
     {
         public ValueTask DisposeAsync() => Spool.DisposeAsync();
     }

@@ -36,7 +36,20 @@ public sealed class StorageQueueIngestQueue(QueueServiceClient queues, IOptions<
     public async Task EnqueueAsync(IReadOnlyList<IngestMessage> messages, CancellationToken cancellationToken = default)
     {
         foreach (string body in Encode(messages, options.Value.Ingest.MessagesPerQueueMessage, MaxQueueMessageBytes))
+        {
             await _queue.SendMessageAsync(body, cancellationToken);
+            _enqueued.Release();
+        }
+    }
+
+    // In a host that both syncs and ingests (the local host), the pump need not wait for its next poll.
+    private readonly SemaphoreSlim _enqueued = new(0);
+
+    /// <summary>Completes when this process queues something, or after <paramref name="timeout"/>.</summary>
+    public async Task WaitForEnqueueAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (await _enqueued.WaitAsync(timeout, cancellationToken))
+            while (_enqueued.CurrentCount > 0 && _enqueued.Wait(0)) { } // one wake-up for a burst
     }
 
     /// <summary>Splits the messages into JSON batches of at most <paramref name="maxMessages"/> and <paramref name="maxBytes"/> each.</summary>

@@ -39,8 +39,9 @@ public sealed partial class IngestQueuePump(
 
             if (batch.Length == 0)
             {
-                // Poll fast while mail flows, back off to 1 s when the queue is quiet.
-                await Task.Delay(idleDelay, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                // Poll fast while mail flows, back off to 1 s when the queue is quiet; mail queued by this
+                // process's own sync step wakes the pump at once.
+                await queue.WaitForEnqueueAsync(idleDelay, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 idleDelay = TimeSpan.FromMilliseconds(Math.Min(1000, idleDelay.TotalMilliseconds * 2));
                 continue;
             }
