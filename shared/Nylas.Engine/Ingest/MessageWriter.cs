@@ -34,9 +34,10 @@ public sealed class MessageWriter(ShardDirectory shards, ThreadingEngine threadi
                 await using var connection = await shards.Shard(batch[0].Ingest.ShardId).OpenConnectionAsync(cancellationToken);
                 await using var accountLock = await AccountIngestLock.AcquireAsync(connection, batch[0].Ingest.AccountId, cancellationToken);
                 await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+                var known = await FindStoredAsync(connection, tx, batch[0].Ingest.AccountId, batch.Select(b => b.Ingest.Sha256).Distinct().ToList(), cancellationToken);
                 int created = 0;
                 foreach (var (ingest, parsed) in batch)
-                    if (await SaveOneAsync(connection, tx, ingest, parsed, cancellationToken)) created++;
+                    if (await SaveOneAsync(connection, tx, known, ingest, parsed, cancellationToken)) created++;
                 await tx.CommitAsync(cancellationToken);
                 return created;
             }
@@ -51,7 +52,22 @@ public sealed class MessageWriter(ShardDirectory shards, ThreadingEngine threadi
     private static bool IsRace(Exception ex) => ex is ThreadMergedAwayException
         || ex is MySqlException { ErrorCode: MySqlErrorCode.DuplicateKeyEntry or MySqlErrorCode.LockDeadlock or MySqlErrorCode.LockWaitTimeout };
 
-    private async Task<bool> SaveOneAsync(MySqlConnection connection, MySqlTransaction tx, IngestMessage ingest, ParsedMessage parsed, CancellationToken cancellationToken)
+    /// <summary>The account's messages with these contents (row id, public id), locked for this transaction.</summary>
+    private static async Task<Dictionary<string, (long Id, string PublicId)>> FindStoredAsync(
+        MySqlConnection connection, MySqlTransaction tx, long accountId, IReadOnlyList<string> hashes, CancellationToken cancellationToken)
+    {
+        var found = new Dictionary<string, (long, string)>(StringComparer.Ordinal);
+        await using var find = new MySqlCommand { Connection = connection, Transaction = tx };
+        string list = Sql.InList(find, hashes.Cast<object>().ToList(), "sha");
+        find.CommandText = $"SELECT data_sha256, id, public_id FROM messages WHERE account_id = @account AND data_sha256 IN ({list}) FOR UPDATE";
+        find.Parameters.AddWithValue("@account", accountId);
+        await using var r = await find.ExecuteReaderAsync(cancellationToken);
+        while (await r.ReadAsync(cancellationToken)) found[r.GetString(0)] = (r.GetInt64(1), r.GetString(2));
+        return found;
+    }
+
+    private async Task<bool> SaveOneAsync(MySqlConnection connection, MySqlTransaction tx, Dictionary<string, (long Id, string PublicId)> known,
+        IngestMessage ingest, ParsedMessage parsed, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         bool seen = ingest.Flags.Contains(@"\Seen", StringComparer.OrdinalIgnoreCase);
@@ -59,35 +75,40 @@ public sealed class MessageWriter(ShardDirectory shards, ThreadingEngine threadi
 
         long? messageId = null;
         string? publicId = null;
-        await using (var find = new MySqlCommand("SELECT id, public_id FROM messages WHERE account_id = @account AND data_sha256 = @sha FOR UPDATE", connection, tx))
-        {
-            find.Parameters.AddWithValue("@account", ingest.AccountId);
-            find.Parameters.AddWithValue("@sha", ingest.Sha256);
-            await using var r = await find.ExecuteReaderAsync(cancellationToken);
-            if (await r.ReadAsync(cancellationToken)) { messageId = r.GetInt64(0); publicId = r.GetString(1); }
-        }
+        if (known.TryGetValue(ingest.Sha256, out var stored)) (messageId, publicId) = stored;
 
         bool created = messageId is null;
+        // The location (and, for a new message, the row and its change-log entry) in one round trip.
+        const string Location = """
+            INSERT INTO imap_uids (account_id, folder_id, uid, message_id, flags) VALUES (@account, @folder, @uid, {0}, @flags)
+            ON DUPLICATE KEY UPDATE message_id = VALUES(message_id), flags = VALUES(flags);
+            """;
         if (!created)
         {
             // Seen again at a new location (a move, a copy, a UIDVALIDITY resync): no longer an orphan.
-            await using var relink = new MySqlCommand("UPDATE messages SET orphaned_at = NULL WHERE id = @id AND orphaned_at IS NOT NULL", connection, tx);
-            relink.Parameters.AddWithValue("@id", messageId);
+            await using var relink = new MySqlCommand("UPDATE messages SET orphaned_at = NULL WHERE id = @message AND orphaned_at IS NOT NULL;"
+                + string.Format(Location, "@message"), connection, tx);
+            relink.Parameters.AddWithValue("@message", messageId);
+            AddLocation(relink.Parameters, ingest);
             await relink.ExecuteNonQueryAsync(cancellationToken);
         }
-        if (created)
+        else
         {
             publicId = PublicId.New();
+            // Mail in the Sent folder counts as sent for the thread's last_message_sent_timestamp.
+            // imap_uids has no AUTO_INCREMENT, so LAST_INSERT_ID() is still the message's id after it.
             await using var insert = new MySqlCommand("""
                 INSERT INTO messages (account_id, public_id, data_sha256, size, message_id_header, in_reply_to, references_json,
                   subject, from_json, to_json, cc_json, bcc_json, reply_to_json, date_unix, received_unix, snippet, body,
-                  is_read, is_starred, parse_error, parse_notes, created_at, updated_at)
+                  is_read, is_starred, is_sent, parse_error, parse_notes, created_at, updated_at)
                 VALUES (@account, @pid, @sha, @size, @mid, @irt, @refs, @subject, @from, @to, @cc, @bcc, @replyTo, @date,
-                  @received, @snippet, @body, @read, @starred, @error, @notes, @now, @now);
+                  @received, @snippet, @body, @read, @starred,
+                  EXISTS (SELECT 1 FROM folders f WHERE f.id = @folder AND f.role = 'sent'), @error, @notes, @now, @now);
+                """ + string.Format(Location, "LAST_INSERT_ID()") + """
                 SELECT LAST_INSERT_ID();
+                INSERT INTO transactions (account_id, object_type, object_public_id, command, created_at) VALUES (@account, 'message', @pid, 'insert', @now);
                 """, connection, tx);
             var p = insert.Parameters;
-            p.AddWithValue("@account", ingest.AccountId);
             p.AddWithValue("@pid", publicId);
             p.AddWithValue("@sha", ingest.Sha256);
             p.AddWithValue("@size", ingest.Size);
@@ -110,44 +131,13 @@ public sealed class MessageWriter(ShardDirectory shards, ThreadingEngine threadi
             p.AddWithValue("@error", Truncate(parsed.ParseError, 2000));
             p.AddWithValue("@notes", parsed.ParseNotes.Count == 0 ? null : Truncate(string.Join("\n", parsed.ParseNotes), 60_000));
             p.AddWithValue("@now", now);
+            AddLocation(p, ingest);
             messageId = Convert.ToInt64(await insert.ExecuteScalarAsync(cancellationToken));
-        }
-
-        await using (var uid = new MySqlCommand("""
-            INSERT INTO imap_uids (account_id, folder_id, uid, message_id, flags) VALUES (@account, @folder, @uid, @message, @flags)
-            ON DUPLICATE KEY UPDATE message_id = VALUES(message_id), flags = VALUES(flags)
-            """, connection, tx))
-        {
-            uid.Parameters.AddWithValue("@account", ingest.AccountId);
-            uid.Parameters.AddWithValue("@folder", ingest.FolderId);
-            uid.Parameters.AddWithValue("@uid", ingest.Uid);
-            uid.Parameters.AddWithValue("@message", messageId);
-            uid.Parameters.AddWithValue("@flags", string.Join(' ', ingest.Flags));
-            await uid.ExecuteNonQueryAsync(cancellationToken);
+            known[ingest.Sha256] = (messageId.Value, publicId); // the same bytes again later in this batch
         }
 
         if (created)
         {
-            await using (var log = new MySqlCommand("""
-                INSERT INTO transactions (account_id, object_type, object_public_id, command, created_at) VALUES (@account, 'message', @pid, 'insert', @now)
-                """, connection, tx))
-            {
-                log.Parameters.AddWithValue("@account", ingest.AccountId);
-                log.Parameters.AddWithValue("@pid", publicId);
-                log.Parameters.AddWithValue("@now", now);
-                await log.ExecuteNonQueryAsync(cancellationToken);
-            }
-
-            // Mail in the Sent folder counts as sent for the thread's last_message_sent_timestamp.
-            await using (var sent = new MySqlCommand("""
-                UPDATE messages SET is_sent = 1 WHERE id = @id AND EXISTS (SELECT 1 FROM folders f WHERE f.id = @folder AND f.role = 'sent')
-                """, connection, tx))
-            {
-                sent.Parameters.AddWithValue("@id", messageId);
-                sent.Parameters.AddWithValue("@folder", ingest.FolderId);
-                await sent.ExecuteNonQueryAsync(cancellationToken);
-            }
-
             var date = parsed.Date ?? DateTimeOffset.FromUnixTimeSeconds(ingest.InternalDateUnix);
             var input = ThreadingInput.From(parsed, date, ingest.GmailThreadId, stableKey: ingest.Sha256);
             await new ThreadWriter(connection, tx, ingest.AccountId, clock).AssignAsync(threading, messageId!.Value, input, cancellationToken);
@@ -159,6 +149,14 @@ public sealed class MessageWriter(ShardDirectory shards, ThreadingEngine threadi
         }
 
         return created;
+    }
+
+    private static void AddLocation(MySqlParameterCollection p, IngestMessage ingest)
+    {
+        p.AddWithValue("@account", ingest.AccountId);
+        p.AddWithValue("@folder", ingest.FolderId);
+        p.AddWithValue("@uid", ingest.Uid);
+        p.AddWithValue("@flags", string.Join(' ', ingest.Flags));
     }
 
     private static string? Truncate(string? s, int max) => s is { Length: > 0 } && s.Length > max ? s[..max] : s;

@@ -107,11 +107,14 @@ internal sealed class ThreadWriter(MySqlConnection connection, MySqlTransaction 
                 while (await r.ReadAsync(ct)) known.Add(r.GetString(0));
             }
             // Plain INSERT on purpose: a concurrent ingest that indexed the same id makes this fail, and the retry sees it.
-            foreach (string id in decision.MessageIdsToIndex.Where(id => !known.Contains(id)))
+            var toIndex = decision.MessageIdsToIndex.Where(id => !known.Contains(id)).Distinct(StringComparer.Ordinal).ToList();
+            if (toIndex.Count > 0)
             {
-                await using var insert = new MySqlCommand("INSERT INTO thread_message_ids (account_id, message_id, thread_id) VALUES (@account, @id, @thread)", connection, tx);
+                await using var insert = new MySqlCommand { Connection = connection, Transaction = tx };
+                insert.CommandText = "INSERT INTO thread_message_ids (account_id, message_id, thread_id) VALUES "
+                    + string.Join(',', toIndex.Select((_, i) => $"(@account, @id{i}, @thread)"));
+                for (int i = 0; i < toIndex.Count; i++) insert.Parameters.AddWithValue($"@id{i}", toIndex[i]);
                 insert.Parameters.AddWithValue("@account", accountId);
-                insert.Parameters.AddWithValue("@id", id);
                 insert.Parameters.AddWithValue("@thread", target);
                 await insert.ExecuteNonQueryAsync(ct);
             }
