@@ -109,7 +109,7 @@ public sealed partial class IngestHandler(
             if (parsed.ParseError is not null)
                 LogUnparseable(message.AccountId, message.FolderId, message.Uid, parsed.ParseError);
             foreach (var file in parsed.Files)
-                await files.PutAsync(file.Sha256, file.WriteContentAsync, cancellationToken);
+                await files.PutAsync(file.Sha256, file.Size, file.WriteContentAsync, cancellationToken);
             return new Prepared(message, parsed, local);
         }
         catch

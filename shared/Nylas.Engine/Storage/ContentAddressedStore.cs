@@ -36,6 +36,23 @@ public abstract class ContentAddressedStore(BlobServiceClient blobs, string cont
         return name;
     }
 
+    /// <summary>Content up to this size is buffered and written with one conditional request.</summary>
+    private const long SingleRequestLimit = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// Writes the content into its blob unless it is there already. Small content (by <paramref name="size"/>)
+    /// is buffered and sent in one conditional PUT; larger content is streamed (the writer decodes straight
+    /// into the upload), after a check that saves decoding it again.
+    /// </summary>
+    public async Task<string> PutAsync(string sha256Hex, long size, Func<Stream, CancellationToken, Task> writeContent, CancellationToken cancellationToken = default)
+    {
+        if (size > SingleRequestLimit) return await PutAsync(sha256Hex, writeContent, cancellationToken);
+        using var buffer = new MemoryStream((int)Math.Max(size, 0));
+        await writeContent(buffer, cancellationToken);
+        buffer.Position = 0;
+        return await PutAsync(sha256Hex, buffer, cancellationToken);
+    }
+
     /// <summary>Streams the content into its blob unless it is there already (the writer decodes straight into the upload).</summary>
     public async Task<string> PutAsync(string sha256Hex, Func<Stream, CancellationToken, Task> writeContent, CancellationToken cancellationToken = default)
     {
@@ -55,6 +72,7 @@ public abstract class ContentAddressedStore(BlobServiceClient blobs, string cont
         return name;
     }
 
+    /// <summary>The blob's content as one streamed GET (blobs here are never modified, so no ranged, ETag-checked reads are needed).</summary>
     public async Task<Stream> OpenReadAsync(string blobName, CancellationToken cancellationToken = default)
-        => await _container.GetBlobClient(blobName).OpenReadAsync(new BlobOpenReadOptions(allowModifications: false), cancellationToken);
+        => (await _container.GetBlobClient(blobName).DownloadStreamingAsync(cancellationToken: cancellationToken)).Value.Content;
 }
