@@ -36,7 +36,17 @@ public sealed class DatabaseMigrator(ShardDirectory shards, ILogger<DatabaseMigr
             MetadataTableName = "schema_migrations",
         };
         // Evolve is synchronous; it takes a cluster lock so several hosts may start at once.
-        await Task.Run(evolve.Migrate, cancellationToken);
+        try
+        {
+            await Task.Run(evolve.Migrate, cancellationToken);
+        }
+        catch (EvolveValidationException ex) when (ex.Message.Contains("checksum", StringComparison.OrdinalIgnoreCase))
+        {
+            // Released migrations are never edited; this happens to development databases made by an older checkout.
+            throw new InvalidOperationException(
+                $"Database {connection.Database}: {ex.Message} The migration was changed after it was applied to this database. " +
+                "A development database can be recreated (./dev down --purge, then ./dev up); a production database must be migrated by a new migration, never by editing an applied one.", ex);
+        }
         logger.LogInformation("Database {Database} ({Kind}) at schema version {Version}; {Count} migration(s) applied",
             connection.Database, kind, evolve.AppliedMigrations.LastOrDefault() ?? "current", evolve.NbMigration);
     }
