@@ -24,7 +24,7 @@ public sealed class GmailHostFixture : LocalHostFixture
 /// Recorded/gmail/*.txt and replayed by <see cref="RecordedImapServer"/> (Gmail cannot run here; Dovecot has no
 /// Gmail extension). session1: labels INBOX, Work, Receipts and the [Gmail] folders; All Mail holds five messages,
 /// two in one Gmail thread, and one of them is also in Trash. session2: Lunch archived and labelled Work,
-/// the invoice moved to Trash.
+/// the invoice moved to Trash, the digest's copy in Trash deleted forever (it is still in All Mail).
 /// </summary>
 public class GmailSyncTests(GmailHostFixture host, ITestOutputHelper output) : IClassFixture<GmailHostFixture>
 {
@@ -86,7 +86,7 @@ public class GmailSyncTests(GmailHostFixture host, ITestOutputHelper output) : I
     }
 
     [Fact]
-    public async Task Label_changes_and_a_move_to_trash_in_a_later_session_reach_the_api()
+    public async Task Label_changes_a_move_to_trash_and_a_deletion_from_trash_in_a_later_session_reach_the_api()
     {
         await using var gmail = RecordedImapServer.Start(Recorded("session1.txt"));
         var (token, _) = await ConnectAsync(gmail, "labels.second@gmail.com");
@@ -94,16 +94,21 @@ public class GmailSyncTests(GmailHostFixture host, ITestOutputHelper output) : I
         var before = await WaitForMessagesAsync(gmail, http, list => list.Count == 5);
         string invoiceId = Subject(before, "Invoice 2291").GetProperty("id").GetString()!;
         string lunchId = Subject(before, "Lunch on Friday?").GetProperty("id").GetString()!;
+        string digestId = Subject(before, "Your weekly digest").GetProperty("id").GetString()!;
 
-        // Gmail a little later: HIGHESTMODSEQ moved, Lunch archived and labelled Work, the invoice in Trash.
+        // Gmail a little later: HIGHESTMODSEQ moved, Lunch archived and labelled Work, the invoice in Trash,
+        // the digest gone from Trash but still in All Mail.
         gmail.Replay(Recorded("session2.txt"));
         var after = await WaitForMessagesAsync(gmail, http, list =>
-            list.Count == 5
-            && LabelNames(Subject(list, "Lunch on Friday?")).SequenceEqual(["Work", "all"])
-            && LabelNames(Subject(list, "Invoice 2291")).SequenceEqual(["Receipts", "trash"]));
+            LabelNames(Subject(list, "Lunch on Friday?")).SequenceEqual(["Work", "all"])
+            && LabelNames(Subject(list, "Invoice 2291")).SequenceEqual(["Receipts", "trash"])
+            && LabelNames(Subject(list, "Your weekly digest")).SequenceEqual(["all", "inbox"]));
+
+        Assert.Equal(5, after.Count);
 
         Assert.Equal(invoiceId, Subject(after, "Invoice 2291").GetProperty("id").GetString());
         Assert.Equal(lunchId, Subject(after, "Lunch on Friday?").GetProperty("id").GetString());
+        Assert.Equal(digestId, Subject(after, "Your weekly digest").GetProperty("id").GetString());
         Assert.Equal(["Work", "all", "important", "inbox"], LabelNames(Subject(after, "Quarterly plan")));
         Assert.All(gmail.Selected, mailbox => Assert.Contains(mailbox, SyncedMailboxes));
         gmail.ThrowIfUnexpected();

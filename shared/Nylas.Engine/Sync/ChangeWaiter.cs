@@ -29,7 +29,10 @@ public sealed partial class ChangeWaiter(
             return new WaitOutcome(Stop: false, Changed: false, IdleSupported: false, sync.PollSeconds);
 
         // Gmail's INBOX is a label that is not synced; every new message shows in All Mail.
-        var allMail = GmailLabels.IsLabelServer(client) ? client.GetFolder(SpecialFolder.All) : null;
+        bool labelServer = GmailLabels.IsLabelServer(client);
+        var allMail = labelServer ? client.GetFolder(SpecialFolder.All) : null;
+        if (labelServer && allMail is null)
+            return new WaitOutcome(Stop: false, Changed: false, IdleSupported: false, sync.PollSeconds); // nothing synced to IDLE on
         var inbox = allMail ?? client.Inbox;
         await inbox.OpenAsync(FolderAccess.ReadOnly, cancellationToken);
 

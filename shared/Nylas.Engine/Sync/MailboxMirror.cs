@@ -211,27 +211,41 @@ public sealed class MailboxMirror(ShardDirectory shards, TimeProvider clock)
         return map.ToDictionary(e => e.Key, e => e.Value.ToArray());
     }
 
-    /// <summary>Records X-GM-MSGID, X-GM-THRID and X-GM-LABELS of newly fetched Gmail locations.</summary>
+    /// <summary>Records X-GM-MSGID, X-GM-THRID and X-GM-LABELS of newly fetched Gmail locations (one statement per chunk).</summary>
     public async Task SaveGmailLocationsAsync(int shardId, long accountId, long folderId, IReadOnlyList<GmailLocation> locations, CancellationToken cancellationToken)
     {
-        if (locations.Count == 0) return;
-        await using var connection = await shards.Shard(shardId).OpenConnectionAsync(cancellationToken);
-        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
-        foreach (var location in locations)
+        foreach (var chunk in locations.Chunk(Chunk))
         {
-            await using var cmd = new MySqlCommand("""
-                INSERT INTO gmail_uids (account_id, folder_id, uid, gmail_msgid, gmail_thrid) VALUES (@account, @folder, @uid, @msgid, @thrid)
-                ON DUPLICATE KEY UPDATE gmail_msgid = VALUES(gmail_msgid), gmail_thrid = VALUES(gmail_thrid)
-                """, connection, tx);
+            await using var connection = await shards.Shard(shardId).OpenConnectionAsync(cancellationToken);
+            await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+            await using var cmd = new MySqlCommand { Connection = connection, Transaction = tx };
+            var ids = new List<string>();
+            var labelRows = new List<string>();
+            for (int i = 0; i < chunk.Length; i++)
+            {
+                var location = chunk[i];
+                cmd.Parameters.AddWithValue($"@u{i}", location.Uid);
+                cmd.Parameters.AddWithValue($"@m{i}", location.MessageId);
+                cmd.Parameters.AddWithValue($"@t{i}", location.ThreadId);
+                ids.Add($"(@account, @folder, @u{i}, @m{i}, @t{i})");
+                for (int j = 0; j < location.LabelIds.Length; j++)
+                {
+                    cmd.Parameters.AddWithValue($"@l{i}_{j}", location.LabelIds[j]);
+                    labelRows.Add($"(@account, @folder, @u{i}, @l{i}_{j})");
+                }
+            }
+            string uids = string.Join(',', chunk.Select((_, i) => $"@u{i}"));
+            cmd.CommandText = $"""
+                INSERT INTO gmail_uids (account_id, folder_id, uid, gmail_msgid, gmail_thrid) VALUES {string.Join(',', ids)}
+                ON DUPLICATE KEY UPDATE gmail_msgid = VALUES(gmail_msgid), gmail_thrid = VALUES(gmail_thrid);
+                DELETE FROM imap_uid_labels WHERE folder_id = @folder AND uid IN ({uids});
+                {(labelRows.Count == 0 ? "" : $"INSERT INTO imap_uid_labels (account_id, folder_id, uid, label_id) VALUES {string.Join(',', labelRows)};")}
+                """;
             cmd.Parameters.AddWithValue("@account", accountId);
             cmd.Parameters.AddWithValue("@folder", folderId);
-            cmd.Parameters.AddWithValue("@uid", location.Uid);
-            cmd.Parameters.AddWithValue("@msgid", location.MessageId);
-            cmd.Parameters.AddWithValue("@thrid", location.ThreadId);
             await cmd.ExecuteNonQueryAsync(cancellationToken);
-            await ReplaceLabelsAsync(connection, tx, accountId, folderId, location.Uid, location.LabelIds, cancellationToken);
+            await tx.CommitAsync(cancellationToken);
         }
-        await tx.CommitAsync(cancellationToken);
     }
 
     /// <summary>X-GM-LABELS changes seen on the server (CHANGEDSINCE or a full comparison). Returns how many ingested messages changed.</summary>
