@@ -39,7 +39,8 @@ public class GmailSyncTests(GmailHostFixture host, ITestOutputHelper output) : I
         await using var gmail = RecordedImapServer.Start(Recorded("session1.txt"));
         var (token, _) = await ConnectAsync(gmail, "labels.first@gmail.com");
         using var http = host.Client(token);
-        var messages = await WaitForMessagesAsync(gmail, http, list => list.Count == 5);
+        // The digest's Trash copy is linked by X-GM-MSGID, or (when the All Mail copy is not ingested yet) ingested as the same bytes.
+        var messages = await WaitForMessagesAsync(gmail, http, list => list.Count == 5 && LabelNames(Subject(list, "Your weekly digest")).Contains("trash"));
 
         var account = await http.GetFromJsonAsync<JsonElement>("/account");
         Assert.Equal("label", account.GetProperty("organization_unit").GetString());
@@ -78,6 +79,13 @@ public class GmailSyncTests(GmailHostFixture host, ITestOutputHelper output) : I
         Assert.Equal(planThread, Subject(messages, "My notes on the plan").GetProperty("thread_id").GetString());
         Assert.Equal(4, messages.Select(m => m.GetProperty("thread_id").GetString()).Distinct().Count());
 
+        // In the mirror: six locations (the digest twice) of five messages, four Gmail threads.
+        long accountRow = await host.Databases.ScalarAsync("global", "SELECT id FROM accounts WHERE email_address = 'labels.first@gmail.com'");
+        string shard = "shard" + await host.Databases.ScalarAsync("global", $"SELECT shard_id FROM accounts WHERE id = {accountRow}");
+        Assert.Equal(5, await host.Databases.ScalarAsync(shard, $"SELECT COUNT(*) FROM messages WHERE account_id = {accountRow}"));
+        Assert.Equal(6, await host.Databases.ScalarAsync(shard, $"SELECT COUNT(*) FROM imap_uids WHERE account_id = {accountRow}"));
+        Assert.Equal(4, await host.Databases.ScalarAsync(shard, $"SELECT COUNT(*) FROM thread_gmail_ids WHERE account_id = {accountRow}"));
+
         Assert.NotEmpty(gmail.Selected);
         Assert.All(gmail.Selected, mailbox => Assert.Contains(mailbox, SyncedMailboxes));
         Assert.Contains("[Gmail]/Trash", gmail.Selected);
@@ -91,7 +99,7 @@ public class GmailSyncTests(GmailHostFixture host, ITestOutputHelper output) : I
         await using var gmail = RecordedImapServer.Start(Recorded("session1.txt"));
         var (token, _) = await ConnectAsync(gmail, "labels.second@gmail.com");
         using var http = host.Client(token);
-        var before = await WaitForMessagesAsync(gmail, http, list => list.Count == 5);
+        var before = await WaitForMessagesAsync(gmail, http, list => list.Count == 5 && LabelNames(Subject(list, "Your weekly digest")).Contains("trash"));
         string invoiceId = Subject(before, "Invoice 2291").GetProperty("id").GetString()!;
         string lunchId = Subject(before, "Lunch on Friday?").GetProperty("id").GetString()!;
         string digestId = Subject(before, "Your weekly digest").GetProperty("id").GetString()!;
