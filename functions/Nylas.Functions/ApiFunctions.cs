@@ -38,6 +38,14 @@ public sealed class ApiFunctions(MessagesApi messages, AccountsApi accounts, Fol
     public async Task<IActionResult> GetFolder([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "folders/{id}")] HttpRequest req, string id)
         => await folders.GetAsync(req.HttpContext, id);
 
+    [Function("ListLabels")]
+    public async Task<IActionResult> ListLabels([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "labels")] HttpRequest req)
+        => await folders.ListLabelsAsync(req.HttpContext);
+
+    [Function("GetLabel")]
+    public async Task<IActionResult> GetLabel([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "labels/{id}")] HttpRequest req, string id)
+        => await folders.GetLabelAsync(req.HttpContext, id);
+
     [Function("ListAccounts")]
     public async Task<IActionResult> ListAccounts([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "a/{clientId}/accounts")] HttpRequest req, string clientId)
         => await accounts.ListAsync(req.HttpContext, clientId);

@@ -174,6 +174,21 @@ public class CondStoreSyncTests(SyncHostFixture host, ITestOutputHelper output) 
     }
 
     [Fact]
+    public async Task Folders_nested_three_levels_deep_are_synced()
+    {
+        var (email, token, _) = await _host.ConnectNewAccountAsync();
+        using (var imap = await TestStack.ConnectImapAsync(email))
+        {
+            var personal = imap.GetFolder(imap.PersonalNamespaces[0]);
+            var year = (await (await (await personal.CreateAsync("Clients", isMessageFolder: true))!
+                .CreateAsync("Acme", isMessageFolder: true))!.CreateAsync("2024", isMessageFolder: true))!;
+            await year.AppendAsync(new AppendRequest(TestStack.SimpleMessage(email, "deep down"), MessageFlags.None));
+        }
+        using var http = _host.Client(token);
+        await WaitForAsync(http, "deep down", m => FolderName(m) == "Clients/Acme/2024");
+    }
+
+    [Fact]
     public async Task A_uidvalidity_reset_resyncs_without_duplicates_or_new_ids()
     {
         var (email, token, _) = await _host.ConnectNewAccountAsync();

@@ -29,6 +29,17 @@ public sealed record Account(
     string? SyncError,
     bool SyncEnabled,
     ImapServer Imap,
-    DateTimeOffset CreatedAt);
+    DateTimeOffset CreatedAt,
+    string OrganizationUnit = OrganizationUnits.Folder)
+{
+    public bool UsesLabels => OrganizationUnit == OrganizationUnits.Label;
+}
+
+/// <summary>Values of the v2 account's <c>organization_unit</c>: Gmail (X-GM-EXT-1) has labels, every other server folders.</summary>
+public static class OrganizationUnits
+{
+    public const string Folder = "folder";
+    public const string Label = "label";
+}
 
 public sealed record Application(long Id, string ClientId, string Name, byte[] SecretHash);

@@ -23,19 +23,27 @@ public sealed class AccountConnector(AccountStore accounts, ImapConnector imap, 
 {
     public async Task<(Account Account, string AccessToken)> ConnectAsync(Application application, ConnectRequest request, DurableTaskClient durable, CancellationToken cancellationToken)
     {
-        await VerifyAsync(request, cancellationToken);
+        string organizationUnit = await VerifyAsync(request, cancellationToken);
         var (account, token) = await accounts.UpsertAccountAsync(application.Id, request.EmailAddress, request.Name, request.Provider,
             request.Imap, request.Secrets, cancellationToken);
+        if (account.OrganizationUnit != organizationUnit)
+        {
+            await accounts.SetOrganizationUnitAsync(account.Id, organizationUnit, cancellationToken);
+            account = account with { OrganizationUnit = organizationUnit };
+        }
         await scheduler.EnsureRunningAsync(durable, account.Id, cancellationToken);
         return (account, token);
     }
 
-    private async Task VerifyAsync(ConnectRequest request, CancellationToken cancellationToken)
+    /// <summary>Logs in once; answers the account's organization unit (labels when the server is Gmail).</summary>
+    private async Task<string> VerifyAsync(ConnectRequest request, CancellationToken cancellationToken)
     {
         try
         {
             using var client = await imap.ConnectAsync(request.Imap, request.Secrets, cancellationToken);
+            string organizationUnit = GmailLabels.IsLabelServer(client) ? OrganizationUnits.Label : OrganizationUnits.Folder;
             await client.DisconnectAsync(quit: true, cancellationToken);
+            return organizationUnit;
         }
         catch (AuthenticationException ex)
         {

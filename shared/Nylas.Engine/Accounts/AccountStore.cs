@@ -13,7 +13,7 @@ public sealed class AccountStore(ShardDirectory shards, SecretSealer sealer, Tim
     private const string AccountColumns = """
         a.id, a.public_id, a.application_id, a.shard_id, a.email_address, a.name, a.provider, a.sync_state,
         a.sync_error, a.sync_enabled, a.imap_host, a.imap_port, a.imap_security, a.imap_username,
-        a.imap_trusted_cert_sha256, a.created_at
+        a.imap_trusted_cert_sha256, a.created_at, a.organization_unit
         """;
 
     public async Task<(Application Application, string ClientSecret)> CreateApplicationAsync(string name, CancellationToken cancellationToken = default)
@@ -195,6 +195,16 @@ public sealed class AccountStore(ShardDirectory shards, SecretSealer sealer, Tim
         await cmd.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    /// <summary>Folders or labels, as the server's capabilities say (X-GM-EXT-1 means labels).</summary>
+    public async Task SetOrganizationUnitAsync(long accountId, string organizationUnit, CancellationToken cancellationToken = default)
+    {
+        await using var cmd = shards.Global.CreateCommand("UPDATE accounts SET organization_unit = @unit, updated_at = @now WHERE id = @id");
+        cmd.Parameters.AddWithValue("@unit", organizationUnit);
+        cmd.Parameters.AddWithValue("@now", clock.GetUtcNow().UtcDateTime);
+        cmd.Parameters.AddWithValue("@id", accountId);
+        await cmd.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     private static async Task<IReadOnlyList<Account>> ReadAccountsAsync(DbCommand cmd, CancellationToken cancellationToken)
     {
         var list = new List<Account>();
@@ -216,5 +226,6 @@ public sealed class AccountStore(ShardDirectory shards, SecretSealer sealer, Tim
         SyncEnabled: r.GetBoolean(9),
         Imap: new ImapServer(r.GetString(10), r.GetInt32(11), Enum.Parse<ImapSecurity>(r.GetString(12), ignoreCase: true),
             r.GetString(13), r.IsDBNull(14) ? null : r.GetString(14)),
-        CreatedAt: new DateTimeOffset(DateTime.SpecifyKind(r.GetDateTime(15), DateTimeKind.Utc)));
+        CreatedAt: new DateTimeOffset(DateTime.SpecifyKind(r.GetDateTime(15), DateTimeKind.Utc)),
+        OrganizationUnit: r.GetString(16));
 }

@@ -20,6 +20,8 @@ public static class ApiEndpoints
         app.MapGet("/messages/{id}", (HttpContext http, string id, MessagesApi api) => api.GetAsync(http, id));
         app.MapGet("/folders", (HttpContext http, FoldersApi api) => api.ListAsync(http));
         app.MapGet("/folders/{id}", (HttpContext http, string id, FoldersApi api) => api.GetAsync(http, id));
+        app.MapGet("/labels", (HttpContext http, FoldersApi api) => api.ListLabelsAsync(http));
+        app.MapGet("/labels/{id}", (HttpContext http, string id, FoldersApi api) => api.GetLabelAsync(http, id));
         app.MapGet("/a/{clientId}/accounts", (HttpContext http, string clientId, AccountsApi api) => api.ListAsync(http, clientId));
         app.MapPost("/a/{clientId}/accounts", (HttpContext http, string clientId, AccountsApi api, DurableTaskClient durable) => api.ConnectAsync(http, clientId, durable));
         return app;

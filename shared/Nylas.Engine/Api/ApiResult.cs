@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Nylas.Core.Api;
@@ -14,7 +15,16 @@ public static class ApiJson
         DictionaryKeyPolicy = null,
         // Bodies are HTML: keep <, > and non-ASCII readable; the response is application/json, never HTML.
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { FolderOrLabels } },
     };
+
+    // The v2 SDK sends label_ids when a message has a labels key and folder_id when it has folder: never both keys.
+    private static void FolderOrLabels(JsonTypeInfo type)
+    {
+        if (type.Type != typeof(ApiMessage)) return;
+        foreach (var property in type.Properties)
+            if (property.Name == "folder") property.ShouldSerialize = (message, _) => ((ApiMessage)message).Labels is null;
+    }
 }
 
 /// <summary>

@@ -95,7 +95,7 @@ public sealed class MessageWriter(ShardDirectory shards, ThreadingEngine threadi
         else
         {
             publicId = PublicId.New();
-            // Mail in the Sent folder counts as sent for the thread's last_message_sent_timestamp.
+            // Mail in the Sent folder (on Gmail: with the \\Sent label) counts as sent for the thread's last_message_sent_timestamp.
             // imap_uids has no AUTO_INCREMENT, so LAST_INSERT_ID() is still the message's id after it.
             await using var insert = new MySqlCommand("""
                 INSERT INTO messages (account_id, public_id, data_sha256, size, message_id_header, in_reply_to, references_json,
@@ -103,7 +103,10 @@ public sealed class MessageWriter(ShardDirectory shards, ThreadingEngine threadi
                   is_read, is_starred, is_sent, parse_error, parse_notes, created_at, updated_at)
                 VALUES (@account, @pid, @sha, @size, @mid, @irt, @refs, @subject, @from, @to, @cc, @bcc, @replyTo, @date,
                   @received, @snippet, @body, @read, @starred,
-                  EXISTS (SELECT 1 FROM folders f WHERE f.id = @folder AND f.role = 'sent'), @error, @notes, @now, @now);
+                  EXISTS (SELECT 1 FROM folders f WHERE f.id = @folder AND f.role = 'sent')
+                    OR EXISTS (SELECT 1 FROM imap_uid_labels l JOIN folders f ON f.id = l.label_id
+                               WHERE l.folder_id = @folder AND l.uid = @uid AND f.role = 'sent'),
+                  @error, @notes, @now, @now);
                 """ + string.Format(Location, "LAST_INSERT_ID()") + """
                 SELECT LAST_INSERT_ID();
                 INSERT INTO transactions (account_id, object_type, object_public_id, command, created_at) VALUES (@account, 'message', @pid, 'insert', @now);

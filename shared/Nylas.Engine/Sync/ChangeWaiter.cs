@@ -6,7 +6,7 @@ using Nylas.Engine.Accounts;
 namespace Nylas.Engine.Sync;
 
 /// <summary>
-/// The WaitForChange activity: IDLE on INBOX for a bounded time, returning early when the server
+/// The WaitForChange activity: IDLE on INBOX (All Mail on Gmail) for a bounded time, returning early when the server
 /// reports new mail. Servers without IDLE get a durable timer in the orchestration instead.
 /// </summary>
 public sealed partial class ChangeWaiter(
@@ -28,11 +28,16 @@ public sealed partial class ChangeWaiter(
         if (!client.Capabilities.HasFlag(MailKit.Net.Imap.ImapCapabilities.Idle))
             return new WaitOutcome(Stop: false, Changed: false, IdleSupported: false, sync.PollSeconds);
 
-        var inbox = client.Inbox;
+        // Gmail's INBOX is a label that is not synced; every new message shows in All Mail.
+        bool labelServer = GmailLabels.IsLabelServer(client);
+        var allMail = labelServer ? client.GetFolder(SpecialFolder.All) : null;
+        if (labelServer && allMail is null)
+            return new WaitOutcome(Stop: false, Changed: false, IdleSupported: false, sync.PollSeconds); // nothing synced to IDLE on
+        var inbox = allMail ?? client.Inbox;
         await inbox.OpenAsync(FolderAccess.ReadOnly, cancellationToken);
 
         // Mail that arrived between the sync step and now would not wake the IDLE: check first.
-        var state = await folders.EnsureAsync(account.ShardId, account.Id, inbox.FullName, inbox.Name, "inbox", cancellationToken);
+        var state = await folders.EnsureAsync(account.ShardId, account.Id, inbox.FullName, inbox.FullName, allMail is null ? FolderRoles.Inbox : "all", cancellationToken);
         if (state.UidValidity != inbox.UidValidity || (inbox.UidNext is { } next && next.Id - 1 > state.SyncedHighUid))
             return new WaitOutcome(Stop: false, Changed: true, IdleSupported: true, 0);
 

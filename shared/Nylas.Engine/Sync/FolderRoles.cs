@@ -34,6 +34,7 @@ public static class FolderRoles
         if (a.HasFlag(FolderAttributes.Archive)) return "archive";
         if (a.HasFlag(FolderAttributes.All)) return "all";
         if (a.HasFlag(FolderAttributes.Important)) return "important";
+        if (a.HasFlag(FolderAttributes.Flagged)) return "starred";
         // Names only count for top-level folders: "Clients/Archive" is the user's own folder.
         return folder.ParentFolder is { } parent && !string.IsNullOrEmpty(parent.FullName) && !parent.FullName.Equals("INBOX", StringComparison.OrdinalIgnoreCase)
             ? null

@@ -83,7 +83,8 @@ public sealed class FolderStore(ShardDirectory shards, TimeProvider clock)
         await using var connection = await shards.Shard(shardId).OpenConnectionAsync(cancellationToken);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
         await Orphans.DetachFolderAsync(connection, tx, accountId, folder.Id, clock.GetUtcNow().UtcDateTime, cancellationToken);
-        await using (var delete = new MySqlCommand("DELETE FROM folders WHERE id = @id", connection, tx))
+        // A Gmail label deleted on the server: no message carries it any more.
+        await using (var delete = new MySqlCommand("DELETE FROM imap_uid_labels WHERE label_id = @id; DELETE FROM folders WHERE id = @id", connection, tx))
         {
             delete.Parameters.AddWithValue("@id", folder.Id);
             await delete.ExecuteNonQueryAsync(cancellationToken);
@@ -156,7 +157,12 @@ internal static class Orphans
 {
     public static async Task DetachFolderAsync(MySqlConnection connection, MySqlTransaction tx, long accountId, long folderId, DateTime now, CancellationToken cancellationToken)
     {
+        // Gmail locations keep their X-GM-MSGID on the message, so the resync re-links them by it.
         await using var mark = new MySqlCommand("""
+            UPDATE messages m JOIN imap_uids u ON u.message_id = m.id JOIN gmail_uids g ON g.folder_id = u.folder_id AND g.uid = u.uid
+              SET m.gmail_msgid = g.gmail_msgid WHERE u.folder_id = @folder;
+            DELETE FROM gmail_uids WHERE folder_id = @folder;
+            DELETE FROM imap_uid_labels WHERE folder_id = @folder;
             UPDATE messages SET orphaned_at = @now
             WHERE account_id = @account AND orphaned_at IS NULL AND id IN (SELECT message_id FROM imap_uids WHERE folder_id = @folder);
             DELETE FROM imap_uids WHERE folder_id = @folder;

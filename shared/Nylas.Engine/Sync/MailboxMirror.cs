@@ -3,8 +3,8 @@ using Nylas.Engine.Storage;
 
 namespace Nylas.Engine.Sync;
 
-/// <summary>A message the account already has, found by content or by Message-ID + size.</summary>
-public sealed record KnownMessage(long Id, string PublicId, string? MessageIdHeader, long Size);
+/// <summary>A message the account already has, found by content, by X-GM-MSGID or by Message-ID + size.</summary>
+public sealed record KnownMessage(long Id, string PublicId, string? MessageIdHeader, long Size, ulong? GmailMessageId = null);
 
 /// <summary>
 /// The sync step's writes to the mirror: IMAP locations (folder, UID, flags), flag changes, expunges,
@@ -47,13 +47,14 @@ public sealed class MailboxMirror(ShardDirectory shards, TimeProvider clock)
     public async Task<List<KnownMessage>> LoadOrphansAsync(int shardId, long accountId, CancellationToken cancellationToken)
     {
         await using var cmd = shards.Shard(shardId).CreateCommand("""
-            SELECT id, public_id, message_id_header, size FROM messages WHERE account_id = @account AND orphaned_at IS NOT NULL
+            SELECT id, public_id, message_id_header, size, gmail_msgid FROM messages WHERE account_id = @account AND orphaned_at IS NOT NULL
             """);
         cmd.Parameters.AddWithValue("@account", accountId);
         var list = new List<KnownMessage>();
         await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
         while (await r.ReadAsync(cancellationToken))
-            list.Add(new KnownMessage(r.GetInt64(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.GetInt64(3)));
+            list.Add(new KnownMessage(r.GetInt64(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.GetInt64(3),
+                r.IsDBNull(4) ? null : r.GetFieldValue<ulong>(4)));
         return list;
     }
 
@@ -136,7 +137,15 @@ public sealed class MailboxMirror(ShardDirectory shards, TimeProvider clock)
             await using (var select = new MySqlCommand { Connection = connection, Transaction = tx })
             {
                 string list = Ingest.Sql.InList(select, chunk.Select(u => (object)u).ToList(), "u");
-                select.CommandText = $"SELECT message_id FROM imap_uids WHERE folder_id = @folder AND uid IN ({list}); DELETE FROM imap_uids WHERE folder_id = @folder AND uid IN ({list});";
+                // A Gmail message keeps its X-GM-MSGID when it loses the location, so a move to Trash or Spam finds it.
+                select.CommandText = $"""
+                    UPDATE messages m JOIN imap_uids u ON u.message_id = m.id JOIN gmail_uids g ON g.folder_id = u.folder_id AND g.uid = u.uid
+                      SET m.gmail_msgid = g.gmail_msgid WHERE u.folder_id = @folder AND u.uid IN ({list});
+                    DELETE FROM gmail_uids WHERE folder_id = @folder AND uid IN ({list});
+                    DELETE FROM imap_uid_labels WHERE folder_id = @folder AND uid IN ({list});
+                    SELECT message_id FROM imap_uids WHERE folder_id = @folder AND uid IN ({list});
+                    DELETE FROM imap_uids WHERE folder_id = @folder AND uid IN ({list});
+                    """;
                 select.Parameters.AddWithValue("@folder", folderId);
                 await using var r = await select.ExecuteReaderAsync(cancellationToken);
                 while (await r.ReadAsync(cancellationToken)) messageIds.Add(r.GetInt64(0));
@@ -154,6 +163,132 @@ public sealed class MailboxMirror(ShardDirectory shards, TimeProvider clock)
             }
             await tx.CommitAsync(cancellationToken);
         }
+    }
+
+    /// <summary>X-GM-MSGID → the message, whether it sits at another synced location or lost its last one (an orphan).</summary>
+    public async Task<Dictionary<ulong, KnownMessage>> FindByGmailIdsAsync(int shardId, long accountId, IReadOnlyCollection<ulong> gmailIds, CancellationToken cancellationToken)
+    {
+        var found = new Dictionary<ulong, KnownMessage>();
+        foreach (var chunk in gmailIds.Distinct().Chunk(Chunk))
+        {
+            await using var cmd = shards.Shard(shardId).CreateCommand();
+            string list = string.Join(',', chunk.Select((id, i) => { cmd.Parameters.AddWithValue($"@g{i}", id); return $"@g{i}"; }));
+            cmd.CommandText = $"""
+                SELECT g.gmail_msgid, m.id, m.public_id, m.message_id_header, m.size
+                FROM gmail_uids g JOIN imap_uids u ON u.folder_id = g.folder_id AND u.uid = g.uid JOIN messages m ON m.id = u.message_id
+                WHERE g.account_id = @account AND g.gmail_msgid IN ({list})
+                UNION
+                SELECT m.gmail_msgid, m.id, m.public_id, m.message_id_header, m.size FROM messages m
+                WHERE m.account_id = @account AND m.gmail_msgid IN ({list})
+                """;
+            cmd.Parameters.AddWithValue("@account", accountId);
+            await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+            while (await r.ReadAsync(cancellationToken))
+            {
+                ulong gmailId = r.GetFieldValue<ulong>(0);
+                found.TryAdd(gmailId, new KnownMessage(r.GetInt64(1), r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3), r.GetInt64(4), gmailId));
+            }
+        }
+        return found;
+    }
+
+    /// <summary>UID → label row ids of every Gmail location of the folder (fetched, ingested or not).</summary>
+    public async Task<Dictionary<uint, long[]>> LoadGmailLabelsAsync(int shardId, long folderId, CancellationToken cancellationToken)
+    {
+        await using var cmd = shards.Shard(shardId).CreateCommand("""
+            SELECT g.uid, l.label_id FROM gmail_uids g LEFT JOIN imap_uid_labels l ON l.folder_id = g.folder_id AND l.uid = g.uid
+            WHERE g.folder_id = @folder ORDER BY g.uid, l.label_id
+            """);
+        cmd.Parameters.AddWithValue("@folder", folderId);
+        var map = new Dictionary<uint, List<long>>();
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+        while (await r.ReadAsync(cancellationToken))
+        {
+            uint uid = r.GetUInt32Checked(0);
+            if (!map.TryGetValue(uid, out var labels)) map[uid] = labels = [];
+            if (!r.IsDBNull(1)) labels.Add(r.GetInt64(1));
+        }
+        return map.ToDictionary(e => e.Key, e => e.Value.ToArray());
+    }
+
+    /// <summary>Records X-GM-MSGID, X-GM-THRID and X-GM-LABELS of newly fetched Gmail locations (one statement per chunk).</summary>
+    public async Task SaveGmailLocationsAsync(int shardId, long accountId, long folderId, IReadOnlyList<GmailLocation> locations, CancellationToken cancellationToken)
+    {
+        foreach (var chunk in locations.Chunk(Chunk))
+        {
+            await using var connection = await shards.Shard(shardId).OpenConnectionAsync(cancellationToken);
+            await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+            await using var cmd = new MySqlCommand { Connection = connection, Transaction = tx };
+            var ids = new List<string>();
+            var labelRows = new List<string>();
+            for (int i = 0; i < chunk.Length; i++)
+            {
+                var location = chunk[i];
+                cmd.Parameters.AddWithValue($"@u{i}", location.Uid);
+                cmd.Parameters.AddWithValue($"@m{i}", location.MessageId);
+                cmd.Parameters.AddWithValue($"@t{i}", location.ThreadId);
+                ids.Add($"(@account, @folder, @u{i}, @m{i}, @t{i})");
+                for (int j = 0; j < location.LabelIds.Length; j++)
+                {
+                    cmd.Parameters.AddWithValue($"@l{i}_{j}", location.LabelIds[j]);
+                    labelRows.Add($"(@account, @folder, @u{i}, @l{i}_{j})");
+                }
+            }
+            string uids = string.Join(',', chunk.Select((_, i) => $"@u{i}"));
+            cmd.CommandText = $"""
+                INSERT INTO gmail_uids (account_id, folder_id, uid, gmail_msgid, gmail_thrid) VALUES {string.Join(',', ids)}
+                ON DUPLICATE KEY UPDATE gmail_msgid = VALUES(gmail_msgid), gmail_thrid = VALUES(gmail_thrid);
+                DELETE FROM imap_uid_labels WHERE folder_id = @folder AND uid IN ({uids});
+                {(labelRows.Count == 0 ? "" : $"INSERT INTO imap_uid_labels (account_id, folder_id, uid, label_id) VALUES {string.Join(',', labelRows)};")}
+                """;
+            cmd.Parameters.AddWithValue("@account", accountId);
+            cmd.Parameters.AddWithValue("@folder", folderId);
+            await cmd.ExecuteNonQueryAsync(cancellationToken);
+            await tx.CommitAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>X-GM-LABELS changes seen on the server (CHANGEDSINCE or a full comparison). Returns how many ingested messages changed.</summary>
+    public async Task<int> ApplyGmailLabelsAsync(int shardId, long accountId, long folderId, IReadOnlyList<(uint Uid, long[] LabelIds)> changes, CancellationToken cancellationToken)
+    {
+        int changed = 0;
+        foreach (var chunk in changes.Chunk(Chunk))
+        {
+            await using var connection = await shards.Shard(shardId).OpenConnectionAsync(cancellationToken);
+            await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+            foreach (var (uid, labelIds) in chunk)
+            {
+                await ReplaceLabelsAsync(connection, tx, accountId, folderId, uid, labelIds, cancellationToken);
+                await using var find = new MySqlCommand("""
+                    UPDATE messages m JOIN imap_uids u ON u.message_id = m.id SET m.updated_at = @now WHERE u.folder_id = @folder AND u.uid = @uid;
+                    SELECT m.public_id FROM imap_uids u JOIN messages m ON m.id = u.message_id WHERE u.folder_id = @folder AND u.uid = @uid;
+                    """, connection, tx);
+                find.Parameters.AddWithValue("@now", clock.GetUtcNow().UtcDateTime);
+                find.Parameters.AddWithValue("@folder", folderId);
+                find.Parameters.AddWithValue("@uid", uid);
+                // Not ingested yet: the message is created with the labels stored here.
+                if (await find.ExecuteScalarAsync(cancellationToken) is not string publicId) continue;
+                await ChangeLog.AppendAsync(connection, tx, accountId, "message", publicId, "update", clock, cancellationToken);
+                changed++;
+            }
+            await tx.CommitAsync(cancellationToken);
+        }
+        return changed;
+    }
+
+    private static async Task ReplaceLabelsAsync(MySqlConnection connection, MySqlTransaction tx, long accountId, long folderId, uint uid, long[] labelIds, CancellationToken cancellationToken)
+    {
+        await using var cmd = new MySqlCommand { Connection = connection, Transaction = tx };
+        cmd.CommandText = "DELETE FROM imap_uid_labels WHERE folder_id = @folder AND uid = @uid;";
+        if (labelIds.Length > 0)
+        {
+            var rows = labelIds.Select((id, i) => { cmd.Parameters.AddWithValue($"@l{i}", id); return $"(@account, @folder, @uid, @l{i})"; });
+            cmd.CommandText += $"INSERT INTO imap_uid_labels (account_id, folder_id, uid, label_id) VALUES {string.Join(',', rows)};";
+        }
+        cmd.Parameters.AddWithValue("@account", accountId);
+        cmd.Parameters.AddWithValue("@folder", folderId);
+        cmd.Parameters.AddWithValue("@uid", uid);
+        await cmd.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using MailKit;
 using MailKit.Net.Imap;
 using MailKit.Search;
@@ -82,14 +83,26 @@ public sealed partial class MailboxSyncer(
         public bool Exhausted { get; set; }
     }
 
-    /// <summary>One pass: mirror the folder list, then every folder (INBOX first); orphans are collected only after a complete pass.</summary>
+    /// <summary>
+    /// One pass: mirror the folder list, then every folder (INBOX first); orphans are collected only after a complete pass.
+    /// On Gmail every folder is a label and only All Mail, Trash and Spam are synced, with X-GM-LABELS per message.
+    /// </summary>
     private async Task<(int Fetched, bool HasMore)> SyncAllFoldersAsync(Account account, ImapClient client, CancellationToken cancellationToken)
     {
+        bool labelServer = GmailLabels.IsLabelServer(client);
+        if (labelServer != account.UsesLabels)
+        {
+            string unit = labelServer ? OrganizationUnits.Label : OrganizationUnits.Folder;
+            await accounts.SetOrganizationUnitAsync(account.Id, unit, cancellationToken);
+            account = account with { OrganizationUnit = unit };
+        }
         var remote = await SyncFolderListAsync(account, client, cancellationToken);
+        var labels = labelServer ? new GmailLabels.Map(remote.Select(r => r.State)) : null;
         var budget = new StepBudget(options.Value.Sync.MaxMessagesPerStep);
         foreach (var (folder, state) in remote)
         {
-            await SyncFolderAsync(account, client, folder, state, budget, cancellationToken);
+            if (labels is not null && !GmailLabels.IsSynced(state.Role)) continue;
+            await SyncFolderAsync(account, client, folder, state, labels, budget, cancellationToken);
         }
         if (!budget.Exhausted)
         {
@@ -106,8 +119,7 @@ public sealed partial class MailboxSyncer(
     private async Task<List<(ImapFolder Folder, FolderState State)>> SyncFolderListAsync(Account account, ImapClient client, CancellationToken cancellationToken)
     {
         var personal = client.GetFolder(client.PersonalNamespaces[0]);
-        var listed = (await personal.GetSubfoldersAsync(StatusItems.UidValidity, subscribedOnly: false, cancellationToken))
-            .Concat(await ListDescendantsAsync(personal, cancellationToken))
+        var listed = (await ListDescendantsAsync(personal, cancellationToken))
             .Append(client.Inbox)
             .Cast<ImapFolder>()
             .Where(f => !f.Attributes.HasFlag(FolderAttributes.NoSelect) && !f.Attributes.HasFlag(FolderAttributes.NonExistent))
@@ -149,20 +161,20 @@ public sealed partial class MailboxSyncer(
         return result;
     }
 
+    /// <summary>Every folder below <paramref name="parent"/>; one whose server says \HasNoChildren is not asked for its children.</summary>
     private static async Task<List<IMailFolder>> ListDescendantsAsync(IMailFolder parent, CancellationToken cancellationToken)
     {
         var all = new List<IMailFolder>();
         foreach (var child in await parent.GetSubfoldersAsync(StatusItems.UidValidity, subscribedOnly: false, cancellationToken))
         {
-            if (child.Attributes.HasFlag(FolderAttributes.HasNoChildren)) continue;
-            var grandChildren = await child.GetSubfoldersAsync(StatusItems.UidValidity, subscribedOnly: false, cancellationToken);
-            all.AddRange(grandChildren);
-            foreach (var g in grandChildren) all.AddRange(await ListDescendantsAsync(g, cancellationToken));
+            all.Add(child);
+            if (!child.Attributes.HasFlag(FolderAttributes.HasNoChildren))
+                all.AddRange(await ListDescendantsAsync(child, cancellationToken));
         }
         return all;
     }
 
-    private async Task SyncFolderAsync(Account account, ImapClient client, ImapFolder folder, FolderState state, StepBudget budget, CancellationToken cancellationToken)
+    private async Task SyncFolderAsync(Account account, ImapClient client, ImapFolder folder, FolderState state, GmailLabels.Map? labels, StepBudget budget, CancellationToken cancellationToken)
     {
         var sync = options.Value.Sync;
         await folder.OpenAsync(FolderAccess.ReadOnly, cancellationToken);
@@ -178,8 +190,8 @@ public sealed partial class MailboxSyncer(
             bool condStore = client.Capabilities.HasFlag(ImapCapabilities.CondStore) && !sync.DisableCondStore && folder.HighestModSeq > 0;
             bool complete = true;
             if (!state.NeverSynced)
-                (complete, state) = await SyncChangesAsync(account, folder, state, condStore, cancellationToken);
-            state = await FetchMissingAsync(account, folder, state, budget, cancellationToken);
+                (complete, state) = await SyncChangesAsync(account, folder, state, condStore, labels, cancellationToken);
+            state = await FetchMissingAsync(account, folder, state, labels, budget, cancellationToken);
             // The MODSEQ checkpoint only moves when every change up to it is applied, or a change would be skipped next time.
             if (condStore && complete && !budget.Exhausted) state = state with { HighestModSeq = folder.HighestModSeq };
             await folders.SaveCheckpointAsync(account.ShardId, state, cancellationToken);
@@ -195,25 +207,32 @@ public sealed partial class MailboxSyncer(
     /// HIGHESTMODSEQ means nothing changed (no per-message cost); without it, a chunked UID/FLAGS
     /// comparison of the whole folder on a schedule that adapts to its size (<see cref="SyncSchedule"/>),
     /// so changes to old messages are found too. Complete is false when a change may have touched a
-    /// message still waiting for ingest (it is looked at again next time).
+    /// message still waiting for ingest (it is looked at again next time). On Gmail a label change bumps
+    /// MODSEQ too, so the same fetch asks for X-GM-LABELS.
     /// </summary>
-    private async Task<(bool Complete, FolderState State)> SyncChangesAsync(Account account, ImapFolder folder, FolderState state, bool condStore, CancellationToken cancellationToken)
+    private async Task<(bool Complete, FolderState State)> SyncChangesAsync(Account account, ImapFolder folder, FolderState state, bool condStore, GmailLabels.Map? labels, CancellationToken cancellationToken)
     {
         if (condStore && state.HighestModSeq is ulong since && since == folder.HighestModSeq) return (true, state);
         bool complete = true;
 
         var stored = await mirror.LoadLocationsAsync(account.ShardId, state.Id, cancellationToken);
+        var storedLabels = labels is null ? [] : await mirror.LoadGmailLabelsAsync(account.ShardId, state.Id, cancellationToken);
         var flagChanges = new List<(uint Uid, string Flags)>();
+        var labelChanges = new List<(uint Uid, long[] LabelIds)>();
+        var items = MessageSummaryItems.UniqueId | MessageSummaryItems.Flags | (labels is null ? MessageSummaryItems.None : MessageSummaryItems.GMailLabels);
+        void Compare(IMessageSummary s)
+        {
+            if (stored.TryGetValue(s.UniqueId.Id, out var old) && ImapFlags.Format(s.Flags ?? MessageFlags.None, s.Keywords) is var now && now != old)
+                flagChanges.Add((s.UniqueId.Id, now));
+            if (labels is not null && storedLabels.TryGetValue(s.UniqueId.Id, out var oldLabels) && labels.Resolve(s.GMailLabels) is var nowLabels
+                && !nowLabels.SequenceEqual(oldLabels))
+                labelChanges.Add((s.UniqueId.Id, nowLabels));
+        }
         HashSet<uint> onServer;
         if (condStore && state.HighestModSeq is ulong modSeq)
         {
-            var changed = await folder.FetchAsync(0, -1, new FetchRequest(MessageSummaryItems.UniqueId | MessageSummaryItems.Flags) { ChangedSince = modSeq }, cancellationToken);
-            foreach (var s in changed)
-            {
-                if (!stored.TryGetValue(s.UniqueId.Id, out var old)) continue;
-                if (ImapFlags.Format(s.Flags ?? MessageFlags.None, s.Keywords) is var now && now != old)
-                    flagChanges.Add((s.UniqueId.Id, now));
-            }
+            var changed = await folder.FetchAsync(0, -1, new FetchRequest(items) { ChangedSince = modSeq }, cancellationToken);
+            foreach (var s in changed) Compare(s);
             onServer = folder.Count == 0 ? [] : (await folder.SearchAsync(SearchQuery.All, cancellationToken)).Select(u => u.Id).ToHashSet();
         }
         else if (!SyncSchedule.FullFlagCompareDue(state.LastFullCompareAt, folder.Count, clock.GetUtcNow()))
@@ -228,11 +247,10 @@ public sealed partial class MailboxSyncer(
             for (int start = 0; start < folder.Count; start += chunk)
             {
                 int end = Math.Min(folder.Count, start + chunk) - 1;
-                foreach (var s in await folder.FetchAsync(start, end, MessageSummaryItems.UniqueId | MessageSummaryItems.Flags, cancellationToken))
+                foreach (var s in await folder.FetchAsync(start, end, items, cancellationToken))
                 {
                     onServer.Add(s.UniqueId.Id);
-                    if (stored.TryGetValue(s.UniqueId.Id, out var old) && ImapFlags.Format(s.Flags ?? MessageFlags.None, s.Keywords) is var now && now != old)
-                        flagChanges.Add((s.UniqueId.Id, now));
+                    Compare(s);
                 }
             }
         }
@@ -246,7 +264,13 @@ public sealed partial class MailboxSyncer(
             int changedMessages = await mirror.ApplyFlagsAsync(account.ShardId, account.Id, state.Id, flagChanges, cancellationToken);
             LogFlagsChanged(account.Id, folder.FullName, flagChanges.Count, changedMessages);
         }
-        var expunged = stored.Keys.Where(uid => !onServer.Contains(uid)).ToList();
+        if (labelChanges.Count > 0)
+        {
+            int changedMessages = await mirror.ApplyGmailLabelsAsync(account.ShardId, account.Id, state.Id, labelChanges, cancellationToken);
+            LogLabelsChanged(account.Id, folder.FullName, labelChanges.Count, changedMessages);
+        }
+        // Gmail locations fetched but not ingested yet have labels to drop too.
+        var expunged = stored.Keys.Union(storedLabels.Keys).Where(uid => !onServer.Contains(uid)).ToList();
         if (expunged.Count > 0)
         {
             await mirror.RemoveAsync(account.ShardId, state.Id, expunged, cancellationToken);
@@ -256,7 +280,7 @@ public sealed partial class MailboxSyncer(
     }
 
     /// <summary>New mail (above the checkpoint, oldest first) then backfill (below it, newest first), within the step's budget.</summary>
-    private async Task<FolderState> FetchMissingAsync(Account account, ImapFolder folder, FolderState state, StepBudget budget, CancellationToken cancellationToken)
+    private async Task<FolderState> FetchMissingAsync(Account account, ImapFolder folder, FolderState state, GmailLabels.Map? labels, StepBudget budget, CancellationToken cancellationToken)
     {
         List<UniqueId> newer, older;
         if (state.NeverSynced)
@@ -282,18 +306,18 @@ public sealed partial class MailboxSyncer(
         }
 
         var newWork = newer.Take(Math.Max(0, budget.Remaining)).ToList();
-        foreach (var batch in await PlanBatchesAsync(folder, newWork, cancellationToken))
+        foreach (var batch in await PlanBatchesAsync(folder, newWork, labels is not null, cancellationToken))
         {
-            budget.Fetched += await FetchBatchAsync(account, state, folder, batch, cancellationToken);
+            budget.Fetched += await FetchBatchAsync(account, state, folder, batch, labels, cancellationToken);
             state = state with { SyncedHighUid = Math.Max(state.SyncedHighUid, batch.Max(s => s.UniqueId.Id)) };
             await folders.SaveCheckpointAsync(account.ShardId, state, cancellationToken);
         }
         budget.Remaining -= newWork.Count;
 
         var oldWork = older.Take(Math.Max(0, budget.Remaining)).ToList();
-        foreach (var batch in await PlanBatchesAsync(folder, oldWork, cancellationToken))
+        foreach (var batch in await PlanBatchesAsync(folder, oldWork, labels is not null, cancellationToken))
         {
-            budget.Fetched += await FetchBatchAsync(account, state, folder, batch, cancellationToken);
+            budget.Fetched += await FetchBatchAsync(account, state, folder, batch, labels, cancellationToken);
             state = state with { SyncedLowUid = batch.Min(s => s.UniqueId.Id) - 1 };
             await folders.SaveCheckpointAsync(account.ShardId, state, cancellationToken);
         }
@@ -307,11 +331,12 @@ public sealed partial class MailboxSyncer(
     }
 
     /// <summary>Groups UIDs (kept in the given order) into batches bounded by count and by total size.</summary>
-    private async Task<List<List<IMessageSummary>>> PlanBatchesAsync(ImapFolder folder, List<UniqueId> uids, CancellationToken cancellationToken)
+    private async Task<List<List<IMessageSummary>>> PlanBatchesAsync(ImapFolder folder, List<UniqueId> uids, bool gmail, CancellationToken cancellationToken)
     {
         var batches = new List<List<IMessageSummary>>();
         if (uids.Count == 0) return batches;
-        var summaries = (await folder.FetchAsync(uids, SummaryItems, cancellationToken)).ToDictionary(s => s.UniqueId);
+        var items = gmail ? SummaryItems | GmailLabels.SummaryItems : SummaryItems;
+        var summaries = (await folder.FetchAsync(uids, items, cancellationToken)).ToDictionary(s => s.UniqueId);
         var sync = options.Value.Sync;
         var current = new List<IMessageSummary>();
         long bytes = 0;
@@ -333,20 +358,26 @@ public sealed partial class MailboxSyncer(
     }
 
     /// <summary>
-    /// One batch of new UIDs. A message that lost its old location (moved, or its folder's UIDVALIDITY
-    /// changed) is re-linked by Message-ID + size without downloading it; the rest are fetched with one
-    /// UID FETCH BODY.PEEK[] for the whole batch, re-linked when the account already has those bytes,
-    /// and otherwise written to Blob storage and queued for ingest.
+    /// One batch of new UIDs. A message the account already has (on Gmail: the same X-GM-MSGID, in another
+    /// of All Mail, Trash and Spam or just moved out of one) or that lost its old location (moved, or its
+    /// folder's UIDVALIDITY changed: Message-ID + size) is re-linked without downloading it; the rest are
+    /// fetched with one UID FETCH BODY.PEEK[] for the whole batch, re-linked when the account already has
+    /// those bytes, and otherwise written to Blob storage and queued for ingest.
     /// </summary>
-    private async Task<int> FetchBatchAsync(Account account, FolderState state, ImapFolder folder, List<IMessageSummary> batch, CancellationToken cancellationToken)
+    private async Task<int> FetchBatchAsync(Account account, FolderState state, ImapFolder folder, List<IMessageSummary> batch, GmailLabels.Map? labels, CancellationToken cancellationToken)
     {
         var links = new List<(uint, KnownMessage, string)>();
         var orphans = await mirror.LoadOrphansAsync(account.ShardId, account.Id, cancellationToken);
+        var sameGmailMessage = labels is null ? [] : await mirror.FindByGmailIdsAsync(account.ShardId, account.Id,
+            batch.Where(s => s.GMailMessageId is not null).Select(s => s.GMailMessageId!.Value).ToList(), cancellationToken);
         var toDownload = new List<IMessageSummary>();
         foreach (var summary in batch)
         {
             string? messageId = summary.Envelope?.MessageId;
-            var orphan = messageId is null ? null : orphans.FirstOrDefault(o => o.MessageIdHeader == messageId && o.Size == (long)(summary.Size ?? 0));
+            var orphan = summary.GMailMessageId is ulong gmailId && sameGmailMessage.TryGetValue(gmailId, out var known)
+                ? known
+                // Message-ID + size only for orphans without an X-GM-MSGID: on Gmail that id is the authority.
+                : messageId is null ? null : orphans.FirstOrDefault(o => o.GmailMessageId is null && o.MessageIdHeader == messageId && o.Size == (long)(summary.Size ?? 0));
             if (orphan is not null)
             {
                 orphans.Remove(orphan);
@@ -375,6 +406,14 @@ public sealed partial class MailboxSyncer(
                 else toIngest.Add(summary);
             }
             await mirror.LinkAsync(account.ShardId, account.Id, state.Id, links, cancellationToken);
+            if (labels is not null)
+            {
+                // Before ingest is queued, so the message never shows without its labels.
+                var located = batch.Where(s => s.GMailMessageId is not null && (bodies.ContainsKey(s.UniqueId) || !toDownload.Contains(s)))
+                    .Select(s => new GmailLocation(s.UniqueId.Id, s.GMailMessageId!.Value, s.GMailThreadId ?? 0, labels.Resolve(s.GMailLabels)))
+                    .ToList();
+                await mirror.SaveGmailLocationsAsync(account.ShardId, account.Id, state.Id, located, cancellationToken);
+            }
 
             // Queued in chunks as soon as each chunk's blobs are written, so ingest starts on the first
             // messages while the rest of the batch is still being uploaded.
@@ -392,7 +431,8 @@ public sealed partial class MailboxSyncer(
                             blobName = await rawMail.PutAsync(body.Sha256, content, ct);
                         queued[i] = new IngestMessage(
                             account.Id, account.ShardId, state.Id, state.UidValidity ?? 0, summary.UniqueId.Id, blobName, body.Sha256, body.Length,
-                            FlagNames(summary).Split(' ', StringSplitOptions.RemoveEmptyEntries), (summary.InternalDate ?? DateTimeOffset.UnixEpoch).ToUnixTimeSeconds());
+                            FlagNames(summary).Split(' ', StringSplitOptions.RemoveEmptyEntries), (summary.InternalDate ?? DateTimeOffset.UnixEpoch).ToUnixTimeSeconds(),
+                            summary.GMailThreadId?.ToString(CultureInfo.InvariantCulture));
                     });
                 await ingestQueue.EnqueueAsync(queued, cancellationToken);
             }
@@ -417,6 +457,9 @@ public sealed partial class MailboxSyncer(
 
     [LoggerMessage(EventId = 1006, Level = LogLevel.Information, Message = "Account {AccountId} folder {Folder}: {Uids} flag change(s), {Messages} message(s) changed")]
     private partial void LogFlagsChanged(long accountId, string folder, int uids, int messages);
+
+    [LoggerMessage(EventId = 1009, Level = LogLevel.Information, Message = "Account {AccountId} folder {Folder}: {Uids} label change(s), {Messages} message(s) changed")]
+    private partial void LogLabelsChanged(long accountId, string folder, int uids, int messages);
 
     [LoggerMessage(EventId = 1007, Level = LogLevel.Information, Message = "Account {AccountId} folder {Folder}: {Count} message(s) expunged")]
     private partial void LogExpunged(long accountId, string folder, int count);

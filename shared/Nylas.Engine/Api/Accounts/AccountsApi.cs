@@ -58,6 +58,7 @@ public sealed class AccountsApi(ApiAuthenticator auth, AccountStore accounts, Ac
         Name = account.Name,
         EmailAddress = account.EmailAddress,
         Provider = account.Provider,
+        OrganizationUnit = account.OrganizationUnit,
         SyncState = account.SyncState,
         SyncError = account.SyncError,
         LinkedAt = account.CreatedAt.ToUnixTimeSeconds(),

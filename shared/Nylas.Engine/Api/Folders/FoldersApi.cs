@@ -1,18 +1,31 @@
 using Microsoft.AspNetCore.Http;
 using Nylas.Core.Api;
 using Nylas.Core.Ids;
+using Nylas.Engine.Accounts;
 using Nylas.Engine.Sync;
 
 namespace Nylas.Engine.Api.Folders;
 
-/// <summary>GET /folders and GET /folders/{id} (read-only in this stage).</summary>
+/// <summary>
+/// GET /folders, /folders/{id} (folder accounts) and GET /labels, /labels/{id} (Gmail), read-only in this
+/// stage. An account has one family only; the other answers 404, as the v2 API did.
+/// </summary>
 public sealed class FoldersApi(ApiAuthenticator auth, FolderStore folders)
 {
-    public async Task<ApiResult> ListAsync(HttpContext http)
+    public Task<ApiResult> ListAsync(HttpContext http) => ListAsync(http, labels: false);
+
+    public Task<ApiResult> GetAsync(HttpContext http, string id) => GetAsync(http, id, labels: false);
+
+    public Task<ApiResult> ListLabelsAsync(HttpContext http) => ListAsync(http, labels: true);
+
+    public Task<ApiResult> GetLabelAsync(HttpContext http, string id) => GetAsync(http, id, labels: true);
+
+    private async Task<ApiResult> ListAsync(HttpContext http, bool labels)
     {
         var ct = http.RequestAborted;
         var (account, authError) = await auth.AuthenticateAccountAsync(http.Request, ct);
         if (account is null) return authError!;
+        if (account.UsesLabels != labels) return WrongFamily(account);
         var (query, queryError) = QueryParameters.Parse(http.Request.Query);
         if (query is null) return queryError!;
         var all = (await folders.ListAsync(account.ShardId, account.Id, ct))
@@ -22,25 +35,31 @@ public sealed class FoldersApi(ApiAuthenticator auth, FolderStore folders)
         {
             "count" => ApiResult.Json(new ApiCount(all.Count)),
             "ids" => ApiResult.Json(all.Skip(query.Offset).Take(query.Limit).Select(f => f.PublicId).ToList()),
-            _ => ApiResult.Json(all.Skip(query.Offset).Take(query.Limit).Select(f => ToApi(f, account.PublicId)).ToList()),
+            _ => ApiResult.Json(all.Skip(query.Offset).Take(query.Limit).Select(f => ToApi(f, account)).ToList()),
         };
     }
 
-    public async Task<ApiResult> GetAsync(HttpContext http, string id)
+    private async Task<ApiResult> GetAsync(HttpContext http, string id, bool labels)
     {
         var ct = http.RequestAborted;
         var (account, authError) = await auth.AuthenticateAccountAsync(http.Request, ct);
         if (account is null) return authError!;
-        if (!PublicId.IsWellFormed(id)) return ApiResult.BadRequest($"Invalid folder id '{id}'.");
+        if (account.UsesLabels != labels) return WrongFamily(account);
+        string kind = labels ? "label" : "folder";
+        if (!PublicId.IsWellFormed(id)) return ApiResult.BadRequest($"Invalid {kind} id '{id}'.");
         var folder = (await folders.ListAsync(account.ShardId, account.Id, ct)).FirstOrDefault(f => f.PublicId == id);
-        return folder is null ? ApiResult.NotFound($"Couldn't find folder {id}") : ApiResult.Json(ToApi(folder, account.PublicId));
+        return folder is null ? ApiResult.NotFound($"Couldn't find {kind} {id}") : ApiResult.Json(ToApi(folder, account));
     }
 
-    private static ApiFolder ToApi(FolderState folder, string accountId) => new()
+    private static ApiResult WrongFamily(Account account) => account.UsesLabels
+        ? ApiResult.NotFound("This account organizes mail with labels (Gmail): use /labels, not /folders.")
+        : ApiResult.NotFound("This account organizes mail with folders: use /folders, not /labels.");
+
+    private static ApiFolder ToApi(FolderState folder, Account account) => new()
     {
         Id = folder.PublicId,
-        Object = "folder",
-        AccountId = accountId,
+        Object = account.UsesLabels ? "label" : "folder",
+        AccountId = account.PublicId,
         Name = folder.Role,
         DisplayName = folder.DisplayName,
     };

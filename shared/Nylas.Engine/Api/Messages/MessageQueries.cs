@@ -113,11 +113,39 @@ public sealed class MessageQueries(ShardDirectory shards)
                 list.Add(ApiEvent.From(parsed, r.GetString(1), account.PublicId, r.GetString(2), r.GetString(4)));
             }
         }
+        var labels = account.UsesLabels ? await LoadLabelsAsync(account, ids, cancellationToken) : null;
         return rows.Select(row => row.Message with
         {
             Files = files.TryGetValue(row.RowId, out var f) ? f : [],
             Events = events.TryGetValue(row.RowId, out var e) ? e : [],
+            // A label account's message has labels (and no folder key): the synced folder it sits in (All Mail,
+            // Trash or Spam) plus its X-GM-LABELS, as Nylas showed Gmail messages.
+            Folder = labels is null ? row.Message.Folder : null,
+            Labels = labels is null ? null : labels.TryGetValue(row.RowId, out var l) ? l : [],
         }).ToList();
+    }
+
+    private async Task<Dictionary<long, List<ApiFolderRef>>> LoadLabelsAsync(Account account, string messageRowIds, CancellationToken cancellationToken)
+    {
+        var labels = new Dictionary<long, List<ApiFolderRef>>();
+        await using var cmd = shards.Shard(account.ShardId).CreateCommand($"""
+            SELECT u.message_id, f.id, f.public_id, f.role, f.display_name FROM imap_uids u JOIN folders f ON f.id = u.folder_id
+            WHERE u.message_id IN ({messageRowIds}) AND u.account_id = @account
+            UNION
+            SELECT u.message_id, f.id, f.public_id, f.role, f.display_name
+            FROM imap_uids u JOIN imap_uid_labels l ON l.folder_id = u.folder_id AND l.uid = u.uid JOIN folders f ON f.id = l.label_id
+            WHERE u.message_id IN ({messageRowIds}) AND u.account_id = @account
+            ORDER BY 1, 2
+            """);
+        cmd.Parameters.AddWithValue("@account", account.Id);
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+        while (await r.ReadAsync(cancellationToken))
+        {
+            long messageRow = r.GetInt64(0);
+            if (!labels.TryGetValue(messageRow, out var list)) labels[messageRow] = list = [];
+            list.Add(new ApiFolderRef(r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3), r.GetString(4)));
+        }
+        return labels;
     }
 
     /// <summary>The blob holding the message's raw MIME, or null when the account has no such message.</summary>
