@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Nylas.Core.Messages;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.Api;
+using Nylas.Engine.Api.RateLimits;
 using Nylas.Engine.Api.Accounts;
 using Nylas.Engine.Api.Folders;
 using Nylas.Engine.Api.Health;
@@ -57,6 +58,7 @@ public static class EngineServiceCollectionExtensions
         services.AddSingleton<MessageWriter>();
         services.AddSingleton<IngestHandler>();
 
+        services.AddSingleton<ApiRateLimiter>();
         services.AddSingleton<ApiAuthenticator>();
         services.AddSingleton<MessageQueries>();
         services.AddSingleton<MessagesApi>();

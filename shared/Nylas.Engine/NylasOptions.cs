@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace Nylas.Engine;
 
@@ -7,11 +8,13 @@ public sealed class NylasOptions
 {
     public const string Section = "Nylas";
 
-    [Required] public DatabaseOptions Database { get; set; } = new();
-    [Required] public StorageOptions Storage { get; set; } = new();
-    [Required] public SecurityOptions Security { get; set; } = new();
-    public SyncOptions Sync { get; set; } = new();
-    public IngestOptions Ingest { get; set; } = new();
+    // [ValidateObjectMembers]: data annotations are checked inside each section too, not only on this class.
+    [Required, ValidateObjectMembers] public DatabaseOptions Database { get; set; } = new();
+    [Required, ValidateObjectMembers] public StorageOptions Storage { get; set; } = new();
+    [Required, ValidateObjectMembers] public SecurityOptions Security { get; set; } = new();
+    [ValidateObjectMembers] public SyncOptions Sync { get; set; } = new();
+    [ValidateObjectMembers] public IngestOptions Ingest { get; set; } = new();
+    [ValidateObjectMembers] public ApiOptions Api { get; set; } = new();
 }
 
 public sealed class DatabaseOptions
@@ -68,4 +71,12 @@ public sealed class IngestOptions
     [Range(1, 200)] public int MessagesPerQueueMessage { get; set; } = 25;
     /// <summary>Raw messages downloaded and parsed at once within one queue message.</summary>
     [Range(1, 64)] public int DownloadParallelism { get; set; } = 4;
+}
+
+public sealed class ApiOptions
+{
+    /// <summary>Requests per second per access token (or client id); 0 turns rate limiting off.</summary>
+    [Range(0, 100_000)] public int RateLimitPerSecond { get; set; } = 20;
+    /// <summary>How many requests a credential may make at once before the per-second rate applies.</summary>
+    [Range(1, 1_000_000)] public int RateLimitBurst { get; set; } = 200;
 }

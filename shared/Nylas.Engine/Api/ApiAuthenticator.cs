@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Nylas.Engine.Accounts;
+using Nylas.Engine.Api.RateLimits;
 using Nylas.Engine.Security;
 
 namespace Nylas.Engine.Api;
@@ -9,8 +10,9 @@ namespace Nylas.Engine.Api;
 /// <summary>
 /// Account endpoints take the access token as <c>Basic base64(token:)</c> (what the v2 SDK sends) or
 /// <c>Bearer token</c>; application endpoints take <c>Basic base64(client_secret:)</c>.
+/// A verified credential then takes one request from its rate-limit bucket.
 /// </summary>
-public sealed class ApiAuthenticator(AccountStore accounts)
+public sealed class ApiAuthenticator(AccountStore accounts, ApiRateLimiter rateLimiter)
 {
     public async Task<(Account? Account, ApiResult? Error)> AuthenticateAccountAsync(HttpRequest request, CancellationToken cancellationToken)
     {
@@ -18,7 +20,8 @@ public sealed class ApiAuthenticator(AccountStore accounts)
         if (token is null)
             return (null, ApiResult.Unauthorized("Missing credentials: send the access token as HTTP Basic username (empty password) or as a Bearer token."));
         var account = await accounts.FindByAccessTokenAsync(token, cancellationToken);
-        return account is null ? (null, ApiResult.Unauthorized("Could not verify access credential.")) : (account, null);
+        if (account is null) return (null, ApiResult.Unauthorized("Could not verify access credential."));
+        return rateLimiter.Acquire(request.HttpContext.Response, "token", token) is { } limited ? (null, limited) : (account, null);
     }
 
     public async Task<(Application? Application, ApiResult? Error)> AuthenticateApplicationAsync(HttpRequest request, string clientId, CancellationToken cancellationToken)
@@ -30,7 +33,7 @@ public sealed class ApiAuthenticator(AccountStore accounts)
         // Same answer for an unknown client id and a wrong secret: nothing to probe.
         if (application is null || !Credentials.Matches(secret, application.SecretHash))
             return (null, ApiResult.Unauthorized("Could not verify client credentials."));
-        return (application, null);
+        return rateLimiter.Acquire(request.HttpContext.Response, "app", application.ClientId) is { } limited ? (null, limited) : (application, null);
     }
 
     private static string? ReadCredential(HttpRequest request)

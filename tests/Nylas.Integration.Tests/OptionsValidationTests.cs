@@ -1,0 +1,47 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Nylas.Engine;
+using Xunit;
+
+namespace Nylas.Integration.Tests;
+
+/// <summary>A malformed setting stops a host with a message naming it, in every section (not only the top level).</summary>
+public class OptionsValidationTests
+{
+    private static NylasOptions Resolve(Dictionary<string, string?> overrides)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Nylas:Database:Global"] = "Server=127.0.0.1;Database=g",
+            ["Nylas:Database:Shards:0"] = "Server=127.0.0.1;Database=s0",
+            ["Nylas:Storage:ConnectionString"] = "UseDevelopmentStorage=true",
+            ["Nylas:Security:EncryptionKey"] = Convert.ToBase64String(new byte[32]),
+        };
+        foreach (var (key, value) in overrides) settings[key] = value;
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddNylasEngine(new ConfigurationBuilder().AddInMemoryCollection(settings).Build());
+        using var provider = services.BuildServiceProvider();
+        return provider.GetRequiredService<IOptions<NylasOptions>>().Value;
+    }
+
+    [Fact]
+    public void Valid_settings_resolve()
+    {
+        var options = Resolve([]);
+        Assert.Equal(20, options.Api.RateLimitPerSecond);
+        Assert.Equal(25, options.Ingest.MessagesPerQueueMessage);
+    }
+
+    [Theory]
+    [InlineData("Nylas:Sync:MaxBatchMessages", "0", "MaxBatchMessages")]
+    [InlineData("Nylas:Ingest:MessagesPerQueueMessage", "500", "MessagesPerQueueMessage")]
+    [InlineData("Nylas:Api:RateLimitPerSecond", "-1", "RateLimitPerSecond")]
+    [InlineData("Nylas:Security:EncryptionKey", "", "EncryptionKey")]
+    public void An_out_of_range_setting_in_a_section_is_refused_by_name(string key, string value, string named)
+    {
+        var error = Assert.Throws<OptionsValidationException>(() => Resolve(new() { [key] = value }));
+        Assert.Contains(named, error.Message);
+    }
+}
