@@ -3,14 +3,21 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask.Client;
 using Nylas.Engine.Api.Accounts;
+using Nylas.Engine.Api.Calendars;
+using Nylas.Engine.Api.Contacts;
+using Nylas.Engine.Api.Events;
+using Nylas.Engine.Api.Files;
 using Nylas.Engine.Api.Folders;
 using Nylas.Engine.Api.Health;
 using Nylas.Engine.Api.Messages;
+using Nylas.Engine.Api.Threads;
 
 namespace Nylas.Functions;
 
 /// <summary>HTTP triggers: each binds a route (host.json sets no route prefix) to the shared handler.</summary>
-public sealed class ApiFunctions(MessagesApi messages, AccountsApi accounts, FoldersApi folders, HealthApi health)
+public sealed class ApiFunctions(
+    MessagesApi messages, AccountsApi accounts, FoldersApi folders, HealthApi health,
+    ThreadsApi threads, ContactsApi contacts, CalendarsApi calendars, EventsApi events, FilesApi files)
 {
     [Function("Health")]
     public async Task<IActionResult> Health(
@@ -29,6 +36,50 @@ public sealed class ApiFunctions(MessagesApi messages, AccountsApi accounts, Fol
     [Function("GetMessage")]
     public async Task<IActionResult> GetMessage([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "messages/{id}")] HttpRequest req, string id)
         => await messages.GetAsync(req.HttpContext, id);
+
+    [Function("ListThreads")]
+    public async Task<IActionResult> ListThreads([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "threads")] HttpRequest req)
+        => await threads.ListAsync(req.HttpContext);
+
+    [Function("GetThread")]
+    public async Task<IActionResult> GetThread([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "threads/{id}")] HttpRequest req, string id)
+        => await threads.GetAsync(req.HttpContext, id);
+
+    [Function("ListContacts")]
+    public async Task<IActionResult> ListContacts([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "contacts")] HttpRequest req)
+        => await contacts.ListAsync(req.HttpContext);
+
+    [Function("GetContact")]
+    public async Task<IActionResult> GetContact([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "contacts/{id}")] HttpRequest req, string id)
+        => await contacts.GetAsync(req.HttpContext, id);
+
+    [Function("ListCalendars")]
+    public async Task<IActionResult> ListCalendars([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "calendars")] HttpRequest req)
+        => await calendars.ListAsync(req.HttpContext);
+
+    [Function("GetCalendar")]
+    public async Task<IActionResult> GetCalendar([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "calendars/{id}")] HttpRequest req, string id)
+        => await calendars.GetAsync(req.HttpContext, id);
+
+    [Function("ListEvents")]
+    public async Task<IActionResult> ListEvents([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "events")] HttpRequest req)
+        => await events.ListAsync(req.HttpContext);
+
+    [Function("GetEvent")]
+    public async Task<IActionResult> GetEvent([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "events/{id}")] HttpRequest req, string id)
+        => await events.GetAsync(req.HttpContext, id);
+
+    [Function("ListFiles")]
+    public async Task<IActionResult> ListFiles([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "files")] HttpRequest req)
+        => await files.ListAsync(req.HttpContext);
+
+    [Function("GetFile")]
+    public async Task<IActionResult> GetFile([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "files/{id}")] HttpRequest req, string id)
+        => await files.GetAsync(req.HttpContext, id);
+
+    [Function("DownloadFile")]
+    public async Task<IActionResult> DownloadFile([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "files/{id}/download")] HttpRequest req, string id)
+        => await files.DownloadAsync(req.HttpContext, id);
 
     [Function("ListFolders")]
     public async Task<IActionResult> ListFolders([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "folders")] HttpRequest req)

@@ -8,9 +8,14 @@ using Nylas.Engine.Accounts;
 using Nylas.Engine.Api;
 using Nylas.Engine.Api.RateLimits;
 using Nylas.Engine.Api.Accounts;
+using Nylas.Engine.Api.Calendars;
+using Nylas.Engine.Api.Contacts;
+using Nylas.Engine.Api.Events;
+using Nylas.Engine.Api.Files;
 using Nylas.Engine.Api.Folders;
 using Nylas.Engine.Api.Health;
 using Nylas.Engine.Api.Messages;
+using Nylas.Engine.Api.Threads;
 using Nylas.Engine.Ingest;
 using Nylas.Engine.Queues;
 using Nylas.Engine.Security;
@@ -65,6 +70,12 @@ public static class EngineServiceCollectionExtensions
         services.AddSingleton<AccountsApi>();
         services.AddSingleton<FoldersApi>();
         services.AddSingleton<HealthApi>();
+        services.AddSingleton<ThreadQueries>();
+        services.AddSingleton<ThreadsApi>();
+        services.AddSingleton<ContactsApi>();
+        services.AddSingleton<CalendarsApi>();
+        services.AddSingleton<EventsApi>();
+        services.AddSingleton<FilesApi>();
         return services;
     }
 

@@ -24,7 +24,9 @@ public sealed record ApiMessage
     public IReadOnlyList<ApiParticipant> ReplyTo { get; init; } = [];
     public long Date { get; init; }
     public string Snippet { get; init; } = "";
-    public string Body { get; init; } = "";
+    /// <summary>Null (key left out) for messages inside an expanded thread, which v2 sent without bodies.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Body { get; init; } = "";
     public bool Unread { get; init; }
     public bool Starred { get; init; }
     public IReadOnlyList<ApiFile> Files { get; init; } = [];
@@ -85,4 +87,62 @@ public sealed record ApiFile
     public required string Filename { get; init; }
     public string? ContentId { get; init; }
     public string? ContentDisposition { get; init; }
+    /// <summary>Set by /files (every message carrying the file); left out in a message's own files list.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? MessageIds { get; init; }
+}
+
+/// <summary>A conversation; <c>folders</c> for folder accounts, <c>labels</c> for label accounts (never both keys).</summary>
+public sealed record ApiThread
+{
+    public required string Id { get; init; }
+    public string Object => "thread";
+    public required string AccountId { get; init; }
+    public string Subject { get; init; } = "";
+    public IReadOnlyList<ApiParticipant> Participants { get; init; } = [];
+    public long LastMessageTimestamp { get; init; }
+    public long? LastMessageReceivedTimestamp { get; init; }
+    public long? LastMessageSentTimestamp { get; init; }
+    public long FirstMessageTimestamp { get; init; }
+    public string Snippet { get; init; } = "";
+    public bool Unread { get; init; }
+    public bool Starred { get; init; }
+    public bool HasAttachments { get; init; }
+    public int Version { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<ApiFolderRef>? Folders { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<ApiFolderRef>? Labels { get; init; }
+    /// <summary>Left out with <c>view=expanded</c>, which carries <see cref="Messages"/> instead.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? MessageIds { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? DraftIds { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<ApiMessage>? Messages { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<ApiMessage>? Drafts { get; init; }
+}
+
+/// <summary>An address seen in the account's mail (contacts are read-only, derived by ingest).</summary>
+public sealed record ApiContact
+{
+    public required string Id { get; init; }
+    public string Object => "contact";
+    public required string AccountId { get; init; }
+    public string Name { get; init; } = "";
+    public required string Email { get; init; }
+    public IReadOnlyList<ApiPhoneNumber> PhoneNumbers { get; init; } = [];
+}
+
+public sealed record ApiPhoneNumber(string Type, string Number);
+
+public sealed record ApiCalendar
+{
+    public required string Id { get; init; }
+    public string Object => "calendar";
+    public required string AccountId { get; init; }
+    public required string Name { get; init; }
+    public string Description { get; init; } = "";
+    public bool ReadOnly { get; init; } = true;
 }

@@ -3,9 +3,14 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.DurableTask.Client;
 using Nylas.Engine.Api.Accounts;
+using Nylas.Engine.Api.Calendars;
+using Nylas.Engine.Api.Contacts;
+using Nylas.Engine.Api.Events;
+using Nylas.Engine.Api.Files;
 using Nylas.Engine.Api.Folders;
 using Nylas.Engine.Api.Health;
 using Nylas.Engine.Api.Messages;
+using Nylas.Engine.Api.Threads;
 
 namespace Nylas.Engine.Api;
 
@@ -18,6 +23,17 @@ public static class ApiEndpoints
         app.MapGet("/account", (HttpContext http, AccountsApi api) => api.GetCurrentAsync(http));
         app.MapGet("/messages", (HttpContext http, MessagesApi api) => api.ListAsync(http));
         app.MapGet("/messages/{id}", (HttpContext http, string id, MessagesApi api) => api.GetAsync(http, id));
+        app.MapGet("/threads", (HttpContext http, ThreadsApi api) => api.ListAsync(http));
+        app.MapGet("/threads/{id}", (HttpContext http, string id, ThreadsApi api) => api.GetAsync(http, id));
+        app.MapGet("/contacts", (HttpContext http, ContactsApi api) => api.ListAsync(http));
+        app.MapGet("/contacts/{id}", (HttpContext http, string id, ContactsApi api) => api.GetAsync(http, id));
+        app.MapGet("/calendars", (HttpContext http, CalendarsApi api) => api.ListAsync(http));
+        app.MapGet("/calendars/{id}", (HttpContext http, string id, CalendarsApi api) => api.GetAsync(http, id));
+        app.MapGet("/events", (HttpContext http, EventsApi api) => api.ListAsync(http));
+        app.MapGet("/events/{id}", (HttpContext http, string id, EventsApi api) => api.GetAsync(http, id));
+        app.MapGet("/files", (HttpContext http, FilesApi api) => api.ListAsync(http));
+        app.MapGet("/files/{id}", (HttpContext http, string id, FilesApi api) => api.GetAsync(http, id));
+        app.MapGet("/files/{id}/download", (HttpContext http, string id, FilesApi api) => api.DownloadAsync(http, id));
         app.MapGet("/folders", (HttpContext http, FoldersApi api) => api.ListAsync(http));
         app.MapGet("/folders/{id}", (HttpContext http, string id, FoldersApi api) => api.GetAsync(http, id));
         app.MapGet("/labels", (HttpContext http, FoldersApi api) => api.ListLabelsAsync(http));

@@ -58,10 +58,11 @@ public sealed class ApiResult : IResult, IActionResult
 
     public static ApiResult Unauthorized(string message) => Error(StatusCodes.Status401Unauthorized, "invalid_request_error", message);
 
-    public static ApiResult Stream(Func<Task<Stream>> open, string contentType)
+    public static ApiResult Stream(Func<Task<Stream>> open, string contentType, IReadOnlyDictionary<string, string>? headers = null)
         => new(StatusCodes.Status200OK, async response =>
         {
             response.ContentType = contentType;
+            foreach (var (name, value) in headers ?? new Dictionary<string, string>()) response.Headers[name] = value;
             await using var stream = await open();
             await stream.CopyToAsync(response.Body, response.HttpContext.RequestAborted);
         });

@@ -36,4 +36,42 @@ public sealed class QueryParameters
 
         return (new QueryParameters { Limit = limit, Offset = offset, View = view }, null);
     }
+
+    /// <summary>An optional <c>true</c>/<c>false</c> filter.</summary>
+    public static (bool? Value, ApiResult? Error) Bool(IQueryCollection query, string name)
+    {
+        if (!query.TryGetValue(name, out var raw)) return (null, null);
+        return raw.ToString().ToLowerInvariant() switch
+        {
+            "true" or "1" => (true, null),
+            "false" or "0" => (false, null),
+            _ => (null, ApiResult.BadRequest($"Invalid {name} '{raw}': expected true or false.")),
+        };
+    }
+
+    /// <summary>An optional Unix-seconds filter (what the v2 SDK sends for dates).</summary>
+    public static (long? Value, ApiResult? Error) Unix(IQueryCollection query, string name)
+    {
+        if (!query.TryGetValue(name, out var raw)) return (null, null);
+        return long.TryParse(raw.ToString(), out long value) && value >= 0
+            ? (value, null)
+            : (null, ApiResult.BadRequest($"Invalid {name} '{raw}': expected a Unix timestamp in seconds."));
+    }
+
+    /// <summary>An optional text filter; an empty value is a 400 rather than silently matching nothing.</summary>
+    public static (string? Value, ApiResult? Error) Text(IQueryCollection query, string name)
+    {
+        if (!query.TryGetValue(name, out var raw)) return (null, null);
+        string value = raw.ToString();
+        return value.Length == 0 || raw.Count > 1
+            ? (null, ApiResult.BadRequest($"Invalid {name}: expected one non-empty value."))
+            : (value, null);
+    }
+
+    /// <summary>
+    /// A JSON_SEARCH pattern matching exactly <paramref name="value"/>: its % and _ would otherwise be
+    /// wildcards (addresses like first_last@ are common).
+    /// </summary>
+    public static string ExactJsonSearchPattern(string value)
+        => value.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");
 }

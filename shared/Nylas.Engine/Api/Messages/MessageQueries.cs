@@ -71,6 +71,24 @@ public sealed class MessageQueries(ShardDirectory shards)
         return (await WithFilesAndEventsAsync(account, rows, cancellationToken)).FirstOrDefault();
     }
 
+    /// <summary>The messages of some threads (oldest first, without bodies, as an expanded v2 thread shows them), by thread public id.</summary>
+    public async Task<IReadOnlyDictionary<string, List<ApiMessage>>> ListByThreadsAsync(Account account, string threadRowIds, CancellationToken cancellationToken)
+    {
+        // threadRowIds are longs the caller read from the database, not input.
+        await using var cmd = shards.Shard(account.ShardId).CreateCommand($"""
+            {Select}
+            WHERE m.account_id = @account AND m.thread_id IN ({threadRowIds})
+            ORDER BY m.date_unix, m.id
+            """);
+        cmd.Parameters.AddWithValue("@account", account.Id);
+        var rows = new List<(long RowId, ApiMessage Message)>();
+        await using (var r = await cmd.ExecuteReaderAsync(cancellationToken))
+            while (await r.ReadAsync(cancellationToken)) rows.Add((r.GetInt64(19), Read(r, account, expanded: false) with { Body = null }));
+        return (await WithFilesAndEventsAsync(account, rows, cancellationToken))
+            .GroupBy(m => m.ThreadId!)
+            .ToDictionary(g => g.Key, g => g.ToList());
+    }
+
     /// <summary>Files and events of a page of messages: two queries for the page, not two per message.</summary>
     private async Task<IReadOnlyList<ApiMessage>> WithFilesAndEventsAsync(Account account, List<(long RowId, ApiMessage Message)> rows, CancellationToken cancellationToken)
     {

@@ -1,0 +1,56 @@
+using Microsoft.AspNetCore.Http;
+using Nylas.Core.Api;
+using Nylas.Core.Ids;
+using Nylas.Engine.Accounts;
+using Nylas.Engine.Storage;
+
+namespace Nylas.Engine.Api.Calendars;
+
+/// <summary>GET /calendars and GET /calendars/{id}, read-only (the calendar of invitations found in mail).</summary>
+public sealed class CalendarsApi(ApiAuthenticator auth, ShardDirectory shards)
+{
+    public async Task<ApiResult> ListAsync(HttpContext http)
+    {
+        var ct = http.RequestAborted;
+        var (account, authError) = await auth.AuthenticateAccountAsync(http.Request, ct);
+        if (account is null) return authError!;
+        var (query, queryError) = QueryParameters.Parse(http.Request.Query);
+        if (query is null) return queryError!;
+        // An account has a handful of calendars: one query, paged here.
+        var all = await LoadAsync(account, null, ct);
+        var page = all.Skip(query.Offset).Take(query.Limit);
+        return query.View switch
+        {
+            "count" => ApiResult.Json(new ApiCount(all.Count)),
+            "ids" => ApiResult.Json(page.Select(c => c.Id).ToList()),
+            _ => ApiResult.Json(page.ToList()),
+        };
+    }
+
+    public async Task<ApiResult> GetAsync(HttpContext http, string id)
+    {
+        var ct = http.RequestAborted;
+        var (account, authError) = await auth.AuthenticateAccountAsync(http.Request, ct);
+        if (account is null) return authError!;
+        if (!PublicId.IsWellFormed(id)) return ApiResult.BadRequest($"Invalid calendar id '{id}'.");
+        var (query, queryError) = QueryParameters.Parse(http.Request.Query);
+        if (query is null) return queryError!;
+        var calendar = (await LoadAsync(account, id, ct)).FirstOrDefault();
+        return calendar is null ? ApiResult.NotFound($"Couldn't find calendar {id}") : ApiResult.Json(calendar);
+    }
+
+    private async Task<List<ApiCalendar>> LoadAsync(Account account, string? publicId, CancellationToken cancellationToken)
+    {
+        await using var cmd = shards.Shard(account.ShardId).CreateCommand($"""
+            SELECT public_id, name, description, read_only FROM calendars
+            WHERE account_id = @account{(publicId is null ? "" : " AND public_id = @pid")} ORDER BY id
+            """);
+        cmd.Parameters.AddWithValue("@account", account.Id);
+        cmd.Parameters.AddWithValue("@pid", publicId);
+        var calendars = new List<ApiCalendar>();
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+        while (await r.ReadAsync(cancellationToken))
+            calendars.Add(new ApiCalendar { Id = r.GetString(0), AccountId = account.PublicId, Name = r.GetString(1), Description = r.GetString(2), ReadOnly = r.GetBoolean(3) });
+        return calendars;
+    }
+}

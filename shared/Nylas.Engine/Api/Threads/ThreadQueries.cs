@@ -1,0 +1,215 @@
+using System.Data.Common;
+using System.Text;
+using System.Text.Json;
+using Nylas.Core.Api;
+using Nylas.Engine.Accounts;
+using Nylas.Engine.Api.Messages;
+using Nylas.Engine.Storage;
+
+namespace Nylas.Engine.Api.Threads;
+
+/// <summary>Read side of threads in the account's shard; every query is scoped by account id.</summary>
+public sealed class ThreadQueries(ShardDirectory shards, MessageQueries messages)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    // unread/starred/has_attachments are properties of the messages, so they are derived, not stored on the thread.
+    private const string Select = """
+        SELECT t.id, t.public_id, t.subject, t.participants_json, t.last_message_unix, t.last_received_unix, t.last_sent_unix,
+               t.first_message_unix, t.snippet, t.version,
+               EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = t.id AND m.is_read = 0),
+               EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = t.id AND m.is_starred = 1),
+               EXISTS (SELECT 1 FROM messages m JOIN message_files mf ON mf.message_id = m.id
+                       WHERE m.thread_id = t.id AND mf.content_disposition = 'attachment')
+        FROM threads t
+        """;
+
+    private const string Order = "ORDER BY t.last_message_unix DESC, t.id DESC";
+
+    public async Task<IReadOnlyList<ApiThread>> ListAsync(Account account, ThreadFilter filter, int limit, int offset, bool expanded, CancellationToken cancellationToken)
+    {
+        await using var cmd = shards.Shard(account.ShardId).CreateCommand("");
+        cmd.CommandText = $"{Select} WHERE t.account_id = @account{Where(filter, cmd)} {Order} LIMIT @limit OFFSET @offset";
+        AddPaging(cmd, account, limit, offset);
+        return await ReadAsync(account, cmd, expanded, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<string>> ListIdsAsync(Account account, ThreadFilter filter, int limit, int offset, CancellationToken cancellationToken)
+    {
+        await using var cmd = shards.Shard(account.ShardId).CreateCommand("");
+        cmd.CommandText = $"SELECT t.public_id FROM threads t WHERE t.account_id = @account{Where(filter, cmd)} {Order} LIMIT @limit OFFSET @offset";
+        AddPaging(cmd, account, limit, offset);
+        var ids = new List<string>();
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+        while (await r.ReadAsync(cancellationToken)) ids.Add(r.GetString(0));
+        return ids;
+    }
+
+    public async Task<long> CountAsync(Account account, ThreadFilter filter, CancellationToken cancellationToken)
+    {
+        await using var cmd = shards.Shard(account.ShardId).CreateCommand("");
+        cmd.CommandText = $"SELECT COUNT(*) FROM threads t WHERE t.account_id = @account{Where(filter, cmd)}";
+        cmd.Parameters.AddWithValue("@account", account.Id);
+        return Convert.ToInt64(await cmd.ExecuteScalarAsync(cancellationToken));
+    }
+
+    public async Task<ApiThread?> GetAsync(Account account, string publicId, bool expanded, CancellationToken cancellationToken)
+    {
+        await using var cmd = shards.Shard(account.ShardId).CreateCommand($"{Select} WHERE t.account_id = @account AND t.public_id = @pid");
+        cmd.Parameters.AddWithValue("@account", account.Id);
+        cmd.Parameters.AddWithValue("@pid", publicId);
+        return (await ReadAsync(account, cmd, expanded, cancellationToken)).FirstOrDefault();
+    }
+
+    private static void AddPaging(DbCommand cmd, Account account, int limit, int offset)
+    {
+        cmd.Parameters.AddWithValue("@account", account.Id);
+        cmd.Parameters.AddWithValue("@limit", limit);
+        cmd.Parameters.AddWithValue("@offset", offset);
+    }
+
+    /// <summary>The filter as SQL conditions on <c>t</c>, each value a parameter.</summary>
+    private static string Where(ThreadFilter f, DbCommand cmd)
+    {
+        var sql = new StringBuilder();
+        void Param(string name, object value) => cmd.Parameters.AddWithValue(name, value);
+        // A thread matches an address when one of its messages has it in that header (emails compared lower-cased).
+        string HasAddress(string column, string parameter) => $"""
+             AND EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = t.id AND m.account_id = @account
+                         AND JSON_SEARCH(LOWER(m.{column}), 'one', {parameter}, NULL, '$[*].email') IS NOT NULL)
+            """;
+
+        if (f.Subject is not null) { sql.Append(" AND t.subject = @subject"); Param("@subject", f.Subject); }
+        if (f.From is not null) { sql.Append(HasAddress("from_json", "@from")); Param("@from", QueryParameters.ExactJsonSearchPattern(f.From)); }
+        if (f.To is not null) { sql.Append(HasAddress("to_json", "@to")); Param("@to", QueryParameters.ExactJsonSearchPattern(f.To)); }
+        if (f.AnyEmail.Count > 0)
+        {
+            // The thread's participants are every address of every message (ingest keeps them up to date).
+            var any = f.AnyEmail.Select((email, i) =>
+            {
+                Param($"@any{i}", QueryParameters.ExactJsonSearchPattern(email));
+                return $"JSON_SEARCH(LOWER(t.participants_json), 'one', @any{i}, NULL, '$[*].email') IS NOT NULL";
+            });
+            sql.Append($" AND ({string.Join(" OR ", any)})");
+        }
+        if (f.In is not null)
+        {
+            // v2 accepted a folder/label id, a role name (inbox, sent, ...) or a display name.
+            const string Folders = "SELECT id FROM folders WHERE account_id = @account AND (public_id = @in OR role = @in_role OR display_name = @in)";
+            sql.Append($"""
+                 AND (EXISTS (SELECT 1 FROM messages m JOIN imap_uids u ON u.message_id = m.id
+                              WHERE m.thread_id = t.id AND m.account_id = @account AND u.folder_id IN ({Folders}))
+                   OR EXISTS (SELECT 1 FROM messages m JOIN imap_uids u ON u.message_id = m.id
+                              JOIN imap_uid_labels l ON l.folder_id = u.folder_id AND l.uid = u.uid
+                              WHERE m.thread_id = t.id AND m.account_id = @account AND l.label_id IN ({Folders})))
+                """);
+            Param("@in", f.In);
+            Param("@in_role", f.In.ToLowerInvariant());
+        }
+        if (f.Unread is { } unread)
+        {
+            sql.Append(" AND EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = t.id AND m.is_read = 0) = @unread");
+            Param("@unread", unread);
+        }
+        if (f.Starred is { } starred)
+        {
+            sql.Append(" AND EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = t.id AND m.is_starred = 1) = @starred");
+            Param("@starred", starred);
+        }
+        if (f.LastMessageBefore is { } lb) { sql.Append(" AND t.last_message_unix < @last_before"); Param("@last_before", lb); }
+        if (f.LastMessageAfter is { } la) { sql.Append(" AND t.last_message_unix > @last_after"); Param("@last_after", la); }
+        if (f.StartedBefore is { } sb) { sql.Append(" AND t.first_message_unix < @started_before"); Param("@started_before", sb); }
+        if (f.StartedAfter is { } sa) { sql.Append(" AND t.first_message_unix > @started_after"); Param("@started_after", sa); }
+        return sql.ToString();
+    }
+
+    private async Task<IReadOnlyList<ApiThread>> ReadAsync(Account account, DbCommand cmd, bool expanded, CancellationToken cancellationToken)
+    {
+        var rows = new List<(long RowId, ApiThread Thread)>();
+        await using (var r = await cmd.ExecuteReaderAsync(cancellationToken))
+            while (await r.ReadAsync(cancellationToken)) rows.Add((r.GetInt64(0), Read(r, account)));
+        if (rows.Count == 0) return [];
+
+        string ids = string.Join(',', rows.Select(r => r.RowId)); // row ids are longs read from the database, not input
+        var folders = await LoadFoldersAsync(account, ids, cancellationToken);
+        IReadOnlyDictionary<string, List<ApiMessage>>? full = expanded
+            ? await messages.ListByThreadsAsync(account, ids, cancellationToken)
+            : null;
+        var messageIds = expanded ? null : await LoadMessageIdsAsync(account, ids, cancellationToken);
+
+        return rows.Select(row =>
+        {
+            var threadFolders = folders.TryGetValue(row.RowId, out var f) ? f : [];
+            return row.Thread with
+            {
+                Folders = account.UsesLabels ? null : threadFolders,
+                Labels = account.UsesLabels ? threadFolders : null,
+                // No drafts are stored yet, so a thread has none.
+                MessageIds = messageIds is null ? null : messageIds.TryGetValue(row.RowId, out var m) ? m : [],
+                DraftIds = expanded ? null : [],
+                Messages = full is null ? null : full.TryGetValue(row.Thread.Id, out var list) ? list : [],
+                Drafts = expanded ? [] : null,
+            };
+        }).ToList();
+    }
+
+    private async Task<Dictionary<long, List<string>>> LoadMessageIdsAsync(Account account, string threadRowIds, CancellationToken cancellationToken)
+    {
+        var result = new Dictionary<long, List<string>>();
+        await using var cmd = shards.Shard(account.ShardId).CreateCommand($"""
+            SELECT thread_id, public_id FROM messages WHERE thread_id IN ({threadRowIds}) AND account_id = @account ORDER BY thread_id, date_unix, id
+            """);
+        cmd.Parameters.AddWithValue("@account", account.Id);
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+        while (await r.ReadAsync(cancellationToken))
+        {
+            long thread = r.GetInt64(0);
+            if (!result.TryGetValue(thread, out var list)) result[thread] = list = [];
+            list.Add(r.GetString(1));
+        }
+        return result;
+    }
+
+    /// <summary>Every folder (and, for label accounts, label) holding one of the thread's messages.</summary>
+    private async Task<Dictionary<long, List<ApiFolderRef>>> LoadFoldersAsync(Account account, string threadRowIds, CancellationToken cancellationToken)
+    {
+        var result = new Dictionary<long, List<ApiFolderRef>>();
+        await using var cmd = shards.Shard(account.ShardId).CreateCommand($"""
+            SELECT m.thread_id, f.id, f.public_id, f.role, f.display_name
+            FROM messages m JOIN imap_uids u ON u.message_id = m.id JOIN folders f ON f.id = u.folder_id
+            WHERE m.thread_id IN ({threadRowIds}) AND m.account_id = @account
+            UNION
+            SELECT m.thread_id, f.id, f.public_id, f.role, f.display_name
+            FROM messages m JOIN imap_uids u ON u.message_id = m.id
+            JOIN imap_uid_labels l ON l.folder_id = u.folder_id AND l.uid = u.uid JOIN folders f ON f.id = l.label_id
+            WHERE m.thread_id IN ({threadRowIds}) AND m.account_id = @account
+            ORDER BY 1, 2
+            """);
+        cmd.Parameters.AddWithValue("@account", account.Id);
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+        while (await r.ReadAsync(cancellationToken))
+        {
+            long thread = r.GetInt64(0);
+            if (!result.TryGetValue(thread, out var list)) result[thread] = list = [];
+            list.Add(new ApiFolderRef(r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3), r.GetString(4)));
+        }
+        return result;
+    }
+
+    private static ApiThread Read(DbDataReader r, Account account) => new()
+    {
+        Id = r.GetString(1),
+        AccountId = account.PublicId,
+        Subject = r.IsDBNull(2) ? "" : r.GetString(2),
+        Participants = JsonSerializer.Deserialize<ApiParticipant[]>(r.GetString(3), Json) ?? [],
+        LastMessageTimestamp = r.GetInt64(4),
+        LastMessageReceivedTimestamp = r.IsDBNull(5) ? null : r.GetInt64(5),
+        LastMessageSentTimestamp = r.IsDBNull(6) ? null : r.GetInt64(6),
+        FirstMessageTimestamp = r.GetInt64(7),
+        Snippet = r.GetString(8),
+        Version = r.GetInt32(9),
+        Unread = r.GetInt64(10) != 0,
+        Starred = r.GetInt64(11) != 0,
+        HasAttachments = r.GetInt64(12) != 0,
+    };
+}
