@@ -24,6 +24,22 @@ public class ApiContractTests(LocalHostFixture host) : IClassFixture<LocalHostFi
     }
 
     [Fact]
+    public async Task Paths_answer_with_and_without_a_trailing_slash()
+    {
+        // The open-source engine declared its routes with a trailing slash, and clients written against it send one.
+        var (_, token, _) = await host.ConnectNewAccountAsync();
+        using var http = host.Client(token);
+        foreach (string path in new[] { "/account", "/messages", "/threads", "/folders", "/contacts", "/calendars", "/events", "/files" })
+        {
+            var plain = await http.GetAsync(path);
+            var slashed = await http.GetAsync(path + "/");
+            Assert.True(plain.StatusCode == HttpStatusCode.OK, $"{path}: {(int)plain.StatusCode}");
+            Assert.True(slashed.StatusCode == HttpStatusCode.OK, $"{path}/: {(int)slashed.StatusCode}");
+            Assert.Equal(await plain.Content.ReadAsStringAsync(), await slashed.Content.ReadAsStringAsync());
+        }
+    }
+
+    [Fact]
     public async Task Account_endpoints_need_a_valid_token_basic_or_bearer()
     {
         var (email, token, accountId) = await host.ConnectNewAccountAsync();
