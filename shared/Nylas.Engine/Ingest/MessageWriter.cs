@@ -95,7 +95,7 @@ public sealed class MessageWriter(ShardDirectory shards, ThreadingEngine threadi
         else
         {
             publicId = PublicId.New();
-            // Mail in the Sent folder (on Gmail: with the \\Sent label) counts as sent for the thread's last_message_sent_timestamp.
+            // Mail in the Sent folder (on Gmail: with the \Sent label) counts as sent for the thread's last_message_sent_timestamp.
             // imap_uids has no AUTO_INCREMENT, so LAST_INSERT_ID() is still the message's id after it.
             await using var insert = new MySqlCommand("""
                 INSERT INTO messages (account_id, public_id, data_sha256, size, message_id_header, in_reply_to, references_json,
