@@ -5,6 +5,8 @@ using Nylas.Core.Calendar;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.Storage;
 
+using Nylas.Engine.Api.Folders;
+
 namespace Nylas.Engine.Api.Messages;
 
 /// <summary>Read side of messages in the account's shard; every query is scoped by account id.</summary>
@@ -143,28 +145,8 @@ public sealed class MessageQueries(ShardDirectory shards)
         }).ToList();
     }
 
-    private async Task<Dictionary<long, List<ApiFolderRef>>> LoadLabelsAsync(Account account, string messageRowIds, CancellationToken cancellationToken)
-    {
-        var labels = new Dictionary<long, List<ApiFolderRef>>();
-        await using var cmd = shards.Shard(account.ShardId).CreateCommand($"""
-            SELECT u.message_id, f.id, f.public_id, f.role, f.display_name FROM imap_uids u JOIN folders f ON f.id = u.folder_id
-            WHERE u.message_id IN ({messageRowIds}) AND u.account_id = @account
-            UNION
-            SELECT u.message_id, f.id, f.public_id, f.role, f.display_name
-            FROM imap_uids u JOIN imap_uid_labels l ON l.folder_id = u.folder_id AND l.uid = u.uid JOIN folders f ON f.id = l.label_id
-            WHERE u.message_id IN ({messageRowIds}) AND u.account_id = @account
-            ORDER BY 1, 2
-            """);
-        cmd.Parameters.AddWithValue("@account", account.Id);
-        await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
-        while (await r.ReadAsync(cancellationToken))
-        {
-            long messageRow = r.GetInt64(0);
-            if (!labels.TryGetValue(messageRow, out var list)) labels[messageRow] = list = [];
-            list.Add(new ApiFolderRef(r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3), r.GetString(4)));
-        }
-        return labels;
-    }
+    private Task<Dictionary<long, List<ApiFolderRef>>> LoadLabelsAsync(Account account, string messageRowIds, CancellationToken cancellationToken)
+        => FolderRefs.LoadAsync(shards.Shard(account.ShardId), account.Id, "m.id", messageRowIds, cancellationToken);
 
     /// <summary>The blob holding the message's raw MIME, or null when the account has no such message.</summary>
     public async Task<string?> GetRawBlobNameAsync(Account account, string publicId, CancellationToken cancellationToken)

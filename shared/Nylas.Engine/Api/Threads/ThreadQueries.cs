@@ -6,6 +6,8 @@ using Nylas.Engine.Accounts;
 using Nylas.Engine.Api.Messages;
 using Nylas.Engine.Storage;
 
+using Nylas.Engine.Api.Folders;
+
 namespace Nylas.Engine.Api.Threads;
 
 /// <summary>Read side of threads in the account's shard; every query is scoped by account id.</summary>
@@ -171,30 +173,8 @@ public sealed class ThreadQueries(ShardDirectory shards, MessageQueries messages
     }
 
     /// <summary>Every folder (and, for label accounts, label) holding one of the thread's messages.</summary>
-    private async Task<Dictionary<long, List<ApiFolderRef>>> LoadFoldersAsync(Account account, string threadRowIds, CancellationToken cancellationToken)
-    {
-        var result = new Dictionary<long, List<ApiFolderRef>>();
-        await using var cmd = shards.Shard(account.ShardId).CreateCommand($"""
-            SELECT m.thread_id, f.id, f.public_id, f.role, f.display_name
-            FROM messages m JOIN imap_uids u ON u.message_id = m.id JOIN folders f ON f.id = u.folder_id
-            WHERE m.thread_id IN ({threadRowIds}) AND m.account_id = @account
-            UNION
-            SELECT m.thread_id, f.id, f.public_id, f.role, f.display_name
-            FROM messages m JOIN imap_uids u ON u.message_id = m.id
-            JOIN imap_uid_labels l ON l.folder_id = u.folder_id AND l.uid = u.uid JOIN folders f ON f.id = l.label_id
-            WHERE m.thread_id IN ({threadRowIds}) AND m.account_id = @account
-            ORDER BY 1, 2
-            """);
-        cmd.Parameters.AddWithValue("@account", account.Id);
-        await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
-        while (await r.ReadAsync(cancellationToken))
-        {
-            long thread = r.GetInt64(0);
-            if (!result.TryGetValue(thread, out var list)) result[thread] = list = [];
-            list.Add(new ApiFolderRef(r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3), r.GetString(4)));
-        }
-        return result;
-    }
+    private Task<Dictionary<long, List<ApiFolderRef>>> LoadFoldersAsync(Account account, string threadRowIds, CancellationToken cancellationToken)
+        => FolderRefs.LoadAsync(shards.Shard(account.ShardId), account.Id, "m.thread_id", threadRowIds, cancellationToken);
 
     private static ApiThread Read(DbDataReader r, Account account) => new()
     {

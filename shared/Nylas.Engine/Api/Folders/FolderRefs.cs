@@ -1,0 +1,38 @@
+using MySqlConnector;
+using Nylas.Engine.Storage;
+using Nylas.Core.Api;
+
+namespace Nylas.Engine.Api.Folders;
+
+/// <summary>
+/// The folders holding messages, plus (label accounts) their Gmail labels, grouped by a key column of
+/// <c>messages m</c>: <c>m.id</c> for messages, <c>m.thread_id</c> for threads.
+/// </summary>
+internal static class FolderRefs
+{
+    public static async Task<Dictionary<long, List<ApiFolderRef>>> LoadAsync(
+        MySqlDataSource shard, long accountId, string keyColumn, string rowIds, CancellationToken cancellationToken)
+    {
+        var result = new Dictionary<long, List<ApiFolderRef>>();
+        await using var cmd = shard.CreateCommand($"""
+            SELECT {keyColumn}, f.id, f.public_id, f.role, f.display_name
+            FROM messages m JOIN imap_uids u ON u.message_id = m.id JOIN folders f ON f.id = u.folder_id
+            WHERE {keyColumn} IN ({rowIds}) AND m.account_id = @account
+            UNION
+            SELECT {keyColumn}, f.id, f.public_id, f.role, f.display_name
+            FROM messages m JOIN imap_uids u ON u.message_id = m.id
+            JOIN imap_uid_labels l ON l.folder_id = u.folder_id AND l.uid = u.uid JOIN folders f ON f.id = l.label_id
+            WHERE {keyColumn} IN ({rowIds}) AND m.account_id = @account
+            ORDER BY 1, 2
+            """);
+        cmd.Parameters.AddWithValue("@account", accountId);
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+        while (await r.ReadAsync(cancellationToken))
+        {
+            long key = r.GetInt64(0);
+            if (!result.TryGetValue(key, out var list)) result[key] = list = [];
+            list.Add(new ApiFolderRef(r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3), r.GetString(4)));
+        }
+        return result;
+    }
+}
