@@ -87,9 +87,18 @@ public static class TestStack
     {
         await DoveadmAsync("stop");
         await Task.Delay(downtime);
-        using var start = Process.Start(new ProcessStartInfo("dovecot", $"-c {DovecotConf}") { RedirectStandardError = true })!;
-        await start.WaitForExitAsync();
-        if (start.ExitCode != 0) throw new InvalidOperationException($"dovecot did not start again: {await start.StandardError.ReadToEndAsync()}");
+        // `doveadm stop` returns before the old master has exited; until it has, a new one refuses to start.
+        var stopped = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            using var start = Process.Start(new ProcessStartInfo("dovecot", $"-c {DovecotConf}") { RedirectStandardError = true })!;
+            string error = await start.StandardError.ReadToEndAsync();
+            await start.WaitForExitAsync();
+            if (start.ExitCode == 0) break;
+            if (!error.Contains("already running", StringComparison.Ordinal) || DateTime.UtcNow > stopped)
+                throw new InvalidOperationException($"dovecot did not start again: {error}");
+            await Task.Delay(200);
+        }
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)
         {
