@@ -92,9 +92,10 @@ public static class TestStack
         while (true)
         {
             using var start = Process.Start(new ProcessStartInfo("dovecot", $"-c {DovecotConf}") { RedirectStandardError = true })!;
-            string error = await start.StandardError.ReadToEndAsync();
+            // Wait for the exit first: a started dovecot daemonizes with our stderr pipe still open, so reading to the end would hang.
             await start.WaitForExitAsync();
             if (start.ExitCode == 0) break;
+            string error = await start.StandardError.ReadToEndAsync();
             if (!error.Contains("already running", StringComparison.Ordinal) || DateTime.UtcNow > stopped)
                 throw new InvalidOperationException($"dovecot did not start again: {error}");
             await Task.Delay(200);
