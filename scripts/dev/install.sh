@@ -1,10 +1,14 @@
 # shellcheck shell=bash
-# Installs what the local stack needs: Debian packages and the pinned Azurite from npm.
-# Idempotent and quiet when everything is present (no apt-get update, no npm call).
+# Installs what the local stack needs: Debian packages, the pinned Azurite from npm, and the pinned
+# Nylas Node SDK of the SDK tour (tests/sdk-tour). Idempotent and quiet when everything is present
+# (no apt-get update, no npm call).
 
 APT_PACKAGES=(mariadb-server dovecot-imapd dovecot-lmtpd postfix openssl curl)
 AZURITE_DIR="$REPO/scripts/dev/azurite"
 AZURITE_BIN="$AZURITE_DIR/node_modules/.bin/azurite"
+SDK_TOUR_DIR="$REPO/tests/sdk-tour"
+# Written after a successful npm ci: the SHA-256 of the package-lock.json it installed.
+SDK_TOUR_STAMP="$SDK_TOUR_DIR/node_modules/.installed-lock-sha256"
 
 missing_apt_packages() {
   local p
@@ -52,6 +56,24 @@ install_azurite() {
   step_note "installed azurite $(node -p 'require(process.argv[1]).version' "$AZURITE_DIR/node_modules/azurite/package.json")"
 }
 
+sdk_tour_lock_hash() { sha256sum < "$SDK_TOUR_DIR/package-lock.json" | cut -d' ' -f1; }
+
+# True when node_modules holds exactly what the committed lock file pins.
+sdk_tour_installed() {
+  [[ -f $SDK_TOUR_STAMP && $(cat "$SDK_TOUR_STAMP") == "$(sdk_tour_lock_hash)" ]]
+}
+
+# npm ci (never npm install: the lock file is the contract), as the invoking user so that
+# node_modules in the checkout is not root-owned; no install scripts (the SDK's optional native
+# websocket helpers are not needed).
+install_sdk_tour() {
+  command -v node > /dev/null 2>&1 || step_fail "node is not installed (needed for the SDK tour)"
+  command -v npm > /dev/null 2>&1 || step_fail "npm is not installed (needed for the SDK tour)"
+  (cd "$SDK_TOUR_DIR" && as_user npm ci --no-audit --no-fund --ignore-scripts)
+  sdk_tour_lock_hash | as_user tee "$SDK_TOUR_STAMP" > /dev/null
+  step_note "installed nylas $(node -p 'require(process.argv[1]).version' "$SDK_TOUR_DIR/node_modules/nylas/package.json")"
+}
+
 # Both steps are serialized with a lock so that `./dev up` and `./dev test` started at the
 # same moment do not run apt/npm concurrently.
 install_all() {
@@ -66,6 +88,9 @@ install_all() {
   fi
   if [[ ! -x $AZURITE_BIN ]]; then
     step "$log" "installing Azurite 3.37.0 (npm ci)" install_azurite
+  fi
+  if ! sdk_tour_installed; then
+    step "$log" "installing the Nylas Node SDK 6.11.1 for the SDK tour (npm ci in tests/sdk-tour)" install_sdk_tour
   fi
   command -v dotnet > /dev/null 2>&1 || die "dotnet (the .NET SDK) is not on PATH"
   exec 9>&-

@@ -132,8 +132,17 @@ public sealed record ApiContact
     public required string AccountId { get; init; }
     public string Name { get; init; } = "";
     public required string Email { get; init; }
+    /// <summary>
+    /// The hosted v2 shape, which the v2 SDK's Contact model reads (it has no <c>email</c>/<c>name</c>):
+    /// the same address, so SDK apps see it as <c>contact.emailAddresses</c>.
+    /// </summary>
+    public IReadOnlyList<ApiContactEmail> Emails => [new(null, Email)];
+    /// <summary>Where v2 found the contact: <c>inbox</c> for addresses seen in mail.</summary>
+    public string Source => "inbox";
     public IReadOnlyList<ApiPhoneNumber> PhoneNumbers { get; init; } = [];
 }
+
+public sealed record ApiContactEmail(string? Type, string Email);
 
 public sealed record ApiPhoneNumber(string Type, string Number);
 

@@ -1,0 +1,350 @@
+#!/usr/bin/env node
+// A scripted tour of this API through the Nylas v2 Node SDK (npm `nylas` 6.11.1, pinned in
+// package-lock.json): the calls an app written for the hosted Nylas v2 API makes, run unchanged
+// against our server. Plain Node (>= 18), CommonJS.
+//
+//   node tour.js            runs the tour, prints one JSON document of results on stdout
+//   node tour.js connect    connects a mailbox: POST /a/{client_id}/accounts through the SDK's own
+//                           request path (client-secret auth, JSON sent as text/plain), prints the
+//                           account with its access token
+//
+// Environment (the names of .dev/env, so `source .dev/env && node tests/sdk-tour/tour.js` works):
+//   NYLAS_API_URL          base URL of the API, e.g. http://127.0.0.1:5080
+//   NYLAS_CLIENT_ID        application client id
+//   NYLAS_CLIENT_SECRET    application client secret
+//   NYLAS_ACCESS_TOKEN     account access token (the tour only)
+//   NYLAS_TOUR_SEARCH      the search query (optional; default: the longest word of the newest subject)
+//   NYLAS_CONNECT_BODY     `connect` only: the JSON body of POST /a/{client_id}/accounts
+//
+// Every SDK call is one step. A step records {ok: true, result} or {ok: false, error}; steps that
+// need an earlier step's result are not run when it failed. The document is printed in either
+// case; when any step failed the exit code is 1 and stderr names the failed steps. The tour
+// judges nothing else: the test (tests/Nylas.Integration.Tests/SdkTourTests.cs) compares the
+// results with what it put in the mailbox.
+'use strict';
+
+const crypto = require('crypto');
+const Nylas = require('nylas');
+const NylasConnection = require('nylas/lib/nylas-connection').default;
+const SDK_VERSION = require('nylas/package.json').version;
+
+function env(name) {
+  const value = process.env[name];
+  if (!value) {
+    process.stderr.write(`tour: ${name} is not set (see the comment at the top of tour.js)\n`);
+    process.exit(2);
+  }
+  return value;
+}
+
+function configure() {
+  Nylas.config({
+    clientId: env('NYLAS_CLIENT_ID'),
+    clientSecret: env('NYLAS_CLIENT_SECRET'),
+    apiServer: env('NYLAS_API_URL').replace(/\/+$/, ''),
+    timeout: 60000,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Steps
+
+const steps = {};
+
+function describeError(e) {
+  if (!e) return { message: String(e) };
+  return {
+    name: e.name,
+    status: e.statusCode,
+    type: e.type,
+    message: e.message,
+  };
+}
+
+/**
+ * Runs one SDK call; `needs` are earlier results that must exist (a failed step yields undefined).
+ * Returns what the call returned; records `record(that)`.
+ */
+async function step(name, needs, fn, record = (x) => x) {
+  const missing = needs.findIndex((n) => n === undefined || n === null);
+  if (missing >= 0) {
+    steps[name] = { ok: false, error: { message: 'not run: an earlier step it needs failed' } };
+    return undefined;
+  }
+  try {
+    const result = await fn();
+    steps[name] = { ok: true, result: record(result) };
+    return result;
+  } catch (e) {
+    steps[name] = { ok: false, error: describeError(e) };
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the SDK's models hold (read through the models' own properties, so a field the SDK does
+// not map shows up as missing here)
+
+const unix = (d) => (d instanceof Date ? Math.round(d.getTime() / 1000) : d === undefined ? null : d);
+const emails = (list) => (list || []).map((p) => p.email);
+
+function message(m) {
+  return {
+    id: m.id,
+    object: m.object,
+    account_id: m.accountId,
+    thread_id: m.threadId,
+    subject: m.subject,
+    from: emails(m.from),
+    from_names: (m.from || []).map((p) => p.name),
+    to: emails(m.to),
+    cc: emails(m.cc),
+    bcc: emails(m.bcc),
+    date: unix(m.date),
+    snippet: m.snippet,
+    body_length: typeof m.body === 'string' ? m.body.length : null,
+    unread: m.unread,
+    starred: m.starred,
+    folder: m.folder ? { id: m.folder.id, name: m.folder.name, display_name: m.folder.displayName } : null,
+    has_labels_key: Array.isArray(m.labels) && m.labels.length > 0,
+    files: (m.files || []).map((f) => ({ id: f.id, filename: f.filename, content_type: f.contentType, size: f.size })),
+    events: (m.events || []).map((e) => e.id),
+    headers: m.headers || null,
+  };
+}
+
+function thread(t) {
+  return {
+    id: t.id,
+    object: t.object,
+    subject: t.subject,
+    participants: emails(t.participants),
+    first_message_timestamp: unix(t.firstMessageTimestamp),
+    last_message_timestamp: unix(t.lastMessageTimestamp),
+    unread: t.unread,
+    starred: t.starred,
+    version: t.version,
+    folders: (t.folders || []).map((f) => f.name || f.displayName),
+    message_ids: t.messageIds || [],
+    messages: (t.messages || []).map(message),
+  };
+}
+
+const folder = (f) => ({ id: f.id, object: f.object, name: f.name, display_name: f.displayName });
+
+const contact = (c) => ({
+  id: c.id,
+  object: c.object,
+  emails: (c.emailAddresses || []).map((e) => e.email),
+  given_name: c.givenName,
+  surname: c.surname,
+});
+
+const event = (e) => ({
+  id: e.id,
+  object: e.object,
+  calendar_id: e.calendarId,
+  message_id: e.messageId,
+  ical_uid: e.iCalUID,
+  title: e.title,
+  location: e.location,
+  owner: e.owner,
+  participants: emails(e.participants),
+  status: e.status,
+  busy: e.busy,
+  read_only: e.readOnly,
+  when: e.when ? e.when.toJSON() : null,
+});
+
+const file = (f) => ({
+  id: f.id,
+  object: f.object,
+  filename: f.filename,
+  content_type: f.contentType,
+  size: f.size,
+  message_ids: f.messageIds || [],
+  content_disposition: f.contentDisposition,
+});
+
+const ids = (list) => list.map((m) => m.id);
+
+// ---------------------------------------------------------------------------------------------
+// Filter values, picked from the mailbox itself so the tour runs against any account; each is
+// chosen to select some messages but not all, where the mailbox allows it.
+
+function mostCommon(values) {
+  const counts = new Map();
+  for (const v of values) if (v) counts.set(v, (counts.get(v) || 0) + 1);
+  let best;
+  for (const [v, n] of counts) if (best === undefined || n > counts.get(best)) best = v;
+  return best;
+}
+
+function pickFilters(all, account) {
+  const own = (account && account.emailAddress || '').toLowerCase();
+  const filters = {};
+  const subject = mostCommon(all.map((m) => m.subject));
+  if (subject) filters.subject = { subject };
+  const from = mostCommon(all.flatMap((m) => emails(m.from)));
+  if (from) filters.from = { from };
+  const to = all.flatMap((m) => emails(m.to)).find((e) => e.toLowerCase() !== own) || all.flatMap((m) => emails(m.to))[0];
+  if (to) filters.to = { to };
+  const cc = all.flatMap((m) => emails(m.cc))[0];
+  if (cc) filters.cc = { cc };
+  const bcc = all.flatMap((m) => emails(m.bcc))[0];
+  if (bcc) filters.bcc = { bcc };
+  // Two addresses as an array: the SDK sends repeated keys (any_email=a&any_email=b).
+  const anyEmail = [...new Set([cc, all.length ? emails(all[all.length - 1].from)[0] : undefined].filter(Boolean))];
+  if (anyEmail.length) filters.any_email = { any_email: anyEmail };
+  const threadId = mostCommon(all.map((m) => m.threadId));
+  if (threadId) filters.thread_id = { thread_id: threadId };
+  filters.in_inbox = { in: 'inbox' };
+  filters.unread = { unread: true };
+  filters.starred = { starred: true };
+  const attachment = all.flatMap((m) => m.files || []).find((f) => f.filename);
+  if (attachment) filters.filename = { filename: attachment.filename };
+  if (all.length >= 2) {
+    // The same instant splits the mailbox: received_before is inclusive, received_after exclusive.
+    const pivot = unix(all[Math.floor(all.length / 2)].date);
+    filters.received_before = { received_before: pivot };
+    filters.received_after = { received_after: pivot };
+  }
+  filters.in_inbox_unread = { in: 'inbox', unread: true };
+  return filters;
+}
+
+function longestWord(text) {
+  return (text || '').split(/[^\p{L}\p{N}]+/u).sort((a, b) => b.length - a.length)[0] || '';
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tour
+
+async function tour() {
+  configure();
+  const nylas = Nylas.with(env('NYLAS_ACCESS_TOKEN'));
+
+  const account = await step('account.get', [], async () => {
+    const a = await nylas.account.get();
+    return {
+      id: a.id, object: a.object, account_id: a.accountId, email_address: a.emailAddress, name: a.name,
+      provider: a.provider, organization_unit: a.organizationUnit, sync_state: a.syncState,
+      linked_at: unix(a.linkedAt),
+    };
+  });
+  // Client-secret auth on /a/{client_id}/… (the SDK picks the secret by the path prefix).
+  await step('accounts.list (application)', [], async () =>
+    (await Nylas.accounts.list()).map((a) => ({ id: a.id, email: a.emailAddress, sync_state: a.syncState })));
+
+  // Messages. list() without a limit pages in 100s until a short page: every message.
+  const all = await step('messages.list', [], async () => nylas.messages.list(), (list) => list.map(message));
+  await step('messages.count', [], async () => nylas.messages.count());
+  await step('messages.list ids', [], async () => nylas.messages.list({ view: 'ids' }));
+  await step('messages.list page', [], async () => ids(await nylas.messages.list({ limit: 2, offset: 1 })));
+  await step('messages.first', [], async () => message(await nylas.messages.first()));
+
+  const newest = all && all[0];
+  const second = all && all[1];
+  await step('messages.find', [newest], async () => message(await nylas.messages.find(newest.id)));
+  await step('messages.find expanded', [newest], async () => message(await nylas.messages.find(newest.id, { view: 'expanded' })));
+  // Comma-joined ids in the path: GET /messages/{a},{b}.
+  await step('messages.findMultiple', [newest, second], async () =>
+    (await nylas.messages.findMultiple([newest.id, second.id])).map(message));
+  // Accept: message/rfc822; the SDK returns the body as text only for exactly that content type.
+  await step('messages.findRaw', [newest], async () => {
+    const raw = await nylas.messages.findRaw(newest.id);
+    return { id: newest.id, type: typeof raw, length: typeof raw === 'string' ? raw.length : null, raw };
+  });
+  await step('messages.find unknown id', [], async () => {
+    try {
+      await nylas.messages.find('doesnotexist0000000000000');
+      return { thrown: false };
+    } catch (e) {
+      return { thrown: true, error: describeError(e) };
+    }
+  });
+
+  const filters = all ? pickFilters(all, account && { emailAddress: account.email_address }) : {};
+  for (const [name, params] of Object.entries(filters)) {
+    await step(`messages.list filter ${name}`, [], async () => ({ params, ids: ids(await nylas.messages.list({ ...params })) }));
+  }
+  if (filters.unread) {
+    await step('messages.count filter unread', [], async () => ({ params: filters.unread, count: await nylas.messages.count({ ...filters.unread }) }));
+  }
+
+  const q = process.env.NYLAS_TOUR_SEARCH || (newest && longestWord(newest.subject));
+  await step('messages.search', [q], async () => ({ q, messages: (await nylas.messages.search(q)).map(message) }));
+
+  // Threads.
+  const threads = await step('threads.list', [], async () => nylas.threads.list(), (list) => list.map(thread));
+  await step('threads.count', [], async () => nylas.threads.count());
+  const longest = threads && [...threads].sort((a, b) => (b.messageIds || []).length - (a.messageIds || []).length)[0];
+  // expanded: true is the SDK's spelling of view=expanded.
+  await step('threads.find expanded', [longest], async () => thread(await nylas.threads.find(longest.id, { expanded: true })));
+  await step('threads.search', [q], async () => ({ q, threads: (await nylas.threads.search(q)).map(thread) }));
+
+  // Folders, contacts, calendars, events, files.
+  await step('folders.list', [], async () => (await nylas.folders.list()).map(folder));
+  await step('contacts.list', [], async () => (await nylas.contacts.list()).map(contact));
+  await step('calendars.list', [], async () =>
+    (await nylas.calendars.list()).map((c) => ({ id: c.id, name: c.name, read_only: c.readOnly })));
+  await step('events.list', [], async () => (await nylas.events.list()).map(event));
+  const files = await step('files.list', [], async () => nylas.files.list(), (list) => list.map(file));
+  const attachment = files && files.find((f) => f.contentDisposition === 'attachment') || (files && files[0]);
+  await step('files.download', [attachment], async () => {
+    const f = await nylas.files.find(attachment.id);
+    const download = await f.download();
+    const body = download.body;
+    return {
+      id: f.id,
+      filename: f.filename,
+      content_type_header: download['content-type'],
+      content_disposition_header: download['content-disposition'],
+      size: body.length,
+      sha256: crypto.createHash('sha256').update(body).digest('hex'),
+      base64: body.length <= 1 << 20 ? body.toString('base64') : null,
+    };
+  });
+
+  return { sdk: { name: 'nylas', version: SDK_VERSION, node: process.version }, steps };
+}
+
+// POST /a/{client_id}/accounts with the SDK's request path: Basic base64(client_secret:) and a
+// JSON string body, which node-fetch sends as text/plain;charset=UTF-8.
+async function connect() {
+  configure();
+  const body = JSON.parse(env('NYLAS_CONNECT_BODY'));
+  const connection = new NylasConnection(null, { clientId: env('NYLAS_CLIENT_ID') });
+  const account = await connection.request({ method: 'POST', path: `/a/${env('NYLAS_CLIENT_ID')}/accounts`, body });
+  return account;
+}
+
+async function main() {
+  const command = process.argv[2] || 'tour';
+  if (command === 'connect') {
+    try {
+      process.stdout.write(JSON.stringify(await connect(), null, 2) + '\n');
+    } catch (e) {
+      process.stderr.write(`tour connect: ${JSON.stringify(describeError(e))}\n`);
+      process.exit(1);
+    }
+    return;
+  }
+  if (command !== 'tour') {
+    process.stderr.write(`usage: node tour.js [tour|connect]\n`);
+    process.exit(2);
+  }
+  const document = await tour();
+  process.stdout.write(JSON.stringify(document, null, 2) + '\n');
+  const failed = Object.entries(document.steps).filter(([, s]) => !s.ok);
+  if (failed.length) {
+    process.stderr.write(`tour: ${failed.length} of ${Object.keys(document.steps).length} steps failed:\n`);
+    for (const [name, s] of failed) process.stderr.write(`  ${name}: ${JSON.stringify(s.error)}\n`);
+    process.exit(1);
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`tour: ${e && e.stack || e}\n`);
+  process.exit(1);
+});
