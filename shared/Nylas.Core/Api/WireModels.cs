@@ -50,6 +50,8 @@ public sealed record ApiAccount
     public required string AccountId { get; init; }
     public string Name { get; init; } = "";
     public required string EmailAddress { get; init; }
+    /// <summary>The same address as the v2 management API spelled it; the SDK's ManagementAccount (<c>Nylas.accounts</c>) reads this key.</summary>
+    public string Email => EmailAddress;
     public required string Provider { get; init; }
     public string OrganizationUnit { get; init; } = "folder";
     public required string SyncState { get; init; }

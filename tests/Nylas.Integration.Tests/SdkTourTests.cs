@@ -1,0 +1,471 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MailKit;
+using MimeKit;
+using MimeKit.Utils;
+using Nylas.Testing;
+using Xunit;
+
+namespace Nylas.Integration.Tests;
+
+/// <summary>One message of the tour's mailbox, with what a filter can match it by.</summary>
+public sealed record SdkTourSeed(string Key, MimeMessage Mime, MessageFlags Flags, string Folder, string ThreadKey)
+{
+    public string Subject => Mime.Subject ?? "";
+    public string FromEmail => Mime.From.Mailboxes.Single().Address.ToLowerInvariant();
+    public DateTimeOffset Date => Mime.Date;
+    public bool Unread => !Flags.HasFlag(MessageFlags.Seen);
+    public bool Starred => Flags.HasFlag(MessageFlags.Flagged);
+    public IEnumerable<string> Addresses(InternetAddressList list) => list.Mailboxes.Select(m => m.Address.ToLowerInvariant());
+    public IEnumerable<string> AllAddresses => Addresses(Mime.From).Concat(Addresses(Mime.To)).Concat(Addresses(Mime.Cc)).Concat(Addresses(Mime.Bcc));
+    public IEnumerable<string> Filenames => Mime.Attachments.OfType<MimePart>().Select(p => p.FileName ?? "");
+}
+
+/// <summary>
+/// A mailbox with known mail, connected by the SDK itself (<c>node tour.js connect</c>), then toured by
+/// <c>node tests/sdk-tour/tour.js</c> (the Nylas Node SDK 6.11.1 that <c>./dev test</c> installs).
+/// </summary>
+public sealed class SdkTourFixture : LocalHostFixture, IAsyncLifetime
+{
+    public static readonly DateTimeOffset T0 = new(2026, 10, 5, 8, 0, 0, TimeSpan.Zero);
+    public const string SearchWord = "zanzibarite";
+    public const string AttachmentName = "contract-signed.pdf";
+    public static readonly byte[] Attachment = Encoding.ASCII.GetBytes("%PDF-1.4\n% sdk tour attachment\n" + new string('x', 3000) + "\n%%EOF\n");
+
+    public string Email { get; private set; } = "";
+    public string Token { get; private set; } = "";
+    public string AccountId { get; private set; } = "";
+    public IReadOnlyList<SdkTourSeed> Seed { get; private set; } = [];
+    public TourRun Run { get; private set; } = null!;
+
+    public new async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
+        Email = TestStack.NewMailbox("sdk");
+        using (var imap = await TestStack.ConnectImapAsync(Email))
+        {
+            await imap.GetFolder(imap.PersonalNamespaces[0]).CreateAsync("Receipts", true);
+            await imap.DisconnectAsync(true);
+        }
+        Seed = BuildSeed(Email);
+        foreach (var seed in Seed) await TestStack.AppendAsync(Email, seed.Mime, seed.Flags, seed.Folder);
+
+        var connect = await RunTourAsync(["connect"], new()
+        {
+            ["NYLAS_CONNECT_BODY"] = ConnectBody(Email).ToJsonString(),
+        });
+        Assert.True(connect.ExitCode == 0, $"node tour.js connect failed ({connect.ExitCode}): {connect.Stderr}\n{connect.Stdout}");
+        var account = JsonNode.Parse(connect.Stdout)!;
+        Token = account["access_token"]!.GetValue<string>();
+        AccountId = account["id"]!.GetValue<string>();
+
+        // Synced: every message listed and every invitation turned into its event.
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await CountMessagesAsync(Token) == Seed.Count, TimeSpan.FromSeconds(90)));
+
+        Run = await RunTourAsync([], new()
+        {
+            ["NYLAS_ACCESS_TOKEN"] = Token,
+            ["NYLAS_TOUR_SEARCH"] = SearchWord,
+        });
+        // Kept for a human reading a failure: the whole document the SDK produced.
+        await File.WriteAllTextAsync(Path.Combine(AppContext.BaseDirectory, "sdk-tour-last.json"), Run.Stdout);
+    }
+
+    private static JsonObject ConnectBody(string email) => new()
+    {
+        ["email_address"] = email,
+        ["name"] = "SDK Tour",
+        ["provider"] = "imap",
+        ["settings"] = new JsonObject
+        {
+            ["imap_host"] = TestStack.ImapHost,
+            ["imap_port"] = TestStack.ImapsPort,
+            ["imap_security"] = "ssl",
+            ["imap_username"] = email,
+            ["imap_password"] = TestStack.ImapPassword,
+            ["trusted_certificate_sha256"] = TestStack.TlsCertSha256(),
+        },
+    };
+
+    /// <summary>
+    /// A three-message conversation, an attachment, an invitation, a mailing-list message that Bcc'd the
+    /// account and carries the search word, and a receipt filed outside the inbox.
+    /// </summary>
+    private static List<SdkTourSeed> BuildSeed(string me)
+    {
+        MimeMessage Message(string subject, string from, int hour, string body, string? to = null)
+        {
+            var m = TestStack.SimpleMessage(to ?? me, subject, body, from);
+            m.Date = T0.AddHours(hour);
+            return m;
+        }
+
+        var plan = Message("Quarterly plan", "Alice Adams <alice@example.org>", 0, "Here is the plan for Q4.");
+        plan.Cc.Add(MailboxAddress.Parse("Dave Doe <dave@example.org>"));
+        var reply = Message("Re: Quarterly plan", "Bob Brown <bob@example.org>", 1, "Looks fine; one question on hiring.");
+        reply.To.Add(MailboxAddress.Parse("alice@example.org"));
+        reply.InReplyTo = plan.MessageId;
+        reply.References.Add(plan.MessageId!);
+        var answer = Message("Re: Quarterly plan", "Alice Adams <alice@example.org>", 2, "Hiring is in the second part.");
+        answer.InReplyTo = reply.MessageId;
+        answer.References.AddRange([plan.MessageId!, reply.MessageId!]);
+
+        var contract = Message("Signed contract", "Carol Clark <carol@example.org>", 3, "");
+        var builder = new BodyBuilder { TextBody = "The signed contract is attached." };
+        builder.Attachments.Add(AttachmentName, Attachment, new ContentType("application", "pdf"));
+        contract.Body = builder.ToMessageBody();
+
+        var invitation = Message("Invitation: Design review", "Boss <boss@example.org>", 4, "");
+        string ics = string.Join("\r\n",
+            "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Nylas SDK tour//EN", "METHOD:REQUEST",
+            "BEGIN:VEVENT", $"UID:{Guid.NewGuid():N}@example.org", "SEQUENCE:0", "DTSTAMP:20261005T110000Z",
+            "DTSTART:20261012T140000Z", "DTEND:20261012T150000Z", "SUMMARY:Design review", "LOCATION:Room 7",
+            "ORGANIZER;CN=Boss:mailto:boss@example.org",
+            $"ATTENDEE;CN=Me;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:{me}",
+            "STATUS:CONFIRMED", "END:VEVENT", "END:VCALENDAR", "");
+        var calendar = new TextPart("calendar") { Text = ics };
+        calendar.ContentType.Parameters.Add("method", "REQUEST");
+        invitation.Body = new MultipartAlternative { new TextPart("plain") { Text = "Design review on Monday" }, calendar };
+
+        var lunch = Message("Lunch on Friday", "Erin Evans <erin@example.org>", 5,
+            $"Shall we try the new {SearchWord} place on Friday?", to: "team@example.org");
+        lunch.Bcc.Add(MailboxAddress.Parse(me));
+
+        var receipt = Message("Receipt #1042", "Shop <shop@example.net>", 6, "Thank you for your order.");
+
+        return
+        [
+            new("plan", plan, MessageFlags.Seen, "INBOX", "plan"),
+            new("reply", reply, MessageFlags.None, "INBOX", "plan"),
+            new("answer", answer, MessageFlags.None, "INBOX", "plan"),
+            new("contract", contract, MessageFlags.Seen | MessageFlags.Flagged, "INBOX", "contract"),
+            new("invitation", invitation, MessageFlags.Seen, "INBOX", "invitation"),
+            new("lunch", lunch, MessageFlags.None, "INBOX", "lunch"),
+            new("receipt", receipt, MessageFlags.None, "Receipts", "receipt"),
+        ];
+    }
+
+    public sealed record TourRun(int ExitCode, string Stdout, string Stderr)
+    {
+        public JsonElement Document => JsonDocument.Parse(Stdout).RootElement;
+    }
+
+    /// <summary>tests/sdk-tour, found from the test assembly's folder up to the repository root.</summary>
+    public static string TourDirectory()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            string candidate = Path.Combine(dir.FullName, "tests", "sdk-tour");
+            if (File.Exists(Path.Combine(candidate, "tour.js"))) return candidate;
+        }
+        throw new InvalidOperationException($"tests/sdk-tour/tour.js not found above {AppContext.BaseDirectory}");
+    }
+
+    /// <summary>Runs <c>node tour.js ARGS</c> against this host's API; the process is killed after two minutes.</summary>
+    public async Task<TourRun> RunTourAsync(string[] args, Dictionary<string, string> environment)
+    {
+        string dir = TourDirectory();
+        if (!File.Exists(Path.Combine(dir, "node_modules", "nylas", "package.json")))
+            throw new InvalidOperationException($"{dir}/node_modules has no nylas package: `./dev test` installs it (npm ci in tests/sdk-tour)");
+        var psi = new ProcessStartInfo("node") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(Path.Combine(dir, "tour.js"));
+        foreach (string a in args) psi.ArgumentList.Add(a);
+        psi.Environment["NYLAS_API_URL"] = BaseAddress.ToString().TrimEnd('/');
+        psi.Environment["NYLAS_CLIENT_ID"] = ClientId;
+        psi.Environment["NYLAS_CLIENT_SECRET"] = ClientSecret;
+        foreach (var (name, value) in environment) psi.Environment[name] = value;
+
+        using var process = Process.Start(psi)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"node tour.js {string.Join(' ', args)} did not finish in 2 minutes: {await stderr}");
+        }
+        return new TourRun(process.ExitCode, await stdout, await stderr);
+    }
+}
+
+/// <summary>
+/// What an app written for the hosted Nylas v2 API sees through its SDK (nylas 6.11.1), checked against
+/// the mail the fixture put in the mailbox.
+/// </summary>
+public class SdkTourTests(SdkTourFixture host) : IClassFixture<SdkTourFixture>
+{
+    private JsonElement Steps => host.Run.Document.GetProperty("steps");
+
+    /// <summary>The result of a step that must have succeeded.</summary>
+    private JsonElement Result(string step)
+    {
+        Assert.True(Steps.TryGetProperty(step, out var s), $"the tour has no step '{step}'");
+        if (!s.GetProperty("ok").GetBoolean()) Assert.Fail($"step '{step}' failed: {s.GetProperty("error")}");
+        return s.GetProperty("result");
+    }
+
+    private static List<string> Strings(JsonElement array) => array.EnumerateArray().Select(e => e.GetString()!).ToList();
+
+    private SdkTourSeed SeedByKey(string key) => host.Seed.Single(s => s.Key == key);
+
+    /// <summary>Server id of every seeded message, by the seed's key (subject and sender are unique together).</summary>
+    private Dictionary<string, string> IdsByKey()
+    {
+        var ids = new Dictionary<string, string>();
+        foreach (var m in Result("messages.list").EnumerateArray())
+        {
+            var seed = host.Seed.Single(s => s.Subject == m.GetProperty("subject").GetString() && s.FromEmail == m.GetProperty("from")[0].GetString());
+            ids[seed.Key] = m.GetProperty("id").GetString()!;
+        }
+        return ids;
+    }
+
+    private string KeyOf(string id) => IdsByKey().Single(p => p.Value == id).Key;
+
+    private List<string> KeysOf(JsonElement ids) => Strings(ids).Select(KeyOf).OrderBy(k => k).ToList();
+
+    [Fact]
+    public void The_tour_runs_the_pinned_sdk_and_every_step_succeeds()
+    {
+        var sdk = host.Run.Document.GetProperty("sdk");
+        Assert.Equal("nylas", sdk.GetProperty("name").GetString());
+        Assert.Equal("6.11.1", sdk.GetProperty("version").GetString());
+        var failed = Steps.EnumerateObject().Where(s => !s.Value.GetProperty("ok").GetBoolean()).Select(s => $"{s.Name}: {s.Value.GetProperty("error")}").ToList();
+        Assert.True(failed.Count == 0, $"failed steps:\n{string.Join('\n', failed)}\nstderr: {host.Run.Stderr}");
+        Assert.Equal(0, host.Run.ExitCode);
+    }
+
+    [Fact]
+    public void The_account_is_the_connected_mailbox()
+    {
+        var account = Result("account.get");
+        Assert.Equal(host.AccountId, account.GetProperty("id").GetString());
+        Assert.Equal(host.AccountId, account.GetProperty("account_id").GetString());
+        Assert.Equal(host.Email, account.GetProperty("email_address").GetString());
+        Assert.Equal("SDK Tour", account.GetProperty("name").GetString());
+        Assert.Equal("folder", account.GetProperty("organization_unit").GetString());
+        Assert.Equal("running", account.GetProperty("sync_state").GetString());
+
+        // The application's accounts, with the client secret (the SDK's management path).
+        var listed = Result("accounts.list (application)").EnumerateArray().Single(a => a.GetProperty("id").GetString() == host.AccountId);
+        Assert.Equal(host.Email, listed.GetProperty("email").GetString());
+    }
+
+    [Fact]
+    public void Messages_list_count_ids_and_pages_agree()
+    {
+        var list = Result("messages.list").EnumerateArray().ToList();
+        // Every seeded message, newest first, as the SDK's Message model reads them.
+        Assert.Equal(host.Seed.OrderByDescending(s => s.Date).Select(s => s.Subject), list.Select(m => m.GetProperty("subject").GetString()));
+        Assert.All(list, m =>
+        {
+            var seed = host.Seed.Single(s => s.Subject == m.GetProperty("subject").GetString() && s.FromEmail == m.GetProperty("from")[0].GetString());
+            Assert.Equal("message", m.GetProperty("object").GetString());
+            Assert.Equal(host.AccountId, m.GetProperty("account_id").GetString());
+            Assert.Equal(seed.Date.ToUnixTimeSeconds(), m.GetProperty("date").GetInt64());
+            Assert.Equal(seed.Unread, m.GetProperty("unread").GetBoolean());
+            Assert.Equal(seed.Starred, m.GetProperty("starred").GetBoolean());
+            Assert.Equal(seed.Folder == "INBOX" ? "inbox" : "", m.GetProperty("folder").GetProperty("name").GetString());
+            Assert.False(m.GetProperty("has_labels_key").GetBoolean());
+        });
+        var ids = list.Select(m => m.GetProperty("id").GetString()!).ToList();
+
+        Assert.Equal(host.Seed.Count, Result("messages.count").GetInt32());
+        Assert.Equal(ids, Strings(Result("messages.list ids")));
+        Assert.Equal(ids.Skip(1).Take(2), Strings(Result("messages.list page")));
+        Assert.Equal(ids[0], Result("messages.first").GetProperty("id").GetString());
+    }
+
+    [Fact]
+    public void Find_findMultiple_and_findRaw_return_the_seeded_messages()
+    {
+        var list = Result("messages.list").EnumerateArray().ToList();
+        var newest = host.Seed.MaxBy(s => s.Date)!;
+        var second = host.Seed.OrderByDescending(s => s.Date).ElementAt(1);
+
+        var found = Result("messages.find");
+        Assert.Equal(list[0].GetProperty("id").GetString(), found.GetProperty("id").GetString());
+        Assert.Equal(newest.Subject, found.GetProperty("subject").GetString());
+        Assert.Equal([newest.FromEmail], Strings(found.GetProperty("from")));
+        Assert.Equal("Shop", found.GetProperty("from_names")[0].GetString());
+        Assert.True(found.GetProperty("body_length").GetInt32() > 0);
+
+        var expanded = Result("messages.find expanded");
+        var messageIdHeader = expanded.GetProperty("headers").EnumerateObject()
+            .Single(h => h.Name.Equals("Message-Id", StringComparison.OrdinalIgnoreCase)).Value.GetString();
+        Assert.Contains(newest.Mime.MessageId!, messageIdHeader);
+
+        var raw = Result("messages.findRaw");
+        Assert.Equal("string", raw.GetProperty("type").GetString());
+        string text = raw.GetProperty("raw").GetString()!;
+        Assert.Contains($"Message-Id: <{newest.Mime.MessageId}>", text, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("Thank you for your order.", text);
+
+        // The SDK turns the {type, message} error into a NylasApiError.
+        var unknown = Result("messages.find unknown id");
+        Assert.True(unknown.GetProperty("thrown").GetBoolean());
+        Assert.Equal(404, unknown.GetProperty("error").GetProperty("status").GetInt32());
+        Assert.Equal("invalid_request_error", unknown.GetProperty("error").GetProperty("type").GetString());
+        Assert.False(string.IsNullOrEmpty(unknown.GetProperty("error").GetProperty("message").GetString()));
+
+        // GET /messages/{a},{b}: both, each with its own subject.
+        var multiple = Result("messages.findMultiple").EnumerateArray().ToList();
+        Assert.Equal(
+            new[] { (list[0].GetProperty("id").GetString()!, newest.Subject), (list[1].GetProperty("id").GetString()!, second.Subject) }.OrderBy(p => p.Item1),
+            multiple.Select(m => (m.GetProperty("id").GetString()!, m.GetProperty("subject").GetString()!)).OrderBy(p => p.Item1));
+    }
+
+    /// <summary>What the v2 filter semantics select from the seed, for the parameters the tour sent.</summary>
+    private List<string> Expected(JsonElement parameters)
+    {
+        IEnumerable<SdkTourSeed> selected = host.Seed;
+        foreach (var p in parameters.EnumerateObject())
+        {
+            var v = p.Value;
+            string Text() => v.ToString().ToLowerInvariant();
+            selected = p.Name switch
+            {
+                "subject" => selected.Where(s => s.Subject == v.GetString()),
+                "from" => selected.Where(s => s.Addresses(s.Mime.From).Contains(Text())),
+                "to" => selected.Where(s => s.Addresses(s.Mime.To).Contains(Text())),
+                "cc" => selected.Where(s => s.Addresses(s.Mime.Cc).Contains(Text())),
+                "bcc" => selected.Where(s => s.Addresses(s.Mime.Bcc).Contains(Text())),
+                "any_email" => selected.Where(s => Strings(v).Any(e => s.AllAddresses.Contains(e.ToLowerInvariant()))),
+                "thread_id" => selected.Where(s => s.ThreadKey == SeedByKey(KeyOf(IdsInThread(v.GetString()!).First())).ThreadKey),
+                "in" => selected.Where(s => v.GetString() == "inbox" ? s.Folder == "INBOX" : s.Folder == v.GetString()),
+                "unread" => selected.Where(s => s.Unread == v.GetBoolean()),
+                "starred" => selected.Where(s => s.Starred == v.GetBoolean()),
+                "filename" => selected.Where(s => s.Filenames.Contains(v.GetString())),
+                "received_before" => selected.Where(s => s.Date.ToUnixTimeSeconds() <= v.GetInt64()),
+                "received_after" => selected.Where(s => s.Date.ToUnixTimeSeconds() > v.GetInt64()),
+                _ => throw new InvalidOperationException($"the test does not know the filter '{p.Name}'"),
+            };
+        }
+        return selected.Select(s => s.Key).OrderBy(k => k).ToList();
+    }
+
+    private IEnumerable<string> IdsInThread(string threadId)
+        => Result("messages.list").EnumerateArray().Where(m => m.GetProperty("thread_id").GetString() == threadId).Select(m => m.GetProperty("id").GetString()!);
+
+    [Theory]
+    [InlineData("subject", new[] { "answer", "reply" })]
+    [InlineData("from", new[] { "answer", "plan" })]
+    [InlineData("to", new[] { "lunch" })]
+    [InlineData("cc", new[] { "plan" })]
+    [InlineData("bcc", new[] { "lunch" })]
+    [InlineData("any_email", new[] { "answer", "plan", "reply" })]
+    [InlineData("thread_id", new[] { "answer", "plan", "reply" })]
+    [InlineData("in_inbox", new[] { "answer", "contract", "invitation", "lunch", "plan", "reply" })]
+    [InlineData("unread", new[] { "answer", "lunch", "receipt", "reply" })]
+    [InlineData("starred", new[] { "contract" })]
+    [InlineData("filename", new[] { "contract" })]
+    [InlineData("received_before", new[] { "answer", "contract", "plan", "reply" })]
+    [InlineData("received_after", new[] { "invitation", "lunch", "receipt" })]
+    [InlineData("in_inbox_unread", new[] { "answer", "lunch", "reply" })]
+    public void Message_filters_narrow_the_list_to_the_matching_messages(string filter, string[] expectedKeys)
+    {
+        var result = Result($"messages.list filter {filter}");
+        var parameters = result.GetProperty("params");
+        // The seed's own answer for what the tour sent, and the values the tour picked from this seed.
+        Assert.Equal(expectedKeys.Order(), Expected(parameters));
+        Assert.Equal(expectedKeys.Order(), KeysOf(result.GetProperty("ids")));
+    }
+
+    [Fact]
+    public void A_filtered_count_counts_the_filtered_list()
+    {
+        var count = Result("messages.count filter unread");
+        Assert.True(count.GetProperty("params").GetProperty("unread").GetBoolean());
+        Assert.Equal(host.Seed.Count(s => s.Unread), count.GetProperty("count").GetInt32());
+    }
+
+    [Fact]
+    public void Search_finds_the_message_with_the_word_and_no_other()
+    {
+        var messages = Result("messages.search");
+        Assert.Equal(SdkTourFixture.SearchWord, messages.GetProperty("q").GetString());
+        var found = Assert.Single(messages.GetProperty("messages").EnumerateArray());
+        Assert.Equal("lunch", KeyOf(found.GetProperty("id").GetString()!));
+
+        var threads = Result("threads.search");
+        var thread = Assert.Single(threads.GetProperty("threads").EnumerateArray());
+        Assert.Equal("Lunch on Friday", thread.GetProperty("subject").GetString());
+        Assert.Equal([IdsByKey()["lunch"]], Strings(thread.GetProperty("message_ids")));
+    }
+
+    [Fact]
+    public void Threads_are_listed_counted_and_expanded_with_their_messages()
+    {
+        var threads = Result("threads.list").EnumerateArray().ToList();
+        Assert.Equal(host.Seed.Select(s => s.ThreadKey).Distinct().Count(), threads.Count);
+        Assert.Equal(threads.Count, Result("threads.count").GetInt32());
+        var ids = IdsByKey();
+        var plan = threads.Single(t => t.GetProperty("subject").GetString() == "Quarterly plan");
+        Assert.Equal([ids["plan"], ids["reply"], ids["answer"]], Strings(plan.GetProperty("message_ids")));
+        Assert.Equal(["alice@example.org", "bob@example.org", "dave@example.org", host.Email], Strings(plan.GetProperty("participants")).Order());
+        Assert.Equal(["inbox"], Strings(plan.GetProperty("folders")));
+        Assert.True(plan.GetProperty("unread").GetBoolean());
+        Assert.Equal(SeedByKey("plan").Date.ToUnixTimeSeconds(), plan.GetProperty("first_message_timestamp").GetInt64());
+        Assert.Equal(SeedByKey("answer").Date.ToUnixTimeSeconds(), plan.GetProperty("last_message_timestamp").GetInt64());
+
+        // threads.find(id, {expanded: true}) is GET /threads/{id}?view=expanded: the messages, without bodies.
+        var expanded = Result("threads.find expanded");
+        Assert.Equal(plan.GetProperty("id").GetString(), expanded.GetProperty("id").GetString());
+        var messages = expanded.GetProperty("messages").EnumerateArray().ToList();
+        Assert.Equal([ids["plan"], ids["reply"], ids["answer"]], messages.Select(m => m.GetProperty("id").GetString()));
+        Assert.Equal(["Quarterly plan", "Re: Quarterly plan", "Re: Quarterly plan"], messages.Select(m => m.GetProperty("subject").GetString()));
+        Assert.Equal(["alice@example.org", "bob@example.org", "alice@example.org"], messages.Select(m => m.GetProperty("from")[0].GetString()));
+        Assert.All(messages, m => Assert.Equal(JsonValueKind.Null, m.GetProperty("body_length").ValueKind));
+    }
+
+    [Fact]
+    public void Folders_contacts_and_events_reflect_the_mailbox()
+    {
+        var folders = Result("folders.list").EnumerateArray().ToList();
+        var inbox = folders.Single(f => f.GetProperty("name").GetString() == "inbox");
+        Assert.Equal("folder", inbox.GetProperty("object").GetString());
+        // A folder without a role: the API's null name, which the SDK's String attribute reads as "".
+        Assert.Contains(folders, f => f.GetProperty("display_name").GetString() == "Receipts" && f.GetProperty("name").GetString() == "");
+
+        // The SDK's Contact model reads the hosted v2 emails[].
+        var contactEmails = Result("contacts.list").EnumerateArray().SelectMany(c => Strings(c.GetProperty("emails"))).ToList();
+        foreach (var seed in host.Seed) Assert.Contains(seed.FromEmail, contactEmails);
+        Assert.Contains("dave@example.org", contactEmails);
+
+        var calendar = Assert.Single(Result("calendars.list").EnumerateArray());
+        Assert.True(calendar.GetProperty("read_only").GetBoolean());
+
+        var evt = Assert.Single(Result("events.list").EnumerateArray());
+        Assert.Equal("Design review", evt.GetProperty("title").GetString());
+        Assert.Equal("Room 7", evt.GetProperty("location").GetString());
+        Assert.Equal(calendar.GetProperty("id").GetString(), evt.GetProperty("calendar_id").GetString());
+        Assert.Equal(IdsByKey()["invitation"], evt.GetProperty("message_id").GetString());
+        Assert.Contains(host.Email, Strings(evt.GetProperty("participants")));
+        var when = evt.GetProperty("when");
+        Assert.Equal(new DateTimeOffset(2026, 10, 12, 14, 0, 0, TimeSpan.Zero).ToUnixTimeSeconds(), when.GetProperty("start_time").GetInt64());
+        Assert.Equal(new DateTimeOffset(2026, 10, 12, 15, 0, 0, TimeSpan.Zero).ToUnixTimeSeconds(), when.GetProperty("end_time").GetInt64());
+    }
+
+    [Fact]
+    public void The_attachment_downloads_byte_for_byte()
+    {
+        var file = Result("files.list").EnumerateArray().Single(f => f.GetProperty("filename").GetString() == SdkTourFixture.AttachmentName);
+        Assert.Equal("application/pdf", file.GetProperty("content_type").GetString());
+        Assert.Equal(SdkTourFixture.Attachment.Length, file.GetProperty("size").GetInt64());
+        Assert.Equal([IdsByKey()["contract"]], Strings(file.GetProperty("message_ids")));
+
+        var download = Result("files.download");
+        Assert.Equal(file.GetProperty("id").GetString(), download.GetProperty("id").GetString());
+        Assert.Equal(SdkTourFixture.Attachment, Convert.FromBase64String(download.GetProperty("base64").GetString()!));
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(SdkTourFixture.Attachment)), download.GetProperty("sha256").GetString());
+        Assert.Equal("application/octet-stream", download.GetProperty("content_type_header").GetString());
+        Assert.Contains(SdkTourFixture.AttachmentName, download.GetProperty("content_disposition_header").GetString());
+    }
+}
