@@ -31,6 +31,8 @@ public sealed class ReadApiFixture : LocalHostFixture, IAsyncLifetime
 
         var root = Message(A.Email, "Budget 2027", "Alice Adams <alice@example.org>", 0, "The numbers are in.");
         root.MessageId = $"{Guid.NewGuid():N}@example.org";
+        root.Cc.Add(new MailboxAddress("Dave", "dave@example.org"));
+        root.Bcc.Add(new MailboxAddress("", "Erin@Example.org"));
         var reply = Message(A.Email, "Re: Budget 2027", "Bob Smith <bob_smith@example.org>", 1, "Looks good to me.");
         reply.InReplyTo = root.MessageId;
         reply.References.Add(root.MessageId);
@@ -73,7 +75,7 @@ public sealed class ReadApiFixture : LocalHostFixture, IAsyncLifetime
 }
 
 /// <summary>GET /threads, /contacts, /calendars, /events, /files in their v2 shapes, filtered, paged and scoped to the token's account.</summary>
-public class ReadApiTests(ReadApiFixture host) : IClassFixture<ReadApiFixture>
+public partial class ReadApiTests(ReadApiFixture host) : IClassFixture<ReadApiFixture>
 {
     private static long Unix(int hours) => ReadApiFixture.T0.AddHours(hours).ToUnixTimeSeconds();
 
