@@ -10,6 +10,7 @@ using Nylas.Engine.Api.Files;
 using Nylas.Engine.Api.Folders;
 using Nylas.Engine.Api.Health;
 using Nylas.Engine.Api.Messages;
+using Nylas.Engine.Api.OpenApi;
 using Nylas.Engine.Api.Threads;
 
 namespace Nylas.Functions;
@@ -114,4 +115,9 @@ public sealed class ApiFunctions(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "a/{clientId}/accounts")] HttpRequest req, string clientId,
         [DurableClient] DurableTaskClient durable)
         => await accounts.ConnectAsync(req.HttpContext, clientId, durable);
+
+    // OpenAPI: the description of every route here (kept in sync by OpenApiTests).
+    [Function("OpenApi")]
+    public IActionResult OpenApi([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "openapi.json")] HttpRequest req)
+        => OpenApiDescription.Get();
 }

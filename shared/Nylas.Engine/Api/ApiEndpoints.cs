@@ -10,6 +10,7 @@ using Nylas.Engine.Api.Files;
 using Nylas.Engine.Api.Folders;
 using Nylas.Engine.Api.Health;
 using Nylas.Engine.Api.Messages;
+using Nylas.Engine.Api.OpenApi;
 using Nylas.Engine.Api.Threads;
 
 namespace Nylas.Engine.Api;
@@ -42,6 +43,8 @@ public static class ApiEndpoints
         app.MapGet("/labels/{id}", (HttpContext http, string id, FoldersApi api) => api.GetLabelAsync(http, id));
         app.MapGet("/a/{clientId}/accounts", (HttpContext http, string clientId, AccountsApi api) => api.ListAsync(http, clientId));
         app.MapPost("/a/{clientId}/accounts", (HttpContext http, string clientId, AccountsApi api, DurableTaskClient durable) => api.ConnectAsync(http, clientId, durable));
+        // OpenAPI: the description of every route here (kept in sync by OpenApiTests).
+        app.MapGet("/openapi.json", () => OpenApiDescription.Get());
         return app;
     }
 }

@@ -1,0 +1,303 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Reflection;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Json.Schema;
+using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.OpenApi;
+using Nylas.Engine.Api.OpenApi;
+using Xunit;
+
+namespace Nylas.Integration.Tests;
+
+/// <summary>
+/// GET /openapi.json: the document is valid OpenAPI 3.1, describes exactly the routes of both hosts (the local
+/// host's route table and the Functions app's HTTP triggers), and real answers match its schemas.
+/// </summary>
+public class OpenApiTests(ReadApiFixture host) : IClassFixture<ReadApiFixture>
+{
+    private static readonly Uri DocumentUri = new("https://openapi.nylas.test/openapi.json");
+    private static readonly JsonElement Document = JsonDocument.Parse(OpenApiDescription.Json).RootElement;
+    private static readonly string[] HttpMethods = ["get", "put", "post", "delete", "patch", "head", "options", "trace"];
+
+    /// <summary>"/a/{clientId}/accounts/" and "a/{client_id}/accounts" are the same route: parameter names and slashes aside.</summary>
+    private static string Normalize(string method, string path)
+    {
+        string p = "/" + path.Trim('/');
+        p = System.Text.RegularExpressions.Regex.Replace(p, @"\{[^}]*\}", "{}");
+        return $"{method.ToUpperInvariant()} {p}";
+    }
+
+    private static SortedSet<string> DocumentedRoutes()
+        => new(Document.GetProperty("paths").EnumerateObject()
+            .SelectMany(path => path.Value.EnumerateObject().Where(op => HttpMethods.Contains(op.Name)).Select(op => Normalize(op.Name, path.Name))));
+
+    private static void AssertSameRoutes(SortedSet<string> hostRoutes, string hostName)
+    {
+        var documented = DocumentedRoutes();
+        var undocumented = hostRoutes.Except(documented).ToList();
+        var missing = documented.Except(hostRoutes).ToList();
+        Assert.True(undocumented.Count == 0 && missing.Count == 0,
+            $"shared/Nylas.Engine/Api/OpenApi/openapi.json is out of sync with the {hostName}:\n" +
+            $"  routes the document lacks: {string.Join(", ", undocumented)}\n  documented routes the host lacks: {string.Join(", ", missing)}");
+    }
+
+    [Fact]
+    public async Task The_document_is_served_without_credentials()
+    {
+        using var http = host.Client();
+        foreach (string path in new[] { "/openapi.json", "/openapi.json/" })
+        {
+            using var response = await http.GetAsync(path);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(OpenApiDescription.Json.ToArray(), await response.Content.ReadAsByteArrayAsync());
+        }
+    }
+
+    [Fact]
+    public void The_document_is_valid_OpenAPI_3_1()
+    {
+        var (document, diagnostic) = OpenApiDocument.Parse(Encoding.UTF8.GetString(OpenApiDescription.Json.Span), "json");
+        Assert.NotNull(document);
+        Assert.True(diagnostic!.Errors.Count == 0, string.Join("\n", diagnostic.Errors.Select(e => $"{e.Pointer}: {e.Message}")));
+        Assert.Equal(OpenApiSpecVersion.OpenApi3_1, diagnostic.SpecificationVersion);
+        var errors = document!.Validate(ValidationRuleSet.GetDefaultRuleSet())?.ToList() ?? [];
+        Assert.True(errors.Count == 0, string.Join("\n", errors.Select(e => $"{e.Pointer}: {e.Message}")));
+
+        // The two ways to present an access token, and the client secret, as the hosts accept them.
+        var schemes = Document.GetProperty("components").GetProperty("securitySchemes");
+        Assert.Equal("basic", schemes.GetProperty("accessToken").GetProperty("scheme").GetString());
+        Assert.Equal("bearer", schemes.GetProperty("accessTokenBearer").GetProperty("scheme").GetString());
+        Assert.Equal("basic", schemes.GetProperty("clientSecret").GetProperty("scheme").GetString());
+        // Every schema of the document compiles, references included.
+        foreach (var schema in Document.GetProperty("components").GetProperty("schemas").EnumerateObject())
+            SchemaAt($"#/components/schemas/{schema.Name}");
+    }
+
+    [Fact]
+    public void The_local_host_routes_are_exactly_the_documented_ones()
+    {
+        var routes = new SortedSet<string>(host.App.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => !e.RoutePattern.RawText!.Contains("{*")) // the JSON 404 fallback
+            .SelectMany(e => (e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? ["GET"]).Select(m => Normalize(m, e.RoutePattern.RawText!))));
+        Assert.Contains("GET /openapi.json", routes);
+        AssertSameRoutes(routes, "local host (ApiEndpoints.MapNylasApi)");
+    }
+
+    [Fact]
+    public void The_Functions_app_HTTP_triggers_are_exactly_the_documented_ones()
+    {
+        var triggers = typeof(Nylas.Functions.ApiFunctions).Assembly.GetTypes()
+            .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static))
+            .Where(m => m.GetCustomAttribute<FunctionAttribute>() is not null)
+            .SelectMany(m => m.GetParameters().Select(p => p.GetCustomAttribute<HttpTriggerAttribute>()).OfType<HttpTriggerAttribute>())
+            .ToList();
+        Assert.NotEmpty(triggers);
+        Assert.All(triggers, t => Assert.False(string.IsNullOrEmpty(t.Route), "an HTTP trigger without a Route"));
+        var routes = new SortedSet<string>(triggers.SelectMany(t => (t.Methods ?? ["get"]).Select(m => Normalize(m, t.Route!))));
+        Assert.Contains("GET /openapi.json", routes);
+        AssertSameRoutes(routes, "Functions app ([HttpTrigger] routes)");
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Real answers against the documented schemas
+
+    private static int _schemaCount;
+
+    /// <summary>The schema at a JSON pointer of the document (its references resolved within the document).</summary>
+    private static JsonSchema SchemaAt(string pointer)
+    {
+        var registry = new SchemaRegistry();
+        registry.Register(DocumentUri, new JsonElementBaseDocument(Document, DocumentUri));
+        var options = new BuildOptions { SchemaRegistry = registry };
+        var wrapper = new JsonObject { ["$ref"] = DocumentUri + pointer };
+        return JsonSchema.FromText(wrapper.ToJsonString(), options, new Uri($"https://openapi.nylas.test/check/{Interlocked.Increment(ref _schemaCount)}"));
+    }
+
+    private static string Escape(string token) => token.Replace("~", "~0").Replace("/", "~1");
+
+    /// <summary>The operation's response object for a status, following a $ref to components/responses; its JSON pointer too.</summary>
+    private static (JsonElement Response, string Pointer) DocumentedResponse(string path, string method, int status)
+    {
+        var operation = Document.GetProperty("paths").GetProperty(path).GetProperty(method);
+        Assert.True(operation.GetProperty("responses").TryGetProperty(status.ToString(), out var response),
+            $"{method.ToUpperInvariant()} {path} answered {status}, which the document does not list");
+        string pointer = $"#/paths/{Escape(path)}/{method}/responses/{status}";
+        if (response.TryGetProperty("$ref", out var r))
+        {
+            pointer = r.GetString()!;
+            response = Document.GetProperty("components").GetProperty("responses").GetProperty(pointer.Split('/').Last());
+        }
+        return (response, pointer);
+    }
+
+    /// <summary>Sends the request and checks status, content type and (for JSON) the body against the documented response.</summary>
+    private async Task<JsonElement?> CheckAsync(string documentedPath, string method, HttpRequestMessage request, HttpClient http, int? expectStatus = null)
+    {
+        using var response = await http.SendAsync(request);
+        byte[] body = await response.Content.ReadAsByteArrayAsync();
+        int status = (int)response.StatusCode;
+        string what = $"{request.Method} {request.RequestUri} -> {status}";
+        if (expectStatus is { } s) Assert.True(status == s, $"{what}, expected {s}: {Encoding.UTF8.GetString(body)}");
+        var (documented, pointer) = DocumentedResponse(documentedPath, method, status);
+        string mediaType = response.Content.Headers.ContentType?.MediaType ?? "";
+        Assert.True(documented.TryGetProperty("content", out var content) && content.TryGetProperty(mediaType, out _),
+            $"{what}: Content-Type {mediaType} is not documented for this response");
+        if (mediaType != "application/json") return null;
+
+        var json = JsonDocument.Parse(body).RootElement;
+        var results = SchemaAt($"{pointer}/content/{Escape(mediaType)}/schema").Evaluate(json, new EvaluationOptions { OutputFormat = OutputFormat.List });
+        if (!results.IsValid)
+        {
+            var problems = (results.Details ?? []).Where(d => d.Errors is { Count: > 0 })
+                .SelectMany(d => d.Errors!.Select(e => $"  {d.InstanceLocation} ({d.EvaluationPath}): {e.Value}"));
+            Assert.Fail($"{what}: the answer does not match the document's schema ({pointer}):\n{string.Join('\n', problems.Take(30))}\n{Encoding.UTF8.GetString(body)[..Math.Min(body.Length, 2000)]}");
+        }
+        return json;
+    }
+
+    private static HttpRequestMessage Get(string url, string? accept = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, url);
+        if (accept is not null) request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(accept));
+        return request;
+    }
+
+    [Fact]
+    public async Task Real_answers_match_the_documented_schemas_on_every_route()
+    {
+        using var http = host.Client(host.A.Token);
+        var exercised = new HashSet<string>();
+        async Task<JsonElement?> Ok(string path, string url, string? accept = null, string method = "get", HttpClient? client = null)
+        {
+            exercised.Add(Normalize(method, path));
+            return await CheckAsync(path, method, Get(url, accept), client ?? http, expectStatus: 200);
+        }
+        string FirstId(JsonElement? list) => list!.Value[0].GetProperty("id").GetString()!;
+
+        // Every list in each of its views, every object alone and expanded; ids from the lists.
+        var ids = new Dictionary<string, string>();
+        foreach (string list in new[] { "/messages", "/threads", "/contacts", "/calendars", "/events", "/files", "/folders" })
+        {
+            ids[list] = FirstId(await Ok(list, list));
+            await Ok(list, list + "?view=ids");
+            await Ok(list, list + "?view=count");
+            await Ok(list, list + "?view=expanded&limit=2");
+            await Ok(list + "/{id}", $"{list}/{ids[list]}");
+        }
+        string contract = (await Ok("/messages", "/messages?subject=Signed%20contract"))!.Value[0].GetProperty("id").GetString()!;
+        await Ok("/messages/{id}", $"/messages/{contract}?view=expanded");
+        await Ok("/messages/{id}", $"/messages/{contract}", accept: "message/rfc822");
+        await Ok("/messages/{id}", $"/messages/{contract},{ids["/messages"]}");
+        await Ok("/threads/{id}", $"/threads/{ids["/threads"]}?view=expanded");
+        await Ok("/messages/search", "/messages/search?q=contract");
+        await Ok("/messages/search", "/messages/search?q=contract&view=ids");
+        await Ok("/threads/search", "/threads/search?q=budget");
+        await Ok("/threads/search", "/threads/search?q=budget&view=count");
+        await Ok("/files/{id}/download", $"/files/{ids["/files"]}/download");
+        await Ok("/account", "/account");
+        await Ok("/health", "/health", client: host.Client());
+        await Ok("/openapi.json", "/openapi.json", client: host.Client());
+
+        // A folder account has no labels: a documented 404 with the error shape.
+        await CheckAsync("/labels", "get", Get("/labels"), http, expectStatus: 404);
+        await CheckAsync("/labels/{id}", "get", Get($"/labels/{ids["/folders"]}"), http, expectStatus: 404);
+        exercised.UnionWith(["GET /labels", "GET /labels/{}"]);
+
+        // The application's endpoints, with the client secret; connecting answers the account with its token.
+        using var app = host.AppClient();
+        await Ok("/a/{client_id}/accounts", $"/a/{host.ClientId}/accounts", client: app);
+        await Ok("/a/{client_id}/accounts", $"/a/{host.ClientId}/accounts?view=count", client: app);
+        using (var connected = await host.PostAccountAsync(Nylas.Testing.TestStack.NewMailbox()))
+        {
+            exercised.Add("POST /a/{}/accounts");
+            var account = await CheckBodyAsync("/a/{client_id}/accounts", "post", connected);
+            Assert.False(string.IsNullOrEmpty(account.GetProperty("access_token").GetString()));
+        }
+        var bad = new HttpRequestMessage(HttpMethod.Post, $"/a/{host.ClientId}/accounts") { Content = new StringContent("{\"email_address\":\"nope\"}") };
+        await CheckAsync("/a/{client_id}/accounts", "post", bad, app, expectStatus: 400);
+
+        // Errors: unknown parameter, bad id, unknown object, no credentials, wrong credentials.
+        await CheckAsync("/messages", "get", Get("/messages?colour=red"), http, expectStatus: 400);
+        await CheckAsync("/messages/{id}", "get", Get("/messages/NOT-AN-ID"), http, expectStatus: 400);
+        await CheckAsync("/threads/{id}", "get", Get("/threads/0000000000000000000000000"), http, expectStatus: 404);
+        await CheckAsync("/events", "get", Get("/events"), host.Client(), expectStatus: 401);
+        await CheckAsync("/a/{client_id}/accounts", "get", Get($"/a/{host.ClientId}/accounts"), http, expectStatus: 401);
+
+        // A route added to the document must be added here too (with its ids), or this fails.
+        Assert.Equal(DocumentedRoutes(), new SortedSet<string>(exercised));
+    }
+
+    private static async Task<JsonElement> CheckBodyAsync(string path, string method, HttpResponseMessage response)
+    {
+        string text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{method.ToUpperInvariant()} {path}: {(int)response.StatusCode} {text}");
+        var (_, pointer) = DocumentedResponse(path, method, 200);
+        var json = JsonDocument.Parse(text).RootElement;
+        var results = SchemaAt($"{pointer}/content/application~1json/schema").Evaluate(json, new EvaluationOptions { OutputFormat = OutputFormat.List });
+        Assert.True(results.IsValid, $"{method.ToUpperInvariant()} {path}: the answer does not match the document: " +
+            string.Join("; ", (results.Details ?? []).Where(d => d.Errors is { Count: > 0 }).SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Value}"))));
+        return json;
+    }
+
+    [Fact]
+    public async Task Every_documented_query_parameter_is_accepted()
+    {
+        using var http = host.Client(host.A.Token);
+        using var app = host.AppClient();
+        string messageId = (await (await http.GetAsync("/messages?view=ids&limit=1")).Content.ReadFromJsonAsync<string[]>())![0];
+        var checkedCount = 0;
+        foreach (var path in Document.GetProperty("paths").EnumerateObject())
+        {
+            if (!path.Value.TryGetProperty("get", out var get) || !get.TryGetProperty("parameters", out var parameters)) continue;
+            string url = path.Name.Replace("{client_id}", host.ClientId);
+            if (path.Name == "/messages/{id}") url = url.Replace("{id}", messageId);
+            if (url.Contains('{')) continue; // other objects' ids: their routes have only limit/offset/view, seen on the lists
+            if (path.Name == "/labels") continue; // a folder account's /labels is a 404 (see the route test above)
+            foreach (var p in parameters.EnumerateArray())
+            {
+                var parameter = Resolve(p);
+                if (parameter.GetProperty("in").GetString() != "query") continue;
+                string name = parameter.GetProperty("name").GetString()!;
+                string query = $"{name}={Uri.EscapeDataString(SampleValue(name, parameter.GetProperty("schema")))}";
+                if (name != "q" && path.Name.EndsWith("/search")) query += "&q=budget";
+                using var response = await (path.Name.StartsWith("/a/") ? app : http).GetAsync($"{url}?{query}");
+                string text = await response.Content.ReadAsStringAsync();
+                Assert.True(response.StatusCode == HttpStatusCode.OK, $"GET {url}?{query}: {(int)response.StatusCode} {text}");
+                checkedCount++;
+            }
+        }
+        Assert.True(checkedCount > 40, $"only {checkedCount} parameters checked");
+    }
+
+    private static JsonElement Resolve(JsonElement parameter)
+        => parameter.TryGetProperty("$ref", out var r)
+            ? Document.GetProperty("components").GetProperty("parameters").GetProperty(r.GetString()!.Split('/').Last())
+            : parameter;
+
+    /// <summary>A valid value of the parameter's type (or enum) for this mailbox.</summary>
+    private static string SampleValue(string name, JsonElement schema)
+    {
+        if (schema.TryGetProperty("enum", out var values)) return values[0].GetString()!;
+        return schema.TryGetProperty("type", out var type) ? type.GetString() switch
+        {
+            "integer" => name.EndsWith("_before") ? "2000000000" : "1",
+            "boolean" => "true",
+            "array" => "alice@example.org",
+            _ => name switch
+            {
+                "in" => "inbox",
+                "q" => "budget",
+                "email" or "from" or "to" or "cc" or "bcc" => "alice@example.org",
+                _ => "0000000000000000000000000",
+            },
+        } : throw new InvalidOperationException($"parameter {name} has no type");
+    }
+}
