@@ -31,7 +31,7 @@ public sealed class MessageQueries(ShardDirectory shards)
     {
         await using var cmd = shards.Shard(account.ShardId).CreateCommand("");
         cmd.CommandText = $"{Select} WHERE m.account_id = @account{MailFilterSql.ForMessages(filter, cmd)} {Order} LIMIT @limit OFFSET @offset";
-        AddPaging(cmd, account, limit, offset);
+        QueryParameters.AddPaging(cmd, account.Id, limit, offset);
         return await ReadAsync(account, cmd, expanded, cancellationToken);
     }
 
@@ -39,7 +39,7 @@ public sealed class MessageQueries(ShardDirectory shards)
     {
         await using var cmd = shards.Shard(account.ShardId).CreateCommand("");
         cmd.CommandText = $"SELECT m.public_id {From(filter)} WHERE m.account_id = @account{MailFilterSql.ForMessages(filter, cmd)} {Order} LIMIT @limit OFFSET @offset";
-        AddPaging(cmd, account, limit, offset);
+        QueryParameters.AddPaging(cmd, account.Id, limit, offset);
         var ids = new List<string>();
         await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
         while (await r.ReadAsync(cancellationToken)) ids.Add(r.GetString(0));
@@ -64,7 +64,7 @@ public sealed class MessageQueries(ShardDirectory shards)
             return $"@pid{i}";
         }).ToList();
         cmd.CommandText = $"{Select} WHERE m.account_id = @account AND m.public_id IN ({string.Join(',', names)}) {Order} LIMIT @limit OFFSET @offset";
-        AddPaging(cmd, account, limit, offset);
+        QueryParameters.AddPaging(cmd, account.Id, limit, offset);
         return await ReadAsync(account, cmd, expanded, cancellationToken);
     }
 
@@ -72,12 +72,6 @@ public sealed class MessageQueries(ShardDirectory shards)
     private static string From(MailFilter filter)
         => MailFilterSql.NeedsThread(filter) ? "FROM messages m JOIN threads t ON t.id = m.thread_id" : "FROM messages m";
 
-    private static void AddPaging(DbCommand cmd, Account account, int limit, int offset)
-    {
-        cmd.Parameters.AddWithValue("@account", account.Id);
-        cmd.Parameters.AddWithValue("@limit", limit);
-        cmd.Parameters.AddWithValue("@offset", offset);
-    }
 
     private async Task<IReadOnlyList<ApiMessage>> ReadAsync(Account account, DbCommand cmd, bool expanded, CancellationToken cancellationToken)
     {

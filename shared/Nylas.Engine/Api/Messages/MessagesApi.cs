@@ -18,10 +18,9 @@ public sealed class MessagesApi(ApiAuthenticator auth, MessageQueries queries, R
     private async Task<ApiResult> ListAsync(HttpContext http, bool search)
     {
         var ct = http.RequestAborted;
-        var (account, authError) = await auth.AuthenticateAccountAsync(http.Request, ct);
-        if (account is null) return authError!;
-        var (query, queryError) = QueryParameters.Parse(http.Request.Query, search ? MailFilter.SearchNames : MailFilter.MessageNames);
-        if (query is null) return queryError!;
+        var (request, error) = await auth.ListRequestAsync(http, search ? MailFilter.SearchNames : MailFilter.MessageNames);
+        if (request is null) return error!;
+        var (account, query) = request;
         var (filter, filterError) = search ? MailFilter.ParseSearch(http.Request.Query) : MailFilter.Parse(http.Request.Query);
         if (filter is null) return filterError!;
 

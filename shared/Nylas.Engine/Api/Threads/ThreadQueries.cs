@@ -32,7 +32,7 @@ public sealed class ThreadQueries(ShardDirectory shards, MessageQueries messages
     {
         await using var cmd = shards.Shard(account.ShardId).CreateCommand("");
         cmd.CommandText = $"{Select} WHERE t.account_id = @account{MailFilterSql.ForThreads(filter, cmd)} {Order} LIMIT @limit OFFSET @offset";
-        AddPaging(cmd, account, limit, offset);
+        QueryParameters.AddPaging(cmd, account.Id, limit, offset);
         return await ReadAsync(account, cmd, expanded, cancellationToken);
     }
 
@@ -40,7 +40,7 @@ public sealed class ThreadQueries(ShardDirectory shards, MessageQueries messages
     {
         await using var cmd = shards.Shard(account.ShardId).CreateCommand("");
         cmd.CommandText = $"SELECT t.public_id FROM threads t WHERE t.account_id = @account{MailFilterSql.ForThreads(filter, cmd)} {Order} LIMIT @limit OFFSET @offset";
-        AddPaging(cmd, account, limit, offset);
+        QueryParameters.AddPaging(cmd, account.Id, limit, offset);
         var ids = new List<string>();
         await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
         while (await r.ReadAsync(cancellationToken)) ids.Add(r.GetString(0));
@@ -63,12 +63,6 @@ public sealed class ThreadQueries(ShardDirectory shards, MessageQueries messages
         return (await ReadAsync(account, cmd, expanded, cancellationToken)).FirstOrDefault();
     }
 
-    private static void AddPaging(DbCommand cmd, Account account, int limit, int offset)
-    {
-        cmd.Parameters.AddWithValue("@account", account.Id);
-        cmd.Parameters.AddWithValue("@limit", limit);
-        cmd.Parameters.AddWithValue("@offset", offset);
-    }
 
     private async Task<IReadOnlyList<ApiThread>> ReadAsync(Account account, DbCommand cmd, bool expanded, CancellationToken cancellationToken)
     {
