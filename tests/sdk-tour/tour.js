@@ -106,7 +106,7 @@ function message(m) {
     unread: m.unread,
     starred: m.starred,
     folder: m.folder ? { id: m.folder.id, name: m.folder.name, display_name: m.folder.displayName } : null,
-    has_labels_key: Array.isArray(m.labels) && m.labels.length > 0,
+    labels: (m.labels || []).map((l) => l.name || l.displayName),
     files: (m.files || []).map((f) => ({ id: f.id, filename: f.filename, content_type: f.contentType, size: f.size })),
     events: (m.events || []).map((e) => e.id),
     headers: m.headers || null,
