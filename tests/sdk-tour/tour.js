@@ -7,6 +7,8 @@
 //   node tour.js connect    connects a mailbox: POST /a/{client_id}/accounts through the SDK's own
 //                           request path (client-secret auth, JSON sent as text/plain), prints the
 //                           account with its access token
+//   node tour.js authorize  the same through the SDK's native auth: Nylas.connect.authorize() then
+//                           Nylas.connect.token() (POST /connect/authorize, POST /connect/token)
 //
 // Environment (the names of .dev/env, so `source .dev/env && node tests/sdk-tour/tour.js` works):
 //   NYLAS_API_URL          base URL of the API, e.g. http://127.0.0.1:5080
@@ -14,7 +16,8 @@
 //   NYLAS_CLIENT_SECRET    application client secret
 //   NYLAS_ACCESS_TOKEN     account access token (the tour only)
 //   NYLAS_TOUR_SEARCH      the search query (optional; default: the longest word of the newest subject)
-//   NYLAS_CONNECT_BODY     `connect` only: the JSON body of POST /a/{client_id}/accounts
+//   NYLAS_CONNECT_BODY     `connect`/`authorize`: {email_address, name, provider, settings} as
+//                          POST /a/{client_id}/accounts takes it
 //
 // Every SDK call is one step. A step records {ok: true, result} or {ok: false, error}; steps that
 // need an earlier step's result are not run when it failed. The document is printed in either
@@ -319,19 +322,37 @@ async function connect() {
   return account;
 }
 
+// The v2 native-auth flow through the SDK's own Connect model: POST /connect/authorize (the
+// mailbox's settings, answered with a one-time code), then POST /connect/token (the code and the
+// client secret, answered with the account and its access token).
+async function authorize() {
+  configure();
+  const body = JSON.parse(env('NYLAS_CONNECT_BODY'));
+  const { code } = await Nylas.connect.authorize({
+    name: body.name || '',
+    emailAddress: body.email_address,
+    provider: body.provider || 'imap',
+    settings: body.settings,
+    scopes: ['email.read_only'],
+  });
+  const account = await Nylas.connect.token(code);
+  return account.toJSON();
+}
+
 async function main() {
   const command = process.argv[2] || 'tour';
-  if (command === 'connect') {
+  const setup = { connect, authorize }[command];
+  if (setup) {
     try {
-      process.stdout.write(JSON.stringify(await connect(), null, 2) + '\n');
+      process.stdout.write(JSON.stringify(await setup(), null, 2) + '\n');
     } catch (e) {
-      process.stderr.write(`tour connect: ${JSON.stringify(describeError(e))}\n`);
+      process.stderr.write(`tour ${command}: ${JSON.stringify(describeError(e))}\n`);
       process.exit(1);
     }
     return;
   }
   if (command !== 'tour') {
-    process.stderr.write(`usage: node tour.js [tour|connect]\n`);
+    process.stderr.write(`usage: node tour.js [tour|connect|authorize]\n`);
     process.exit(2);
   }
   const document = await tour();
