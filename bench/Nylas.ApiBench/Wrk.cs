@@ -38,7 +38,8 @@ public sealed class Wrk : IDisposable
             using var p = Process.Start(new ProcessStartInfo("wrk", "--version") { RedirectStandardOutput = true, RedirectStandardError = true })!;
             string text = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
             p.WaitForExit();
-            return text.Split('\n').FirstOrDefault(l => l.StartsWith("wrk", StringComparison.Ordinal))?.Trim();
+            string? line = text.Split('\n').FirstOrDefault(l => l.StartsWith("wrk", StringComparison.Ordinal))?.Trim();
+            return line is null ? null : line.Split(" Copyright")[0];
         }
         catch (System.ComponentModel.Win32Exception)
         {
