@@ -13,12 +13,14 @@ using Nylas.Testing;
 namespace Nylas.ApiBench;
 
 /// <summary>One measured case: an endpoint and page, its API run (wrk) and its SQL baselines.</summary>
-public sealed record CaseResult(string Name, string Path, LoadResult Api, CpuShare ApiCpu, LoadResult Sql, CpuShare SqlCpu, LoadResult? SqlPooled, long ResponseBytes);
+public sealed record CaseResult(string Name, string Path, LoadResult Api, CpuShare ApiCpu, LoadResult Sql, CpuShare SqlCpu, LoadResult? SqlPooled, long ResponseBytes,
+    LoadResult? ApiSingle, LoadResult? SqlSingle);
 
 /// <summary>CPU seconds during a run: the process under test (host or this process), MariaDB, and the whole machine.</summary>
 public sealed record CpuShare(double Process, double MariaDb, double Machine, double Wall);
 
-public sealed record Experiment(string Name, string Description, LoadResult Current, LoadResult Alternative);
+public sealed record Experiment(string Name, string Description, LoadResult BeforeSingle, LoadResult AfterSingle, LoadResult BeforeLoaded, LoadResult AfterLoaded,
+    double BeforeMariaDbMs, double AfterMariaDbMs);
 
 public sealed class ApiBenchmark(BenchOptions options)
 {
@@ -156,20 +158,25 @@ public sealed class ApiBenchmark(BenchOptions options)
             var sql = await SqlLoad.RunAsync("SQL", databases.Global, shardCs, c.Runner, options.Connections, duration, false, cancellationToken);
             var sqlCpu = Cpu(Environment.ProcessId, mariaDb).Since(cpu1);
             Console.WriteLine($"{c.Name}: SQL {Line(sql)}");
-            LoadResult? pooled = null;
+            LoadResult? pooled = null, apiSingle = null, sqlSingle = null;
             if (c.Pooled)
             {
                 pooled = await SqlLoad.RunAsync("SQL, pooled", databases.Global, shardCs, c.Runner, options.Connections, duration, true, cancellationToken);
                 Console.WriteLine($"{c.Name}: SQL, a pooled connection per statement {Line(pooled)}");
+                // Service time: one request at a time, nothing queued behind it.
+                var single = TimeSpan.FromSeconds(Math.Max(5, c.Seconds / 2));
+                (apiSingle, _) = await wrk.RunAsync("API, 1 connection", url, 1, 1, single, cancellationToken);
+                sqlSingle = await SqlLoad.RunAsync("SQL, 1 worker", databases.Global, shardCs, c.Runner, 1, single, false, cancellationToken);
+                Console.WriteLine($"{c.Name}: 1 connection: API {Line(apiSingle)}; SQL {Line(sqlSingle)}");
             }
-            results.Add(new CaseResult(c.Name, c.Path, api, apiCpu, sql, sqlCpu, pooled, responseBytes[c.Path]));
+            results.Add(new CaseResult(c.Name, c.Path, api, apiCpu, sql, sqlCpu, pooled, responseBytes[c.Path], apiSingle, sqlSingle));
             explains[c.Name] = await ExplainAsync(shardCs, c.Runner, account.Id, cancellationToken);
             _ = wrkOutput;
         }
 
         var experiments = new List<Experiment>();
         if (options.Experiments)
-            experiments.AddRange(await Experiments.RunAsync(databases.Global, shardCs, account.Id, tokenHash, limit, deepMessages, deepThreads, options.Connections, cancellationToken));
+            experiments.AddRange(await Experiments.RunAsync(databases.Global, shardCs, account.Id, tokenHash, limit, deepMessages, deepThreads, options.Connections, mariaDb, cancellationToken));
 
         string endLoad = File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
         var report = Report.Render(new ReportInput(options, started, DateTime.UtcNow, load, endLoad, wrkVersion, mailbox, seed, account.ShardId, results, experiments, explains));

@@ -55,17 +55,27 @@ public static class Report
             if (c.SqlPooled is { } p)
                 L(string.Create(inv, $"| | SQL, pooled connection per statement ({p.Duration.TotalSeconds:F0} s) | {p.Requests:N0} | {p.Errors} | {p.P90Ms:F1} ms | {p.MaxMs:F0} ms | | p50 {p.P50Ms:F1} ms, p99 {p.P99Ms:F1} ms, {p.PerSecond:F0} req/s | | |"));
         }
+        if (input.Cases.Any(c => c.ApiSingle is not null))
+        {
+            L();
+            L("Service time — one request at a time (wrk `-c1 -t1`, one SQL worker), so nothing waits behind another request:");
+            L();
+            L("| page | API p50 | API p99 | API req/s | SQL p50 | SQL p99 | SQL req/s | API p50 − SQL p50 (the host's own time) |");
+            L("|---|---:|---:|---:|---:|---:|---:|---:|");
+            foreach (var c in input.Cases.Where(c => c.ApiSingle is not null))
+                L(string.Create(inv, $"| `/{c.Path}` | {c.ApiSingle!.P50Ms:F1} ms | {c.ApiSingle.P99Ms:F1} ms | {c.ApiSingle.PerSecond:F0} | {c.SqlSingle!.P50Ms:F1} ms | {c.SqlSingle.P99Ms:F1} ms | {c.SqlSingle.PerSecond:F0} | {c.ApiSingle.P50Ms - c.SqlSingle.P50Ms:F1} ms |"));
+        }
         if (input.Experiments.Count > 0)
         {
             L();
             L("## Experiments: alternative SQL in the baseline harness");
             L();
-            L("Same workers and page, the current statements then the alternative, 10 s each (the alternative's answer was checked equal first).");
+            L($"The same page's statements before and after one change, checked to answer the same; 8 s with one worker (service time), then 8 s with {o.Connections} workers (MariaDB CPU per request from `/proc`).");
             L();
-            L("| experiment | change | current p50 / p99 / req/s | alternative p50 / p99 / req/s |");
-            L("|---|---|---:|---:|");
+            L($"| experiment | change | 1 worker p50 before → after | {o.Connections} workers p99 before → after | req/s before → after | MariaDB CPU/request before → after |");
+            L("|---|---|---:|---:|---:|---:|");
             foreach (var e in input.Experiments)
-                L(string.Create(inv, $"| {e.Name} | {e.Description} | {e.Current.P50Ms:F1} / {e.Current.P99Ms:F1} ms / {e.Current.PerSecond:F0} | {e.Alternative.P50Ms:F1} / {e.Alternative.P99Ms:F1} ms / {e.Alternative.PerSecond:F0} |"));
+                L(string.Create(inv, $"| {e.Name} | {e.Description} | {e.BeforeSingle.P50Ms:F1} → **{e.AfterSingle.P50Ms:F1} ms** | {e.BeforeLoaded.P99Ms:F0} → {e.AfterLoaded.P99Ms:F0} ms | {e.BeforeLoaded.PerSecond:F0} → {e.AfterLoaded.PerSecond:F0} | {e.BeforeMariaDbMs:F2} → {e.AfterMariaDbMs:F2} ms |"));
         }
         L();
         L("## Query plans (EXPLAIN of each list query on the seeded data)");

@@ -4,6 +4,7 @@ using System.Text.Json;
 using MySqlConnector;
 using Nylas.Core.Ids;
 using Nylas.Core.Messages;
+using Nylas.Core.Search;
 using Nylas.Core.Threading;
 using Nylas.Engine.Api;
 
@@ -84,11 +85,16 @@ public sealed class Seeder(string shardConnectionString, long accountId, int sha
             string from = JsonSerializer.Serialize(new[] { m.From }, Json), to = JsonSerializer.Serialize(m.To, Json), cc = JsonSerializer.Serialize(m.Cc, Json);
             long size = 600 + body.Length + m.Attachments.Sum(a => a.File.Size * 4 / 3);
             dataBytes += body.Length + from.Length + to.Length + cc.Length + snippet.Length + m.Subject.Length;
+            // SearchText.Build: participants, the body's visible text, the attachments' names.
+            var search = new StringBuilder();
+            foreach (var p in new[] { m.From }.Concat(m.To).Concat(m.Cc)) search.Append(p.Name).Append(' ').Append(p.Email).Append('\n');
+            search.Append(HtmlText.Extract(body, SearchText.MaxBodyCharacters));
+            foreach (var a in m.Attachments) search.Append('\n').Append(a.File.Filename);
             messages.Add(
             [
                 messageRow[m.Index], accountId, messagePublic[m.Index], threadRow[m.Thread], Mailbox.MessageSha(mailbox.Seed, m.Index), size,
                 m.MessageIdHeader, m.InReplyTo, JsonSerializer.Serialize(m.References, Json), m.Subject, from, to, cc, "[]", "[]",
-                m.DateUnix, m.ReceivedUnix, snippet, body, m.Read, m.Starred, m.Sent, keys.Subject?.Key, keys.Subject?.Date.ToUnixTimeSeconds(),
+                m.DateUnix, m.ReceivedUnix, snippet, body, search.ToString(), m.Read, m.Starred, m.Sent, keys.Subject?.Key, keys.Subject?.Date.ToUnixTimeSeconds(),
                 keys.Subject?.SeeksBySubject ?? false, now, now,
             ]);
             Log("message", messagePublic[m.Index], "insert");
@@ -157,7 +163,7 @@ public sealed class Seeder(string shardConnectionString, long accountId, int sha
         int half = (messages.Count / 2 / 500 + 1) * 500;
         const string MessageColumns = """
             id, account_id, public_id, thread_id, data_sha256, size, message_id_header, in_reply_to, references_json, subject,
-            from_json, to_json, cc_json, bcc_json, reply_to_json, date_unix, received_unix, snippet, body, is_read, is_starred, is_sent,
+            from_json, to_json, cc_json, bcc_json, reply_to_json, date_unix, received_unix, snippet, body, search_text, is_read, is_starred, is_sent,
             subject_key, subject_date_unix, subject_seeks, created_at, updated_at
             """;
         var counts = new Dictionary<string, long>();

@@ -57,7 +57,7 @@ public sealed class Wrk : IDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        foreach (var a in new[] { $"-c{connections}", $"-t{threads}", $"-d{(int)Math.Ceiling(duration.TotalSeconds)}s", "--latency", "--timeout", "10s", "-s", _script, url.ToString() })
+        foreach (var a in new[] { $"-c{connections}", $"-t{threads}", $"-d{(int)Math.Ceiling(duration.TotalSeconds)}s", "--latency", "--timeout", "60s", "-s", _script, url.ToString() })
             psi.ArgumentList.Add(a);
         using var process = Process.Start(psi)!;
         var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
