@@ -1,0 +1,168 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Nylas.Engine.Accounts;
+
+/// <summary>The provider refused the refresh token or the client (RFC 6749 invalid_grant, invalid_client…): new credentials are needed.</summary>
+public sealed class OAuthGrantRejectedException(string message) : Exception(message);
+
+/// <summary>The token endpoint could not be reached or failed (network, timeout, 429, 5xx): try again later.</summary>
+public sealed class OAuthProviderUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// Redeems OAuth2 refresh tokens for access tokens at the provider's token endpoint and caches each
+/// access token until shortly before it expires (<see cref="OAuthOptions.RefreshMarginSeconds"/>).
+/// One refresh at a time per grant; tokens never reach a log.
+/// </summary>
+public sealed partial class OAuthTokenProvider(IOptions<NylasOptions> options, TimeProvider clock, ILogger<OAuthTokenProvider> logger) : IDisposable
+{
+    private readonly record struct CachedToken(string AccessToken, DateTimeOffset ExpiresAt);
+
+    private readonly ConcurrentDictionary<string, CachedToken> _cache = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _gates = new(StringComparer.Ordinal);
+    private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), AllowAutoRedirect = false })
+    {
+        Timeout = TimeSpan.FromSeconds(options.Value.OAuth.TimeoutSeconds),
+    };
+
+    /// <summary>A valid access token for the grant: the cached one while it has more than the margin left, otherwise a new one.</summary>
+    public async Task<string> GetAccessTokenAsync(OAuthGrant grant, CancellationToken cancellationToken)
+    {
+        string key = CacheKey(grant);
+        if (TryCached(key, out string? token)) return token!;
+        var gate = _gates.GetOrAdd(key, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (TryCached(key, out token)) return token!;
+            var fresh = await RedeemAsync(grant, cancellationToken);
+            _cache[key] = fresh;
+            return fresh.AccessToken;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Drops the cached access token (the server refused it), so the next call redeems the refresh token again.</summary>
+    public void Forget(OAuthGrant grant) => _cache.TryRemove(CacheKey(grant), out _);
+
+    private bool TryCached(string key, out string? token)
+    {
+        var margin = TimeSpan.FromSeconds(options.Value.OAuth.RefreshMarginSeconds);
+        if (_cache.TryGetValue(key, out var cached) && cached.ExpiresAt - margin > clock.GetUtcNow())
+        {
+            token = cached.AccessToken;
+            return true;
+        }
+        token = null;
+        return false;
+    }
+
+    private async Task<CachedToken> RedeemAsync(OAuthGrant grant, CancellationToken cancellationToken)
+    {
+        string endpoint = Uri.TryCreate(grant.TokenUrl, UriKind.Absolute, out var uri) ? uri.GetLeftPart(UriPartial.Path) : "(invalid token URL)";
+        if (uri is null || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
+            throw new OAuthGrantRejectedException($"The OAuth2 token URL '{grant.TokenUrl}' is not an http(s) URL.");
+        var form = new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["grant_type"] = "refresh_token",
+            ["refresh_token"] = grant.RefreshToken,
+            ["client_id"] = grant.ClientId,
+            ["client_secret"] = grant.ClientSecret,
+        });
+        var requestedAt = clock.GetUtcNow();
+        HttpResponseMessage response;
+        try
+        {
+            response = await _http.PostAsync(uri, form, cancellationToken);
+        }
+        catch (Exception ex) when (ex is HttpRequestException || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            LogUnavailable(endpoint, ex.GetType().Name);
+            throw new OAuthProviderUnavailableException($"The OAuth2 token endpoint {endpoint} could not be reached: {ex.Message}", ex);
+        }
+        using (response)
+        {
+            string body = await response.Content.ReadAsStringAsync(cancellationToken);
+            if (response.IsSuccessStatusCode)
+            {
+                var (accessToken, expiresIn) = ParseToken(body, endpoint);
+                LogRefreshed(endpoint, expiresIn);
+                // Anchored to when the request was sent: the token cannot have been issued earlier.
+                return new CachedToken(accessToken, requestedAt.AddSeconds(expiresIn));
+            }
+            int status = (int)response.StatusCode;
+            if (status == (int)HttpStatusCode.TooManyRequests || status >= 500)
+            {
+                LogUnavailable(endpoint, $"HTTP {status}");
+                throw new OAuthProviderUnavailableException($"The OAuth2 token endpoint {endpoint} answered HTTP {status}; will retry.");
+            }
+            // 400/401 with an RFC 6749 error code: the grant or the client is wrong and retrying will not help.
+            string error = ErrorCode(body);
+            LogRejected(endpoint, status, error);
+            throw new OAuthGrantRejectedException($"The OAuth2 provider at {endpoint} refused the refresh token (HTTP {status} {error}): connect the account again with a new refresh token.");
+        }
+    }
+
+    /// <summary>The access token and its lifetime in seconds.</summary>
+    private static (string AccessToken, int ExpiresIn) ParseToken(string body, string endpoint)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(body);
+            var root = doc.RootElement;
+            if (root.ValueKind == JsonValueKind.Object
+                && root.TryGetProperty("access_token", out var at) && at.ValueKind == JsonValueKind.String && at.GetString() is { Length: > 0 } accessToken)
+            {
+                // Providers send expires_in as a number (Google, Microsoft) or, rarely, a string; an hour when absent (RFC 6749 leaves it optional).
+                long expiresIn = 3600;
+                if (root.TryGetProperty("expires_in", out var e))
+                {
+                    if (e.ValueKind == JsonValueKind.Number && e.TryGetInt64(out long n)) expiresIn = n;
+                    else if (e.ValueKind == JsonValueKind.String && long.TryParse(e.GetString(), out long s)) expiresIn = s;
+                }
+                return (accessToken, (int)Math.Clamp(expiresIn, 0, 366L * 86400));
+            }
+        }
+        catch (JsonException)
+        {
+        }
+        throw new OAuthProviderUnavailableException($"The OAuth2 token endpoint {endpoint} answered without an access_token.");
+    }
+
+    private static string ErrorCode(string body)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(body);
+            if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("error", out var e) && e.ValueKind == JsonValueKind.String)
+                return e.GetString()!;
+        }
+        catch (JsonException)
+        {
+        }
+        return "error";
+    }
+
+    // The cache is keyed by a hash of the whole grant: no token kept as a dictionary key in clear.
+    private static string CacheKey(OAuthGrant grant)
+        => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{grant.TokenUrl}\n{grant.ClientId}\n{grant.RefreshToken}")));
+
+    public void Dispose() => _http.Dispose();
+
+    [LoggerMessage(EventId = 1301, Level = LogLevel.Debug, Message = "OAuth2 access token obtained from {Endpoint}, valid {Seconds} s")]
+    private partial void LogRefreshed(string endpoint, int seconds);
+
+    [LoggerMessage(EventId = 1302, Level = LogLevel.Warning, Message = "OAuth2 token endpoint {Endpoint} refused the refresh token: HTTP {Status} {Error}")]
+    private partial void LogRejected(string endpoint, int status, string error);
+
+    [LoggerMessage(EventId = 1303, Level = LogLevel.Warning, Message = "OAuth2 token endpoint {Endpoint} unavailable: {Reason}")]
+    private partial void LogUnavailable(string endpoint, string reason);
+}
