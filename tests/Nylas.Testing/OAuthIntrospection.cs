@@ -12,7 +12,7 @@ namespace Nylas.Testing;
 /// </summary>
 public static class OAuthIntrospection
 {
-    private static readonly ConcurrentDictionary<string, (string User, DateTimeOffset Expires)> Tokens = new();
+    private static readonly ConcurrentDictionary<string, (string User, DateTimeOffset Expires, RefreshGrant? Grant)> Tokens = new();
     private static readonly ConcurrentDictionary<string, RefreshGrant> Grants = new();
     private static readonly Lazy<HttpListener> Listener = new(Start);
 
@@ -28,16 +28,20 @@ public static class OAuthIntrospection
         /// <summary>Access tokens issued for this refresh token so far.</summary>
         public int Redeemed => Volatile.Read(ref _redeemed);
         internal void CountRedeem() => Interlocked.Increment(ref _redeemed);
+        private int _expiredPresented;
+        /// <summary>Logins Dovecot asked about with an access token of this grant that had already expired.</summary>
+        public int ExpiredPresented => Volatile.Read(ref _expiredPresented);
+        internal void CountExpiredPresented() => Interlocked.Increment(ref _expiredPresented);
     }
 
     /// <summary>A fresh access token that Dovecot will accept for <paramref name="user"/>.</summary>
-    public static string IssueToken(string user) => IssueToken(user, TimeSpan.FromDays(1));
+    public static string IssueToken(string user) => IssueToken(user, TimeSpan.FromDays(1), null);
 
-    private static string IssueToken(string user, TimeSpan lifetime)
+    private static string IssueToken(string user, TimeSpan lifetime, RefreshGrant? grant)
     {
         _ = Listener.Value;
         string token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24));
-        Tokens[token] = (user, DateTimeOffset.UtcNow + lifetime);
+        Tokens[token] = (user, DateTimeOffset.UtcNow + lifetime, grant);
         return token;
     }
 
@@ -95,14 +99,17 @@ public static class OAuthIntrospection
                 continue;
             }
             string? token = form["token"];
+            (string User, DateTimeOffset Expires, RefreshGrant? Grant) issued = default;
             if (token == OutageToken)
             {
                 context.Response.StatusCode = 503;
                 context.Response.Close();
                 continue;
             }
-            object body = token is not null && Tokens.TryGetValue(token, out var issued) && issued.Expires > DateTimeOffset.UtcNow
-                ? new { active = true, username = issued.User }
+            bool known = token is not null && Tokens.TryGetValue(token, out issued);
+            if (known && issued.Expires <= DateTimeOffset.UtcNow) issued.Grant?.CountExpiredPresented();
+            object body = known && issued.Expires > DateTimeOffset.UtcNow
+                ? new { active = true, username = issued.User ?? "" }
                 : new { active = false, username = "" };
             await WriteJsonAsync(context, 200, body);
         }
@@ -126,7 +133,7 @@ public static class OAuthIntrospection
             return;
         }
         grant.CountRedeem();
-        string accessToken = IssueToken(grant.User, grant.AccessTokenLifetime);
+        string accessToken = IssueToken(grant.User, grant.AccessTokenLifetime, grant);
         await WriteJsonAsync(context, 200, new
         {
             access_token = accessToken,
