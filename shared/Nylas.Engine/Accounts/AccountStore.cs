@@ -180,7 +180,7 @@ public sealed class AccountStore(ShardDirectory shards, SecretSealer sealer, Tim
 
     public async Task<IReadOnlyList<Account>> ListForApplicationAsync(long applicationId, int limit, int offset, CancellationToken cancellationToken = default)
     {
-        await using var cmd = shards.Global.CreateCommand($"SELECT {AccountColumns} FROM accounts a WHERE a.application_id = @app ORDER BY a.id LIMIT @limit OFFSET @offset");
+        await using var cmd = shards.Global.CreateCommand($"SELECT {AccountColumns} FROM accounts a WHERE a.application_id = @app AND a.sync_state <> 'deleting' ORDER BY a.id LIMIT @limit OFFSET @offset");
         cmd.Parameters.AddWithValue("@app", applicationId);
         cmd.Parameters.AddWithValue("@limit", limit);
         cmd.Parameters.AddWithValue("@offset", offset);
