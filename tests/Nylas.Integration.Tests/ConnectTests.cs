@@ -230,6 +230,7 @@ public class ConnectTests(ConnectFixture host) : IClassFixture<ConnectFixture>
             With(b => { b["settings"]!.AsObject().Remove("imap_password"); b["settings"]!["refresh_token"] = "rt"; }).ToJsonString(),
             With(b => { b["settings"]!.AsObject().Remove("imap_password"); b["settings"]!["refresh_token"] = "rt"; b["settings"]!["oauth_client_id"] = "c"; b["settings"]!["oauth_client_secret"] = "s"; }).ToJsonString(),
             With(b => { b["settings"]!.AsObject().Remove("imap_password"); b["settings"]!["refresh_token"] = "rt"; b["settings"]!["oauth_client_id"] = "c"; b["settings"]!["oauth_client_secret"] = "s"; b["settings"]!["oauth_token_url"] = "file:///etc/passwd"; }).ToJsonString(),
+            With(b => { b["settings"]!.AsObject().Remove("imap_password"); b["settings"]!["refresh_token"] = "rt"; b["settings"]!["oauth_client_id"] = "c"; b["settings"]!["oauth_client_secret"] = "s"; b["settings"]!["oauth_token_url"] = "http://tokens.example.org/token"; }).ToJsonString(),
             With(b => b["settings"]!["imap_host"] = new string('h', 300)).ToJsonString(),
             With(b => b["settings"]!["imap_host"] = "host.invalid").ToJsonString(),
             // No hosts, and a domain no provider serves: autodetection asks for them.

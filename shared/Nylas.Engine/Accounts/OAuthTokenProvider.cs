@@ -50,6 +50,14 @@ public sealed partial class OAuthTokenProvider(IOptions<NylasOptions> options, T
         }
     }
 
+    /// <summary>
+    /// https, or plain http to this machine only (a local identity provider, the tests' one): the refresh
+    /// token and the client secret travel in the request.
+    /// </summary>
+    public static bool IsAllowedTokenUrl(string? url)
+        => Uri.TryCreate(url, UriKind.Absolute, out var uri)
+            && (uri.Scheme == Uri.UriSchemeHttps || (uri.Scheme == Uri.UriSchemeHttp && uri.IsLoopback));
+
     /// <summary>Drops the cached access token (the server refused it), so the next call redeems the refresh token again.</summary>
     public void Forget(OAuthGrant grant) => _cache.TryRemove(CacheKey(grant), out _);
 
@@ -67,10 +75,10 @@ public sealed partial class OAuthTokenProvider(IOptions<NylasOptions> options, T
 
     private async Task<CachedToken> RedeemAsync(OAuthGrant grant, CancellationToken cancellationToken)
     {
-        string endpoint = Uri.TryCreate(grant.TokenUrl, UriKind.Absolute, out var uri) ? uri.GetLeftPart(UriPartial.Path) : "(invalid token URL)";
-        if (uri is null || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
-            throw new OAuthGrantRejectedException($"The OAuth2 token URL '{grant.TokenUrl}' is not an http(s) URL.");
-        var form = new FormUrlEncodedContent(new Dictionary<string, string>
+        string endpoint = Uri.TryCreate(grant.TokenUrl, UriKind.Absolute, out var uri) ? uri.GetLeftPart(UriPartial.Path) : "(not a URL)";
+        if (!IsAllowedTokenUrl(grant.TokenUrl))
+            throw new OAuthGrantRejectedException($"The OAuth2 token URL '{endpoint}' is not an https URL (plain http only to this machine).");
+        using var form = new FormUrlEncodedContent(new Dictionary<string, string>
         {
             ["grant_type"] = "refresh_token",
             ["refresh_token"] = grant.RefreshToken,
@@ -81,7 +89,7 @@ public sealed partial class OAuthTokenProvider(IOptions<NylasOptions> options, T
         HttpResponseMessage response;
         try
         {
-            response = await _http.PostAsync(uri, form, cancellationToken);
+            response = await _http.PostAsync(uri!, form, cancellationToken);
         }
         catch (Exception ex) when (ex is HttpRequestException || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
         {

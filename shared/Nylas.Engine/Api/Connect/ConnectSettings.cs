@@ -79,8 +79,8 @@ public sealed record ConnectSettings(
         {
             if (string.IsNullOrEmpty(clientId) || string.IsNullOrEmpty(clientSecret))
                 problems.Add("an OAuth2 refresh token needs its client: settings.oauth_client_id and settings.oauth_client_secret (google_client_id/google_client_secret for gmail)");
-            if (tokenUrl is not null && (!Uri.TryCreate(tokenUrl, UriKind.Absolute, out var u) || (u.Scheme != Uri.UriSchemeHttps && u.Scheme != Uri.UriSchemeHttp)))
-                problems.Add("settings.oauth_token_url must be an http(s) URL");
+            if (tokenUrl is not null && !OAuthTokenProvider.IsAllowedTokenUrl(tokenUrl))
+                problems.Add("settings.oauth_token_url must be an https URL (plain http only to the server's own machine)");
             if (tokenUrl is null && named?.OAuthTokenUrl is null && !string.IsNullOrWhiteSpace(imapHost))
                 problems.Add("settings.oauth_token_url is required for a refresh token of a provider other than gmail, office365 or outlook");
         }
