@@ -346,6 +346,32 @@ public class ConnectTests(ConnectFixture host) : IClassFixture<ConnectFixture>
     }
 
     [Fact]
+    public async Task A_refresh_token_the_provider_rotates_is_stored_sealed_and_used_next_time()
+    {
+        string email = TestStack.NewMailbox("o");
+        var (refresh, grant) = OAuthIntrospection.IssueRefreshToken(email, "test-client", "test-client-secret", TimeSpan.FromSeconds(4), rotate: true);
+        var account = await host.ConnectAsync(email, OAuthSettings(email, refresh), "gmail");
+        string token = account.GetProperty("access_token").GetString()!;
+        long dbId = await host.GlobalCountAsync($"SELECT id FROM accounts WHERE email_address = '{email}'");
+        var store = host.App.Services.GetRequiredService<AccountStore>();
+        // Verifying the login redeemed the first refresh token: the account was stored with its successor.
+        Assert.NotEqual(refresh, grant.CurrentRefreshToken);
+        Assert.Equal(grant.CurrentRefreshToken, (await store.GetSecretsAsync(dbId)).OAuth!.RefreshToken);
+
+        await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "first"));
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 1, TimeSpan.FromSeconds(60)));
+        string before = grant.CurrentRefreshToken;
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "second"));
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 2, TimeSpan.FromSeconds(60)));
+        // Rotated again, and what the database holds is the token that works now.
+        Assert.NotEqual(before, grant.CurrentRefreshToken);
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => (await store.GetSecretsAsync(dbId)).OAuth!.RefreshToken == grant.CurrentRefreshToken, TimeSpan.FromSeconds(10)));
+        using var http = host.Client(token);
+        Assert.Equal("running", JsonDocument.Parse(await http.GetStringAsync("/account")).RootElement.GetProperty("sync_state").GetString());
+    }
+
+    [Fact]
     public async Task A_revoked_refresh_token_puts_the_account_in_invalid_credentials()
     {
         string email = TestStack.NewMailbox("o");

@@ -17,8 +17,12 @@ public static class OAuthIntrospection
     private static readonly Lazy<HttpListener> Listener = new(Start);
 
     /// <summary>A refresh token of the test identity provider and what it has been used for.</summary>
-    public sealed class RefreshGrant(string user, string clientId, string clientSecret, TimeSpan accessTokenLifetime)
+    public sealed class RefreshGrant(string user, string clientId, string clientSecret, TimeSpan accessTokenLifetime, bool rotate = false)
     {
+        /// <summary>Like Microsoft's and others': every redeem answers a new refresh token and the old one stops working.</summary>
+        public bool Rotate { get; } = rotate;
+        /// <summary>The refresh token that works now.</summary>
+        public string CurrentRefreshToken { get; internal set; } = "";
         public string User { get; } = user;
         public string ClientId { get; } = clientId;
         public string ClientSecret { get; } = clientSecret;
@@ -59,11 +63,11 @@ public static class OAuthIntrospection
     /// A refresh token for <paramref name="user"/>: POST /token redeems it (with this client) for access tokens that
     /// Dovecot accepts for <paramref name="accessTokenLifetime"/> and rejects after.
     /// </summary>
-    public static (string RefreshToken, RefreshGrant Grant) IssueRefreshToken(string user, string clientId, string clientSecret, TimeSpan accessTokenLifetime)
+    public static (string RefreshToken, RefreshGrant Grant) IssueRefreshToken(string user, string clientId, string clientSecret, TimeSpan accessTokenLifetime, bool rotate = false)
     {
         _ = Listener.Value;
         string refresh = "rt-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
-        var grant = new RefreshGrant(user, clientId, clientSecret, accessTokenLifetime);
+        var grant = new RefreshGrant(user, clientId, clientSecret, accessTokenLifetime, rotate) { CurrentRefreshToken = refresh };
         Grants[refresh] = grant;
         return (refresh, grant);
     }
@@ -134,6 +138,21 @@ public static class OAuthIntrospection
         }
         grant.CountRedeem();
         string accessToken = IssueToken(grant.User, grant.AccessTokenLifetime, grant);
+        if (grant.Rotate)
+        {
+            string next = "rt-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+            Grants[next] = grant;
+            Grants.TryRemove(refresh, out _);
+            grant.CurrentRefreshToken = next;
+            await WriteJsonAsync(context, 200, new
+            {
+                access_token = accessToken,
+                token_type = "Bearer",
+                expires_in = (int)grant.AccessTokenLifetime.TotalSeconds,
+                refresh_token = next,
+            });
+            return;
+        }
         await WriteJsonAsync(context, 200, new
         {
             access_token = accessToken,

@@ -50,9 +50,15 @@ public sealed class AccountConnector(AccountStore accounts, ImapConnector imap, 
     public async Task<VerifiedConnection> VerifyAsync(ConnectRequest request, CancellationToken cancellationToken)
     {
         string organizationUnit;
+        // A provider that rotates refresh tokens answers a new one to the first redeem: that is the one to store.
+        var secrets = request.Secrets;
         try
         {
-            using var client = await imap.ConnectAsync(request.Imap, request.Secrets, cancellationToken);
+            using var client = await imap.ConnectAsync(request.Imap, request.Secrets, rotated =>
+            {
+                secrets = rotated;
+                return Task.CompletedTask;
+            }, cancellationToken);
             organizationUnit = GmailLabels.IsLabelServer(client) ? OrganizationUnits.Label : OrganizationUnits.Folder;
             await client.DisconnectAsync(quit: true, cancellationToken);
         }
@@ -69,8 +75,8 @@ public sealed class AccountConnector(AccountStore accounts, ImapConnector imap, 
         {
             throw new ConnectException(ConnectFailure.Unreachable, ImapErrors.Describe(ex, request.Imap));
         }
-        if (request.Smtp is { } server) await VerifySmtpAsync(server, request.Secrets, cancellationToken);
-        return new VerifiedConnection(request, organizationUnit);
+        if (request.Smtp is { } server) await VerifySmtpAsync(server, secrets, cancellationToken);
+        return new VerifiedConnection(request with { Secrets = secrets }, organizationUnit);
     }
 
     private async Task VerifySmtpAsync(SmtpServer server, AccountSecrets secrets, CancellationToken cancellationToken)

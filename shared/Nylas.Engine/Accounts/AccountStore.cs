@@ -203,6 +203,16 @@ public sealed class AccountStore(ShardDirectory shards, SecretSealer sealer, Tim
         return JsonSerializer.Deserialize<AccountSecrets>(sealer.Unseal(sealedSecrets))!;
     }
 
+    /// <summary>Replaces the account's sealed secrets (an OAuth2 provider rotated the refresh token).</summary>
+    public async Task UpdateSecretsAsync(long accountId, AccountSecrets secrets, CancellationToken cancellationToken = default)
+    {
+        await using var cmd = shards.Global.CreateCommand("UPDATE accounts SET secrets_sealed = @secrets, updated_at = @now WHERE id = @id");
+        cmd.Parameters.AddWithValue("@secrets", sealer.Seal(JsonSerializer.Serialize(secrets)));
+        cmd.Parameters.AddWithValue("@now", clock.GetUtcNow().UtcDateTime);
+        cmd.Parameters.AddWithValue("@id", accountId);
+        await cmd.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     /// <summary>What sync reports (running, sync-error, invalid-credentials); never overrides a stop or a deletion an application asked for.</summary>
     public async Task SetSyncStateAsync(long accountId, string state, string? error, CancellationToken cancellationToken = default)
     {

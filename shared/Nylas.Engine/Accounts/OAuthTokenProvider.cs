@@ -11,6 +11,9 @@ namespace Nylas.Engine.Accounts;
 /// <summary>The provider refused the refresh token or the client (RFC 6749 invalid_grant, invalid_client…): new credentials are needed.</summary>
 public sealed class OAuthGrantRejectedException(string message) : Exception(message);
 
+/// <summary>An access token, and the grant it came from (with the provider's new refresh token when it rotated it).</summary>
+public sealed record OAuthAccess(string AccessToken, OAuthGrant Grant);
+
 /// <summary>The token endpoint could not be reached or failed (network, timeout, 429, 5xx): try again later.</summary>
 public sealed class OAuthProviderUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
 
@@ -24,6 +27,8 @@ public sealed partial class OAuthTokenProvider(IOptions<NylasOptions> options, T
     private readonly record struct CachedToken(string AccessToken, DateTimeOffset ExpiresAt);
 
     private readonly ConcurrentDictionary<string, CachedToken> _cache = new(StringComparer.Ordinal);
+    // A grant whose refresh token the provider rotated → the grant with the new one (callers may still hold the old).
+    private readonly ConcurrentDictionary<string, OAuthGrant> _successors = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _gates = new(StringComparer.Ordinal);
     private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), AllowAutoRedirect = false })
     {
@@ -32,17 +37,37 @@ public sealed partial class OAuthTokenProvider(IOptions<NylasOptions> options, T
 
     /// <summary>A valid access token for the grant: the cached one while it has more than the margin left, otherwise a new one.</summary>
     public async Task<string> GetAccessTokenAsync(OAuthGrant grant, CancellationToken cancellationToken)
+        => (await GetAccessAsync(grant, cancellationToken)).AccessToken;
+
+    /// <summary>
+    /// A valid access token, and the grant as it is now: when the provider rotated the refresh token, the
+    /// returned grant carries the new one and the caller must store it (the old one may no longer work).
+    /// </summary>
+    public async Task<OAuthAccess> GetAccessAsync(OAuthGrant grant, CancellationToken cancellationToken)
     {
         string key = CacheKey(grant);
-        if (TryCached(key, out string? token)) return token!;
+        while (_successors.TryGetValue(key, out var next))
+        {
+            grant = next;
+            key = CacheKey(grant);
+        }
+        if (TryCached(key, out string? token)) return new OAuthAccess(token!, grant);
         var gate = _gates.GetOrAdd(key, _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(cancellationToken);
         try
         {
-            if (TryCached(key, out token)) return token!;
-            var fresh = await RedeemAsync(grant, cancellationToken);
+            if (_successors.TryGetValue(key, out var rotatedMeanwhile)) return await GetAccessAsync(rotatedMeanwhile, cancellationToken);
+            if (TryCached(key, out token)) return new OAuthAccess(token!, grant);
+            var (fresh, newRefreshToken) = await RedeemAsync(grant, cancellationToken);
+            if (newRefreshToken is { Length: > 0 } && newRefreshToken != grant.RefreshToken)
+            {
+                var rotated = grant with { RefreshToken = newRefreshToken };
+                _cache[CacheKey(rotated)] = fresh;
+                _successors[key] = rotated;
+                return new OAuthAccess(fresh.AccessToken, rotated);
+            }
             _cache[key] = fresh;
-            return fresh.AccessToken;
+            return new OAuthAccess(fresh.AccessToken, grant);
         }
         finally
         {
@@ -73,7 +98,7 @@ public sealed partial class OAuthTokenProvider(IOptions<NylasOptions> options, T
         return false;
     }
 
-    private async Task<CachedToken> RedeemAsync(OAuthGrant grant, CancellationToken cancellationToken)
+    private async Task<(CachedToken Token, string? NewRefreshToken)> RedeemAsync(OAuthGrant grant, CancellationToken cancellationToken)
     {
         string endpoint = Uri.TryCreate(grant.TokenUrl, UriKind.Absolute, out var uri) ? uri.GetLeftPart(UriPartial.Path) : "(not a URL)";
         if (!IsAllowedTokenUrl(grant.TokenUrl))
@@ -101,10 +126,10 @@ public sealed partial class OAuthTokenProvider(IOptions<NylasOptions> options, T
             string body = await response.Content.ReadAsStringAsync(cancellationToken);
             if (response.IsSuccessStatusCode)
             {
-                var (accessToken, expiresIn) = ParseToken(body, endpoint);
+                var (accessToken, expiresIn, newRefreshToken) = ParseToken(body, endpoint);
                 LogRefreshed(endpoint, expiresIn);
                 // Anchored to when the request was sent: the token cannot have been issued earlier.
-                return new CachedToken(accessToken, requestedAt.AddSeconds(expiresIn));
+                return (new CachedToken(accessToken, requestedAt.AddSeconds(expiresIn)), newRefreshToken);
             }
             int status = (int)response.StatusCode;
             if (status == (int)HttpStatusCode.TooManyRequests || status >= 500)
@@ -119,8 +144,8 @@ public sealed partial class OAuthTokenProvider(IOptions<NylasOptions> options, T
         }
     }
 
-    /// <summary>The access token and its lifetime in seconds.</summary>
-    private static (string AccessToken, int ExpiresIn) ParseToken(string body, string endpoint)
+    /// <summary>The access token, its lifetime in seconds, and a new refresh token when the provider rotates them.</summary>
+    private static (string AccessToken, int ExpiresIn, string? RefreshToken) ParseToken(string body, string endpoint)
     {
         try
         {
@@ -136,7 +161,8 @@ public sealed partial class OAuthTokenProvider(IOptions<NylasOptions> options, T
                     if (e.ValueKind == JsonValueKind.Number && e.TryGetInt64(out long n)) expiresIn = n;
                     else if (e.ValueKind == JsonValueKind.String && long.TryParse(e.GetString(), out long s)) expiresIn = s;
                 }
-                return (accessToken, (int)Math.Clamp(expiresIn, 0, 366L * 86400));
+                string? refreshToken = root.TryGetProperty("refresh_token", out var rt) && rt.ValueKind == JsonValueKind.String ? rt.GetString() : null;
+                return (accessToken, (int)Math.Clamp(expiresIn, 0, 366L * 86400), refreshToken);
             }
         }
         catch (JsonException)

@@ -32,17 +32,31 @@ public sealed class ImapConnector(IOptions<NylasOptions> options, OAuthTokenProv
     /// An authenticated session. With an OAuth2 grant the access token comes from <see cref="OAuthTokenProvider"/>
     /// (cached until shortly before it expires); a token the server refuses is dropped and a fresh one tried once.
     /// </summary>
-    public async Task<ImapClient> ConnectAsync(ImapServer server, AccountSecrets secrets, CancellationToken cancellationToken)
+    public Task<ImapClient> ConnectAsync(ImapServer server, AccountSecrets secrets, CancellationToken cancellationToken)
+        => ConnectAsync(server, secrets, secretsChanged: null, cancellationToken);
+
+    /// <param name="secretsChanged">Called with the new secrets when the OAuth2 provider rotated the refresh token: store them.</param>
+    public async Task<ImapClient> ConnectAsync(ImapServer server, AccountSecrets secrets, Func<AccountSecrets, Task>? secretsChanged, CancellationToken cancellationToken)
     {
         if (secrets.OAuth is not { } grant) return await ConnectOnceAsync(server, secrets, secrets.ImapAccessToken, cancellationToken);
+        async Task<string> AccessTokenAsync()
+        {
+            var access = await oauth.GetAccessAsync(grant, cancellationToken);
+            if (access.Grant != grant)
+            {
+                grant = access.Grant;
+                if (secretsChanged is not null) await secretsChanged(secrets with { OAuth = grant });
+            }
+            return access.AccessToken;
+        }
         try
         {
-            return await ConnectOnceAsync(server, secrets, await oauth.GetAccessTokenAsync(grant, cancellationToken), cancellationToken);
+            return await ConnectOnceAsync(server, secrets, await AccessTokenAsync(), cancellationToken);
         }
         catch (MailKit.Security.AuthenticationException)
         {
             oauth.Forget(grant);
-            return await ConnectOnceAsync(server, secrets, await oauth.GetAccessTokenAsync(grant, cancellationToken), cancellationToken);
+            return await ConnectOnceAsync(server, secrets, await AccessTokenAsync(), cancellationToken);
         }
     }
 
