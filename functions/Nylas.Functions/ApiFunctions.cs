@@ -35,6 +35,10 @@ public sealed class ApiFunctions(
     public async Task<IActionResult> ListMessages([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "messages")] HttpRequest req)
         => await messages.ListAsync(req.HttpContext);
 
+    [Function("SearchMessages")]
+    public async Task<IActionResult> SearchMessages([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "messages/search")] HttpRequest req)
+        => await messages.SearchAsync(req.HttpContext);
+
     [Function("GetMessage")]
     public async Task<IActionResult> GetMessage([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "messages/{id}")] HttpRequest req, string id)
         => await messages.GetAsync(req.HttpContext, id);
@@ -42,6 +46,10 @@ public sealed class ApiFunctions(
     [Function("ListThreads")]
     public async Task<IActionResult> ListThreads([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "threads")] HttpRequest req)
         => await threads.ListAsync(req.HttpContext);
+
+    [Function("SearchThreads")]
+    public async Task<IActionResult> SearchThreads([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "threads/search")] HttpRequest req)
+        => await threads.SearchAsync(req.HttpContext);
 
     [Function("GetThread")]
     public async Task<IActionResult> GetThread([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "threads/{id}")] HttpRequest req, string id)

@@ -2,6 +2,9 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Nylas.Testing;
 using Xunit;
 
@@ -148,6 +151,47 @@ public class ApiContractTests(LocalHostFixture host) : IClassFixture<LocalHostFi
         var (_, token, _) = await host.ConnectNewAccountAsync();
         using var accountClient = host.Client(token);
         await AssertErrorAsync(await accountClient.GetAsync($"/a/{host.ClientId}/accounts"), HttpStatusCode.Unauthorized);
+    }
+
+    /// <summary>Routes anyone may call: they carry no account or application data (the connect flow checks the client secret in its body).</summary>
+    private static readonly string[] PublicRoutes = ["/health", "/openapi.json", "/connect/authorize", "/connect/token"];
+
+    [Fact]
+    public async Task Every_route_refuses_a_missing_or_wrong_credential_with_a_401()
+    {
+        // Read from the host's route table, so a route added later is checked too, slashed and not.
+        var routes = host.App.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => !e.RoutePattern.RawText!.Contains("{*")) // the 404 fallback
+            .SelectMany(e => (e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["GET"]).Select(m => (Method: m, Pattern: "/" + e.RoutePattern.RawText!.TrimStart('/'))))
+            .Where(r => !PublicRoutes.Contains(r.Pattern))
+            .ToList();
+        Assert.Contains(routes, r => r.Pattern == "/messages/search");
+        Assert.Contains(routes, r => r.Pattern.StartsWith("/a/"));
+
+        var (_, accountToken, _) = await host.ConnectNewAccountAsync();
+        foreach (var (method, pattern) in routes)
+        {
+            string path = pattern.Replace("{clientId}", host.ClientId).Replace("{id}", "0123456789abcdefghij");
+            Assert.DoesNotContain("{", path); // a new route parameter: teach this test its value
+            bool application = pattern.StartsWith("/a/");
+            // An account route refuses the client secret, an application route an account token.
+            var credentials = new (string Name, HttpClient Client)[]
+            {
+                ("none", host.Client()), ("unknown token", host.Client("not-a-real-token")),
+                (application ? "account token" : "client secret", application ? host.Client(accountToken) : host.Client(host.ClientSecret)),
+            };
+            foreach (var (name, client) in credentials)
+                foreach (string p in new[] { path, path + "/" })
+                {
+                    using var request = new HttpRequestMessage(new HttpMethod(method), p);
+                    if (method is "POST" or "PUT" or "DELETE") request.Content = new StringContent("{}"); // text/plain, as the SDK sends
+                    using var response = await client.SendAsync(request);
+                    string text = await response.Content.ReadAsStringAsync();
+                    Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"{method} {p} with {name}: {(int)response.StatusCode} {text}");
+                    Assert.False(string.IsNullOrWhiteSpace(JsonDocument.Parse(text).RootElement.GetProperty("message").GetString()));
+                }
+            foreach (var (_, client) in credentials) client.Dispose();
+        }
     }
 
     [Theory]

@@ -13,7 +13,7 @@ namespace Nylas.Integration.Tests;
 
 /// <summary>
 /// The local host with MX lookups sent to the test DNS server (dnsmasq, started by ./dev test) and an OAuth2
-/// refresh margin of two seconds, so short-lived access tokens of the test provider expire within a test.
+/// refresh margin of five seconds, so short-lived access tokens of the test provider expire within a test.
 /// </summary>
 public sealed class ConnectFixture : LocalHostFixture
 {
@@ -24,7 +24,7 @@ public sealed class ConnectFixture : LocalHostFixture
     protected override void Configure(Dictionary<string, string?> settings)
     {
         settings["Nylas:Connect:DnsServer"] = DnsServer;
-        settings["Nylas:OAuth:RefreshMarginSeconds"] = "2";
+        settings["Nylas:OAuth:RefreshMarginSeconds"] = "5";
         // One test connects to a real provider's host name, which may be unreachable from here: fail fast.
         settings["Nylas:Sync:ConnectTimeoutSeconds"] = "5";
     }
@@ -315,7 +315,7 @@ public class ConnectTests(ConnectFixture host) : IClassFixture<ConnectFixture>
     public async Task A_refresh_token_connects_over_xoauth2_and_access_tokens_are_refreshed_before_they_expire()
     {
         string email = TestStack.NewMailbox("o");
-        var (refresh, grant) = OAuthIntrospection.IssueRefreshToken(email, "test-client", "test-client-secret", TimeSpan.FromSeconds(6));
+        var (refresh, grant) = OAuthIntrospection.IssueRefreshToken(email, "test-client", "test-client-secret", TimeSpan.FromSeconds(10));
 
         // A wrong client secret is the provider's invalid_client: refused like a wrong password.
         using (var badClient = await host.PostJsonAsync("/connect/authorize", host.AuthorizeBody(email, OAuthSettings(email, refresh, clientSecret: "nope"), "gmail").ToJsonString()))
@@ -334,7 +334,7 @@ public class ConnectTests(ConnectFixture host) : IClassFixture<ConnectFixture>
         Assert.True(redeemedBefore >= 1);
 
         // Every access token issued so far has expired at the provider; new mail still arrives, with a new token.
-        await Task.Delay(TimeSpan.FromSeconds(7));
+        await Task.Delay(TimeSpan.FromSeconds(11));
         await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "second"));
         Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 2, TimeSpan.FromSeconds(60)));
         Assert.True(grant.Redeemed > redeemedBefore, $"redeemed {grant.Redeemed}, before {redeemedBefore}");
@@ -349,7 +349,7 @@ public class ConnectTests(ConnectFixture host) : IClassFixture<ConnectFixture>
     public async Task A_refresh_token_the_provider_rotates_is_stored_sealed_and_used_next_time()
     {
         string email = TestStack.NewMailbox("o");
-        var (refresh, grant) = OAuthIntrospection.IssueRefreshToken(email, "test-client", "test-client-secret", TimeSpan.FromSeconds(4), rotate: true);
+        var (refresh, grant) = OAuthIntrospection.IssueRefreshToken(email, "test-client", "test-client-secret", TimeSpan.FromSeconds(10), rotate: true);
         var account = await host.ConnectAsync(email, OAuthSettings(email, refresh), "gmail");
         string token = account.GetProperty("access_token").GetString()!;
         long dbId = await host.GlobalCountAsync($"SELECT id FROM accounts WHERE email_address = '{email}'");
@@ -361,7 +361,7 @@ public class ConnectTests(ConnectFixture host) : IClassFixture<ConnectFixture>
         await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "first"));
         Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 1, TimeSpan.FromSeconds(60)));
         string before = grant.CurrentRefreshToken;
-        await Task.Delay(TimeSpan.FromSeconds(5));
+        await Task.Delay(TimeSpan.FromSeconds(11));
         await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "second"));
         Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 2, TimeSpan.FromSeconds(60)));
         // Rotated again, and what the database holds is the token that works now.
@@ -375,14 +375,14 @@ public class ConnectTests(ConnectFixture host) : IClassFixture<ConnectFixture>
     public async Task A_revoked_refresh_token_puts_the_account_in_invalid_credentials()
     {
         string email = TestStack.NewMailbox("o");
-        var (refresh, grant) = OAuthIntrospection.IssueRefreshToken(email, "test-client", "test-client-secret", TimeSpan.FromSeconds(4));
+        var (refresh, grant) = OAuthIntrospection.IssueRefreshToken(email, "test-client", "test-client-secret", TimeSpan.FromSeconds(8));
         var account = await host.ConnectAsync(email, OAuthSettings(email, refresh), "gmail");
         string token = account.GetProperty("access_token").GetString()!;
         await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "before revoke"));
         Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 1, TimeSpan.FromSeconds(60)));
 
         grant.Revoked = true;
-        await Task.Delay(TimeSpan.FromSeconds(5)); // the last access token expires too
+        await Task.Delay(TimeSpan.FromSeconds(9)); // the last access token expires too
         await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "after revoke"));
 
         using var http = host.Client(token);

@@ -3,6 +3,9 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using MailKit;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using MimeKit;
 using MimeKit.Utils;
 using Nylas.Testing;
@@ -31,6 +34,8 @@ public sealed class ReadApiFixture : LocalHostFixture, IAsyncLifetime
 
         var root = Message(A.Email, "Budget 2027", "Alice Adams <alice@example.org>", 0, "The numbers are in.");
         root.MessageId = $"{Guid.NewGuid():N}@example.org";
+        root.Cc.Add(new MailboxAddress("Dave", "dave@example.org"));
+        root.Bcc.Add(new MailboxAddress("", "Erin@Example.org"));
         var reply = Message(A.Email, "Re: Budget 2027", "Bob Smith <bob_smith@example.org>", 1, "Looks good to me.");
         reply.InReplyTo = root.MessageId;
         reply.References.Add(root.MessageId);
@@ -73,7 +78,7 @@ public sealed class ReadApiFixture : LocalHostFixture, IAsyncLifetime
 }
 
 /// <summary>GET /threads, /contacts, /calendars, /events, /files in their v2 shapes, filtered, paged and scoped to the token's account.</summary>
-public class ReadApiTests(ReadApiFixture host) : IClassFixture<ReadApiFixture>
+public partial class ReadApiTests(ReadApiFixture host) : IClassFixture<ReadApiFixture>
 {
     private static long Unix(int hours) => ReadApiFixture.T0.AddHours(hours).ToUnixTimeSeconds();
 
@@ -307,22 +312,58 @@ public class ReadApiTests(ReadApiFixture host) : IClassFixture<ReadApiFixture>
     [Fact]
     public async Task Another_accounts_token_sees_none_of_it()
     {
-        var ids = new List<string>
+        var lists = new Dictionary<string, List<JsonElement>>();
+        foreach (string list in new[] { "/messages", "/threads", "/contacts", "/calendars", "/events", "/files", "/folders" })
+            lists[list] = await ListAsync(list);
+        string First(string list) => lists[list][0].GetProperty("id").GetString()!;
+        // Every id of account A: none may appear in anything account B's token is answered.
+        var ids = lists.Values.SelectMany(l => l).Select(o => o.GetProperty("id").GetString()!).ToList();
+        ids.Add(host.A.AccountId);
+
+        // One or more requests per account GET route; the route table is checked against this list below.
+        var samples = new Dictionary<string, string[]>
         {
-            "/threads/" + (await ListAsync("/threads"))[0].GetProperty("id").GetString(),
-            "/contacts/" + (await ListAsync("/contacts"))[0].GetProperty("id").GetString(),
-            "/calendars/" + (await ListAsync("/calendars"))[0].GetProperty("id").GetString(),
-            "/events/" + (await ListAsync("/events"))[0].GetProperty("id").GetString(),
-            "/files/" + (await ListAsync("/files"))[0].GetProperty("id").GetString(),
-            "/files/" + (await ListAsync("/files"))[0].GetProperty("id").GetString() + "/download",
+            ["/account"] = ["/account"],
+            ["/messages"] = ["/messages", "/messages?view=ids", "/messages?view=count", "/messages?in=inbox", "/messages?subject=Budget%202027"],
+            ["/messages/search"] = ["/messages/search?q=budget"],
+            ["/messages/{id}"] = [$"/messages/{First("/messages")}", $"/messages/{First("/messages")},{lists["/messages"][1].GetProperty("id").GetString()}"],
+            ["/threads"] = ["/threads", "/threads?view=expanded", "/threads?from=alice@example.org"],
+            ["/threads/search"] = ["/threads/search?q=budget"],
+            ["/threads/{id}"] = [$"/threads/{First("/threads")}"],
+            ["/contacts"] = ["/contacts", "/contacts?email=alice@example.org"],
+            ["/contacts/{id}"] = [$"/contacts/{First("/contacts")}"],
+            ["/calendars"] = ["/calendars"],
+            ["/calendars/{id}"] = [$"/calendars/{First("/calendars")}"],
+            ["/events"] = ["/events", $"/events?calendar_id={First("/calendars")}"],
+            ["/events/{id}"] = [$"/events/{First("/events")}"],
+            ["/files"] = ["/files", $"/files?message_id={lists["/files"][0].GetProperty("message_ids")[0].GetString()}"],
+            ["/files/{id}"] = [$"/files/{First("/files")}"],
+            ["/files/{id}/download"] = [$"/files/{First("/files")}/download"],
+            ["/folders"] = ["/folders"],
+            ["/folders/{id}"] = [$"/folders/{First("/folders")}"],
+            ["/labels"] = ["/labels"],
+            ["/labels/{id}"] = [$"/labels/{First("/folders")}"],
         };
+        var accountGetRoutes = host.App.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods.Contains("GET") == true)
+            .Select(e => "/" + e.RoutePattern.RawText!.TrimStart('/'))
+            .Where(p => !p.StartsWith("/a/") && !p.Contains("{*") && p is not ("/health" or "/openapi.json"));
+        Assert.Empty(accountGetRoutes.Except(samples.Keys)); // a new account route: add it above
+
         using var b = host.Client(host.B.Token);
-        foreach (string path in ids)
-        {
-            var error = await ErrorAsync(await b.GetAsync(path), HttpStatusCode.NotFound);
-            Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
-        }
-        foreach (string list in new[] { "/threads", "/contacts", "/calendars", "/events", "/files" })
+        foreach (var (route, paths) in samples)
+            foreach (string path in paths)
+            {
+                using var response = await b.GetAsync(path);
+                string text = await response.Content.ReadAsStringAsync();
+                Assert.True(response.StatusCode is HttpStatusCode.OK or HttpStatusCode.NotFound, $"{path}: {(int)response.StatusCode} {text}");
+                // (A 404 names the id it was asked for, so the ids in the path don't count.)
+                Assert.True(!ids.Where(id => !path.Contains(id)).Any(text.Contains), $"{path} showed account B one of A's ids: {text}");
+                // An object of A's, by its id, is simply not found (findMultiple: an empty list).
+                if (route.Contains("{id}") && !path.Contains(','))
+                    Assert.True(response.StatusCode == HttpStatusCode.NotFound, $"{path}: {(int)response.StatusCode}");
+            }
+        foreach (string list in new[] { "/messages", "/threads", "/contacts", "/calendars", "/events", "/files" })
         {
             Assert.Empty(await ListAsync(list, host.B.Token));
             Assert.Equal(0, await CountAsync(list, host.B.Token));
@@ -362,6 +403,34 @@ public class ReadApiTests(ReadApiFixture host) : IClassFixture<ReadApiFixture>
     [InlineData("/files/BAD-ID/download", HttpStatusCode.BadRequest)]
     [InlineData("/files/0123456789abcdefghij", HttpStatusCode.NotFound)]
     [InlineData("/files/0123456789abcdefghij/download", HttpStatusCode.NotFound)]
+    [InlineData("/messages?no_such_filter=1", HttpStatusCode.BadRequest)]
+    [InlineData("/messages?q=budget", HttpStatusCode.BadRequest)]
+    [InlineData("/messages?unread=maybe", HttpStatusCode.BadRequest)]
+    [InlineData("/messages?received_after=yesterday", HttpStatusCode.BadRequest)]
+    [InlineData("/messages?received_after=200&received_before=100", HttpStatusCode.BadRequest)]
+    [InlineData("/messages?received_after=100&received_before=100", HttpStatusCode.BadRequest)]
+    [InlineData("/messages?last_message_after=100&last_message_before=101", HttpStatusCode.BadRequest)]
+    [InlineData("/messages?started_after=5&started_before=1", HttpStatusCode.BadRequest)]
+    [InlineData("/messages?thread_id=NOT-AN-ID", HttpStatusCode.BadRequest)]
+    [InlineData("/messages?from=", HttpStatusCode.BadRequest)]
+    [InlineData("/messages?filename=a&filename=b", HttpStatusCode.BadRequest)]
+    [InlineData("/messages?any_email=,,", HttpStatusCode.BadRequest)]
+    [InlineData("/messages?limit=1001", HttpStatusCode.BadRequest)]
+    [InlineData("/messages?view=full", HttpStatusCode.BadRequest)]
+    [InlineData("/messages/BAD-ID", HttpStatusCode.BadRequest)]
+    [InlineData("/messages/0123456789abcdefghij", HttpStatusCode.NotFound)]
+    [InlineData("/messages/0123456789abcdefghij,BAD-ID", HttpStatusCode.BadRequest)]
+    [InlineData("/messages/0123456789abcdefghij,0123456789abcdefghik?view=count", HttpStatusCode.BadRequest)]
+    [InlineData("/messages/search", HttpStatusCode.BadRequest)]
+    [InlineData("/messages/search?q=", HttpStatusCode.BadRequest)]
+    [InlineData("/messages/search?q=to%20be%20or", HttpStatusCode.BadRequest)]
+    [InlineData("/messages/search?q=budget&q=numbers", HttpStatusCode.BadRequest)]
+    [InlineData("/messages/search?q=budget&unread=true", HttpStatusCode.BadRequest)]
+    [InlineData("/messages/search?q=budget&limit=-1", HttpStatusCode.BadRequest)]
+    [InlineData("/threads/search", HttpStatusCode.BadRequest)]
+    [InlineData("/threads/search?q=%22%22", HttpStatusCode.BadRequest)]
+    [InlineData("/threads?received_after=1", HttpStatusCode.BadRequest)]
+    [InlineData("/threads?last_message_after=10&last_message_before=5", HttpStatusCode.BadRequest)]
     public async Task Bad_input_gets_a_4xx_v2_error_never_a_500(string path, HttpStatusCode expected)
     {
         using var http = host.Client(host.A.Token);

@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text;
 using Microsoft.AspNetCore.Http;
+using Nylas.Core.Ids;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.Api.RateLimits;
 using Nylas.Engine.Security;
@@ -36,6 +37,28 @@ public sealed class ApiAuthenticator(AccountStore accounts, ApiRateLimiter rateL
 
     /// <summary>The credential the request carries (Basic username or Bearer token), or null.</summary>
     public static string? ReadToken(HttpRequest request) => ReadCredential(request);
+
+    /// <summary>
+    /// The preamble of a list endpoint: the token's account and the strict query (paging, view and the
+    /// endpoint's own <paramref name="filters"/>; anything else is a 400).
+    /// </summary>
+    public async Task<(AccountRequest? Request, ApiResult? Error)> ListRequestAsync(HttpContext http, params string[] filters)
+    {
+        var (account, authError) = await AuthenticateAccountAsync(http.Request, http.RequestAborted);
+        if (account is null) return (null, authError);
+        var (query, queryError) = QueryParameters.Parse(http.Request.Query, filters);
+        return query is null ? (null, queryError) : (new AccountRequest(account, query), null);
+    }
+
+    /// <summary>The preamble of an object endpoint: the token's account, a well-formed <paramref name="kind"/> id and a query without filters.</summary>
+    public async Task<(AccountRequest? Request, ApiResult? Error)> ObjectRequestAsync(HttpContext http, string kind, string id)
+    {
+        var (account, authError) = await AuthenticateAccountAsync(http.Request, http.RequestAborted);
+        if (account is null) return (null, authError);
+        if (!PublicId.IsWellFormed(id)) return (null, ApiResult.BadRequest($"Invalid {kind} id '{id}'."));
+        var (query, queryError) = QueryParameters.Parse(http.Request.Query);
+        return query is null ? (null, queryError) : (new AccountRequest(account, query), null);
+    }
 
     public async Task<(Application? Application, ApiResult? Error)> AuthenticateApplicationAsync(HttpRequest request, string clientId, CancellationToken cancellationToken)
     {
@@ -82,3 +105,6 @@ public sealed class ApiAuthenticator(AccountStore accounts, ApiRateLimiter rateL
         }
     }
 }
+
+/// <summary>An account endpoint's request once its credential and query have been checked.</summary>
+public sealed record AccountRequest(Account Account, QueryParameters Query);

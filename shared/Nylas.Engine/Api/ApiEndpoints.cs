@@ -23,8 +23,10 @@ public static class ApiEndpoints
         app.MapGet("/health", (HttpContext http, HealthApi api, DurableTaskClient durable) => api.GetAsync(http, durable));
         app.MapGet("/account", (HttpContext http, AccountsApi api) => api.GetCurrentAsync(http));
         app.MapGet("/messages", (HttpContext http, MessagesApi api) => api.ListAsync(http));
+        app.MapGet("/messages/search", (HttpContext http, MessagesApi api) => api.SearchAsync(http));
         app.MapGet("/messages/{id}", (HttpContext http, string id, MessagesApi api) => api.GetAsync(http, id));
         app.MapGet("/threads", (HttpContext http, ThreadsApi api) => api.ListAsync(http));
+        app.MapGet("/threads/search", (HttpContext http, ThreadsApi api) => api.SearchAsync(http));
         app.MapGet("/threads/{id}", (HttpContext http, string id, ThreadsApi api) => api.GetAsync(http, id));
         app.MapGet("/contacts", (HttpContext http, ContactsApi api) => api.ListAsync(http));
         app.MapGet("/contacts/{id}", (HttpContext http, string id, ContactsApi api) => api.GetAsync(http, id));

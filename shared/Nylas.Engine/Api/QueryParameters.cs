@@ -1,4 +1,6 @@
+using System.Data.Common;
 using Microsoft.AspNetCore.Http;
+using Nylas.Engine.Storage;
 
 namespace Nylas.Engine.Api;
 
@@ -35,6 +37,14 @@ public sealed class QueryParameters
             return (null, ApiResult.BadRequest($"Invalid view '{view}': expected count, ids or expanded."));
 
         return (new QueryParameters { Limit = limit, Offset = offset, View = view }, null);
+    }
+
+    /// <summary>Binds the @account, @limit and @offset of a list query.</summary>
+    public static void AddPaging(DbCommand cmd, long accountId, int limit, int offset)
+    {
+        cmd.Parameters.AddWithValue("@account", accountId);
+        cmd.Parameters.AddWithValue("@limit", limit);
+        cmd.Parameters.AddWithValue("@offset", offset);
     }
 
     /// <summary>An optional <c>true</c>/<c>false</c> filter.</summary>

@@ -2,6 +2,7 @@ using System.Text.Json;
 using MySqlConnector;
 using Nylas.Core.Ids;
 using Nylas.Core.Messages;
+using Nylas.Core.Search;
 using Nylas.Core.Threading;
 using Nylas.Engine.Storage;
 
@@ -109,9 +110,9 @@ public sealed class MessageWriter(ShardDirectory shards, ThreadingEngine threadi
             await using var insert = new MySqlCommand("""
                 INSERT INTO messages (account_id, public_id, data_sha256, size, message_id_header, in_reply_to, references_json,
                   subject, from_json, to_json, cc_json, bcc_json, reply_to_json, date_unix, received_unix, snippet, body,
-                  is_read, is_starred, is_sent, parse_error, parse_notes, created_at, updated_at)
+                  search_text, is_read, is_starred, is_sent, parse_error, parse_notes, created_at, updated_at)
                 VALUES (@account, @pid, @sha, @size, @mid, @irt, @refs, @subject, @from, @to, @cc, @bcc, @replyTo, @date,
-                  @received, @snippet, @body, @read, @starred,
+                  @received, @snippet, @body, @search, @read, @starred,
                   EXISTS (SELECT 1 FROM folders f WHERE f.id = @folder AND f.role = 'sent')
                     OR EXISTS (SELECT 1 FROM imap_uid_labels l JOIN folders f ON f.id = l.label_id
                                WHERE l.folder_id = @folder AND l.uid = @uid AND f.role = 'sent'),
@@ -138,6 +139,7 @@ public sealed class MessageWriter(ShardDirectory shards, ThreadingEngine threadi
             p.AddWithValue("@received", ingest.InternalDateUnix);
             p.AddWithValue("@snippet", parsed.Snippet);
             p.AddWithValue("@body", parsed.BodyHtml);
+            p.AddWithValue("@search", SearchText.Build(parsed));
             p.AddWithValue("@read", seen);
             p.AddWithValue("@starred", flagged);
             p.AddWithValue("@error", Truncate(parsed.ParseError, 2000));

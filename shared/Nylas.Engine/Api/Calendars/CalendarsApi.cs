@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Http;
 using Nylas.Core.Api;
-using Nylas.Core.Ids;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.Storage;
 
@@ -12,10 +11,9 @@ public sealed class CalendarsApi(ApiAuthenticator auth, ShardDirectory shards)
     public async Task<ApiResult> ListAsync(HttpContext http)
     {
         var ct = http.RequestAborted;
-        var (account, authError) = await auth.AuthenticateAccountAsync(http.Request, ct);
-        if (account is null) return authError!;
-        var (query, queryError) = QueryParameters.Parse(http.Request.Query);
-        if (query is null) return queryError!;
+        var (request, error) = await auth.ListRequestAsync(http);
+        if (request is null) return error!;
+        var (account, query) = request;
         // An account has a handful of calendars: one query, paged here.
         var all = await LoadAsync(account, null, ct);
         var page = all.Skip(query.Offset).Take(query.Limit);
@@ -30,11 +28,9 @@ public sealed class CalendarsApi(ApiAuthenticator auth, ShardDirectory shards)
     public async Task<ApiResult> GetAsync(HttpContext http, string id)
     {
         var ct = http.RequestAborted;
-        var (account, authError) = await auth.AuthenticateAccountAsync(http.Request, ct);
-        if (account is null) return authError!;
-        if (!PublicId.IsWellFormed(id)) return ApiResult.BadRequest($"Invalid calendar id '{id}'.");
-        var (query, queryError) = QueryParameters.Parse(http.Request.Query);
-        if (query is null) return queryError!;
+        var (request, error) = await auth.ObjectRequestAsync(http, "calendar", id);
+        if (request is null) return error!;
+        var (account, query) = request;
         var calendar = (await LoadAsync(account, id, ct)).FirstOrDefault();
         return calendar is null ? ApiResult.NotFound($"Couldn't find calendar {id}") : ApiResult.Json(calendar);
     }

@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Http;
 using Nylas.Core.Api;
-using Nylas.Core.Ids;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.Storage;
 
@@ -12,10 +11,9 @@ public sealed class ContactsApi(ApiAuthenticator auth, ShardDirectory shards)
     public async Task<ApiResult> ListAsync(HttpContext http)
     {
         var ct = http.RequestAborted;
-        var (account, authError) = await auth.AuthenticateAccountAsync(http.Request, ct);
-        if (account is null) return authError!;
-        var (query, queryError) = QueryParameters.Parse(http.Request.Query, "email");
-        if (query is null) return queryError!;
+        var (request, error) = await auth.ListRequestAsync(http, "email");
+        if (request is null) return error!;
+        var (account, query) = request;
         var (email, emailError) = QueryParameters.Text(http.Request.Query, "email");
         if (emailError is not null) return emailError;
 
@@ -39,11 +37,9 @@ public sealed class ContactsApi(ApiAuthenticator auth, ShardDirectory shards)
     public async Task<ApiResult> GetAsync(HttpContext http, string id)
     {
         var ct = http.RequestAborted;
-        var (account, authError) = await auth.AuthenticateAccountAsync(http.Request, ct);
-        if (account is null) return authError!;
-        if (!PublicId.IsWellFormed(id)) return ApiResult.BadRequest($"Invalid contact id '{id}'.");
-        var (query, queryError) = QueryParameters.Parse(http.Request.Query);
-        if (query is null) return queryError!;
+        var (request, error) = await auth.ObjectRequestAsync(http, "contact", id);
+        if (request is null) return error!;
+        var (account, query) = request;
         var contact = await FindAsync(account, id, ct);
         return contact is null ? ApiResult.NotFound($"Couldn't find contact {id}") : ApiResult.Json(contact);
     }

@@ -21,11 +21,10 @@ public sealed class EventsApi(ApiAuthenticator auth, ShardDirectory shards)
     public async Task<ApiResult> ListAsync(HttpContext http)
     {
         var ct = http.RequestAborted;
-        var (account, authError) = await auth.AuthenticateAccountAsync(http.Request, ct);
-        if (account is null) return authError!;
+        var (request, error) = await auth.ListRequestAsync(http, Filters);
+        if (request is null) return error!;
+        var (account, query) = request;
         var q = http.Request.Query;
-        var (query, queryError) = QueryParameters.Parse(q, Filters);
-        if (query is null) return queryError!;
         var (calendarId, e1) = QueryParameters.Text(q, "calendar_id");
         var (title, e2) = QueryParameters.Text(q, "title");
         var (startsBefore, e3) = QueryParameters.Unix(q, "starts_before");
@@ -33,7 +32,7 @@ public sealed class EventsApi(ApiAuthenticator auth, ShardDirectory shards)
         var (endsBefore, e5) = QueryParameters.Unix(q, "ends_before");
         var (endsAfter, e6) = QueryParameters.Unix(q, "ends_after");
         var (showCancelled, e7) = QueryParameters.Bool(q, "show_cancelled");
-        if ((e1 ?? e2 ?? e3 ?? e4 ?? e5 ?? e6 ?? e7) is { } error) return error;
+        if ((e1 ?? e2 ?? e3 ?? e4 ?? e5 ?? e6 ?? e7) is { } filterError) return filterError;
         if (calendarId is not null && !PublicId.IsWellFormed(calendarId)) return ApiResult.BadRequest($"Invalid calendar_id '{calendarId}'.");
 
         // Times live in the stored event JSON, not in columns: the account's events are filtered and paged here
@@ -58,11 +57,9 @@ public sealed class EventsApi(ApiAuthenticator auth, ShardDirectory shards)
     public async Task<ApiResult> GetAsync(HttpContext http, string id)
     {
         var ct = http.RequestAborted;
-        var (account, authError) = await auth.AuthenticateAccountAsync(http.Request, ct);
-        if (account is null) return authError!;
-        if (!PublicId.IsWellFormed(id)) return ApiResult.BadRequest($"Invalid event id '{id}'.");
-        var (query, queryError) = QueryParameters.Parse(http.Request.Query);
-        if (query is null) return queryError!;
+        var (request, error) = await auth.ObjectRequestAsync(http, "event", id);
+        if (request is null) return error!;
+        var (account, query) = request;
         var e = (await LoadAsync(account, id, null, showCancelled: true, ct)).FirstOrDefault();
         return e is null ? ApiResult.NotFound($"Couldn't find event {id}") : ApiResult.Json(e.Event);
     }

@@ -18,14 +18,13 @@ public sealed class FilesApi(ApiAuthenticator auth, ShardDirectory shards, FileS
     public async Task<ApiResult> ListAsync(HttpContext http)
     {
         var ct = http.RequestAborted;
-        var (account, authError) = await auth.AuthenticateAccountAsync(http.Request, ct);
-        if (account is null) return authError!;
-        var (query, queryError) = QueryParameters.Parse(http.Request.Query, Filters);
-        if (query is null) return queryError!;
+        var (request, error) = await auth.ListRequestAsync(http, Filters);
+        if (request is null) return error!;
+        var (account, query) = request;
         var (filename, e1) = QueryParameters.Text(http.Request.Query, "filename");
         var (messageId, e2) = QueryParameters.Text(http.Request.Query, "message_id");
         var (contentType, e3) = QueryParameters.Text(http.Request.Query, "content_type");
-        if ((e1 ?? e2 ?? e3) is { } error) return error;
+        if ((e1 ?? e2 ?? e3) is { } filterError) return filterError;
         if (messageId is not null && !PublicId.IsWellFormed(messageId)) return ApiResult.BadRequest($"Invalid message_id '{messageId}'.");
 
         var where = new StringBuilder("f.account_id = @account");
@@ -51,11 +50,9 @@ public sealed class FilesApi(ApiAuthenticator auth, ShardDirectory shards, FileS
     public async Task<ApiResult> GetAsync(HttpContext http, string id)
     {
         var ct = http.RequestAborted;
-        var (account, authError) = await auth.AuthenticateAccountAsync(http.Request, ct);
-        if (account is null) return authError!;
-        if (!PublicId.IsWellFormed(id)) return ApiResult.BadRequest($"Invalid file id '{id}'.");
-        var (query, queryError) = QueryParameters.Parse(http.Request.Query);
-        if (query is null) return queryError!;
+        var (request, error) = await auth.ObjectRequestAsync(http, "file", id);
+        if (request is null) return error!;
+        var (account, query) = request;
         var file = await FindAsync(account, id, ct);
         return file is null ? ApiResult.NotFound($"Couldn't find file {id}") : ApiResult.Json(file.File);
     }
@@ -63,11 +60,9 @@ public sealed class FilesApi(ApiAuthenticator auth, ShardDirectory shards, FileS
     public async Task<ApiResult> DownloadAsync(HttpContext http, string id)
     {
         var ct = http.RequestAborted;
-        var (account, authError) = await auth.AuthenticateAccountAsync(http.Request, ct);
-        if (account is null) return authError!;
-        if (!PublicId.IsWellFormed(id)) return ApiResult.BadRequest($"Invalid file id '{id}'.");
-        var (query, queryError) = QueryParameters.Parse(http.Request.Query);
-        if (query is null) return queryError!;
+        var (request, error) = await auth.ObjectRequestAsync(http, "file", id);
+        if (request is null) return error!;
+        var (account, query) = request;
         var file = await FindAsync(account, id, ct);
         if (file is null) return ApiResult.NotFound($"Couldn't find file {id}");
 

@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Http;
 using Nylas.Core.Api;
-using Nylas.Core.Ids;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.Sync;
 
@@ -23,11 +22,10 @@ public sealed class FoldersApi(ApiAuthenticator auth, FolderStore folders)
     private async Task<ApiResult> ListAsync(HttpContext http, bool labels)
     {
         var ct = http.RequestAborted;
-        var (account, authError) = await auth.AuthenticateAccountAsync(http.Request, ct);
-        if (account is null) return authError!;
+        var (request, error) = await auth.ListRequestAsync(http);
+        if (request is null) return error!;
+        var (account, query) = request;
         if (account.UsesLabels != labels) return WrongFamily(account);
-        var (query, queryError) = QueryParameters.Parse(http.Request.Query);
-        if (query is null) return queryError!;
         var all = (await folders.ListAsync(account.ShardId, account.Id, ct))
             .OrderBy(f => FolderRoles.Priority(f.Role)).ThenBy(f => f.DisplayName, StringComparer.Ordinal)
             .ToList();
@@ -42,11 +40,11 @@ public sealed class FoldersApi(ApiAuthenticator auth, FolderStore folders)
     private async Task<ApiResult> GetAsync(HttpContext http, string id, bool labels)
     {
         var ct = http.RequestAborted;
-        var (account, authError) = await auth.AuthenticateAccountAsync(http.Request, ct);
-        if (account is null) return authError!;
-        if (account.UsesLabels != labels) return WrongFamily(account);
         string kind = labels ? "label" : "folder";
-        if (!PublicId.IsWellFormed(id)) return ApiResult.BadRequest($"Invalid {kind} id '{id}'.");
+        var (request, error) = await auth.ObjectRequestAsync(http, kind, id);
+        if (request is null) return error!;
+        var account = request.Account;
+        if (account.UsesLabels != labels) return WrongFamily(account);
         var folder = (await folders.ListAsync(account.ShardId, account.Id, ct)).FirstOrDefault(f => f.PublicId == id);
         return folder is null ? ApiResult.NotFound($"Couldn't find {kind} {id}") : ApiResult.Json(ToApi(folder, account));
     }

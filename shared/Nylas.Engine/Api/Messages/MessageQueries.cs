@@ -5,6 +5,7 @@ using Nylas.Core.Calendar;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.Storage;
 
+using Nylas.Engine.Api.Filtering;
 using Nylas.Engine.Api.Folders;
 
 namespace Nylas.Engine.Api.Messages;
@@ -24,42 +25,60 @@ public sealed class MessageQueries(ShardDirectory shards)
         LEFT JOIN threads t ON t.id = m.thread_id
         """;
 
-    public async Task<IReadOnlyList<ApiMessage>> ListAsync(Account account, int limit, int offset, bool expanded, CancellationToken cancellationToken)
+    private const string Order = "ORDER BY m.received_unix DESC, m.id DESC";
+
+    public async Task<IReadOnlyList<ApiMessage>> ListAsync(Account account, MailFilter filter, int limit, int offset, bool expanded, CancellationToken cancellationToken)
     {
-        await using var cmd = shards.Shard(account.ShardId).CreateCommand($"""
-            {Select}
-            WHERE m.account_id = @account
-            ORDER BY m.received_unix DESC, m.id DESC
-            LIMIT @limit OFFSET @offset
-            """);
-        cmd.Parameters.AddWithValue("@account", account.Id);
-        cmd.Parameters.AddWithValue("@limit", limit);
-        cmd.Parameters.AddWithValue("@offset", offset);
-        var rows = new List<(long RowId, ApiMessage Message)>();
-        await using (var r = await cmd.ExecuteReaderAsync(cancellationToken))
-            while (await r.ReadAsync(cancellationToken)) rows.Add((r.GetInt64(19), Read(r, account, expanded)));
-        return await WithFilesAndEventsAsync(account, rows, cancellationToken);
+        await using var cmd = shards.Shard(account.ShardId).CreateCommand("");
+        cmd.CommandText = $"{Select} WHERE m.account_id = @account{MailFilterSql.ForMessages(filter, cmd)} {Order} LIMIT @limit OFFSET @offset";
+        QueryParameters.AddPaging(cmd, account.Id, limit, offset);
+        return await ReadAsync(account, cmd, expanded, cancellationToken);
     }
 
-    public async Task<IReadOnlyList<string>> ListIdsAsync(Account account, int limit, int offset, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<string>> ListIdsAsync(Account account, MailFilter filter, int limit, int offset, CancellationToken cancellationToken)
     {
-        await using var cmd = shards.Shard(account.ShardId).CreateCommand("""
-            SELECT public_id FROM messages WHERE account_id = @account ORDER BY received_unix DESC, id DESC LIMIT @limit OFFSET @offset
-            """);
-        cmd.Parameters.AddWithValue("@account", account.Id);
-        cmd.Parameters.AddWithValue("@limit", limit);
-        cmd.Parameters.AddWithValue("@offset", offset);
+        await using var cmd = shards.Shard(account.ShardId).CreateCommand("");
+        cmd.CommandText = $"SELECT m.public_id {From(filter)} WHERE m.account_id = @account{MailFilterSql.ForMessages(filter, cmd)} {Order} LIMIT @limit OFFSET @offset";
+        QueryParameters.AddPaging(cmd, account.Id, limit, offset);
         var ids = new List<string>();
         await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
         while (await r.ReadAsync(cancellationToken)) ids.Add(r.GetString(0));
         return ids;
     }
 
-    public async Task<long> CountAsync(Account account, CancellationToken cancellationToken)
+    public async Task<long> CountAsync(Account account, MailFilter filter, CancellationToken cancellationToken)
     {
-        await using var cmd = shards.Shard(account.ShardId).CreateCommand("SELECT COUNT(*) FROM messages WHERE account_id = @account");
+        await using var cmd = shards.Shard(account.ShardId).CreateCommand("");
+        cmd.CommandText = $"SELECT COUNT(*) {From(filter)} WHERE m.account_id = @account{MailFilterSql.ForMessages(filter, cmd)}";
         cmd.Parameters.AddWithValue("@account", account.Id);
         return Convert.ToInt64(await cmd.ExecuteScalarAsync(cancellationToken));
+    }
+
+    /// <summary>Several messages by id (the SDK's findMultiple puts them comma-separated in the path), newest first.</summary>
+    public async Task<IReadOnlyList<ApiMessage>> ListByIdsAsync(Account account, IReadOnlyList<string> publicIds, int limit, int offset, bool expanded, CancellationToken cancellationToken)
+    {
+        await using var cmd = shards.Shard(account.ShardId).CreateCommand("");
+        var names = publicIds.Select((id, i) =>
+        {
+            cmd.Parameters.AddWithValue($"@pid{i}", id);
+            return $"@pid{i}";
+        }).ToList();
+        cmd.CommandText = $"{Select} WHERE m.account_id = @account AND m.public_id IN ({string.Join(',', names)}) {Order} LIMIT @limit OFFSET @offset";
+        QueryParameters.AddPaging(cmd, account.Id, limit, offset);
+        return await ReadAsync(account, cmd, expanded, cancellationToken);
+    }
+
+    // The thread row is joined only when a thread-level filter (started_*, last_message_*) needs it.
+    private static string From(MailFilter filter)
+        => MailFilterSql.NeedsThread(filter) ? "FROM messages m JOIN threads t ON t.id = m.thread_id" : "FROM messages m";
+
+
+    private async Task<IReadOnlyList<ApiMessage>> ReadAsync(Account account, DbCommand cmd, bool expanded, CancellationToken cancellationToken)
+    {
+        var rows = new List<(long RowId, ApiMessage Message)>();
+        await using (var r = await cmd.ExecuteReaderAsync(cancellationToken))
+            while (await r.ReadAsync(cancellationToken)) rows.Add((r.GetInt64(19), Read(r, account, expanded)));
+        return await WithFilesAndEventsAsync(account, rows, cancellationToken);
     }
 
     public async Task<ApiMessage?> GetAsync(Account account, string publicId, bool expanded, CancellationToken cancellationToken)
@@ -67,10 +86,7 @@ public sealed class MessageQueries(ShardDirectory shards)
         await using var cmd = shards.Shard(account.ShardId).CreateCommand($"{Select} WHERE m.account_id = @account AND m.public_id = @pid");
         cmd.Parameters.AddWithValue("@account", account.Id);
         cmd.Parameters.AddWithValue("@pid", publicId);
-        var rows = new List<(long RowId, ApiMessage Message)>();
-        await using (var r = await cmd.ExecuteReaderAsync(cancellationToken))
-            if (await r.ReadAsync(cancellationToken)) rows.Add((r.GetInt64(19), Read(r, account, expanded)));
-        return (await WithFilesAndEventsAsync(account, rows, cancellationToken)).FirstOrDefault();
+        return (await ReadAsync(account, cmd, expanded, cancellationToken)).FirstOrDefault();
     }
 
     /// <summary>The messages of some threads (oldest first, without bodies, as an expanded v2 thread shows them), by thread public id.</summary>

@@ -1,26 +1,34 @@
 using Microsoft.AspNetCore.Http;
 using Nylas.Core.Api;
 using Nylas.Core.Ids;
+using Nylas.Engine.Accounts;
+using Nylas.Engine.Api.Filtering;
 using Nylas.Engine.Storage;
 
 namespace Nylas.Engine.Api.Messages;
 
-/// <summary>GET /messages and GET /messages/{id}.</summary>
+/// <summary>GET /messages, /messages/search and /messages/{id} (or several comma-separated ids).</summary>
 public sealed class MessagesApi(ApiAuthenticator auth, MessageQueries queries, RawMailStore rawMail)
 {
-    public async Task<ApiResult> ListAsync(HttpContext http)
+    public Task<ApiResult> ListAsync(HttpContext http) => ListAsync(http, search: false);
+
+    /// <summary>GET /messages/search?q=: full-text search of subjects, participants, bodies and attachment names in the mirror.</summary>
+    public Task<ApiResult> SearchAsync(HttpContext http) => ListAsync(http, search: true);
+
+    private async Task<ApiResult> ListAsync(HttpContext http, bool search)
     {
         var ct = http.RequestAborted;
-        var (account, authError) = await auth.AuthenticateAccountAsync(http.Request, ct);
-        if (account is null) return authError!;
-        var (query, queryError) = QueryParameters.Parse(http.Request.Query);
-        if (query is null) return queryError!;
+        var (request, error) = await auth.ListRequestAsync(http, search ? MailFilter.SearchNames : MailFilter.MessageNames);
+        if (request is null) return error!;
+        var (account, query) = request;
+        var (filter, filterError) = search ? MailFilter.ParseSearch(http.Request.Query) : MailFilter.Parse(http.Request.Query);
+        if (filter is null) return filterError!;
 
         return query.View switch
         {
-            "count" => ApiResult.Json(new ApiCount(await queries.CountAsync(account, ct))),
-            "ids" => ApiResult.Json(await queries.ListIdsAsync(account, query.Limit, query.Offset, ct)),
-            _ => ApiResult.Json(await queries.ListAsync(account, query.Limit, query.Offset, query.Expanded, ct)),
+            "count" => ApiResult.Json(new ApiCount(await queries.CountAsync(account, filter, ct))),
+            "ids" => ApiResult.Json(await queries.ListIdsAsync(account, filter, query.Limit, query.Offset, ct)),
+            _ => ApiResult.Json(await queries.ListAsync(account, filter, query.Limit, query.Offset, query.Expanded, ct)),
         };
     }
 
@@ -29,6 +37,7 @@ public sealed class MessagesApi(ApiAuthenticator auth, MessageQueries queries, R
         var ct = http.RequestAborted;
         var (account, authError) = await auth.AuthenticateAccountAsync(http.Request, ct);
         if (account is null) return authError!;
+        if (id.Contains(',')) return await GetSeveralAsync(http, account, id);
         if (!PublicId.IsWellFormed(id)) return ApiResult.BadRequest($"Invalid message id '{id}'.");
 
         // The v2 SDK's findRaw() asks for the original MIME with this Accept header.
@@ -44,5 +53,17 @@ public sealed class MessagesApi(ApiAuthenticator auth, MessageQueries queries, R
         if (query is null) return queryError!;
         var message = await queries.GetAsync(account, id, query.Expanded, ct);
         return message is null ? ApiResult.NotFound($"Couldn't find message {id}") : ApiResult.Json(message);
+    }
+
+    /// <summary>GET /messages/{a},{b},...: the SDK's findMultiple. Answers the ones the account has, newest first.</summary>
+    private async Task<ApiResult> GetSeveralAsync(HttpContext http, Account account, string commaIds)
+    {
+        var ids = commaIds.Split(',', StringSplitOptions.TrimEntries).Distinct().ToList();
+        if (ids.Count > QueryParameters.MaxLimit) return ApiResult.BadRequest($"{ids.Count} message ids: at most {QueryParameters.MaxLimit}.");
+        if (ids.FirstOrDefault(id => !PublicId.IsWellFormed(id)) is { } bad) return ApiResult.BadRequest($"Invalid message id '{bad}'.");
+        var (query, queryError) = QueryParameters.Parse(http.Request.Query);
+        if (query is null) return queryError!;
+        if (query.View is "count" or "ids") return ApiResult.BadRequest($"view={query.View} is for lists: ask GET /messages?view={query.View}.");
+        return ApiResult.Json(await queries.ListByIdsAsync(account, ids, query.Limit, query.Offset, query.Expanded, http.RequestAborted));
     }
 }

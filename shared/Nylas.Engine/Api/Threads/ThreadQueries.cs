@@ -1,11 +1,11 @@
 using System.Data.Common;
-using System.Text;
 using System.Text.Json;
 using Nylas.Core.Api;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.Api.Messages;
 using Nylas.Engine.Storage;
 
+using Nylas.Engine.Api.Filtering;
 using Nylas.Engine.Api.Folders;
 
 namespace Nylas.Engine.Api.Threads;
@@ -28,29 +28,29 @@ public sealed class ThreadQueries(ShardDirectory shards, MessageQueries messages
 
     private const string Order = "ORDER BY t.last_message_unix DESC, t.id DESC";
 
-    public async Task<IReadOnlyList<ApiThread>> ListAsync(Account account, ThreadFilter filter, int limit, int offset, bool expanded, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<ApiThread>> ListAsync(Account account, MailFilter filter, int limit, int offset, bool expanded, CancellationToken cancellationToken)
     {
         await using var cmd = shards.Shard(account.ShardId).CreateCommand("");
-        cmd.CommandText = $"{Select} WHERE t.account_id = @account{Where(filter, cmd)} {Order} LIMIT @limit OFFSET @offset";
-        AddPaging(cmd, account, limit, offset);
+        cmd.CommandText = $"{Select} WHERE t.account_id = @account{MailFilterSql.ForThreads(filter, cmd)} {Order} LIMIT @limit OFFSET @offset";
+        QueryParameters.AddPaging(cmd, account.Id, limit, offset);
         return await ReadAsync(account, cmd, expanded, cancellationToken);
     }
 
-    public async Task<IReadOnlyList<string>> ListIdsAsync(Account account, ThreadFilter filter, int limit, int offset, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<string>> ListIdsAsync(Account account, MailFilter filter, int limit, int offset, CancellationToken cancellationToken)
     {
         await using var cmd = shards.Shard(account.ShardId).CreateCommand("");
-        cmd.CommandText = $"SELECT t.public_id FROM threads t WHERE t.account_id = @account{Where(filter, cmd)} {Order} LIMIT @limit OFFSET @offset";
-        AddPaging(cmd, account, limit, offset);
+        cmd.CommandText = $"SELECT t.public_id FROM threads t WHERE t.account_id = @account{MailFilterSql.ForThreads(filter, cmd)} {Order} LIMIT @limit OFFSET @offset";
+        QueryParameters.AddPaging(cmd, account.Id, limit, offset);
         var ids = new List<string>();
         await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
         while (await r.ReadAsync(cancellationToken)) ids.Add(r.GetString(0));
         return ids;
     }
 
-    public async Task<long> CountAsync(Account account, ThreadFilter filter, CancellationToken cancellationToken)
+    public async Task<long> CountAsync(Account account, MailFilter filter, CancellationToken cancellationToken)
     {
         await using var cmd = shards.Shard(account.ShardId).CreateCommand("");
-        cmd.CommandText = $"SELECT COUNT(*) FROM threads t WHERE t.account_id = @account{Where(filter, cmd)}";
+        cmd.CommandText = $"SELECT COUNT(*) FROM threads t WHERE t.account_id = @account{MailFilterSql.ForThreads(filter, cmd)}";
         cmd.Parameters.AddWithValue("@account", account.Id);
         return Convert.ToInt64(await cmd.ExecuteScalarAsync(cancellationToken));
     }
@@ -63,67 +63,6 @@ public sealed class ThreadQueries(ShardDirectory shards, MessageQueries messages
         return (await ReadAsync(account, cmd, expanded, cancellationToken)).FirstOrDefault();
     }
 
-    private static void AddPaging(DbCommand cmd, Account account, int limit, int offset)
-    {
-        cmd.Parameters.AddWithValue("@account", account.Id);
-        cmd.Parameters.AddWithValue("@limit", limit);
-        cmd.Parameters.AddWithValue("@offset", offset);
-    }
-
-    /// <summary>The filter as SQL conditions on <c>t</c>, each value a parameter.</summary>
-    private static string Where(ThreadFilter f, DbCommand cmd)
-    {
-        var sql = new StringBuilder();
-        void Param(string name, object value) => cmd.Parameters.AddWithValue(name, value);
-        // A thread matches an address when one of its messages has it in that header (emails compared lower-cased).
-        string HasAddress(string column, string parameter) => $"""
-             AND EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = t.id AND m.account_id = @account
-                         AND JSON_SEARCH(LOWER(m.{column}), 'one', {parameter}, NULL, '$[*].email') IS NOT NULL)
-            """;
-
-        if (f.Subject is not null) { sql.Append(" AND t.subject = @subject"); Param("@subject", f.Subject); }
-        if (f.From is not null) { sql.Append(HasAddress("from_json", "@from")); Param("@from", QueryParameters.ExactJsonSearchPattern(f.From)); }
-        if (f.To is not null) { sql.Append(HasAddress("to_json", "@to")); Param("@to", QueryParameters.ExactJsonSearchPattern(f.To)); }
-        if (f.AnyEmail.Count > 0)
-        {
-            // The thread's participants are every address of every message (ingest keeps them up to date).
-            var any = f.AnyEmail.Select((email, i) =>
-            {
-                Param($"@any{i}", QueryParameters.ExactJsonSearchPattern(email));
-                return $"JSON_SEARCH(LOWER(t.participants_json), 'one', @any{i}, NULL, '$[*].email') IS NOT NULL";
-            });
-            sql.Append($" AND ({string.Join(" OR ", any)})");
-        }
-        if (f.In is not null)
-        {
-            // v2 accepted a folder/label id, a role name (inbox, sent, ...) or a display name.
-            const string Folders = "SELECT id FROM folders WHERE account_id = @account AND (public_id = @in OR role = @in_role OR display_name = @in)";
-            sql.Append($"""
-                 AND (EXISTS (SELECT 1 FROM messages m JOIN imap_uids u ON u.message_id = m.id
-                              WHERE m.thread_id = t.id AND m.account_id = @account AND u.folder_id IN ({Folders}))
-                   OR EXISTS (SELECT 1 FROM messages m JOIN imap_uids u ON u.message_id = m.id
-                              JOIN imap_uid_labels l ON l.folder_id = u.folder_id AND l.uid = u.uid
-                              WHERE m.thread_id = t.id AND m.account_id = @account AND l.label_id IN ({Folders})))
-                """);
-            Param("@in", f.In);
-            Param("@in_role", f.In.ToLowerInvariant());
-        }
-        if (f.Unread is { } unread)
-        {
-            sql.Append(" AND EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = t.id AND m.is_read = 0) = @unread");
-            Param("@unread", unread);
-        }
-        if (f.Starred is { } starred)
-        {
-            sql.Append(" AND EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = t.id AND m.is_starred = 1) = @starred");
-            Param("@starred", starred);
-        }
-        if (f.LastMessageBefore is { } lb) { sql.Append(" AND t.last_message_unix < @last_before"); Param("@last_before", lb); }
-        if (f.LastMessageAfter is { } la) { sql.Append(" AND t.last_message_unix > @last_after"); Param("@last_after", la); }
-        if (f.StartedBefore is { } sb) { sql.Append(" AND t.first_message_unix < @started_before"); Param("@started_before", sb); }
-        if (f.StartedAfter is { } sa) { sql.Append(" AND t.first_message_unix > @started_after"); Param("@started_after", sa); }
-        return sql.ToString();
-    }
 
     private async Task<IReadOnlyList<ApiThread>> ReadAsync(Account account, DbCommand cmd, bool expanded, CancellationToken cancellationToken)
     {

@@ -1,20 +1,24 @@
 using Microsoft.AspNetCore.Http;
 using Nylas.Core.Api;
-using Nylas.Core.Ids;
+using Nylas.Engine.Api.Filtering;
 
 namespace Nylas.Engine.Api.Threads;
 
-/// <summary>GET /threads and GET /threads/{id}.</summary>
+/// <summary>GET /threads, /threads/search and /threads/{id}.</summary>
 public sealed class ThreadsApi(ApiAuthenticator auth, ThreadQueries queries)
 {
-    public async Task<ApiResult> ListAsync(HttpContext http)
+    public Task<ApiResult> ListAsync(HttpContext http) => ListAsync(http, search: false);
+
+    /// <summary>GET /threads/search?q=: the threads with a message matching the words, searched in the mirror.</summary>
+    public Task<ApiResult> SearchAsync(HttpContext http) => ListAsync(http, search: true);
+
+    private async Task<ApiResult> ListAsync(HttpContext http, bool search)
     {
         var ct = http.RequestAborted;
-        var (account, authError) = await auth.AuthenticateAccountAsync(http.Request, ct);
-        if (account is null) return authError!;
-        var (query, queryError) = QueryParameters.Parse(http.Request.Query, ThreadFilter.Names);
-        if (query is null) return queryError!;
-        var (filter, filterError) = ThreadFilter.Parse(http.Request.Query);
+        var (request, error) = await auth.ListRequestAsync(http, search ? MailFilter.SearchNames : MailFilter.ThreadNames);
+        if (request is null) return error!;
+        var (account, query) = request;
+        var (filter, filterError) = search ? MailFilter.ParseSearch(http.Request.Query) : MailFilter.Parse(http.Request.Query);
         if (filter is null) return filterError!;
 
         return query.View switch
@@ -28,11 +32,9 @@ public sealed class ThreadsApi(ApiAuthenticator auth, ThreadQueries queries)
     public async Task<ApiResult> GetAsync(HttpContext http, string id)
     {
         var ct = http.RequestAborted;
-        var (account, authError) = await auth.AuthenticateAccountAsync(http.Request, ct);
-        if (account is null) return authError!;
-        if (!PublicId.IsWellFormed(id)) return ApiResult.BadRequest($"Invalid thread id '{id}'.");
-        var (query, queryError) = QueryParameters.Parse(http.Request.Query);
-        if (query is null) return queryError!;
+        var (request, error) = await auth.ObjectRequestAsync(http, "thread", id);
+        if (request is null) return error!;
+        var (account, query) = request;
         var thread = await queries.GetAsync(account, id, query.Expanded, ct);
         return thread is null ? ApiResult.NotFound($"Couldn't find thread {id}") : ApiResult.Json(thread);
     }
