@@ -2,7 +2,8 @@
 # Installs what the local stack needs: Debian packages and the pinned Azurite from npm.
 # Idempotent and quiet when everything is present (no apt-get update, no npm call).
 
-APT_PACKAGES=(mariadb-server dovecot-imapd dovecot-lmtpd postfix openssl curl)
+# dnsmasq-base: the DNS server the tests' MX lookups ask (the binary only, no system service).
+APT_PACKAGES=(mariadb-server dovecot-imapd dovecot-lmtpd postfix openssl curl dnsmasq-base)
 AZURITE_DIR="$REPO/scripts/dev/azurite"
 AZURITE_BIN="$AZURITE_DIR/node_modules/.bin/azurite"
 
