@@ -84,6 +84,7 @@ public static class EngineServiceCollectionExtensions
         services.AddSingleton<SmtpConnector>();
         services.AddSingleton<MailProviderDetector>();
         services.AddSingleton<ConnectCodeStore>();
+        services.AddSingleton<ConnectTargetGuard>();
         services.AddSingleton<AccountLifecycle>();
         services.AddSingleton<ConnectApi>();
         services.AddSingleton<AccountManagementApi>();

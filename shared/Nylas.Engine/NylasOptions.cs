@@ -90,6 +90,11 @@ public sealed class ConnectOptions
     /// <summary>DNS server for MX lookups (provider autodetection) as <c>host</c> or <c>host:port</c>; empty uses the machine's resolvers.</summary>
     public string DnsServer { get; set; } = "";
     [Range(1, 60)] public int DnsTimeoutSeconds { get; set; } = 5;
+    /// <summary>
+    /// Refuse /connect/authorize requests whose IMAP, SMTP or token-URL host resolves to loopback, a private or a
+    /// link-local address (see ConnectTargetGuard). Off by default so a local mail server can be connected in development.
+    /// </summary>
+    public bool RefusePrivateNetworks { get; set; }
 }
 
 public sealed class OAuthOptions

@@ -13,7 +13,8 @@ namespace Nylas.Engine.Api.Connect;
 /// answers the account with its access token. Bodies are JSON whatever the Content-Type (the v2 SDK sends text/plain).
 /// </summary>
 public sealed class ConnectApi(
-    AccountStore accounts, ApiAuthenticator auth, AccountConnector connector, ConnectCodeStore codes, MailProviderDetector detector)
+    AccountStore accounts, ApiAuthenticator auth, AccountConnector connector, ConnectCodeStore codes, MailProviderDetector detector,
+    ConnectTargetGuard guard)
 {
     public async Task<ApiResult> AuthorizeAsync(HttpContext http)
     {
@@ -35,6 +36,7 @@ public sealed class ConnectApi(
                 "name none. Give settings.imap_host (and imap_port, smtp_host, smtp_port).");
         var (request, problem) = settings.Complete(provider);
         if (request is null) return ApiResult.BadRequest($"Invalid connect request: {problem}.");
+        if (await guard.CheckAsync(request, ct) is { } refused) return ApiResult.BadRequest(refused);
 
         VerifiedConnection verified;
         try
