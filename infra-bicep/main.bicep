@@ -231,6 +231,8 @@ var baseSettings = union(hostSettings, {
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD'
   Nylas__Storage__AccountName: storage.outputs.name
   Nylas__Transport: transport
+  // /connect/authorize needs no secret: on a public deployment it must not reach this network or the metadata endpoint.
+  Nylas__Connect__RefusePrivateNetworks: 'true'
   ServiceBusConnection__fullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
 })
 

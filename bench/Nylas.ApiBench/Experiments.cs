@@ -5,7 +5,8 @@ namespace Nylas.ApiBench;
 /// <summary>
 /// Alternative SQL for the parts of a page that cost the most, timed in the baseline harness against the
 /// statements the engine runs today (same page; one worker for the service time, then the benchmark's workers
-/// for behaviour under load and MariaDB's CPU per request). Nothing in the engine changes.
+/// for behaviour under load and MariaDB's CPU per request). The deferred joins measured here are now the
+/// engine's; their "before" is the SQL they replaced, kept so the gain can be re-measured.
 /// </summary>
 public static class Experiments
 {
@@ -18,35 +19,31 @@ public static class Experiments
         string? BeforeSetup = null, string? BeforeTeardown = null);
 
     /// <summary>
-    /// The page's row ids and each row's folder from the (account, order) index and imap_uids, in a small derived
-    /// table; then the columns for those rows only. The folder subquery runs once per listed row (today it is in the
-    /// join condition and runs three times per row), and a deep OFFSET skips index entries instead of whole rows.
+    /// The messages list as the engine ran it before its deferred join: whole rows selected with LIMIT/OFFSET and
+    /// the folder subquery in the join condition (run three times per row; a deep OFFSET scanned and sorted the table).
     /// </summary>
-    public const string MessageListPaged = """
+    public const string MessageListWholeRows = """
         SELECT m.public_id, m.subject, m.from_json, m.to_json, m.cc_json, m.bcc_json, m.reply_to_json, m.date_unix,
                m.snippet, m.body, m.is_read, m.is_starred, m.parse_error, m.message_id_header, m.in_reply_to, m.references_json,
                f.public_id, f.role, f.display_name, m.id, t.public_id
-        FROM (SELECT p.id, p.received_unix, (SELECT MIN(u.folder_id) FROM imap_uids u WHERE u.message_id = p.id) AS folder_id
-              FROM messages p WHERE p.account_id = @account
-              ORDER BY p.received_unix DESC, p.id DESC LIMIT @limit OFFSET @offset) page
-        JOIN messages m ON m.id = page.id
-        LEFT JOIN folders f ON f.id = page.folder_id
+        FROM messages m
+        LEFT JOIN folders f ON f.id = (SELECT MIN(u.folder_id) FROM imap_uids u WHERE u.message_id = m.id)
         LEFT JOIN threads t ON t.id = m.thread_id
-        ORDER BY page.received_unix DESC, page.id DESC
+        WHERE m.account_id = @account
+        ORDER BY m.received_unix DESC, m.id DESC
+        LIMIT @limit OFFSET @offset
         """;
 
-    /// <summary>The same for threads: the flags' EXISTS run for the 100 listed threads only.</summary>
-    public const string ThreadListDeferred = """
+    /// <summary>The same for threads: whole rows and their flags' EXISTS for every row the OFFSET skips.</summary>
+    public const string ThreadListWholeRows = """
         SELECT t.id, t.public_id, t.subject, t.participants_json, t.last_message_unix, t.last_received_unix, t.last_sent_unix,
                t.first_message_unix, t.snippet, t.version,
                EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = t.id AND m.is_read = 0),
                EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = t.id AND m.is_starred = 1),
                EXISTS (SELECT 1 FROM messages m JOIN message_files mf ON mf.message_id = m.id
                        WHERE m.thread_id = t.id AND mf.content_disposition = 'attachment')
-        FROM (SELECT id FROM threads WHERE account_id = @account
-              ORDER BY last_message_unix DESC, id DESC LIMIT @limit OFFSET @offset) page
-        JOIN threads t ON t.id = page.id
-        ORDER BY t.last_message_unix DESC, t.id DESC
+        FROM threads t
+        WHERE t.account_id = @account ORDER BY t.last_message_unix DESC, t.id DESC LIMIT @limit OFFSET @offset
         """;
 
     public static async Task<List<Experiment>> RunAsync(string globalCs, string shardCs, long accountId, byte[] tokenHash, int limit,
@@ -54,14 +51,14 @@ public static class Experiments
     {
         var variants = new List<Variant>
         {
-            new("messages, first page: folder per listed row", "list query: page ids + folder in a derived table, then the 100 rows (`MessageListPaged`)",
-                PagePlan.Messages(), PagePlan.Messages(MessageListPaged), 0),
-            new($"messages, offset {deepMessages:N0}: the same", "the same query on the deep page", PagePlan.Messages(), PagePlan.Messages(MessageListPaged), deepMessages),
+            new("messages, first page: deferred join", "before: whole rows with LIMIT/OFFSET (`MessageListWholeRows`); after: the engine's page ids + folder in a derived table, then the 100 rows",
+                PagePlan.Messages(MessageListWholeRows), PagePlan.Messages(), 0),
+            new($"messages, offset {deepMessages:N0}: the same", "the same queries on the deep page", PagePlan.Messages(MessageListWholeRows), PagePlan.Messages(), deepMessages),
             new("threads, first page: V6 index", "before: without `ix_messages_thread_flags` (V6), the thread flags' EXISTS read the message rows; after: with it",
                 PagePlan.Threads(), PagePlan.Threads(), 0,
                 "ALTER TABLE messages DROP KEY ix_messages_thread_flags", "ALTER TABLE messages ADD KEY ix_messages_thread_flags (thread_id, is_read, is_starred)"),
-            new($"threads, offset {deepThreads:N0}: deferred join", "list query: page ids from the index first, then the 100 rows and their flags (`ThreadListDeferred`)",
-                PagePlan.Threads(), PagePlan.Threads(ThreadListDeferred), deepThreads),
+            new($"threads, offset {deepThreads:N0}: deferred join", "before: whole rows with LIMIT/OFFSET (`ThreadListWholeRows`); after: the engine's page ids from the index first, then the 100 rows and their flags",
+                PagePlan.Threads(ThreadListWholeRows), PagePlan.Threads(), deepThreads),
         };
         var results = new List<Experiment>();
         var duration = TimeSpan.FromSeconds(8);

@@ -20,20 +20,16 @@ public static class PageSql
         WHERE t.token_hash = @hash AND t.revoked_at IS NULL
         """;
 
-    public const string MessageSelect = """
+    public const string MessageList = """
         SELECT m.public_id, m.subject, m.from_json, m.to_json, m.cc_json, m.bcc_json, m.reply_to_json, m.date_unix,
-               m.snippet, m.body, m.is_read, m.is_starred, m.parse_error, m.message_id_header, m.in_reply_to, m.references_json,
-               f.public_id, f.role, f.display_name, m.id, t.public_id
-        FROM messages m
-        LEFT JOIN folders f ON f.id = (SELECT MIN(u.folder_id) FROM imap_uids u WHERE u.message_id = m.id)
+        m.snippet, m.body, m.is_read, m.is_starred, m.parse_error, m.message_id_header, m.in_reply_to, m.references_json,
+        f.public_id, f.role, f.display_name, m.id, t.public_id
+        FROM (SELECT m.id, m.received_unix, (SELECT MIN(u.folder_id) FROM imap_uids u WHERE u.message_id = m.id) AS folder_id
+              FROM messages m WHERE m.account_id = @account ORDER BY m.received_unix DESC, m.id DESC LIMIT @limit OFFSET @offset) page
+        JOIN messages m ON m.id = page.id
+        LEFT JOIN folders f ON f.id = page.folder_id
         LEFT JOIN threads t ON t.id = m.thread_id
-        """;
-
-    public const string MessageList = $"""
-        {MessageSelect}
-        WHERE m.account_id = @account
-        ORDER BY m.received_unix DESC, m.id DESC
-        LIMIT @limit OFFSET @offset
+        ORDER BY page.received_unix DESC, page.id DESC
         """;
 
     public const string MessageFiles = """
@@ -55,18 +51,15 @@ public static class PageSql
                EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = t.id AND m.is_starred = 1),
                EXISTS (SELECT 1 FROM messages m JOIN message_files mf ON mf.message_id = m.id
                        WHERE m.thread_id = t.id AND mf.content_disposition = 'attachment')
-        FROM threads t
-         WHERE t.account_id = @account ORDER BY t.last_message_unix DESC, t.id DESC LIMIT @limit OFFSET @offset
+        FROM (SELECT t.id FROM threads t WHERE t.account_id = @account ORDER BY t.last_message_unix DESC, t.id DESC LIMIT @limit OFFSET @offset) page
+        JOIN threads t ON t.id = page.id
+        ORDER BY t.last_message_unix DESC, t.id DESC
         """;
 
+    // A folder account: the Gmail-labels half of FolderRefs is not asked.
     public const string ThreadFolders = """
-        SELECT m.thread_id, f.id, f.public_id, f.role, f.display_name
+        SELECT DISTINCT m.thread_id, f.id, f.public_id, f.role, f.display_name
         FROM messages m JOIN imap_uids u ON u.message_id = m.id JOIN folders f ON f.id = u.folder_id
-        WHERE m.thread_id IN ({0}) AND m.account_id = @account
-        UNION
-        SELECT m.thread_id, f.id, f.public_id, f.role, f.display_name
-        FROM messages m JOIN imap_uids u ON u.message_id = m.id
-        JOIN imap_uid_labels l ON l.folder_id = u.folder_id AND l.uid = u.uid JOIN folders f ON f.id = l.label_id
         WHERE m.thread_id IN ({0}) AND m.account_id = @account
         ORDER BY 1, 2
         """;

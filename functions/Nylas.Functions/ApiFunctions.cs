@@ -2,8 +2,10 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
 using Nylas.Engine.Api.Accounts;
 using Nylas.Engine.Api.Calendars;
+using Nylas.Engine.Api.Connect;
 using Nylas.Engine.Api.Contacts;
 using Nylas.Engine.Api.Events;
 using Nylas.Engine.Api.Files;
@@ -115,6 +117,52 @@ public sealed class ApiFunctions(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "a/{clientId}/accounts")] HttpRequest req, string clientId,
         [DurableClient] DurableTaskClient durable)
         => await accounts.ConnectAsync(req.HttpContext, clientId, durable);
+
+    // Stage 4: account connection (native auth) and management. Handlers are resolved per request so this block stands alone.
+    [Function("ConnectAuthorize")]
+    public async Task<IActionResult> ConnectAuthorize([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "connect/authorize")] HttpRequest req)
+        => await Connect(req).AuthorizeAsync(req.HttpContext);
+
+    [Function("ConnectToken")]
+    public async Task<IActionResult> ConnectToken(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "connect/token")] HttpRequest req, [DurableClient] DurableTaskClient durable)
+        => await Connect(req).TokenAsync(req.HttpContext, durable);
+
+    [Function("RevokeToken")]
+    public async Task<IActionResult> RevokeToken([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "oauth/revoke")] HttpRequest req)
+        => await Management(req).RevokeTokenAsync(req.HttpContext);
+
+    [Function("GetManagedAccount")]
+    public async Task<IActionResult> GetManagedAccount(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "a/{clientId}/accounts/{id}")] HttpRequest req, string clientId, string id)
+        => await Management(req).GetAsync(req.HttpContext, clientId, id);
+
+    [Function("DeleteAccount")]
+    public async Task<IActionResult> DeleteAccount(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "a/{clientId}/accounts/{id}")] HttpRequest req, string clientId, string id,
+        [DurableClient] DurableTaskClient durable)
+        => await Management(req).DeleteAsync(req.HttpContext, clientId, id, durable);
+
+    [Function("DowngradeAccount")]
+    public async Task<IActionResult> DowngradeAccount(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "a/{clientId}/accounts/{id}/downgrade")] HttpRequest req, string clientId, string id,
+        [DurableClient] DurableTaskClient durable)
+        => await Management(req).DowngradeAsync(req.HttpContext, clientId, id, durable);
+
+    [Function("UpgradeAccount")]
+    public async Task<IActionResult> UpgradeAccount(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "a/{clientId}/accounts/{id}/upgrade")] HttpRequest req, string clientId, string id,
+        [DurableClient] DurableTaskClient durable)
+        => await Management(req).UpgradeAsync(req.HttpContext, clientId, id, durable);
+
+    [Function("RevokeAllTokens")]
+    public async Task<IActionResult> RevokeAllTokens(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "a/{clientId}/accounts/{id}/revoke-all")] HttpRequest req, string clientId, string id)
+        => await Management(req).RevokeAllAsync(req.HttpContext, clientId, id);
+
+    private static ConnectApi Connect(HttpRequest req) => req.HttpContext.RequestServices.GetRequiredService<ConnectApi>();
+
+    private static AccountManagementApi Management(HttpRequest req) => req.HttpContext.RequestServices.GetRequiredService<AccountManagementApi>();
 
     // OpenAPI: the description of every route here (kept in sync by OpenApiTests).
     [Function("OpenApi")]

@@ -3,7 +3,8 @@
 # Nylas Node SDK of the SDK tour (tests/sdk-tour). Idempotent and quiet when everything is present
 # (no apt-get update, no npm call).
 
-APT_PACKAGES=(mariadb-server dovecot-imapd dovecot-lmtpd postfix openssl curl)
+# dnsmasq-base: the DNS server the tests' MX lookups ask (the binary only, no system service).
+APT_PACKAGES=(mariadb-server dovecot-imapd dovecot-lmtpd postfix openssl curl dnsmasq-base)
 AZURITE_DIR="$REPO/scripts/dev/azurite"
 AZURITE_BIN="$AZURITE_DIR/node_modules/.bin/azurite"
 SDK_TOUR_DIR="$REPO/tests/sdk-tour"

@@ -9,6 +9,7 @@ using Nylas.Engine.Api;
 using Nylas.Engine.Api.RateLimits;
 using Nylas.Engine.Api.Accounts;
 using Nylas.Engine.Api.Calendars;
+using Nylas.Engine.Api.Connect;
 using Nylas.Engine.Api.Contacts;
 using Nylas.Engine.Api.Events;
 using Nylas.Engine.Api.Files;
@@ -36,6 +37,8 @@ public static class EngineServiceCollectionExtensions
             .Validate(o => !string.IsNullOrWhiteSpace(o.Database.Global), "Nylas:Database:Global is required.")
             .Validate(o => !string.IsNullOrWhiteSpace(o.Storage.ConnectionString) || !string.IsNullOrWhiteSpace(o.Storage.AccountName),
                 "Nylas:Storage:ConnectionString (or, with a managed identity, Nylas:Storage:AccountName) is required.")
+            .Validate(o => string.IsNullOrWhiteSpace(o.Connect.DnsServer) || MailProviderDetector.TryParseServer(o.Connect.DnsServer) is not null,
+                "Nylas:Connect:DnsServer must be an IP address, optionally with a port (127.0.0.1:53), or empty for the machine's resolvers.")
             .ValidateOnStart();
 
         services.AddSingleton(TimeProvider.System);
@@ -76,6 +79,15 @@ public static class EngineServiceCollectionExtensions
         services.AddSingleton<CalendarsApi>();
         services.AddSingleton<EventsApi>();
         services.AddSingleton<FilesApi>();
+
+        services.AddSingleton<OAuthTokenProvider>();
+        services.AddSingleton<SmtpConnector>();
+        services.AddSingleton<MailProviderDetector>();
+        services.AddSingleton<ConnectCodeStore>();
+        services.AddSingleton<ConnectTargetGuard>();
+        services.AddSingleton<AccountLifecycle>();
+        services.AddSingleton<ConnectApi>();
+        services.AddSingleton<AccountManagementApi>();
         return services;
     }
 

@@ -15,6 +15,8 @@ public sealed class NylasOptions
     [ValidateObjectMembers] public SyncOptions Sync { get; set; } = new();
     [ValidateObjectMembers] public IngestOptions Ingest { get; set; } = new();
     [ValidateObjectMembers] public ApiOptions Api { get; set; } = new();
+    [ValidateObjectMembers] public ConnectOptions Connect { get; set; } = new();
+    [ValidateObjectMembers] public OAuthOptions OAuth { get; set; } = new();
 }
 
 public sealed class DatabaseOptions
@@ -79,4 +81,26 @@ public sealed class ApiOptions
     [Range(0, 100_000)] public int RateLimitPerSecond { get; set; } = 20;
     /// <summary>How many requests a credential may make at once before the per-second rate applies.</summary>
     [Range(1, 1_000_000)] public int RateLimitBurst { get; set; } = 200;
+}
+
+public sealed class ConnectOptions
+{
+    /// <summary>How long a code from POST /connect/authorize can be redeemed at POST /connect/token.</summary>
+    [Range(10, 3600)] public int CodeLifetimeSeconds { get; set; } = 600;
+    /// <summary>DNS server for MX lookups (provider autodetection) as <c>host</c> or <c>host:port</c>; empty uses the machine's resolvers.</summary>
+    public string DnsServer { get; set; } = "";
+    [Range(1, 60)] public int DnsTimeoutSeconds { get; set; } = 5;
+    /// <summary>
+    /// Refuse /connect/authorize requests whose IMAP, SMTP or token-URL host resolves to loopback, a private or a
+    /// link-local address (see ConnectTargetGuard). Off by default so a local mail server can be connected in development.
+    /// </summary>
+    public bool RefusePrivateNetworks { get; set; }
+}
+
+public sealed class OAuthOptions
+{
+    /// <summary>An access token is refreshed this long before it expires, so a sync never starts with one about to lapse.</summary>
+    [Range(0, 3600)] public int RefreshMarginSeconds { get; set; } = 300;
+    /// <summary>Timeout of one request to a provider's token endpoint.</summary>
+    [Range(1, 300)] public int TimeoutSeconds { get; set; } = 30;
 }

@@ -228,6 +228,41 @@ public class OpenApiTests(ReadApiFixture host) : IClassFixture<ReadApiFixture>
         }
         await Call("post", "/a/{client_id}/accounts", $"/a/{host.ClientId}/accounts", app, new JsonObject { ["email_address"] = "nope" }, status: 400);
 
+        // Native auth: /connect/authorize (no credentials: the body names the application) answers a code,
+        // /connect/token (the client secret in the body) the account with its token; then the management routes.
+        string email = Nylas.Testing.TestStack.NewMailbox();
+        using (var imap = await Nylas.Testing.TestStack.ConnectImapAsync(email)) await imap.DisconnectAsync(true);
+        var settings = new JsonObject
+        {
+            ["imap_host"] = Nylas.Testing.TestStack.ImapHost, ["imap_port"] = Nylas.Testing.TestStack.ImapsPort, ["imap_security"] = "ssl",
+            ["imap_username"] = email, ["imap_password"] = Nylas.Testing.TestStack.ImapPassword,
+            ["trusted_certificate_sha256"] = Nylas.Testing.TestStack.TlsCertSha256(),
+        };
+        JsonObject Authorize(string password)
+        {
+            var withPassword = (JsonObject)settings.DeepClone();
+            withPassword["imap_password"] = password;
+            return new()
+            {
+                ["client_id"] = host.ClientId, ["name"] = "OpenAPI", ["email_address"] = email, ["provider"] = "imap",
+                ["settings"] = withPassword, ["scopes"] = "email.read_only",
+            };
+        }
+        using var anonymous = host.Client();
+        await Call("post", "/connect/authorize", "/connect/authorize", anonymous, Authorize("wrong-password"), status: 401);
+        string code = (await Call("post", "/connect/authorize", "/connect/authorize", anonymous, Authorize(Nylas.Testing.TestStack.ImapPassword)))!.Value.GetProperty("code").GetString()!;
+        await Call("post", "/connect/token", "/connect/token", anonymous, new JsonObject { ["client_id"] = host.ClientId, ["client_secret"] = host.ClientSecret, ["code"] = "not-a-code" }, status: 400);
+        var connectedAccount = (await Call("post", "/connect/token", "/connect/token", anonymous, new JsonObject { ["client_id"] = host.ClientId, ["client_secret"] = host.ClientSecret, ["code"] = code }))!.Value;
+        string accountId = connectedAccount.GetProperty("id").GetString()!, token = connectedAccount.GetProperty("access_token").GetString()!;
+        string managed = $"/a/{host.ClientId}/accounts/{accountId}";
+        await Call("get", "/a/{client_id}/accounts/{id}", managed, app);
+        await Call("get", "/a/{client_id}/accounts/{id}", $"/a/{host.ClientId}/accounts/0000000000000000000000000", app, status: 404);
+        await Call("post", "/a/{client_id}/accounts/{id}/downgrade", managed + "/downgrade", app, new JsonObject());
+        await Call("post", "/a/{client_id}/accounts/{id}/upgrade", managed + "/upgrade", app, new JsonObject());
+        await Call("post", "/a/{client_id}/accounts/{id}/revoke-all", managed + "/revoke-all", app, new JsonObject { ["keep_access_token"] = token });
+        using (var owner = host.Client(token)) await Call("post", "/oauth/revoke", "/oauth/revoke", owner, new JsonObject());
+        await Call("delete", "/a/{client_id}/accounts/{id}", managed, app, new JsonObject());
+
         // Errors: unknown parameter, bad id, unknown object, no credentials, wrong credentials.
         await CheckAsync("/messages", "get", Get("/messages?colour=red"), http, expectStatus: 400);
         await CheckAsync("/messages/{id}", "get", Get("/messages/NOT-AN-ID"), http, expectStatus: 400);

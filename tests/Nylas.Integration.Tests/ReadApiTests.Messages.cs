@@ -54,6 +54,17 @@ public partial class ReadApiTests
         var ids = Strings(await GetAsync($"/messages?received_before={Unix(1)}&view=ids"));
         Assert.Equal([await MessageIdAsync("Re: Budget 2027"), await MessageIdAsync("Budget 2027")], ids);
         Assert.Equal(["Budget 2027"], await SubjectsAsync($"/messages?received_before={Unix(1)}&offset=1&limit=5"));
+        Assert.Equal(["Signed contract", "Re: Budget 2027"], await SubjectsAsync("/messages?offset=1&limit=2"));
+        Assert.Empty(await ListAsync("/messages?offset=4"));
+    }
+
+    [Fact]
+    public async Task Pages_of_threads_are_slices_of_the_whole_list()
+    {
+        var all = (await ListAsync("/threads")).Select(t => t.ToString()).ToList();
+        Assert.Equal(all.Skip(1).Take(1), (await ListAsync("/threads?offset=1&limit=1")).Select(t => t.ToString()));
+        Assert.Equal(all.Skip(2), (await ListAsync("/threads?offset=2")).Select(t => t.ToString()));
+        Assert.Equal(all.Skip(1).Take(1), (await ListAsync("/threads?offset=1&limit=1&in=inbox")).Select(t => t.ToString()));
     }
 
     [Fact]

@@ -53,11 +53,12 @@ public sealed class SdkTourFixture : LocalHostFixture, IAsyncLifetime
         Seed = BuildSeed(Email);
         foreach (var seed in Seed) await TestStack.AppendAsync(Email, seed.Mime, seed.Flags, seed.Folder);
 
-        var connect = await RunTourAsync(["connect"], new()
+        // The v2 native-auth flow, through the SDK: Nylas.connect.authorize() then Nylas.connect.token().
+        var connect = await RunTourAsync(["authorize"], new()
         {
             ["NYLAS_CONNECT_BODY"] = ConnectBody(Email).ToJsonString(),
         });
-        Assert.True(connect.ExitCode == 0, $"node tour.js connect failed ({connect.ExitCode}): {connect.Stderr}\n{connect.Stdout}");
+        Assert.True(connect.ExitCode == 0, $"node tour.js authorize failed ({connect.ExitCode}): {connect.Stderr}\n{connect.Stdout}");
         var account = JsonNode.Parse(connect.Stdout)!;
         Token = account["access_token"]!.GetValue<string>();
         AccountId = account["id"]!.GetValue<string>();
@@ -74,7 +75,7 @@ public sealed class SdkTourFixture : LocalHostFixture, IAsyncLifetime
         await File.WriteAllTextAsync(Path.Combine(AppContext.BaseDirectory, "sdk-tour-last.json"), Run.Stdout);
     }
 
-    private static JsonObject ConnectBody(string email) => new()
+    public static JsonObject ConnectBody(string email) => new()
     {
         ["email_address"] = email,
         ["name"] = "SDK Tour",
@@ -240,6 +241,20 @@ public class SdkTourTests(SdkTourFixture host) : IClassFixture<SdkTourFixture>
         var failed = Steps.EnumerateObject().Where(s => !s.Value.GetProperty("ok").GetBoolean()).Select(s => $"{s.Name}: {s.Value.GetProperty("error")}").ToList();
         Assert.True(failed.Count == 0, $"failed steps:\n{string.Join('\n', failed)}\nstderr: {host.Run.Stderr}");
         Assert.Equal(0, host.Run.ExitCode);
+    }
+
+    [Fact]
+    public async Task The_SDK_also_connects_through_the_application_accounts_endpoint()
+    {
+        // POST /a/{client_id}/accounts through the SDK's request path: client-secret auth, JSON as text/plain.
+        string email = TestStack.NewMailbox("sdk");
+        using (var imap = await TestStack.ConnectImapAsync(email)) await imap.DisconnectAsync(true);
+        var run = await host.RunTourAsync(["connect"], new() { ["NYLAS_CONNECT_BODY"] = SdkTourFixture.ConnectBody(email).ToJsonString() });
+        Assert.True(run.ExitCode == 0, $"node tour.js connect failed ({run.ExitCode}): {run.Stderr}");
+        var account = JsonDocument.Parse(run.Stdout).RootElement;
+        Assert.Equal(email, account.GetProperty("email_address").GetString());
+        Assert.False(string.IsNullOrEmpty(account.GetProperty("access_token").GetString()));
+        Assert.NotEqual(host.AccountId, account.GetProperty("id").GetString());
     }
 
     [Fact]

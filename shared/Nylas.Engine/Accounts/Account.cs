@@ -5,8 +5,17 @@ public enum ImapSecurity { Ssl, StartTls, None }
 /// <summary>Where and how to reach an account's IMAP server (no secret in here).</summary>
 public sealed record ImapServer(string Host, int Port, ImapSecurity Security, string Username, string? TrustedCertSha256);
 
-/// <summary>What is sealed at rest for an account: a password, or an OAuth2 access token for XOAUTH2/OAUTHBEARER.</summary>
-public sealed record AccountSecrets(string? ImapPassword, string? ImapAccessToken = null);
+/// <summary>Where and how to reach an account's SMTP server (no secret in here).</summary>
+public sealed record SmtpServer(string Host, int Port, Nylas.Core.Connect.MailSecurity Security, string Username, string? TrustedCertSha256);
+
+/// <summary>
+/// What is sealed at rest for an account: an IMAP password, or a fixed OAuth2 access token, or an OAuth2
+/// grant (refresh token + client) from which access tokens are obtained; and the SMTP password if any.
+/// </summary>
+public sealed record AccountSecrets(string? ImapPassword, string? ImapAccessToken = null, string? SmtpPassword = null, OAuthGrant? OAuth = null);
+
+/// <summary>An OAuth2 refresh-token grant: redeemed at <paramref name="TokenUrl"/> for short-lived access tokens (XOAUTH2).</summary>
+public sealed record OAuthGrant(string TokenUrl, string ClientId, string ClientSecret, string RefreshToken);
 
 /// <summary>Values of <c>sync_state</c> as the v2 API reports them.</summary>
 public static class SyncStates
@@ -15,6 +24,8 @@ public static class SyncStates
     public const string InvalidCredentials = "invalid-credentials";
     public const string Stopped = "stopped";
     public const string SyncError = "sync-error";
+    /// <summary>Being deleted: sync is off and its tokens are revoked; only DELETE (to finish) still sees it.</summary>
+    public const string Deleting = "deleting";
 }
 
 public sealed record Account(
@@ -30,7 +41,8 @@ public sealed record Account(
     bool SyncEnabled,
     ImapServer Imap,
     DateTimeOffset CreatedAt,
-    string OrganizationUnit = OrganizationUnits.Folder)
+    string OrganizationUnit = OrganizationUnits.Folder,
+    SmtpServer? Smtp = null)
 {
     public bool UsesLabels => OrganizationUnit == OrganizationUnits.Label;
 }

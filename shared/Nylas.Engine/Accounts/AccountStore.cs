@@ -13,7 +13,8 @@ public sealed class AccountStore(ShardDirectory shards, SecretSealer sealer, Tim
     private const string AccountColumns = """
         a.id, a.public_id, a.application_id, a.shard_id, a.email_address, a.name, a.provider, a.sync_state,
         a.sync_error, a.sync_enabled, a.imap_host, a.imap_port, a.imap_security, a.imap_username,
-        a.imap_trusted_cert_sha256, a.created_at, a.organization_unit
+        a.imap_trusted_cert_sha256, a.created_at, a.organization_unit,
+        a.smtp_host, a.smtp_port, a.smtp_security, a.smtp_username, a.smtp_trusted_cert_sha256
         """;
 
     public async Task<(Application Application, string ClientSecret)> CreateApplicationAsync(string name, CancellationToken cancellationToken = default)
@@ -48,7 +49,7 @@ public sealed class AccountStore(ShardDirectory shards, SecretSealer sealer, Tim
     /// </summary>
     public async Task<(Account Account, string AccessToken)> UpsertAccountAsync(
         long applicationId, string emailAddress, string name, string provider, ImapServer imap, AccountSecrets secrets,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default, SmtpServer? smtp = null)
     {
         byte[] sealedSecrets = sealer.Seal(JsonSerializer.Serialize(secrets));
         string token = Credentials.NewSecret();
@@ -71,10 +72,11 @@ public sealed class AccountStore(ShardDirectory shards, SecretSealer sealer, Tim
             await using var update = new MySqlCommand("""
                 UPDATE accounts SET name = @name, provider = @provider, imap_host = @host, imap_port = @port,
                   imap_security = @security, imap_username = @user, imap_trusted_cert_sha256 = @pin,
-                  secrets_sealed = @secrets, sync_state = 'running', sync_error = NULL, sync_enabled = 1, updated_at = @now
+                  smtp_host = @smtp_host, smtp_port = @smtp_port, smtp_security = @smtp_security, smtp_username = @smtp_user,
+                  smtp_trusted_cert_sha256 = @smtp_pin, secrets_sealed = @secrets, sync_state = 'running', sync_error = NULL, sync_enabled = 1, updated_at = @now
                 WHERE id = @id
                 """, connection, tx);
-            AddAccountParameters(update, name, provider, imap, sealedSecrets, now);
+            AddAccountParameters(update, name, provider, imap, smtp, sealedSecrets, now);
             update.Parameters.AddWithValue("@id", id);
             await update.ExecuteNonQueryAsync(cancellationToken);
             accountId = id;
@@ -85,12 +87,13 @@ public sealed class AccountStore(ShardDirectory shards, SecretSealer sealer, Tim
             await using var insert = new MySqlCommand("""
                 INSERT INTO accounts (public_id, application_id, shard_id, email_address, name, provider, sync_state,
                   sync_enabled, imap_host, imap_port, imap_security, imap_username, imap_trusted_cert_sha256,
+                  smtp_host, smtp_port, smtp_security, smtp_username, smtp_trusted_cert_sha256,
                   secrets_sealed, created_at, updated_at)
                 VALUES (@pid, @app, @shard, @email, @name, @provider, 'running', 1, @host, @port, @security, @user, @pin,
-                  @secrets, @now, @now);
+                  @smtp_host, @smtp_port, @smtp_security, @smtp_user, @smtp_pin, @secrets, @now, @now);
                 SELECT LAST_INSERT_ID();
                 """, connection, tx);
-            AddAccountParameters(insert, name, provider, imap, sealedSecrets, now);
+            AddAccountParameters(insert, name, provider, imap, smtp, sealedSecrets, now);
             insert.Parameters.AddWithValue("@pid", PublicId.New());
             insert.Parameters.AddWithValue("@app", applicationId);
             insert.Parameters.AddWithValue("@shard", shardId);
@@ -111,8 +114,13 @@ public sealed class AccountStore(ShardDirectory shards, SecretSealer sealer, Tim
         return (account, token);
     }
 
-    private static void AddAccountParameters(DbCommand cmd, string name, string provider, ImapServer imap, byte[] sealedSecrets, DateTime now)
+    private static void AddAccountParameters(DbCommand cmd, string name, string provider, ImapServer imap, SmtpServer? smtp, byte[] sealedSecrets, DateTime now)
     {
+        cmd.Parameters.AddWithValue("@smtp_host", smtp?.Host);
+        cmd.Parameters.AddWithValue("@smtp_port", smtp?.Port);
+        cmd.Parameters.AddWithValue("@smtp_security", smtp?.Security.ToString().ToLowerInvariant());
+        cmd.Parameters.AddWithValue("@smtp_user", smtp?.Username);
+        cmd.Parameters.AddWithValue("@smtp_pin", smtp?.TrustedCertSha256);
         cmd.Parameters.AddWithValue("@name", name);
         cmd.Parameters.AddWithValue("@provider", provider);
         cmd.Parameters.AddWithValue("@host", imap.Host);
@@ -160,9 +168,19 @@ public sealed class AccountStore(ShardDirectory shards, SecretSealer sealer, Tim
         return await r.ReadAsync(cancellationToken) ? ReadAccount(r) : null;
     }
 
+    /// <summary>The application's account with this public id; null when it does not exist or belongs to another application.</summary>
+    public async Task<Account?> FindForApplicationAsync(long applicationId, string publicId, CancellationToken cancellationToken = default)
+    {
+        await using var cmd = shards.Global.CreateCommand($"SELECT {AccountColumns} FROM accounts a WHERE a.public_id = @pid AND a.application_id = @app");
+        cmd.Parameters.AddWithValue("@pid", publicId);
+        cmd.Parameters.AddWithValue("@app", applicationId);
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+        return await r.ReadAsync(cancellationToken) ? ReadAccount(r) : null;
+    }
+
     public async Task<IReadOnlyList<Account>> ListForApplicationAsync(long applicationId, int limit, int offset, CancellationToken cancellationToken = default)
     {
-        await using var cmd = shards.Global.CreateCommand($"SELECT {AccountColumns} FROM accounts a WHERE a.application_id = @app ORDER BY a.id LIMIT @limit OFFSET @offset");
+        await using var cmd = shards.Global.CreateCommand($"SELECT {AccountColumns} FROM accounts a WHERE a.application_id = @app AND a.sync_state <> 'deleting' ORDER BY a.id LIMIT @limit OFFSET @offset");
         cmd.Parameters.AddWithValue("@app", applicationId);
         cmd.Parameters.AddWithValue("@limit", limit);
         cmd.Parameters.AddWithValue("@offset", offset);
@@ -185,9 +203,23 @@ public sealed class AccountStore(ShardDirectory shards, SecretSealer sealer, Tim
         return JsonSerializer.Deserialize<AccountSecrets>(sealer.Unseal(sealedSecrets))!;
     }
 
+    /// <summary>Replaces the account's sealed secrets (an OAuth2 provider rotated the refresh token).</summary>
+    public async Task UpdateSecretsAsync(long accountId, AccountSecrets secrets, CancellationToken cancellationToken = default)
+    {
+        await using var cmd = shards.Global.CreateCommand("UPDATE accounts SET secrets_sealed = @secrets, updated_at = @now WHERE id = @id");
+        cmd.Parameters.AddWithValue("@secrets", sealer.Seal(JsonSerializer.Serialize(secrets)));
+        cmd.Parameters.AddWithValue("@now", clock.GetUtcNow().UtcDateTime);
+        cmd.Parameters.AddWithValue("@id", accountId);
+        await cmd.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>What sync reports (running, sync-error, invalid-credentials); never overrides a stop or a deletion an application asked for.</summary>
     public async Task SetSyncStateAsync(long accountId, string state, string? error, CancellationToken cancellationToken = default)
     {
-        await using var cmd = shards.Global.CreateCommand("UPDATE accounts SET sync_state = @state, sync_error = @error, updated_at = @now WHERE id = @id");
+        await using var cmd = shards.Global.CreateCommand("""
+            UPDATE accounts SET sync_state = @state, sync_error = @error, updated_at = @now
+            WHERE id = @id AND sync_enabled = 1 AND sync_state NOT IN ('stopped', 'deleting')
+            """);
         cmd.Parameters.AddWithValue("@state", state);
         cmd.Parameters.AddWithValue("@error", error is { Length: > 2000 } ? error[..2000] : error);
         cmd.Parameters.AddWithValue("@now", clock.GetUtcNow().UtcDateTime);
@@ -227,5 +259,7 @@ public sealed class AccountStore(ShardDirectory shards, SecretSealer sealer, Tim
         Imap: new ImapServer(r.GetString(10), r.GetInt32(11), Enum.Parse<ImapSecurity>(r.GetString(12), ignoreCase: true),
             r.GetString(13), r.IsDBNull(14) ? null : r.GetString(14)),
         CreatedAt: new DateTimeOffset(DateTime.SpecifyKind(r.GetDateTime(15), DateTimeKind.Utc)),
-        OrganizationUnit: r.GetString(16));
+        OrganizationUnit: r.GetString(16),
+        Smtp: r.IsDBNull(17) ? null : new SmtpServer(r.GetString(17), r.GetInt32(18),
+            Enum.Parse<Nylas.Core.Connect.MailSecurity>(r.GetString(19), ignoreCase: true), r.GetString(20), r.IsDBNull(21) ? null : r.GetString(21)));
 }

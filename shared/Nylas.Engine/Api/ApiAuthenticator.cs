@@ -15,15 +15,28 @@ namespace Nylas.Engine.Api;
 /// </summary>
 public sealed class ApiAuthenticator(AccountStore accounts, ApiRateLimiter rateLimiter)
 {
-    public async Task<(Account? Account, ApiResult? Error)> AuthenticateAccountAsync(HttpRequest request, CancellationToken cancellationToken)
+    public Task<(Account? Account, ApiResult? Error)> AuthenticateAccountAsync(HttpRequest request, CancellationToken cancellationToken)
+        => AuthenticateAccountAsync(request, allowStopped: false, cancellationToken);
+
+    /// <summary>
+    /// The token's account. A stopped (downgraded) account answers 403, as the v2 API did, except where
+    /// <paramref name="allowStopped"/>: GET /account (to see that it is stopped) and POST /oauth/revoke.
+    /// </summary>
+    public async Task<(Account? Account, ApiResult? Error)> AuthenticateAccountAsync(HttpRequest request, bool allowStopped, CancellationToken cancellationToken)
     {
         string? token = ReadCredential(request);
         if (token is null)
             return (null, ApiResult.Unauthorized("Missing credentials: send the access token as HTTP Basic username (empty password) or as a Bearer token."));
         var account = await accounts.FindByAccessTokenAsync(token, cancellationToken);
         if (account is null) return (null, ApiResult.Unauthorized("Could not verify access credential."));
+        if (!allowStopped && !account.SyncEnabled)
+            return (null, ApiResult.Error(StatusCodes.Status403Forbidden, "api_error",
+                "This action can't be performed because the account's sync has been stopped (downgraded). The application can resume it with POST /a/{client_id}/accounts/{id}/upgrade."));
         return rateLimiter.Acquire(request.HttpContext.Response, "token", token) is { } limited ? (null, limited) : (account, null);
     }
+
+    /// <summary>The credential the request carries (Basic username or Bearer token), or null.</summary>
+    public static string? ReadToken(HttpRequest request) => ReadCredential(request);
 
     /// <summary>
     /// The preamble of a list endpoint: the token's account and the strict query (paging, view and the
@@ -56,6 +69,18 @@ public sealed class ApiAuthenticator(AccountStore accounts, ApiRateLimiter rateL
         // Same answer for an unknown client id and a wrong secret: nothing to probe.
         if (application is null || !Credentials.Matches(secret, application.SecretHash))
             return (null, ApiResult.Unauthorized("Could not verify client credentials."));
+        return rateLimiter.Acquire(request.HttpContext.Response, "app", application.ClientId) is { } limited ? (null, limited) : (application, null);
+    }
+
+    /// <summary>
+    /// POST /connect/authorize names its application by client id alone (the v2 flow: the secret comes with
+    /// /connect/token). Each attempt takes one request from the application's rate-limit bucket, since every
+    /// one makes this server log in to a mail server.
+    /// </summary>
+    public async Task<(Application? Application, ApiResult? Error)> FindApplicationForConnectAsync(HttpRequest request, string clientId, CancellationToken cancellationToken)
+    {
+        var application = await accounts.FindApplicationAsync(clientId, cancellationToken);
+        if (application is null) return (null, ApiResult.BadRequest("client_id is not the client id of an application on this server."));
         return rateLimiter.Acquire(request.HttpContext.Response, "app", application.ClientId) is { } limited ? (null, limited) : (application, null);
     }
 

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.DurableTask.Client;
 using Nylas.Engine.Api.Accounts;
 using Nylas.Engine.Api.Calendars;
+using Nylas.Engine.Api.Connect;
 using Nylas.Engine.Api.Contacts;
 using Nylas.Engine.Api.Events;
 using Nylas.Engine.Api.Files;
@@ -43,6 +44,15 @@ public static class ApiEndpoints
         app.MapGet("/labels/{id}", (HttpContext http, string id, FoldersApi api) => api.GetLabelAsync(http, id));
         app.MapGet("/a/{clientId}/accounts", (HttpContext http, string clientId, AccountsApi api) => api.ListAsync(http, clientId));
         app.MapPost("/a/{clientId}/accounts", (HttpContext http, string clientId, AccountsApi api, DurableTaskClient durable) => api.ConnectAsync(http, clientId, durable));
+        // Stage 4: account connection (native auth) and management.
+        app.MapPost("/connect/authorize", (HttpContext http, ConnectApi api) => api.AuthorizeAsync(http));
+        app.MapPost("/connect/token", (HttpContext http, ConnectApi api, DurableTaskClient durable) => api.TokenAsync(http, durable));
+        app.MapPost("/oauth/revoke", (HttpContext http, AccountManagementApi api) => api.RevokeTokenAsync(http));
+        app.MapGet("/a/{clientId}/accounts/{id}", (HttpContext http, string clientId, string id, AccountManagementApi api) => api.GetAsync(http, clientId, id));
+        app.MapDelete("/a/{clientId}/accounts/{id}", (HttpContext http, string clientId, string id, AccountManagementApi api, DurableTaskClient durable) => api.DeleteAsync(http, clientId, id, durable));
+        app.MapPost("/a/{clientId}/accounts/{id}/downgrade", (HttpContext http, string clientId, string id, AccountManagementApi api, DurableTaskClient durable) => api.DowngradeAsync(http, clientId, id, durable));
+        app.MapPost("/a/{clientId}/accounts/{id}/upgrade", (HttpContext http, string clientId, string id, AccountManagementApi api, DurableTaskClient durable) => api.UpgradeAsync(http, clientId, id, durable));
+        app.MapPost("/a/{clientId}/accounts/{id}/revoke-all", (HttpContext http, string clientId, string id, AccountManagementApi api) => api.RevokeAllAsync(http, clientId, id));
         // OpenAPI: the description of every route here (kept in sync by OpenApiTests).
         app.MapGet("/openapi.json", () => OpenApiDescription.Get());
         return app;

@@ -34,6 +34,8 @@ public sealed class MessageWriter(ShardDirectory shards, ThreadingEngine threadi
             {
                 await using var connection = await shards.Shard(batch[0].Ingest.ShardId).OpenConnectionAsync(cancellationToken);
                 await using var accountLock = await AccountIngestLock.AcquireAsync(connection, batch[0].Ingest.AccountId, cancellationToken);
+                // A deletion holds this lock while it removes the account's rows: what was queued before it stores nothing after.
+                if (!await AccountExistsAsync(batch[0].Ingest.AccountId, cancellationToken)) return 0;
                 await using var tx = await connection.BeginTransactionAsync(cancellationToken);
                 var known = await FindStoredAsync(connection, tx, batch[0].Ingest.AccountId, batch.Select(b => b.Ingest.Sha256).Distinct().ToList(), cancellationToken);
                 int created = 0;
@@ -47,6 +49,13 @@ public sealed class MessageWriter(ShardDirectory shards, ThreadingEngine threadi
                 await Task.Delay(Random.Shared.Next(5, 50) * attempt, cancellationToken);
             }
         }
+    }
+
+    private async Task<bool> AccountExistsAsync(long accountId, CancellationToken cancellationToken)
+    {
+        await using var cmd = shards.Global.CreateCommand("SELECT 1 FROM accounts WHERE id = @id AND sync_state <> 'deleting'");
+        cmd.Parameters.AddWithValue("@id", accountId);
+        return await cmd.ExecuteScalarAsync(cancellationToken) is not null;
     }
 
     /// <summary>Lost a race with a concurrent ingest of the same account: a retry sees the winner's rows.</summary>

@@ -24,7 +24,7 @@ public sealed partial class ChangeWaiter(
             return new WaitOutcome(Stop: true, Changed: false, IdleSupported: true, 0);
 
         var secrets = await accounts.GetSecretsAsync(accountId, cancellationToken);
-        using var client = await connector.ConnectAsync(account.Imap, secrets, cancellationToken);
+        using var client = await connector.ConnectAsync(account.Imap, secrets, s => accounts.UpdateSecretsAsync(accountId, s, cancellationToken), cancellationToken);
         if (!client.Capabilities.HasFlag(MailKit.Net.Imap.ImapCapabilities.Idle))
             return new WaitOutcome(Stop: false, Changed: false, IdleSupported: false, sync.PollSeconds);
 

@@ -14,7 +14,7 @@ namespace Nylas.Engine.Sync;
 /// Opens authenticated IMAP sessions (password, or XOAUTH2/OAUTHBEARER with an access token). TLS
 /// certificates are verified unless the account pins one by SHA-256.
 /// </summary>
-public sealed class ImapConnector(IOptions<NylasOptions> options)
+public sealed class ImapConnector(IOptions<NylasOptions> options, OAuthTokenProvider oauth)
 {
     // Transient connect failures (refused, reset, timeouts) are retried with jittered backoff; auth and TLS failures are not.
     private static readonly ResiliencePipeline ConnectRetry = new ResiliencePipelineBuilder()
@@ -28,7 +28,39 @@ public sealed class ImapConnector(IOptions<NylasOptions> options)
         })
         .Build();
 
-    public async Task<ImapClient> ConnectAsync(ImapServer server, AccountSecrets secrets, CancellationToken cancellationToken)
+    /// <summary>
+    /// An authenticated session. With an OAuth2 grant the access token comes from <see cref="OAuthTokenProvider"/>
+    /// (cached until shortly before it expires); a token the server refuses is dropped and a fresh one tried once.
+    /// </summary>
+    public Task<ImapClient> ConnectAsync(ImapServer server, AccountSecrets secrets, CancellationToken cancellationToken)
+        => ConnectAsync(server, secrets, secretsChanged: null, cancellationToken);
+
+    /// <param name="secretsChanged">Called with the new secrets when the OAuth2 provider rotated the refresh token: store them.</param>
+    public async Task<ImapClient> ConnectAsync(ImapServer server, AccountSecrets secrets, Func<AccountSecrets, Task>? secretsChanged, CancellationToken cancellationToken)
+    {
+        if (secrets.OAuth is not { } grant) return await ConnectOnceAsync(server, secrets, secrets.ImapAccessToken, cancellationToken);
+        async Task<string> AccessTokenAsync()
+        {
+            var access = await oauth.GetAccessAsync(grant, cancellationToken);
+            if (access.Grant != grant)
+            {
+                grant = access.Grant;
+                if (secretsChanged is not null) await secretsChanged(secrets with { OAuth = grant });
+            }
+            return access.AccessToken;
+        }
+        try
+        {
+            return await ConnectOnceAsync(server, secrets, await AccessTokenAsync(), cancellationToken);
+        }
+        catch (MailKit.Security.AuthenticationException)
+        {
+            oauth.Forget(grant);
+            return await ConnectOnceAsync(server, secrets, await AccessTokenAsync(), cancellationToken);
+        }
+    }
+
+    private async Task<ImapClient> ConnectOnceAsync(ImapServer server, AccountSecrets secrets, string? accessToken, CancellationToken cancellationToken)
     {
         return await ConnectRetry.ExecuteAsync(async ct =>
         {
@@ -50,7 +82,7 @@ public sealed class ImapConnector(IOptions<NylasOptions> options)
                     _ => SecureSocketOptions.None,
                 };
                 await client.ConnectAsync(server.Host, server.Port, socketOptions, ct);
-                if (secrets.ImapAccessToken is { Length: > 0 } token)
+                if (accessToken is { Length: > 0 } token)
                 {
                     // Gmail and Microsoft speak XOAUTH2; OAUTHBEARER (RFC 7628) is the standard one.
                     SaslMechanism mechanism = client.AuthenticationMechanisms.Contains("XOAUTH2")
@@ -86,6 +118,7 @@ public static class ImapErrors
     public static bool IsTransient(Exception ex) => ex switch
     {
         ImapAuthUnavailableException => true,
+        OAuthProviderUnavailableException => true,
         MailKit.Security.AuthenticationException => false,
         SslHandshakeException => false,
         SocketException => true,
@@ -98,13 +131,13 @@ public static class ImapErrors
     };
 
     /// <summary>A refused login: the credentials are wrong (not the server's auth backend being down).</summary>
-    public static bool IsAuthenticationFailure(Exception ex) => ex is MailKit.Security.AuthenticationException;
+    public static bool IsAuthenticationFailure(Exception ex) => ex is MailKit.Security.AuthenticationException or OAuthGrantRejectedException;
 
     /// <summary>One line for people: what failed and where, never the password.</summary>
     public static string Describe(Exception ex, ImapServer server) => ex switch
     {
         MailKit.Security.AuthenticationException => $"IMAP authentication failed for {server.Username} at {server.Host}:{server.Port}: {ex.Message}",
-        ImapAuthUnavailableException => ex.Message,
+        ImapAuthUnavailableException or OAuthGrantRejectedException or OAuthProviderUnavailableException => ex.Message,
         SslHandshakeException => $"TLS handshake with {server.Host}:{server.Port} failed (certificate not trusted?): {FirstLine(ex.Message)}",
         SocketException se => $"Could not connect to {server.Host}:{server.Port}: {se.SocketErrorCode}",
         _ => $"{ex.GetType().Name} talking to {server.Host}:{server.Port}: {FirstLine(ex.Message)}",

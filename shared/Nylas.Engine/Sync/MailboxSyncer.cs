@@ -43,7 +43,7 @@ public sealed partial class MailboxSyncer(
         ImapClient client;
         try
         {
-            client = await connector.ConnectAsync(account.Imap, secrets, cancellationToken);
+            client = await connector.ConnectAsync(account.Imap, secrets, s => accounts.UpdateSecretsAsync(accountId, s, cancellationToken), cancellationToken);
         }
         catch (Exception ex) when (ImapErrors.IsAuthenticationFailure(ex))
         {

@@ -11,7 +11,7 @@ public sealed class AccountsApi(ApiAuthenticator auth, AccountStore accounts, Ac
 {
     public async Task<ApiResult> GetCurrentAsync(HttpContext http)
     {
-        var (account, error) = await auth.AuthenticateAccountAsync(http.Request, http.RequestAborted);
+        var (account, error) = await auth.AuthenticateAccountAsync(http.Request, allowStopped: true, http.RequestAborted);
         return account is null ? error! : ApiResult.Json(ToApi(account));
     }
 

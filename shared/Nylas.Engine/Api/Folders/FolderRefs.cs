@@ -11,18 +11,25 @@ namespace Nylas.Engine.Api.Folders;
 internal static class FolderRefs
 {
     public static async Task<Dictionary<long, List<ApiFolderRef>>> LoadAsync(
-        MySqlDataSource shard, long accountId, string keyColumn, string rowIds, CancellationToken cancellationToken)
+        MySqlDataSource shard, long accountId, bool withLabels, string keyColumn, string rowIds, CancellationToken cancellationToken)
     {
         var result = new Dictionary<long, List<ApiFolderRef>>();
+        // Only label (Gmail) accounts have rows in imap_uid_labels: a folder account skips that half.
+        string labels = withLabels
+            ? $"""
+              UNION
+              SELECT {keyColumn}, f.id, f.public_id, f.role, f.display_name
+              FROM messages m JOIN imap_uids u ON u.message_id = m.id
+              JOIN imap_uid_labels l ON l.folder_id = u.folder_id AND l.uid = u.uid JOIN folders f ON f.id = l.label_id
+              WHERE {keyColumn} IN ({rowIds}) AND m.account_id = @account
+              """
+            : "";
+        // DISTINCT: a thread's messages share folders (the UNION de-duplicates on its own, but may be left out).
         await using var cmd = shard.CreateCommand($"""
-            SELECT {keyColumn}, f.id, f.public_id, f.role, f.display_name
+            SELECT DISTINCT {keyColumn}, f.id, f.public_id, f.role, f.display_name
             FROM messages m JOIN imap_uids u ON u.message_id = m.id JOIN folders f ON f.id = u.folder_id
             WHERE {keyColumn} IN ({rowIds}) AND m.account_id = @account
-            UNION
-            SELECT {keyColumn}, f.id, f.public_id, f.role, f.display_name
-            FROM messages m JOIN imap_uids u ON u.message_id = m.id
-            JOIN imap_uid_labels l ON l.folder_id = u.folder_id AND l.uid = u.uid JOIN folders f ON f.id = l.label_id
-            WHERE {keyColumn} IN ({rowIds}) AND m.account_id = @account
+            {labels}
             ORDER BY 1, 2
             """);
         cmd.Parameters.AddWithValue("@account", accountId);

@@ -15,13 +15,20 @@ public sealed class MessageQueries(ShardDirectory shards)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
+    private const string Columns = """
+        m.public_id, m.subject, m.from_json, m.to_json, m.cc_json, m.bcc_json, m.reply_to_json, m.date_unix,
+        m.snippet, m.body, m.is_read, m.is_starred, m.parse_error, m.message_id_header, m.in_reply_to, m.references_json,
+        f.public_id, f.role, f.display_name, m.id, t.public_id
+        """;
+
     // The folder shown is the lowest-id folder holding the message (a folder account shows one).
-    private const string Select = """
-        SELECT m.public_id, m.subject, m.from_json, m.to_json, m.cc_json, m.bcc_json, m.reply_to_json, m.date_unix,
-               m.snippet, m.body, m.is_read, m.is_starred, m.parse_error, m.message_id_header, m.in_reply_to, m.references_json,
-               f.public_id, f.role, f.display_name, m.id, t.public_id
+    private const string FolderOfMessage = "(SELECT MIN(u.folder_id) FROM imap_uids u WHERE u.message_id = m.id)";
+
+    /// <summary>Messages picked by id or thread: a handful of rows.</summary>
+    private const string Select = $"""
+        SELECT {Columns}
         FROM messages m
-        LEFT JOIN folders f ON f.id = (SELECT MIN(u.folder_id) FROM imap_uids u WHERE u.message_id = m.id)
+        LEFT JOIN folders f ON f.id = {FolderOfMessage}
         LEFT JOIN threads t ON t.id = m.thread_id
         """;
 
@@ -30,7 +37,18 @@ public sealed class MessageQueries(ShardDirectory shards)
     public async Task<IReadOnlyList<ApiMessage>> ListAsync(Account account, MailFilter filter, int limit, int offset, bool expanded, CancellationToken cancellationToken)
     {
         await using var cmd = shards.Shard(account.ShardId).CreateCommand("");
-        cmd.CommandText = $"{Select} WHERE m.account_id = @account{MailFilterSql.ForMessages(filter, cmd)} {Order} LIMIT @limit OFFSET @offset";
+        // A deferred join: the page's ids come from the (account_id, received_unix, id) index first, and only
+        // those rows are read whole. Selecting whole rows with a deep OFFSET made MariaDB drop the index for
+        // a table scan and sort (measured by bench/Nylas.ApiBench: offset 50,000 went from 3.6 s to 22 ms).
+        cmd.CommandText = $"""
+            SELECT {Columns}
+            FROM (SELECT m.id, m.received_unix, {FolderOfMessage} AS folder_id
+                  {From(filter)} WHERE m.account_id = @account{MailFilterSql.ForMessages(filter, cmd)} {Order} LIMIT @limit OFFSET @offset) page
+            JOIN messages m ON m.id = page.id
+            LEFT JOIN folders f ON f.id = page.folder_id
+            LEFT JOIN threads t ON t.id = m.thread_id
+            ORDER BY page.received_unix DESC, page.id DESC
+            """;
         QueryParameters.AddPaging(cmd, account.Id, limit, offset);
         return await ReadAsync(account, cmd, expanded, cancellationToken);
     }
@@ -162,7 +180,7 @@ public sealed class MessageQueries(ShardDirectory shards)
     }
 
     private Task<Dictionary<long, List<ApiFolderRef>>> LoadLabelsAsync(Account account, string messageRowIds, CancellationToken cancellationToken)
-        => FolderRefs.LoadAsync(shards.Shard(account.ShardId), account.Id, "m.id", messageRowIds, cancellationToken);
+        => FolderRefs.LoadAsync(shards.Shard(account.ShardId), account.Id, withLabels: true, "m.id", messageRowIds, cancellationToken);
 
     /// <summary>The blob holding the message's raw MIME, or null when the account has no such message.</summary>
     public async Task<string?> GetRawBlobNameAsync(Account account, string publicId, CancellationToken cancellationToken)

@@ -23,7 +23,6 @@ public sealed class ThreadQueries(ShardDirectory shards, MessageQueries messages
                EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = t.id AND m.is_starred = 1),
                EXISTS (SELECT 1 FROM messages m JOIN message_files mf ON mf.message_id = m.id
                        WHERE m.thread_id = t.id AND mf.content_disposition = 'attachment')
-        FROM threads t
         """;
 
     private const string Order = "ORDER BY t.last_message_unix DESC, t.id DESC";
@@ -31,7 +30,13 @@ public sealed class ThreadQueries(ShardDirectory shards, MessageQueries messages
     public async Task<IReadOnlyList<ApiThread>> ListAsync(Account account, MailFilter filter, int limit, int offset, bool expanded, CancellationToken cancellationToken)
     {
         await using var cmd = shards.Shard(account.ShardId).CreateCommand("");
-        cmd.CommandText = $"{Select} WHERE t.account_id = @account{MailFilterSql.ForThreads(filter, cmd)} {Order} LIMIT @limit OFFSET @offset";
+        // A deferred join, as for messages: the page's ids from the index first, then those threads and their flags.
+        cmd.CommandText = $"""
+            {Select}
+            FROM (SELECT t.id FROM threads t WHERE t.account_id = @account{MailFilterSql.ForThreads(filter, cmd)} {Order} LIMIT @limit OFFSET @offset) page
+            JOIN threads t ON t.id = page.id
+            {Order}
+            """;
         QueryParameters.AddPaging(cmd, account.Id, limit, offset);
         return await ReadAsync(account, cmd, expanded, cancellationToken);
     }
@@ -57,7 +62,7 @@ public sealed class ThreadQueries(ShardDirectory shards, MessageQueries messages
 
     public async Task<ApiThread?> GetAsync(Account account, string publicId, bool expanded, CancellationToken cancellationToken)
     {
-        await using var cmd = shards.Shard(account.ShardId).CreateCommand($"{Select} WHERE t.account_id = @account AND t.public_id = @pid");
+        await using var cmd = shards.Shard(account.ShardId).CreateCommand($"{Select} FROM threads t WHERE t.account_id = @account AND t.public_id = @pid");
         cmd.Parameters.AddWithValue("@account", account.Id);
         cmd.Parameters.AddWithValue("@pid", publicId);
         return (await ReadAsync(account, cmd, expanded, cancellationToken)).FirstOrDefault();
@@ -113,7 +118,7 @@ public sealed class ThreadQueries(ShardDirectory shards, MessageQueries messages
 
     /// <summary>Every folder (and, for label accounts, label) holding one of the thread's messages.</summary>
     private Task<Dictionary<long, List<ApiFolderRef>>> LoadFoldersAsync(Account account, string threadRowIds, CancellationToken cancellationToken)
-        => FolderRefs.LoadAsync(shards.Shard(account.ShardId), account.Id, "m.thread_id", threadRowIds, cancellationToken);
+        => FolderRefs.LoadAsync(shards.Shard(account.ShardId), account.Id, account.UsesLabels, "m.thread_id", threadRowIds, cancellationToken);
 
     private static ApiThread Read(DbDataReader r, Account account) => new()
     {

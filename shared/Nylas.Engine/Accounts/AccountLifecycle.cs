@@ -1,0 +1,156 @@
+using System.Text.RegularExpressions;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Logging;
+using MySqlConnector;
+using Nylas.Engine.Ingest;
+using Nylas.Engine.Security;
+using Nylas.Engine.Storage;
+using Nylas.Engine.Sync;
+
+namespace Nylas.Engine.Accounts;
+
+/// <summary>
+/// What an application does to its accounts besides connecting them: stop and resume their sync
+/// (v2 downgrade / upgrade), revoke their access tokens, and delete them with everything they own.
+/// </summary>
+public sealed partial class AccountLifecycle(ShardDirectory shards, AccountSyncScheduler scheduler, TimeProvider clock, ILogger<AccountLifecycle> logger)
+{
+    private static readonly TimeSpan StopWait = TimeSpan.FromSeconds(30);
+
+    /// <summary>Stops syncing (sync_state <c>stopped</c>); the data and the tokens stay, account endpoints answer 403 until an upgrade.</summary>
+    public async Task DowngradeAsync(Account account, DurableTaskClient durable, CancellationToken cancellationToken)
+    {
+        await SetEnabledAsync(account.Id, enabled: false, SyncStates.Stopped, cancellationToken);
+        await scheduler.StopAsync(durable, account.Id, StopWait, cancellationToken);
+    }
+
+    /// <summary>Resumes syncing where it stopped (the per-folder checkpoints are kept).</summary>
+    public async Task UpgradeAsync(Account account, DurableTaskClient durable, CancellationToken cancellationToken)
+    {
+        await SetEnabledAsync(account.Id, enabled: true, SyncStates.Running, cancellationToken);
+        await scheduler.EnsureRunningAsync(durable, account.Id, cancellationToken);
+    }
+
+    private async Task SetEnabledAsync(long accountId, bool enabled, string state, CancellationToken cancellationToken)
+    {
+        await using var cmd = shards.Global.CreateCommand("""
+            UPDATE accounts SET sync_enabled = @enabled, sync_state = @state, sync_error = NULL, updated_at = @now
+            WHERE id = @id AND sync_state <> 'deleting'
+            """);
+        cmd.Parameters.AddWithValue("@enabled", enabled);
+        cmd.Parameters.AddWithValue("@state", state);
+        cmd.Parameters.AddWithValue("@now", clock.GetUtcNow().UtcDateTime);
+        cmd.Parameters.AddWithValue("@id", accountId);
+        await cmd.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Revokes every access token of the account except <paramref name="keepToken"/> (when it is one of its tokens); answers how many.</summary>
+    public async Task<int> RevokeAllTokensAsync(long accountId, string? keepToken, CancellationToken cancellationToken)
+    {
+        await using var cmd = shards.Global.CreateCommand("""
+            UPDATE access_tokens SET revoked_at = @now
+            WHERE account_id = @id AND revoked_at IS NULL AND token_hash <> @keep
+            """);
+        cmd.Parameters.AddWithValue("@now", clock.GetUtcNow().UtcDateTime);
+        cmd.Parameters.AddWithValue("@id", accountId);
+        // A hash no token has when nothing is kept.
+        cmd.Parameters.AddWithValue("@keep", keepToken is { Length: > 0 } ? Credentials.Hash(keepToken) : new byte[32]);
+        return await cmd.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Revokes one access token (POST /oauth/revoke with that token).</summary>
+    public async Task RevokeTokenAsync(string token, CancellationToken cancellationToken)
+    {
+        await using var cmd = shards.Global.CreateCommand("UPDATE access_tokens SET revoked_at = @now WHERE token_hash = @hash AND revoked_at IS NULL");
+        cmd.Parameters.AddWithValue("@now", clock.GetUtcNow().UtcDateTime);
+        cmd.Parameters.AddWithValue("@hash", Credentials.Hash(token));
+        await cmd.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Deletes the account: marks it <c>deleting</c> and revokes its tokens (the API forgets it at once), ends
+    /// its orchestration, deletes its rows from every table of its shard while holding the account's ingest
+    /// lock (an ingest that waited on the lock then finds the account gone and stores nothing), and finally
+    /// its global row. A failure part-way leaves it <c>deleting</c>, and DELETE can be sent again.
+    /// </summary>
+    public async Task<long> DeleteAsync(Account account, DurableTaskClient durable, CancellationToken cancellationToken)
+    {
+        await using (var mark = shards.Global.CreateCommand("UPDATE accounts SET sync_enabled = 0, sync_state = 'deleting', updated_at = @now WHERE id = @id"))
+        {
+            mark.Parameters.AddWithValue("@now", clock.GetUtcNow().UtcDateTime);
+            mark.Parameters.AddWithValue("@id", account.Id);
+            await mark.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await RevokeAllTokensAsync(account.Id, keepToken: null, cancellationToken);
+        await scheduler.StopAsync(durable, account.Id, StopWait, cancellationToken);
+        await PurgeInstanceAsync(durable, account.Id, cancellationToken);
+
+        long rows = 0;
+        await using (var shard = await shards.Shard(account.ShardId).OpenConnectionAsync(cancellationToken))
+        {
+            await using var accountLock = await AccountIngestLock.AcquireAsync(shard, account.Id, cancellationToken);
+            rows += await DeleteShardRowsAsync(shard, account.Id, cancellationToken);
+            await using var delete = shards.Global.CreateCommand("DELETE FROM accounts WHERE id = @id"); // access tokens cascade
+            delete.Parameters.AddWithValue("@id", account.Id);
+            rows += await delete.ExecuteNonQueryAsync(cancellationToken);
+        }
+        LogDeleted(account.Id, account.ShardId, rows);
+        return rows;
+    }
+
+    private static async Task PurgeInstanceAsync(DurableTaskClient durable, long accountId, CancellationToken cancellationToken)
+    {
+        string instanceId = AccountSyncScheduler.InstanceId(accountId);
+        var instance = await durable.GetInstanceAsync(instanceId, getInputsAndOutputs: false, cancellationToken);
+        if (instance is { RuntimeStatus: OrchestrationRuntimeStatus.Completed or OrchestrationRuntimeStatus.Terminated or OrchestrationRuntimeStatus.Failed })
+            await durable.PurgeInstanceAsync(instanceId, cancellation: cancellationToken);
+    }
+
+    /// <summary>
+    /// Every row of the account in its shard: the tables with an <c>account_id</c> column (found in the
+    /// schema, so tables added by later migrations are included), after the link rows that have none.
+    /// </summary>
+    private static async Task<long> DeleteShardRowsAsync(MySqlConnection shard, long accountId, CancellationToken cancellationToken)
+    {
+        long rows = 0;
+        await using (var links = new MySqlCommand("""
+            DELETE mf FROM message_files mf JOIN messages m ON m.id = mf.message_id WHERE m.account_id = @id
+            """, shard))
+        {
+            links.Parameters.AddWithValue("@id", accountId);
+            rows += await links.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var tables = new List<string>();
+        await using (var find = new MySqlCommand("""
+            SELECT c.TABLE_NAME FROM information_schema.COLUMNS c
+            JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME AND t.TABLE_TYPE = 'BASE TABLE'
+            WHERE c.TABLE_SCHEMA = DATABASE() AND c.COLUMN_NAME = 'account_id'
+            ORDER BY c.TABLE_NAME
+            """, shard))
+        await using (var r = await find.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await r.ReadAsync(cancellationToken)) tables.Add(r.GetString(0));
+        }
+        foreach (string table in tables)
+        {
+            // Names come from the schema itself; still, only plain identifiers are put into SQL text.
+            if (!TableName().IsMatch(table)) throw new InvalidOperationException($"Unexpected table name '{table}' in the shard schema.");
+            while (true)
+            {
+                await using var delete = new MySqlCommand($"DELETE FROM `{table}` WHERE account_id = @id LIMIT 5000", shard);
+                delete.Parameters.AddWithValue("@id", accountId);
+                int deleted = await delete.ExecuteNonQueryAsync(cancellationToken);
+                rows += deleted;
+                if (deleted < 5000) break;
+            }
+        }
+        return rows;
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9_]+$")]
+    private static partial Regex TableName();
+
+    [LoggerMessage(EventId = 1401, Level = LogLevel.Information, Message = "Account {AccountId} deleted from shard {ShardId} and the global database ({Rows} rows)")]
+    private partial void LogDeleted(long accountId, int shardId, long rows);
+}

@@ -1,0 +1,57 @@
+using System.Security.Cryptography;
+using MailKit.Net.Smtp;
+using MailKit.Security;
+using Microsoft.Extensions.Options;
+using Nylas.Core.Connect;
+
+namespace Nylas.Engine.Accounts;
+
+/// <summary>
+/// Opens authenticated SMTP sessions: a password, or XOAUTH2/OAUTHBEARER with the account's access token.
+/// A server that offers no AUTH (a relay that trusts its network) is connected without logging in.
+/// </summary>
+public sealed class SmtpConnector(IOptions<NylasOptions> options, OAuthTokenProvider oauth)
+{
+    public async Task<SmtpClient> ConnectAsync(SmtpServer server, AccountSecrets secrets, CancellationToken cancellationToken)
+    {
+        var client = new SmtpClient { Timeout = options.Value.Sync.ConnectTimeoutSeconds * 1000 };
+        if (server.TrustedCertSha256 is { Length: > 0 } pin)
+        {
+            // The same explicit per-account pin as for IMAP: accept exactly this certificate.
+            client.ServerCertificateValidationCallback = (_, cert, _, errors) =>
+                errors == System.Net.Security.SslPolicyErrors.None
+                || (cert is not null && string.Equals(cert.GetCertHashString(HashAlgorithmName.SHA256), pin, StringComparison.OrdinalIgnoreCase));
+        }
+        try
+        {
+            var socketOptions = server.Security switch
+            {
+                MailSecurity.Ssl => SecureSocketOptions.SslOnConnect,
+                MailSecurity.StartTls => SecureSocketOptions.StartTls,
+                _ => SecureSocketOptions.None,
+            };
+            await client.ConnectAsync(server.Host, server.Port, socketOptions, cancellationToken);
+            if (client.Capabilities.HasFlag(SmtpCapabilities.Authentication))
+            {
+                string? token = secrets.OAuth is { } grant ? await oauth.GetAccessTokenAsync(grant, cancellationToken) : secrets.ImapAccessToken;
+                if (token is { Length: > 0 })
+                {
+                    SaslMechanism mechanism = client.AuthenticationMechanisms.Contains("XOAUTH2")
+                        ? new SaslMechanismOAuth2(server.Username, token)
+                        : new SaslMechanismOAuthBearer(server.Username, token);
+                    await client.AuthenticateAsync(mechanism, cancellationToken);
+                }
+                else
+                {
+                    await client.AuthenticateAsync(server.Username, secrets.SmtpPassword ?? secrets.ImapPassword ?? "", cancellationToken);
+                }
+            }
+            return client;
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+    }
+}

@@ -1,0 +1,245 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
+using MimeKit;
+using Nylas.Engine.Accounts;
+using Nylas.Engine.Sync;
+using Nylas.Testing;
+using Xunit;
+
+namespace Nylas.Integration.Tests;
+
+/// <summary>/a/{client_id}/accounts/{id} (get, downgrade, upgrade, revoke-all, delete) and /oauth/revoke, over HTTP.</summary>
+public class AccountManagementTests(LocalHostFixture host) : IClassFixture<LocalHostFixture>
+{
+    private static StringContent Json(string json) => new(json, Encoding.UTF8, "text/plain");
+
+    private async Task<(string ClientId, HttpClient Client)> OtherApplicationAsync()
+    {
+        var (app, secret) = await host.App.Services.GetRequiredService<AccountStore>().CreateApplicationAsync("someone else");
+        var client = host.Client();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(secret + ":")));
+        return (app.ClientId, client);
+    }
+
+    private async Task<long> AccountDbIdAsync(string publicId) => await host.Databases.ScalarAsync("global", $"SELECT id FROM accounts WHERE public_id = '{publicId}'");
+
+    private async Task<OrchestrationRuntimeStatus?> SyncStatusAsync(long accountDbId)
+    {
+        var durable = host.App.Services.GetRequiredService<DurableTaskClient>();
+        return (await durable.GetInstanceAsync(AccountSyncScheduler.InstanceId(accountDbId), getInputsAndOutputs: false))?.RuntimeStatus;
+    }
+
+    [Fact]
+    public async Task An_account_is_read_by_its_application_and_is_a_404_to_any_other()
+    {
+        var (email, _, id) = await host.ConnectNewAccountAsync();
+        using var app = host.AppClient();
+        var account = JsonDocument.Parse(await app.GetStringAsync($"/a/{host.ClientId}/accounts/{id}")).RootElement;
+        Assert.Equal(id, account.GetProperty("id").GetString());
+        Assert.Equal(email, account.GetProperty("email_address").GetString());
+        Assert.Equal("running", account.GetProperty("sync_state").GetString());
+        Assert.False(account.TryGetProperty("access_token", out _));
+        await ConnectFixture.AssertErrorAsync(await app.GetAsync($"/a/{host.ClientId}/accounts/nosuchaccount"), HttpStatusCode.NotFound);
+
+        var (otherId, other) = await OtherApplicationAsync();
+        using (other)
+        {
+            // Its own client id and secret: the account is not its own, for every verb.
+            await ConnectFixture.AssertErrorAsync(await other.GetAsync($"/a/{otherId}/accounts/{id}"), HttpStatusCode.NotFound);
+            await ConnectFixture.AssertErrorAsync(await other.PostAsync($"/a/{otherId}/accounts/{id}/downgrade", Json("{}")), HttpStatusCode.NotFound);
+            await ConnectFixture.AssertErrorAsync(await other.PostAsync($"/a/{otherId}/accounts/{id}/upgrade", Json("{}")), HttpStatusCode.NotFound);
+            await ConnectFixture.AssertErrorAsync(await other.PostAsync($"/a/{otherId}/accounts/{id}/revoke-all", Json("{}")), HttpStatusCode.NotFound);
+            await ConnectFixture.AssertErrorAsync(await other.SendAsync(new HttpRequestMessage(HttpMethod.Delete, $"/a/{otherId}/accounts/{id}") { Content = Json("{}") }), HttpStatusCode.NotFound);
+            Assert.Empty(JsonDocument.Parse(await other.GetStringAsync($"/a/{otherId}/accounts")).RootElement.EnumerateArray());
+            // Its secret with our client id: not authenticated.
+            await ConnectFixture.AssertErrorAsync(await other.GetAsync($"/a/{host.ClientId}/accounts/{id}"), HttpStatusCode.Unauthorized);
+            await ConnectFixture.AssertErrorAsync(await other.SendAsync(new HttpRequestMessage(HttpMethod.Delete, $"/a/{host.ClientId}/accounts/{id}") { Content = Json("{}") }), HttpStatusCode.Unauthorized);
+        }
+        // Still there and still syncing after all that.
+        Assert.Equal("running", JsonDocument.Parse(await app.GetStringAsync($"/a/{host.ClientId}/accounts/{id}")).RootElement.GetProperty("sync_state").GetString());
+    }
+
+    [Fact]
+    public async Task Downgrade_stops_sync_and_the_account_api_and_upgrade_resumes_both()
+    {
+        var (email, token, id) = await host.ConnectNewAccountAsync();
+        long dbId = await AccountDbIdAsync(id);
+        await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "before downgrade"));
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 1, TimeSpan.FromSeconds(60)));
+
+        using var app = host.AppClient();
+        using (var down = await app.PostAsync($"/a/{host.ClientId}/accounts/{id}/downgrade", Json("{}")))
+        {
+            Assert.Equal(HttpStatusCode.OK, down.StatusCode);
+            Assert.True(JsonDocument.Parse(await down.Content.ReadAsStringAsync()).RootElement.GetProperty("success").GetBoolean());
+        }
+        Assert.NotEqual(OrchestrationRuntimeStatus.Running, await SyncStatusAsync(dbId));
+        Assert.Equal("stopped", JsonDocument.Parse(await app.GetStringAsync($"/a/{host.ClientId}/accounts/{id}")).RootElement.GetProperty("sync_state").GetString());
+
+        using var http = host.Client(token);
+        // GET /account still answers, to show the state; the data endpoints answer 403 like the v2 API did.
+        Assert.Equal("stopped", JsonDocument.Parse(await http.GetStringAsync("/account")).RootElement.GetProperty("sync_state").GetString());
+        var forbidden = await ConnectFixture.AssertErrorAsync(await http.GetAsync("/messages"), HttpStatusCode.Forbidden);
+        Assert.Contains("stopped", forbidden.GetProperty("message").GetString());
+
+        // New mail is not synced while stopped (a synced message shows within about a second otherwise).
+        string shard = "shard" + await host.Databases.ScalarAsync("global", $"SELECT shard_id FROM accounts WHERE id = {dbId}");
+        await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "while stopped"));
+        await Task.Delay(TimeSpan.FromSeconds(8));
+        Assert.Equal(1, await host.Databases.ScalarAsync(shard, $"SELECT COUNT(*) FROM messages WHERE account_id = {dbId}"));
+        Assert.Equal("stopped", JsonDocument.Parse(await http.GetStringAsync("/account")).RootElement.GetProperty("sync_state").GetString());
+
+        using (var up = await app.PostAsync($"/a/{host.ClientId}/accounts/{id}/upgrade", Json("{}")))
+            Assert.Equal(HttpStatusCode.OK, up.StatusCode);
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 2, TimeSpan.FromSeconds(60)));
+        Assert.Equal("running", JsonDocument.Parse(await http.GetStringAsync("/account")).RootElement.GetProperty("sync_state").GetString());
+    }
+
+    [Fact]
+    public async Task Revoke_all_keeps_only_the_named_token_and_oauth_revoke_revokes_the_calling_one()
+    {
+        var (email, first, id) = await host.ConnectNewAccountAsync();
+        // Connecting the same address again issues more tokens for the same account.
+        async Task<string> AnotherTokenAsync()
+        {
+            using var response = await host.PostAccountAsync(email);
+            return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("access_token").GetString()!;
+        }
+        string second = await AnotherTokenAsync(), third = await AnotherTokenAsync();
+        async Task<HttpStatusCode> StatusWith(string token)
+        {
+            using var http = host.Client(token);
+            using var response = await http.GetAsync("/account");
+            return response.StatusCode;
+        }
+        Assert.All(new[] { first, second, third }, t => Assert.Equal(HttpStatusCode.OK, StatusWith(t).Result));
+
+        using var app = host.AppClient();
+        using (var revoke = await app.PostAsync($"/a/{host.ClientId}/accounts/{id}/revoke-all", Json($"{{\"keep_access_token\":\"{second}\"}}")))
+            Assert.Equal(HttpStatusCode.OK, revoke.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, await StatusWith(first));
+        Assert.Equal(HttpStatusCode.OK, await StatusWith(second));
+        Assert.Equal(HttpStatusCode.Unauthorized, await StatusWith(third));
+
+        string fourth = await AnotherTokenAsync();
+        using (var http = host.Client(fourth))
+        using (var revoke = await http.PostAsync("/oauth/revoke", Json("{}")))
+            Assert.Equal(HttpStatusCode.OK, revoke.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, await StatusWith(fourth));
+        Assert.Equal(HttpStatusCode.OK, await StatusWith(second));
+
+        // No body at all: every token goes.
+        using (var revoke = await app.PostAsync($"/a/{host.ClientId}/accounts/{id}/revoke-all", null))
+            Assert.Equal(HttpStatusCode.OK, revoke.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, await StatusWith(second));
+        // The account itself stays.
+        Assert.Equal("running", JsonDocument.Parse(await app.GetStringAsync($"/a/{host.ClientId}/accounts/{id}")).RootElement.GetProperty("sync_state").GetString());
+    }
+
+    [Fact]
+    public async Task Delete_stops_sync_and_removes_the_account_and_every_row_it_owns()
+    {
+        var (email, token, id) = await host.ConnectNewAccountAsync();
+        var (_, neighbourToken, neighbourId) = await host.ConnectNewAccountAsync();
+        long dbId = await AccountDbIdAsync(id);
+        string shard = "shard" + await host.Databases.ScalarAsync("global", $"SELECT shard_id FROM accounts WHERE id = {dbId}");
+
+        var withFile = TestStack.SimpleMessage(email, "with a file");
+        var body = new BodyBuilder { TextBody = "attached" };
+        body.Attachments.Add("notes.txt", Encoding.UTF8.GetBytes("some notes"), new ContentType("text", "plain"));
+        withFile.Body = body.ToMessageBody();
+        await TestStack.AppendAsync(email, withFile);
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 1, TimeSpan.FromSeconds(60)));
+        Assert.True(await host.Databases.ScalarAsync(shard, $"SELECT COUNT(*) FROM message_files mf JOIN messages m ON m.id = mf.message_id WHERE m.account_id = {dbId}") > 0);
+        var tables = await ShardTablesWithAccountIdAsync(shard);
+        Assert.Contains("messages", tables);
+        Assert.Contains("folders", tables);
+        Assert.True(await RowsOfAsync(shard, tables, dbId) > 0);
+
+        using var app = host.AppClient();
+        // The SDK's DELETE: a JSON body {} sent as text/plain.
+        using (var delete = await app.SendAsync(new HttpRequestMessage(HttpMethod.Delete, $"/a/{host.ClientId}/accounts/{id}") { Content = Json("{}") }))
+        {
+            Assert.Equal(HttpStatusCode.OK, delete.StatusCode);
+            Assert.True(JsonDocument.Parse(await delete.Content.ReadAsStringAsync()).RootElement.GetProperty("success").GetBoolean());
+        }
+
+        using (var http = host.Client(token))
+            await ConnectFixture.AssertErrorAsync(await http.GetAsync("/messages"), HttpStatusCode.Unauthorized);
+        await ConnectFixture.AssertErrorAsync(await app.GetAsync($"/a/{host.ClientId}/accounts/{id}"), HttpStatusCode.NotFound);
+        await ConnectFixture.AssertErrorAsync(await app.SendAsync(new HttpRequestMessage(HttpMethod.Delete, $"/a/{host.ClientId}/accounts/{id}") { Content = Json("{}") }), HttpStatusCode.NotFound);
+        Assert.Equal(0, await host.Databases.ScalarAsync("global", $"SELECT COUNT(*) FROM accounts WHERE id = {dbId}"));
+        Assert.Equal(0, await host.Databases.ScalarAsync("global", $"SELECT COUNT(*) FROM access_tokens WHERE account_id = {dbId}"));
+        Assert.Equal(0, await RowsOfAsync(shard, tables, dbId));
+        Assert.Equal(0, await host.Databases.ScalarAsync(shard, $"SELECT COUNT(*) FROM message_files mf LEFT JOIN messages m ON m.id = mf.message_id WHERE m.id IS NULL"));
+        Assert.Null(await SyncStatusAsync(dbId));
+
+        // New mail for the deleted mailbox creates nothing, and the neighbour is untouched.
+        await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "after delete"));
+        await TestStack.AppendAsync(TestStack.NewMailbox(), TestStack.SimpleMessage(email, "unrelated"));
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.Equal(0, await RowsOfAsync(shard, tables, dbId));
+        using (var neighbour = host.Client(neighbourToken))
+            Assert.Equal(neighbourId, JsonDocument.Parse(await neighbour.GetStringAsync("/account")).RootElement.GetProperty("id").GetString());
+    }
+
+    private async Task<List<string>> ShardTablesWithAccountIdAsync(string shard)
+    {
+        var names = new List<string>();
+        foreach (string table in new[] { "folders", "messages", "imap_uids", "transactions", "threads", "thread_message_ids", "thread_gmail_ids",
+                     "contacts", "files", "calendars", "events", "gmail_uids", "imap_uid_labels" })
+            if (await host.Databases.ScalarAsync(shard, $"SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '{table}' AND COLUMN_NAME = 'account_id'") == 1)
+                names.Add(table);
+        return names;
+    }
+
+    private async Task<long> RowsOfAsync(string shard, IEnumerable<string> tables, long accountDbId)
+    {
+        long rows = 0;
+        foreach (string table in tables) rows += await host.Databases.ScalarAsync(shard, $"SELECT COUNT(*) FROM `{table}` WHERE account_id = {accountDbId}");
+        return rows;
+    }
+
+    [Fact]
+    public async Task Malformed_management_requests_are_4xx_json_errors()
+    {
+        var (_, token, id) = await host.ConnectNewAccountAsync();
+        using var app = host.AppClient();
+        string a = $"/a/{host.ClientId}/accounts";
+        var requests = new List<HttpRequestMessage>
+        {
+            new(HttpMethod.Get, $"{a}/{new string('x', 3000)}"),
+            new(HttpMethod.Get, $"{a}/..%2F..%2Fetc"),
+            new(HttpMethod.Get, $"{a}/' OR '1'='1"),
+            new(HttpMethod.Post, $"{a}/nosuch/downgrade") { Content = Json("{}") },
+            new(HttpMethod.Post, $"{a}/nosuch/upgrade"),
+            new(HttpMethod.Delete, $"{a}/nosuch") { Content = Json("{}") },
+            new(HttpMethod.Post, $"{a}/{id}/revoke-all") { Content = Json("not json") },
+            new(HttpMethod.Post, $"{a}/{id}/revoke-all") { Content = Json("[]") },
+            new(HttpMethod.Post, $"{a}/{id}/revoke-all") { Content = Json("{\"keep_access_token\":42}") },
+            new(HttpMethod.Post, $"{a}/{id}/revoke-all") { Content = Json("{\"keep_access_token\":") },
+            new(HttpMethod.Post, $"{a}/{id}/frobnicate") { Content = Json("{}") },
+            new(HttpMethod.Put, $"{a}/{id}") { Content = Json("{}") },
+        };
+        foreach (var request in requests)
+        {
+            string what = $"{request.Method} {request.RequestUri}";
+            using var response = await app.SendAsync(request);
+            int status = (int)response.StatusCode;
+            Assert.True(status is >= 400 and < 500, $"{what}: {status} {await response.Content.ReadAsStringAsync()}");
+            await ConnectFixture.AssertErrorAsync(response, response.StatusCode);
+        }
+
+        // /oauth/revoke needs a token; an application secret is not one.
+        using (var anonymous = host.Client())
+            await ConnectFixture.AssertErrorAsync(await anonymous.PostAsync("/oauth/revoke", Json("{}")), HttpStatusCode.Unauthorized);
+        await ConnectFixture.AssertErrorAsync(await app.PostAsync("/oauth/revoke", Json("{}")), HttpStatusCode.Unauthorized);
+        // None of that touched the account.
+        using var http = host.Client(token);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/account")).StatusCode);
+    }
+}
