@@ -70,15 +70,9 @@ public sealed class ApiBenchmark(BenchOptions options)
             (account, token) = await store.UpsertAccountAsync(application.Id, Mailbox.Owner, Mailbox.OwnerName, "imap",
                 new ImapServer("imap.invalid", 993, ImapSecurity.Ssl, Mailbox.Owner, null), new AccountSecrets("unused"), cancellationToken);
         }
-        // No server holds this mailbox: with sync on, the host would try to connect (and a sync pass against an empty
-        // server would orphan every seeded message). The API serves disabled accounts all the same.
-        await using (var global = new MySqlConnection(databases.Global))
-        {
-            await global.OpenAsync(cancellationToken);
-            await using var disable = new MySqlCommand("UPDATE accounts SET sync_enabled = 0, sync_state = 'stopped' WHERE id = @id", global);
-            disable.Parameters.AddWithValue("@id", account.Id);
-            await disable.ExecuteNonQueryAsync(cancellationToken);
-        }
+        // No server holds this mailbox: its IMAP host is in the reserved .invalid domain, so every sync attempt fails
+        // at the name lookup (the account shows sync-error, the host backs off) and never reaches a folder listing
+        // that could orphan the seeded messages. A downgraded (stopped) account is not an option: the API answers it 403.
         string shardCs = account.ShardId == 0 ? databases.Shard0 : databases.Shard1;
 
         // 2. The mailbox, written as ingest writes it.
