@@ -43,21 +43,21 @@ public class AccountManagementTests(LocalHostFixture host) : IClassFixture<Local
         Assert.Equal(email, account.GetProperty("email_address").GetString());
         Assert.Equal("running", account.GetProperty("sync_state").GetString());
         Assert.False(account.TryGetProperty("access_token", out _));
-        await ConnectFixture.AssertErrorAsync(await app.GetAsync($"/a/{host.ClientId}/accounts/nosuchaccount"), HttpStatusCode.NotFound);
+        await ApiErrors.AssertAsync(await app.GetAsync($"/a/{host.ClientId}/accounts/nosuchaccount"), HttpStatusCode.NotFound);
 
         var (otherId, other) = await OtherApplicationAsync();
         using (other)
         {
             // Its own client id and secret: the account is not its own, for every verb.
-            await ConnectFixture.AssertErrorAsync(await other.GetAsync($"/a/{otherId}/accounts/{id}"), HttpStatusCode.NotFound);
-            await ConnectFixture.AssertErrorAsync(await other.PostAsync($"/a/{otherId}/accounts/{id}/downgrade", Json("{}")), HttpStatusCode.NotFound);
-            await ConnectFixture.AssertErrorAsync(await other.PostAsync($"/a/{otherId}/accounts/{id}/upgrade", Json("{}")), HttpStatusCode.NotFound);
-            await ConnectFixture.AssertErrorAsync(await other.PostAsync($"/a/{otherId}/accounts/{id}/revoke-all", Json("{}")), HttpStatusCode.NotFound);
-            await ConnectFixture.AssertErrorAsync(await other.SendAsync(new HttpRequestMessage(HttpMethod.Delete, $"/a/{otherId}/accounts/{id}") { Content = Json("{}") }), HttpStatusCode.NotFound);
+            await ApiErrors.AssertAsync(await other.GetAsync($"/a/{otherId}/accounts/{id}"), HttpStatusCode.NotFound);
+            await ApiErrors.AssertAsync(await other.PostAsync($"/a/{otherId}/accounts/{id}/downgrade", Json("{}")), HttpStatusCode.NotFound);
+            await ApiErrors.AssertAsync(await other.PostAsync($"/a/{otherId}/accounts/{id}/upgrade", Json("{}")), HttpStatusCode.NotFound);
+            await ApiErrors.AssertAsync(await other.PostAsync($"/a/{otherId}/accounts/{id}/revoke-all", Json("{}")), HttpStatusCode.NotFound);
+            await ApiErrors.AssertAsync(await other.SendAsync(new HttpRequestMessage(HttpMethod.Delete, $"/a/{otherId}/accounts/{id}") { Content = Json("{}") }), HttpStatusCode.NotFound);
             Assert.Empty(JsonDocument.Parse(await other.GetStringAsync($"/a/{otherId}/accounts")).RootElement.EnumerateArray());
             // Its secret with our client id: not authenticated.
-            await ConnectFixture.AssertErrorAsync(await other.GetAsync($"/a/{host.ClientId}/accounts/{id}"), HttpStatusCode.Unauthorized);
-            await ConnectFixture.AssertErrorAsync(await other.SendAsync(new HttpRequestMessage(HttpMethod.Delete, $"/a/{host.ClientId}/accounts/{id}") { Content = Json("{}") }), HttpStatusCode.Unauthorized);
+            await ApiErrors.AssertAsync(await other.GetAsync($"/a/{host.ClientId}/accounts/{id}"), HttpStatusCode.Unauthorized);
+            await ApiErrors.AssertAsync(await other.SendAsync(new HttpRequestMessage(HttpMethod.Delete, $"/a/{host.ClientId}/accounts/{id}") { Content = Json("{}") }), HttpStatusCode.Unauthorized);
         }
         // Still there and still syncing after all that.
         Assert.Equal("running", JsonDocument.Parse(await app.GetStringAsync($"/a/{host.ClientId}/accounts/{id}")).RootElement.GetProperty("sync_state").GetString());
@@ -83,7 +83,7 @@ public class AccountManagementTests(LocalHostFixture host) : IClassFixture<Local
         using var http = host.Client(token);
         // GET /account still answers, to show the state; the data endpoints answer 403 like the v2 API did.
         Assert.Equal("stopped", JsonDocument.Parse(await http.GetStringAsync("/account")).RootElement.GetProperty("sync_state").GetString());
-        var forbidden = await ConnectFixture.AssertErrorAsync(await http.GetAsync("/messages"), HttpStatusCode.Forbidden);
+        var forbidden = await ApiErrors.AssertAsync(await http.GetAsync("/messages"), HttpStatusCode.Forbidden);
         Assert.Contains("stopped", forbidden.GetProperty("message").GetString());
 
         // New mail is not synced while stopped (a synced message shows within about a second otherwise).
@@ -169,9 +169,9 @@ public class AccountManagementTests(LocalHostFixture host) : IClassFixture<Local
         }
 
         using (var http = host.Client(token))
-            await ConnectFixture.AssertErrorAsync(await http.GetAsync("/messages"), HttpStatusCode.Unauthorized);
-        await ConnectFixture.AssertErrorAsync(await app.GetAsync($"/a/{host.ClientId}/accounts/{id}"), HttpStatusCode.NotFound);
-        await ConnectFixture.AssertErrorAsync(await app.SendAsync(new HttpRequestMessage(HttpMethod.Delete, $"/a/{host.ClientId}/accounts/{id}") { Content = Json("{}") }), HttpStatusCode.NotFound);
+            await ApiErrors.AssertAsync(await http.GetAsync("/messages"), HttpStatusCode.Unauthorized);
+        await ApiErrors.AssertAsync(await app.GetAsync($"/a/{host.ClientId}/accounts/{id}"), HttpStatusCode.NotFound);
+        await ApiErrors.AssertAsync(await app.SendAsync(new HttpRequestMessage(HttpMethod.Delete, $"/a/{host.ClientId}/accounts/{id}") { Content = Json("{}") }), HttpStatusCode.NotFound);
         Assert.Equal(0, await host.Databases.ScalarAsync("global", $"SELECT COUNT(*) FROM accounts WHERE id = {dbId}"));
         Assert.Equal(0, await host.Databases.ScalarAsync("global", $"SELECT COUNT(*) FROM access_tokens WHERE account_id = {dbId}"));
         Assert.Equal(0, await RowsOfAsync(shard, tables, dbId));
@@ -231,13 +231,13 @@ public class AccountManagementTests(LocalHostFixture host) : IClassFixture<Local
             using var response = await app.SendAsync(request);
             int status = (int)response.StatusCode;
             Assert.True(status is >= 400 and < 500, $"{what}: {status} {await response.Content.ReadAsStringAsync()}");
-            await ConnectFixture.AssertErrorAsync(response, response.StatusCode);
+            await ApiErrors.AssertAsync(response, response.StatusCode);
         }
 
         // /oauth/revoke needs a token; an application secret is not one.
         using (var anonymous = host.Client())
-            await ConnectFixture.AssertErrorAsync(await anonymous.PostAsync("/oauth/revoke", Json("{}")), HttpStatusCode.Unauthorized);
-        await ConnectFixture.AssertErrorAsync(await app.PostAsync("/oauth/revoke", Json("{}")), HttpStatusCode.Unauthorized);
+            await ApiErrors.AssertAsync(await anonymous.PostAsync("/oauth/revoke", Json("{}")), HttpStatusCode.Unauthorized);
+        await ApiErrors.AssertAsync(await app.PostAsync("/oauth/revoke", Json("{}")), HttpStatusCode.Unauthorized);
         // None of that touched the account.
         using var http = host.Client(token);
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/account")).StatusCode);

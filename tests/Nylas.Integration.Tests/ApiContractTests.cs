@@ -48,9 +48,9 @@ public class ApiContractTests(LocalHostFixture host) : IClassFixture<LocalHostFi
         var (email, token, accountId) = await host.ConnectNewAccountAsync();
 
         using (var anonymous = host.Client())
-            await AssertErrorAsync(await anonymous.GetAsync("/messages"), HttpStatusCode.Unauthorized);
+            await ApiErrors.AssertAsync(await anonymous.GetAsync("/messages"), HttpStatusCode.Unauthorized);
         using (var wrong = host.Client("not-a-real-token"))
-            await AssertErrorAsync(await wrong.GetAsync("/account"), HttpStatusCode.Unauthorized);
+            await ApiErrors.AssertAsync(await wrong.GetAsync("/account"), HttpStatusCode.Unauthorized);
 
         using var bearer = host.Client();
         bearer.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
@@ -75,10 +75,10 @@ public class ApiContractTests(LocalHostFixture host) : IClassFixture<LocalHostFi
         using var httpB = host.Client(b.Token);
         Assert.Equal(0, await host.CountMessagesAsync(b.Token));
         Assert.Empty((await httpB.GetFromJsonAsync<JsonElement>("/messages")).EnumerateArray());
-        await AssertErrorAsync(await httpB.GetAsync($"/messages/{idOfA}"), HttpStatusCode.NotFound);
+        await ApiErrors.AssertAsync(await httpB.GetAsync($"/messages/{idOfA}"), HttpStatusCode.NotFound);
         using var raw = new HttpRequestMessage(HttpMethod.Get, $"/messages/{idOfA}");
         raw.Headers.Accept.ParseAdd("message/rfc822");
-        await AssertErrorAsync(await httpB.SendAsync(raw), HttpStatusCode.NotFound);
+        await ApiErrors.AssertAsync(await httpB.SendAsync(raw), HttpStatusCode.NotFound);
     }
 
     [Fact]
@@ -86,7 +86,7 @@ public class ApiContractTests(LocalHostFixture host) : IClassFixture<LocalHostFi
     {
         string email = TestStack.NewMailbox();
         using var response = await host.PostAccountAsync(email, password: "wrong-password");
-        var error = await AssertErrorAsync(response, HttpStatusCode.Unauthorized);
+        var error = await ApiErrors.AssertAsync(response, HttpStatusCode.Unauthorized);
         Assert.Equal("invalid_credentials", error.GetProperty("type").GetString());
         Assert.Contains("authentication failed", error.GetProperty("message").GetString(), StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("wrong-password", error.GetProperty("message").GetString());
@@ -100,7 +100,7 @@ public class ApiContractTests(LocalHostFixture host) : IClassFixture<LocalHostFi
     public async Task A_self_signed_certificate_is_refused_unless_pinned()
     {
         using var response = await host.PostAccountAsync(TestStack.NewMailbox(), pinCertificate: false);
-        var error = await AssertErrorAsync(response, HttpStatusCode.BadRequest);
+        var error = await ApiErrors.AssertAsync(response, HttpStatusCode.BadRequest);
         Assert.Contains("trusted_certificate_sha256", error.GetProperty("message").GetString());
     }
 
@@ -109,7 +109,7 @@ public class ApiContractTests(LocalHostFixture host) : IClassFixture<LocalHostFi
     {
         string email = TestStack.NewMailbox();
         using (var refused = await host.PostAccountAsync(email, pinCertificate: false, security: "starttls"))
-            Assert.Contains("trusted_certificate_sha256", (await AssertErrorAsync(refused, HttpStatusCode.BadRequest)).GetProperty("message").GetString());
+            Assert.Contains("trusted_certificate_sha256", (await ApiErrors.AssertAsync(refused, HttpStatusCode.BadRequest)).GetProperty("message").GetString());
         using var accepted = await host.PostAccountAsync(email, security: "starttls");
         Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
     }
@@ -120,7 +120,7 @@ public class ApiContractTests(LocalHostFixture host) : IClassFixture<LocalHostFi
         string email = TestStack.NewMailbox();
         string accessToken = OAuthIntrospection.IssueToken(email); // also starts the provider's introspection endpoint
         using (var refused = await host.PostAccountAsync(email, accessToken: "not-a-token-the-provider-issued"))
-            Assert.Equal("invalid_credentials", (await AssertErrorAsync(refused, HttpStatusCode.Unauthorized)).GetProperty("type").GetString());
+            Assert.Equal("invalid_credentials", (await ApiErrors.AssertAsync(refused, HttpStatusCode.Unauthorized)).GetProperty("type").GetString());
 
         using var accepted = await host.PostAccountAsync(email, accessToken: accessToken);
         var account = await accepted.Content.ReadFromJsonAsync<JsonElement>();
@@ -135,7 +135,7 @@ public class ApiContractTests(LocalHostFixture host) : IClassFixture<LocalHostFi
     {
         OAuthIntrospection.EnsureStarted();
         using var response = await host.PostAccountAsync(TestStack.NewMailbox(), accessToken: OAuthIntrospection.OutageToken);
-        var error = await AssertErrorAsync(response, HttpStatusCode.BadRequest);
+        var error = await ApiErrors.AssertAsync(response, HttpStatusCode.BadRequest);
         Assert.NotEqual("invalid_credentials", error.GetProperty("type").GetString());
         Assert.Contains("UNAVAILABLE", error.GetProperty("message").GetString());
     }
@@ -144,13 +144,13 @@ public class ApiContractTests(LocalHostFixture host) : IClassFixture<LocalHostFi
     public async Task Application_endpoints_need_the_client_secret()
     {
         using var anonymous = host.Client();
-        await AssertErrorAsync(await anonymous.GetAsync($"/a/{host.ClientId}/accounts"), HttpStatusCode.Unauthorized);
+        await ApiErrors.AssertAsync(await anonymous.GetAsync($"/a/{host.ClientId}/accounts"), HttpStatusCode.Unauthorized);
         using var wrongApp = host.AppClient();
-        await AssertErrorAsync(await wrongApp.GetAsync("/a/someoneelse/accounts"), HttpStatusCode.Unauthorized);
+        await ApiErrors.AssertAsync(await wrongApp.GetAsync("/a/someoneelse/accounts"), HttpStatusCode.Unauthorized);
         // An account token is not an application secret.
         var (_, token, _) = await host.ConnectNewAccountAsync();
         using var accountClient = host.Client(token);
-        await AssertErrorAsync(await accountClient.GetAsync($"/a/{host.ClientId}/accounts"), HttpStatusCode.Unauthorized);
+        await ApiErrors.AssertAsync(await accountClient.GetAsync($"/a/{host.ClientId}/accounts"), HttpStatusCode.Unauthorized);
     }
 
     /// <summary>Routes anyone may call: they carry no account or application data (the connect flow checks the client secret in its body).</summary>
@@ -207,7 +207,7 @@ public class ApiContractTests(LocalHostFixture host) : IClassFixture<LocalHostFi
     {
         var (_, token, _) = await host.ConnectNewAccountAsync();
         using var http = host.Client(token);
-        await AssertErrorAsync(await http.GetAsync(path), HttpStatusCode.BadRequest);
+        await ApiErrors.AssertAsync(await http.GetAsync(path), HttpStatusCode.BadRequest);
     }
 
     [Theory]
@@ -220,7 +220,7 @@ public class ApiContractTests(LocalHostFixture host) : IClassFixture<LocalHostFi
     {
         using var app = host.AppClient();
         using var response = await app.PostAsync($"/a/{host.ClientId}/accounts", new StringContent(body));
-        var error = await AssertErrorAsync(response, HttpStatusCode.BadRequest);
+        var error = await ApiErrors.AssertAsync(response, HttpStatusCode.BadRequest);
         Assert.Contains(mentioned, error.GetProperty("message").GetString());
     }
 
@@ -229,20 +229,9 @@ public class ApiContractTests(LocalHostFixture host) : IClassFixture<LocalHostFi
     {
         var (_, token, _) = await host.ConnectNewAccountAsync();
         using var http = host.Client(token);
-        await AssertErrorAsync(await http.GetAsync("/no/such/endpoint"), HttpStatusCode.NotFound);
+        await ApiErrors.AssertAsync(await http.GetAsync("/no/such/endpoint"), HttpStatusCode.NotFound);
         using var slash = await http.GetAsync("/messages/");
         Assert.Equal(HttpStatusCode.OK, slash.StatusCode);
     }
 
-    private static async Task<JsonElement> AssertErrorAsync(HttpResponseMessage response, HttpStatusCode expected)
-    {
-        string text = await response.Content.ReadAsStringAsync();
-        Assert.True(expected == response.StatusCode, $"expected {(int)expected}, got {(int)response.StatusCode}: {text}");
-        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
-        var body = JsonDocument.Parse(text).RootElement;
-        Assert.False(string.IsNullOrWhiteSpace(body.GetProperty("type").GetString()));
-        Assert.False(string.IsNullOrWhiteSpace(body.GetProperty("message").GetString()));
-        response.Dispose();
-        return body;
-    }
 }

@@ -86,17 +86,6 @@ public sealed class ConnectFixture : LocalHostFixture
 
     public async Task<long> GlobalCountAsync(string sql) => await Databases.ScalarAsync("global", sql);
 
-    public static async Task<JsonElement> AssertErrorAsync(HttpResponseMessage response, HttpStatusCode expected)
-    {
-        string text = await response.Content.ReadAsStringAsync();
-        Assert.True(expected == response.StatusCode, $"expected {(int)expected}, got {(int)response.StatusCode}: {text}");
-        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
-        var body = JsonDocument.Parse(text).RootElement;
-        Assert.False(string.IsNullOrWhiteSpace(body.GetProperty("type").GetString()));
-        Assert.False(string.IsNullOrWhiteSpace(body.GetProperty("message").GetString()));
-        response.Dispose();
-        return body;
-    }
 }
 
 /// <summary>POST /connect/authorize + /connect/token (Nylas v2 native auth), provider autodetection and OAuth2 refresh, over HTTP.</summary>
@@ -155,19 +144,19 @@ public class ConnectTests(ConnectFixture host) : IClassFixture<ConnectFixture>
 
         Assert.Equal(HttpStatusCode.Unauthorized, (await host.TokenAsync(code, clientSecret: "wrong-secret")).StatusCode);
         var (other, otherSecret) = await host.App.Services.GetRequiredService<AccountStore>().CreateApplicationAsync("another app");
-        await ConnectFixture.AssertErrorAsync(await host.TokenAsync(code, other.ClientId, otherSecret), HttpStatusCode.BadRequest);
+        await ApiErrors.AssertAsync(await host.TokenAsync(code, other.ClientId, otherSecret), HttpStatusCode.BadRequest);
         // Neither attempt spent it.
         using (var first = await host.TokenAsync(code)) Assert.Equal(HttpStatusCode.OK, first.StatusCode);
-        var reuse = await ConnectFixture.AssertErrorAsync(await host.TokenAsync(code), HttpStatusCode.BadRequest);
+        var reuse = await ApiErrors.AssertAsync(await host.TokenAsync(code), HttpStatusCode.BadRequest);
         Assert.Contains("already used", reuse.GetProperty("message").GetString());
         Assert.Equal(1, await host.GlobalCountAsync($"SELECT COUNT(*) FROM access_tokens t JOIN accounts a ON a.id = t.account_id WHERE a.email_address = '{email}'"));
 
         // An expired code (its stored expiry moved into the past) is refused, and stays unused.
         string late = await host.AuthorizeAsync(host.AuthorizeBody(email, ConnectFixture.ImapSettings(email)));
         await host.Databases.QueryScalarAsync("global", $"UPDATE connect_codes SET expires_at = UTC_TIMESTAMP(3) - INTERVAL 1 SECOND WHERE HEX(code_hash) = '{Sha256Hex(late)}'");
-        await ConnectFixture.AssertErrorAsync(await host.TokenAsync(late), HttpStatusCode.BadRequest);
+        await ApiErrors.AssertAsync(await host.TokenAsync(late), HttpStatusCode.BadRequest);
         Assert.Equal(1, await host.GlobalCountAsync($"SELECT COUNT(*) FROM connect_codes WHERE HEX(code_hash) = '{Sha256Hex(late)}' AND used_at IS NULL"));
-        await ConnectFixture.AssertErrorAsync(await host.TokenAsync("not-a-code"), HttpStatusCode.BadRequest);
+        await ApiErrors.AssertAsync(await host.TokenAsync("not-a-code"), HttpStatusCode.BadRequest);
     }
 
     [Fact]
@@ -178,7 +167,7 @@ public class ConnectTests(ConnectFixture host) : IClassFixture<ConnectFixture>
 
         using (var wrong = await host.PostJsonAsync("/connect/authorize", host.AuthorizeBody(email, ConnectFixture.ImapSettings(email, "wrong-password")).ToJsonString()))
         {
-            var error = await ConnectFixture.AssertErrorAsync(wrong, HttpStatusCode.Unauthorized);
+            var error = await ApiErrors.AssertAsync(wrong, HttpStatusCode.Unauthorized);
             Assert.Equal("invalid_credentials", error.GetProperty("type").GetString());
             Assert.Contains("IMAP authentication failed", error.GetProperty("message").GetString());
             Assert.DoesNotContain("wrong-password", error.GetProperty("message").GetString());
@@ -189,7 +178,7 @@ public class ConnectTests(ConnectFixture host) : IClassFixture<ConnectFixture>
         settings["smtp_port"] = 1; // nothing listens there
         settings["smtp_security"] = "none";
         using (var smtp = await host.PostJsonAsync("/connect/authorize", host.AuthorizeBody(email, settings).ToJsonString()))
-            Assert.Contains("SMTP server 127.0.0.1:1", (await ConnectFixture.AssertErrorAsync(smtp, HttpStatusCode.BadRequest)).GetProperty("message").GetString());
+            Assert.Contains("SMTP server 127.0.0.1:1", (await ApiErrors.AssertAsync(smtp, HttpStatusCode.BadRequest)).GetProperty("message").GetString());
 
         Assert.Equal(codesBefore, await host.GlobalCountAsync("SELECT COUNT(*) FROM connect_codes"));
         Assert.Equal(0, await host.GlobalCountAsync($"SELECT COUNT(*) FROM accounts WHERE email_address = '{email}'"));
@@ -243,7 +232,7 @@ public class ConnectTests(ConnectFixture host) : IClassFixture<ConnectFixture>
             using var response = await host.PostJsonAsync("/connect/authorize", body);
             int status = (int)response.StatusCode;
             Assert.True(status is >= 400 and < 500, $"authorize {Shorten(body)}: {status} {await response.Content.ReadAsStringAsync()}");
-            await ConnectFixture.AssertErrorAsync(response, response.StatusCode);
+            await ApiErrors.AssertAsync(response, response.StatusCode);
         }
 
         var tokenBodies = new[]
@@ -259,7 +248,7 @@ public class ConnectTests(ConnectFixture host) : IClassFixture<ConnectFixture>
             using var response = await host.PostJsonAsync("/connect/token", body);
             int status = (int)response.StatusCode;
             Assert.True(status is >= 400 and < 500, $"token {Shorten(body)}: {status} {await response.Content.ReadAsStringAsync()}");
-            await ConnectFixture.AssertErrorAsync(response, response.StatusCode);
+            await ApiErrors.AssertAsync(response, response.StatusCode);
         }
         Assert.Equal(0, await host.GlobalCountAsync($"SELECT COUNT(*) FROM accounts WHERE email_address = '{email}'"));
     }
@@ -297,7 +286,7 @@ public class ConnectTests(ConnectFixture host) : IClassFixture<ConnectFixture>
         using var response = await host.PostJsonAsync("/connect/authorize", host.AuthorizeBody(email, settings).ToJsonString());
         int status = (int)response.StatusCode;
         Assert.True(status is 400 or 401, $"{status}");
-        Assert.Contains("imap.gmail.com", (await ConnectFixture.AssertErrorAsync(response, response.StatusCode)).GetProperty("message").GetString());
+        Assert.Contains("imap.gmail.com", (await ApiErrors.AssertAsync(response, response.StatusCode)).GetProperty("message").GetString());
         Assert.Equal(0, await host.GlobalCountAsync($"SELECT COUNT(*) FROM accounts WHERE email_address = '{email}'"));
     }
 
@@ -322,7 +311,7 @@ public class ConnectTests(ConnectFixture host) : IClassFixture<ConnectFixture>
 
         // A wrong client secret is the provider's invalid_client: refused like a wrong password.
         using (var badClient = await host.PostJsonAsync("/connect/authorize", host.AuthorizeBody(email, OAuthSettings(email, refresh, clientSecret: "nope"), "gmail").ToJsonString()))
-            Assert.Equal("invalid_credentials", (await ConnectFixture.AssertErrorAsync(badClient, HttpStatusCode.Unauthorized)).GetProperty("type").GetString());
+            Assert.Equal("invalid_credentials", (await ApiErrors.AssertAsync(badClient, HttpStatusCode.Unauthorized)).GetProperty("type").GetString());
 
         var account = await host.ConnectAsync(email, OAuthSettings(email, refresh), "gmail");
         Assert.Equal("gmail", account.GetProperty("provider").GetString());

@@ -122,7 +122,7 @@ public partial class ReadApiTests
     public async Task A_search_longer_than_the_limit_is_refused()
     {
         using var http = host.Client(host.A.Token);
-        await ErrorAsync(await http.GetAsync("/messages/search?q=" + new string('x', 501)), HttpStatusCode.BadRequest);
-        await ErrorAsync(await http.GetAsync("/messages/search?q=" + string.Join("%20", Enumerable.Range(0, 21).Select(i => $"word{i}"))), HttpStatusCode.BadRequest);
+        await ApiErrors.AssertAsync(await http.GetAsync("/messages/search?q=" + new string('x', 501)), HttpStatusCode.BadRequest);
+        await ApiErrors.AssertAsync(await http.GetAsync("/messages/search?q=" + string.Join("%20", Enumerable.Range(0, 21).Select(i => $"word{i}"))), HttpStatusCode.BadRequest);
     }
 }

@@ -434,7 +434,7 @@ public partial class ReadApiTests(ReadApiFixture host) : IClassFixture<ReadApiFi
     public async Task Bad_input_gets_a_4xx_v2_error_never_a_500(string path, HttpStatusCode expected)
     {
         using var http = host.Client(host.A.Token);
-        await ErrorAsync(await http.GetAsync(path), expected);
+        await ApiErrors.AssertAsync(await http.GetAsync(path), expected);
     }
 
     [Fact]
@@ -442,18 +442,7 @@ public partial class ReadApiTests(ReadApiFixture host) : IClassFixture<ReadApiFi
     {
         string many = string.Join(',', Enumerable.Range(0, 26).Select(i => $"u{i}@example.org"));
         using var http = host.Client(host.A.Token);
-        await ErrorAsync(await http.GetAsync($"/threads?any_email={many}"), HttpStatusCode.BadRequest);
+        await ApiErrors.AssertAsync(await http.GetAsync($"/threads?any_email={many}"), HttpStatusCode.BadRequest);
     }
 
-    private static async Task<JsonElement> ErrorAsync(HttpResponseMessage response, HttpStatusCode expected)
-    {
-        string text = await response.Content.ReadAsStringAsync();
-        Assert.True(expected == response.StatusCode, $"expected {(int)expected}, got {(int)response.StatusCode}: {text}");
-        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
-        var body = JsonDocument.Parse(text).RootElement;
-        Assert.False(string.IsNullOrWhiteSpace(body.GetProperty("type").GetString()));
-        Assert.False(string.IsNullOrWhiteSpace(body.GetProperty("message").GetString()));
-        response.Dispose();
-        return body;
-    }
 }

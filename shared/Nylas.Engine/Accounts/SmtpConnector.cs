@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using MailKit.Net.Smtp;
 using MailKit.Security;
 using Microsoft.Extensions.Options;
@@ -15,13 +14,7 @@ public sealed class SmtpConnector(IOptions<NylasOptions> options, OAuthTokenProv
     public async Task<SmtpClient> ConnectAsync(SmtpServer server, AccountSecrets secrets, CancellationToken cancellationToken)
     {
         var client = new SmtpClient { Timeout = options.Value.Sync.ConnectTimeoutSeconds * 1000 };
-        if (server.TrustedCertSha256 is { Length: > 0 } pin)
-        {
-            // The same explicit per-account pin as for IMAP: accept exactly this certificate.
-            client.ServerCertificateValidationCallback = (_, cert, _, errors) =>
-                errors == System.Net.Security.SslPolicyErrors.None
-                || (cert is not null && string.Equals(cert.GetCertHashString(HashAlgorithmName.SHA256), pin, StringComparison.OrdinalIgnoreCase));
-        }
+        MailSessions.PinCertificate(client, server.TrustedCertSha256);
         try
         {
             var socketOptions = server.Security switch
@@ -35,12 +28,7 @@ public sealed class SmtpConnector(IOptions<NylasOptions> options, OAuthTokenProv
             {
                 string? token = secrets.OAuth is { } grant ? await oauth.GetAccessTokenAsync(grant, cancellationToken) : secrets.ImapAccessToken;
                 if (token is { Length: > 0 })
-                {
-                    SaslMechanism mechanism = client.AuthenticationMechanisms.Contains("XOAUTH2")
-                        ? new SaslMechanismOAuth2(server.Username, token)
-                        : new SaslMechanismOAuthBearer(server.Username, token);
-                    await client.AuthenticateAsync(mechanism, cancellationToken);
-                }
+                    await client.AuthenticateAsync(MailSessions.OAuthMechanism(client, server.Username, token), cancellationToken);
                 else
                 {
                     await client.AuthenticateAsync(server.Username, secrets.SmtpPassword ?? secrets.ImapPassword ?? "", cancellationToken);

@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using System.Security.Cryptography;
 using MailKit;
 using MailKit.Net.Imap;
 using MailKit.Security;
@@ -66,13 +65,7 @@ public sealed class ImapConnector(IOptions<NylasOptions> options, OAuthTokenProv
         {
             var responses = new ServerResponseTail();
             var client = new ImapClient(responses) { Timeout = options.Value.Sync.ConnectTimeoutSeconds * 1000 };
-            if (server.TrustedCertSha256 is { Length: > 0 } pin)
-            {
-                // Explicit per-account opt-in for self-signed/test servers: accept exactly this certificate.
-                client.ServerCertificateValidationCallback = (_, cert, _, errors) =>
-                    errors == System.Net.Security.SslPolicyErrors.None
-                    || (cert is not null && string.Equals(cert.GetCertHashString(HashAlgorithmName.SHA256), pin, StringComparison.OrdinalIgnoreCase));
-            }
+            MailSessions.PinCertificate(client, server.TrustedCertSha256);
             try
             {
                 var socketOptions = server.Security switch
@@ -83,13 +76,7 @@ public sealed class ImapConnector(IOptions<NylasOptions> options, OAuthTokenProv
                 };
                 await client.ConnectAsync(server.Host, server.Port, socketOptions, ct);
                 if (accessToken is { Length: > 0 } token)
-                {
-                    // Gmail and Microsoft speak XOAUTH2; OAUTHBEARER (RFC 7628) is the standard one.
-                    SaslMechanism mechanism = client.AuthenticationMechanisms.Contains("XOAUTH2")
-                        ? new SaslMechanismOAuth2(server.Username, token)
-                        : new SaslMechanismOAuthBearer(server.Username, token);
-                    await client.AuthenticateAsync(mechanism, ct);
-                }
+                    await client.AuthenticateAsync(MailSessions.OAuthMechanism(client, server.Username, token), ct);
                 else
                 {
                     await client.AuthenticateAsync(server.Username, secrets.ImapPassword ?? "", ct);
