@@ -121,17 +121,14 @@ public sealed partial class AccountLifecycle(ShardDirectory shards, AccountSyncS
             rows += await links.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        var tables = new List<string>();
+        List<string> tables;
         await using (var find = new MySqlCommand("""
             SELECT c.TABLE_NAME FROM information_schema.COLUMNS c
             JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME AND t.TABLE_TYPE = 'BASE TABLE'
             WHERE c.TABLE_SCHEMA = DATABASE() AND c.COLUMN_NAME = 'account_id'
             ORDER BY c.TABLE_NAME
             """, shard))
-        await using (var r = await find.ExecuteReaderAsync(cancellationToken))
-        {
-            while (await r.ReadAsync(cancellationToken)) tables.Add(r.GetString(0));
-        }
+            tables = await find.ReadStringsAsync(cancellationToken);
         foreach (string table in tables)
         {
             // Names come from the schema itself; still, only plain identifiers are put into SQL text.

@@ -9,5 +9,14 @@ public static class DbExtensions
     public static void AddWithValue(this DbParameterCollection parameters, string name, object? value)
         => parameters.Add(new MySqlParameter(name, value ?? DBNull.Value));
 
+    /// <summary>The first column of every row, as strings (a page of ids, a list of names).</summary>
+    public static async Task<List<string>> ReadStringsAsync(this DbCommand cmd, CancellationToken cancellationToken)
+    {
+        var values = new List<string>();
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+        while (await r.ReadAsync(cancellationToken)) values.Add(r.GetString(0));
+        return values;
+    }
+
     public static uint GetUInt32Checked(this DbDataReader reader, int ordinal) => checked((uint)reader.GetFieldValue<ulong>(ordinal));
 }

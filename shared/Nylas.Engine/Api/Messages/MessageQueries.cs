@@ -11,7 +11,7 @@ using Nylas.Engine.Api.Folders;
 namespace Nylas.Engine.Api.Messages;
 
 /// <summary>Read side of messages in the account's shard; every query is scoped by account id.</summary>
-public sealed class MessageQueries(ShardDirectory shards)
+public sealed class MessageQueries(ShardDirectory shards) : IMailListQueries<ApiMessage>
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -58,10 +58,7 @@ public sealed class MessageQueries(ShardDirectory shards)
         await using var cmd = shards.Shard(account.ShardId).CreateCommand("");
         cmd.CommandText = $"SELECT m.public_id {From(filter)} WHERE m.account_id = @account{MailFilterSql.ForMessages(filter, cmd)} {Order} LIMIT @limit OFFSET @offset";
         QueryParameters.AddPaging(cmd, account.Id, limit, offset);
-        var ids = new List<string>();
-        await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
-        while (await r.ReadAsync(cancellationToken)) ids.Add(r.GetString(0));
-        return ids;
+        return await cmd.ReadStringsAsync(cancellationToken);
     }
 
     public async Task<long> CountAsync(Account account, MailFilter filter, CancellationToken cancellationToken)

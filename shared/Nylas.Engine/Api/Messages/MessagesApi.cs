@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Http;
-using Nylas.Core.Api;
 using Nylas.Core.Ids;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.Api.Filtering;
@@ -15,22 +14,7 @@ public sealed class MessagesApi(ApiAuthenticator auth, MessageQueries queries, R
     /// <summary>GET /messages/search?q=: full-text search of subjects, participants, bodies and attachment names in the mirror.</summary>
     public Task<ApiResult> SearchAsync(HttpContext http) => ListAsync(http, search: true);
 
-    private async Task<ApiResult> ListAsync(HttpContext http, bool search)
-    {
-        var ct = http.RequestAborted;
-        var (request, error) = await auth.ListRequestAsync(http, search ? MailFilter.SearchNames : MailFilter.MessageNames);
-        if (request is null) return error!;
-        var (account, query) = request;
-        var (filter, filterError) = search ? MailFilter.ParseSearch(http.Request.Query) : MailFilter.Parse(http.Request.Query);
-        if (filter is null) return filterError!;
-
-        return query.View switch
-        {
-            "count" => ApiResult.Json(new ApiCount(await queries.CountAsync(account, filter, ct))),
-            "ids" => ApiResult.Json(await queries.ListIdsAsync(account, filter, query.Limit, query.Offset, ct)),
-            _ => ApiResult.Json(await queries.ListAsync(account, filter, query.Limit, query.Offset, query.Expanded, ct)),
-        };
-    }
+    private Task<ApiResult> ListAsync(HttpContext http, bool search) => MailList.ServeAsync(auth, queries, http, MailFilter.MessageNames, search);
 
     public async Task<ApiResult> GetAsync(HttpContext http, string id)
     {

@@ -11,7 +11,7 @@ using Nylas.Engine.Api.Folders;
 namespace Nylas.Engine.Api.Threads;
 
 /// <summary>Read side of threads in the account's shard; every query is scoped by account id.</summary>
-public sealed class ThreadQueries(ShardDirectory shards, MessageQueries messages)
+public sealed class ThreadQueries(ShardDirectory shards, MessageQueries messages) : IMailListQueries<ApiThread>
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -46,10 +46,7 @@ public sealed class ThreadQueries(ShardDirectory shards, MessageQueries messages
         await using var cmd = shards.Shard(account.ShardId).CreateCommand("");
         cmd.CommandText = $"SELECT t.public_id FROM threads t WHERE t.account_id = @account{MailFilterSql.ForThreads(filter, cmd)} {Order} LIMIT @limit OFFSET @offset";
         QueryParameters.AddPaging(cmd, account.Id, limit, offset);
-        var ids = new List<string>();
-        await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
-        while (await r.ReadAsync(cancellationToken)) ids.Add(r.GetString(0));
-        return ids;
+        return await cmd.ReadStringsAsync(cancellationToken);
     }
 
     public async Task<long> CountAsync(Account account, MailFilter filter, CancellationToken cancellationToken)
