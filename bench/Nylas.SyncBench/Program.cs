@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Nylas.SyncBench;
+using Nylas.Testing;
 
 // The sync benchmark: see README.md next to this file.
 var culture = CultureInfo.InvariantCulture;
@@ -24,40 +25,20 @@ if (options.Help)
     return 0;
 }
 
-var missing = new[] { "NYLAS_TEST_MYSQL", "NYLAS_TEST_STORAGE", "NYLAS_TEST_IMAP_PORT" }
-    .Where(v => string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(v))).ToList();
-if (missing.Count > 0)
-{
-    Console.Error.WriteLine($"error: {string.Join(", ", missing)} not set. The benchmark needs the test stack (MariaDB, Dovecot, Azurite):");
-    Console.Error.WriteLine("       start the stack: ./dev test --services-only, then export its variables (the NYLAS_TEST_* lines it prints), and run again.");
-    return 2;
-}
+if (!BenchConsole.HasTestStack("MariaDB, Dovecot, Azurite", "NYLAS_TEST_MYSQL", "NYLAS_TEST_STORAGE", "NYLAS_TEST_IMAP_PORT")) return 2;
 
-using var cts = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
-{
-    e.Cancel = true;
-    Console.Error.WriteLine("cancelling ...");
-    cts.Cancel();
-};
-
-// `kill` (SIGTERM) cancels too, so the host under test is stopped and nothing is left running.
-using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx =>
-{
-    ctx.Cancel = true;
-    Console.Error.WriteLine("SIGTERM: cancelling ...");
-    cts.Cancel();
-});
+// Ctrl+C and `kill` (SIGTERM) cancel, so the host under test is stopped and what the run created is cleaned up.
+using var cancellation = new BenchConsole.Cancellation();
 
 var total = Stopwatch.StartNew();
 try
 {
     var bench = new SyncBenchmark(options, args);
-    int exitCode = await bench.RunAsync(cts.Token);
+    int exitCode = await bench.RunAsync(cancellation.Token);
     Console.WriteLine($"benchmark finished in {total.Elapsed.TotalSeconds:F0} s");
     return exitCode;
 }
-catch (OperationCanceledException) when (cts.IsCancellationRequested)
+catch (OperationCanceledException) when (cancellation.Token.IsCancellationRequested)
 {
     Console.Error.WriteLine("cancelled");
     return 130;
