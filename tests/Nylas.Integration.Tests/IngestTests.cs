@@ -233,18 +233,8 @@ public class IngestTests(LocalHostFixture host) : IClassFixture<LocalHostFixture
 
     private static MimeMessage Invitation(string to, string uid, string method, int sequence, string title)
     {
-        string ics = string.Join("\r\n",
-            "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Nylas tests//EN", $"METHOD:{method}",
-            "BEGIN:VEVENT", $"UID:{uid}", $"SEQUENCE:{sequence}", "DTSTAMP:20261127T100000Z",
-            "DTSTART:20261203T150000Z", "DTEND:20261203T160000Z", $"SUMMARY:{title}", "LOCATION:Room 4",
-            "ORGANIZER;CN=Boss:mailto:boss@example.org",
-            $"ATTENDEE;CN=Me;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:{to}",
-            method == "CANCEL" ? "STATUS:CANCELLED" : "STATUS:CONFIRMED",
-            "END:VEVENT", "END:VCALENDAR", "");
         var message = TestStack.SimpleMessage(to, method == "CANCEL" ? $"Cancelled: {title}" : $"Invitation: {title}", from: "Boss <boss@example.org>");
-        var calendar = new TextPart("calendar") { Text = ics };
-        calendar.ContentType.Parameters.Add("method", method);
-        message.Body = new MultipartAlternative { new TextPart("plain") { Text = title }, calendar };
+        message.Body = TestStack.InvitationBody(to, title, "Room 4", new DateTime(2026, 12, 3, 15, 0, 0, DateTimeKind.Utc), title, uid, method, sequence);
         message.MessageId = MimeUtils.GenerateMessageId("example.org");
         return message;
     }

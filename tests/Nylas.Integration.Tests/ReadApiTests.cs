@@ -61,17 +61,8 @@ public sealed class ReadApiFixture : LocalHostFixture, IAsyncLifetime
 
     private static MimeMessage Invitation(string to, int hour)
     {
-        string ics = string.Join("\r\n",
-            "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Nylas tests//EN", "METHOD:REQUEST",
-            "BEGIN:VEVENT", $"UID:{Guid.NewGuid():N}@example.org", "SEQUENCE:0", "DTSTAMP:20261127T100000Z",
-            "DTSTART:20261203T150000Z", "DTEND:20261203T160000Z", "SUMMARY:Quarterly review", "LOCATION:Room 4",
-            "ORGANIZER;CN=Boss:mailto:boss@example.org",
-            $"ATTENDEE;CN=Me;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:{to}",
-            "STATUS:CONFIRMED", "END:VEVENT", "END:VCALENDAR", "");
         var message = Message(to, "Invitation: Quarterly review", "Boss <boss@example.org>", hour, "");
-        var calendar = new TextPart("calendar") { Text = ics };
-        calendar.ContentType.Parameters.Add("method", "REQUEST");
-        message.Body = new MultipartAlternative { new TextPart("plain") { Text = "Quarterly review" }, calendar };
+        message.Body = TestStack.InvitationBody(to, "Quarterly review", "Room 4", new DateTime(2026, 12, 3, 15, 0, 0, DateTimeKind.Utc), "Quarterly review");
         message.MessageId = MimeUtils.GenerateMessageId("example.org");
         return message;
     }

@@ -120,16 +120,7 @@ public sealed class SdkTourFixture : LocalHostFixture, IAsyncLifetime
         contract.Body = builder.ToMessageBody();
 
         var invitation = Message("Invitation: Design review", "Boss <boss@example.org>", 4, "");
-        string ics = string.Join("\r\n",
-            "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Nylas SDK tour//EN", "METHOD:REQUEST",
-            "BEGIN:VEVENT", $"UID:{Guid.NewGuid():N}@example.org", "SEQUENCE:0", "DTSTAMP:20261005T110000Z",
-            "DTSTART:20261012T140000Z", "DTEND:20261012T150000Z", "SUMMARY:Design review", "LOCATION:Room 7",
-            "ORGANIZER;CN=Boss:mailto:boss@example.org",
-            $"ATTENDEE;CN=Me;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:{me}",
-            "STATUS:CONFIRMED", "END:VEVENT", "END:VCALENDAR", "");
-        var calendar = new TextPart("calendar") { Text = ics };
-        calendar.ContentType.Parameters.Add("method", "REQUEST");
-        invitation.Body = new MultipartAlternative { new TextPart("plain") { Text = "Design review on Monday" }, calendar };
+        invitation.Body = TestStack.InvitationBody(me, "Design review", "Room 7", new DateTime(2026, 10, 12, 14, 0, 0, DateTimeKind.Utc), "Design review on Monday");
 
         var lunch = Message("Lunch on Friday", "Erin Evans <erin@example.org>", 5,
             $"Shall we try the new {SearchWord} place on Friday?", to: "team@example.org");

@@ -133,6 +133,27 @@ public static class TestStack
         return output;
     }
 
+    /// <summary>
+    /// The body of an organizer's iTIP message to <paramref name="attendee"/> (an invitation, <c>REQUEST</c>, or a
+    /// <c>CANCEL</c>), as calendar clients send it: a plain-text part and a text/calendar part for a one-hour event
+    /// from <paramref name="startUtc"/>; a fresh UID unless <paramref name="uid"/> names the event to update.
+    /// </summary>
+    public static MimeEntity InvitationBody(string attendee, string summary, string location, DateTime startUtc, string text,
+        string? uid = null, string method = "REQUEST", int sequence = 0)
+    {
+        static string Utc(DateTime t) => t.ToString("yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        string ics = string.Join("\r\n",
+            "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Nylas tests//EN", $"METHOD:{method}",
+            "BEGIN:VEVENT", $"UID:{uid ?? $"{Guid.NewGuid():N}@example.org"}", $"SEQUENCE:{sequence}", $"DTSTAMP:{Utc(startUtc.AddDays(-7))}",
+            $"DTSTART:{Utc(startUtc)}", $"DTEND:{Utc(startUtc.AddHours(1))}", $"SUMMARY:{summary}", $"LOCATION:{location}",
+            "ORGANIZER;CN=Boss:mailto:boss@example.org",
+            $"ATTENDEE;CN=Me;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:{attendee}",
+            method == "CANCEL" ? "STATUS:CANCELLED" : "STATUS:CONFIRMED", "END:VEVENT", "END:VCALENDAR", "");
+        var calendar = new TextPart("calendar") { Text = ics };
+        calendar.ContentType.Parameters.Add("method", method);
+        return new MultipartAlternative { new TextPart("plain") { Text = text }, calendar };
+    }
+
     public static MimeMessage SimpleMessage(string to, string subject, string body = "Hello", string from = "Sender <sender@example.org>")
     {
         var message = new MimeMessage();
