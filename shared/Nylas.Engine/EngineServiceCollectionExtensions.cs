@@ -30,6 +30,8 @@ public static class EngineServiceCollectionExtensions
     /// <summary>Everything both hosts need: storage, sync, ingest and API handlers. Options are validated on start.</summary>
     public static IServiceCollection AddNylasEngine(this IServiceCollection services, IConfiguration configuration)
     {
+        // Before MailKit decodes anything: MimeKit remembers a charset it could not find for the life of the process.
+        Nylas.Core.Messages.MimeEncodings.EnsureRegistered();
         services.AddOptions<NylasOptions>()
             .Bind(configuration.GetSection(NylasOptions.Section))
             .ValidateDataAnnotations()

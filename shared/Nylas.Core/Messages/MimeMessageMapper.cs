@@ -289,9 +289,19 @@ internal static partial class AddressSalvage
     }
 }
 
-/// <summary>Registers the code-page encodings MimeKit needs for legacy charsets; idempotent.</summary>
+/// <summary>
+/// Registers the code-page encodings MimeKit needs for legacy charsets; idempotent. It must run before MimeKit
+/// first looks up a charset: MimeKit caches a charset it could not find, so a GB2312 or ISO-2022-JP header decoded
+/// once before registration stays undecoded (Latin-1 or raw escapes) for the life of the process. Hosts call it at
+/// startup (<c>AddNylasEngine</c>), test assemblies from a module initializer, and this module's own initializer
+/// covers any code that reaches Nylas.Core first.
+/// </summary>
 public static class MimeEncodings
 {
+    [System.Runtime.CompilerServices.ModuleInitializer]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "CA2255", Justification = "Must precede any MimeKit charset lookup; see the summary.")]
+    internal static void RegisterOnLoad() => EnsureRegistered();
+
     private static readonly Lazy<bool> Registered = new(() =>
     {
         Encoding.RegisterProvider(CodePagesEncodingProvider.Instance);
