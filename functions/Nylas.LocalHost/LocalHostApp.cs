@@ -7,6 +7,7 @@ using Nylas.Engine.Api;
 using Nylas.Engine.Queues;
 using Nylas.Engine.Sync;
 using Nylas.LocalHost.Durable;
+using Nylas.LocalHost.Timers;
 
 namespace Nylas.LocalHost;
 
@@ -44,6 +45,7 @@ public static class LocalHostApp
         builder.Services.AddDurableTaskClient(b => b.UseGrpc(sidecar.Address));
         builder.Services.AddHostedService<IngestQueuePump>();
         builder.Services.AddHostedService<AccountSyncSupervisor>();
+        builder.Services.AddHostedService<BlobSweepService>();
 
         var app = builder.Build();
         app.UseExceptionHandler(errorApp => errorApp.Run(WriteUnhandledError));

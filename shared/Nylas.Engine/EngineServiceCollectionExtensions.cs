@@ -51,6 +51,7 @@ public static class EngineServiceCollectionExtensions
         services.AddSingleton(sp => StorageClients.Queues(sp.GetRequiredService<IOptions<NylasOptions>>().Value.Storage));
         services.AddSingleton<RawMailStore>();
         services.AddSingleton<FileStore>();
+        services.AddSingleton<BlobSweeper>();
         services.AddSingleton<StorageQueueIngestQueue>();
         services.AddSingleton<IIngestQueue>(sp => sp.GetRequiredService<StorageQueueIngestQueue>());
 

@@ -36,6 +36,11 @@ public sealed class StorageOptions
     public string RawMailContainer { get; set; } = "raw-mail";
     public string FilesContainer { get; set; } = "files";
     public string IngestQueue { get; set; } = "ingest";
+    /// <summary>
+    /// How long after an account is deleted its blobs are checked for other owners and deleted (see BlobSweeper):
+    /// long enough for ingest messages already queued for the same content to land.
+    /// </summary>
+    [Range(0, 525_600)] public int SweepGraceMinutes { get; set; } = 1440;
 }
 
 public sealed class SecurityOptions

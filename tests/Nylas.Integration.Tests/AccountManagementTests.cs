@@ -6,6 +6,7 @@ using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
 using MimeKit;
 using Nylas.Engine.Accounts;
+using Nylas.Engine.Storage;
 using Nylas.Engine.Sync;
 using Nylas.Testing;
 using Xunit;
@@ -202,6 +203,74 @@ public class AccountManagementTests(LocalHostFixture host) : IClassFixture<Local
         long rows = 0;
         foreach (string table in tables) rows += await host.Databases.ScalarAsync(shard, $"SELECT COUNT(*) FROM `{table}` WHERE account_id = {accountDbId}");
         return rows;
+    }
+
+    [Fact]
+    public async Task Deleted_accounts_blobs_are_swept_after_the_grace_period_unless_another_account_has_the_same_content()
+    {
+        var (email, token, id) = await host.ConnectNewAccountAsync();
+        var (neighbourEmail, neighbourToken, _) = await host.ConnectNewAccountAsync();
+        long dbId = await AccountDbIdAsync(id);
+        string shard = "shard" + await host.Databases.ScalarAsync("global", $"SELECT shard_id FROM accounts WHERE id = {dbId}");
+
+        // The same newsletter, byte for byte, in both mailboxes; an attachment both have in different messages; and one only the deleted account has.
+        string newsletterSubject = "the same newsletter " + Guid.NewGuid();
+        var newsletter = TestStack.SimpleMessage(email, newsletterSubject);
+        byte[] sharedContent = Encoding.UTF8.GetBytes("shared attachment " + Guid.NewGuid());
+        byte[] ownContent = Encoding.UTF8.GetBytes("own attachment " + Guid.NewGuid());
+        MimeMessage WithFiles(string to, string subject, params (string Name, byte[] Content)[] files)
+        {
+            var message = TestStack.SimpleMessage(to, subject);
+            var body = new BodyBuilder { TextBody = subject };
+            foreach (var (name, content) in files) body.Attachments.Add(name, content, new ContentType("text", "plain"));
+            message.Body = body.ToMessageBody();
+            return message;
+        }
+        await TestStack.AppendAsync(email, newsletter);
+        await TestStack.AppendAsync(email, WithFiles(email, "mine", ("shared.txt", sharedContent), ("own.txt", ownContent)));
+        await TestStack.AppendAsync(neighbourEmail, newsletter);
+        await TestStack.AppendAsync(neighbourEmail, WithFiles(neighbourEmail, "theirs", ("copy.txt", sharedContent)));
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 2 && await host.CountMessagesAsync(neighbourToken) == 2, TimeSpan.FromSeconds(60)));
+
+        async Task<string> ShaAsync(string sql) => (string)(await host.Databases.QueryScalarAsync(shard, sql))!;
+        string sharedRaw = await ShaAsync($"SELECT data_sha256 FROM messages WHERE account_id = {dbId} AND subject LIKE 'the same newsletter%'");
+        string ownRaw = await ShaAsync($"SELECT data_sha256 FROM messages WHERE account_id = {dbId} AND subject = 'mine'");
+        string sharedFile = await ShaAsync($"SELECT content_sha256 FROM files WHERE account_id = {dbId} AND filename = 'shared.txt'");
+        string ownFile = await ShaAsync($"SELECT content_sha256 FROM files WHERE account_id = {dbId} AND filename = 'own.txt'");
+        string inList = string.Join(", ", new[] { sharedRaw, ownRaw, sharedFile, ownFile }.Select(s => $"'{s}'"));
+        var raw = host.App.Services.GetRequiredService<RawMailStore>();
+        var files = host.App.Services.GetRequiredService<FileStore>();
+        var sweeper = host.App.Services.GetRequiredService<BlobSweeper>();
+        async Task<bool[]> StoredAsync() => [await raw.ExistsAsync(sharedRaw), await raw.ExistsAsync(ownRaw), await files.ExistsAsync(sharedFile), await files.ExistsAsync(ownFile)];
+        Assert.Equal(new[] { true, true, true, true }, await StoredAsync());
+
+        using (var app = host.AppClient())
+        using (var delete = await app.SendAsync(new HttpRequestMessage(HttpMethod.Delete, $"/a/{host.ClientId}/accounts/{id}") { Content = Json("{}") }))
+            Assert.Equal(HttpStatusCode.OK, delete.StatusCode);
+
+        // Scheduled for the default grace period (a day), so a sweep now deletes none of them.
+        Assert.Equal(4, await host.Databases.ScalarAsync("global", $"SELECT COUNT(*) FROM blob_sweep WHERE sha256 IN ({inList}) AND due_at > UTC_TIMESTAMP() + INTERVAL 23 HOUR"));
+        await sweeper.SweepAsync(CancellationToken.None);
+        Assert.Equal(new[] { true, true, true, true }, await StoredAsync());
+
+        // The grace period is over: only the content nobody else has goes.
+        await host.Databases.ScalarAsync("global", $"UPDATE blob_sweep SET due_at = UTC_TIMESTAMP() - INTERVAL 1 MINUTE WHERE sha256 IN ({inList})");
+        await sweeper.SweepAsync(CancellationToken.None);
+        Assert.Equal(new[] { true, false, true, false }, await StoredAsync());
+        Assert.Equal(0, await host.Databases.ScalarAsync("global", $"SELECT COUNT(*) FROM blob_sweep WHERE sha256 IN ({inList})"));
+
+        // The neighbour still reads its copy of the newsletter and of the shared attachment.
+        using var neighbour = host.Client(neighbourToken);
+        var messages = JsonDocument.Parse(await neighbour.GetStringAsync("/messages?subject=" + Uri.EscapeDataString(newsletterSubject))).RootElement;
+        using (var request = new HttpRequestMessage(HttpMethod.Get, $"/messages/{messages[0].GetProperty("id").GetString()}"))
+        {
+            request.Headers.Accept.ParseAdd("message/rfc822");
+            using var response = await neighbour.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Contains(newsletterSubject, await response.Content.ReadAsStringAsync());
+        }
+        var copy = JsonDocument.Parse(await neighbour.GetStringAsync("/files")).RootElement.EnumerateArray().Single(f => f.GetProperty("filename").GetString() == "copy.txt");
+        Assert.Equal(sharedContent, await neighbour.GetByteArrayAsync($"/files/{copy.GetProperty("id").GetString()}/download"));
     }
 
     [Fact]

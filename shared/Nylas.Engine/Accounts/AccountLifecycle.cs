@@ -13,7 +13,8 @@ namespace Nylas.Engine.Accounts;
 /// What an application does to its accounts besides connecting them: stop and resume their sync
 /// (v2 downgrade / upgrade), revoke their access tokens, and delete them with everything they own.
 /// </summary>
-public sealed partial class AccountLifecycle(ShardDirectory shards, AccountSyncScheduler scheduler, TimeProvider clock, ILogger<AccountLifecycle> logger)
+public sealed partial class AccountLifecycle(ShardDirectory shards, AccountSyncScheduler scheduler, BlobSweeper blobSweeper, TimeProvider clock,
+    ILogger<AccountLifecycle> logger)
 {
     private static readonly TimeSpan StopWait = TimeSpan.FromSeconds(30);
 
@@ -69,9 +70,9 @@ public sealed partial class AccountLifecycle(ShardDirectory shards, AccountSyncS
 
     /// <summary>
     /// Deletes the account: marks it <c>deleting</c> and revokes its tokens (the API forgets it at once), ends
-    /// its orchestration, deletes its rows from every table of its shard while holding the account's ingest
-    /// lock (an ingest that waited on the lock then finds the account gone and stores nothing), and finally
-    /// its global row. A failure part-way leaves it <c>deleting</c>, and DELETE can be sent again.
+    /// its orchestration, schedules its blobs for the <see cref="BlobSweeper"/>, deletes its rows from every
+    /// table of its shard while holding the account's ingest lock (an ingest that waited on the lock then finds
+    /// the account gone and stores nothing), and finally its global row. A failure part-way leaves it <c>deleting</c>, and DELETE can be sent again.
     /// </summary>
     public async Task<long> DeleteAsync(Account account, DurableTaskClient durable, CancellationToken cancellationToken)
     {
@@ -89,6 +90,10 @@ public sealed partial class AccountLifecycle(ShardDirectory shards, AccountSyncS
         await using (var shard = await shards.Shard(account.ShardId).OpenConnectionAsync(cancellationToken))
         {
             await using var accountLock = await AccountIngestLock.AcquireAsync(shard, account.Id, cancellationToken);
+            // Blobs are shared by content between accounts: the sweep deletes those nobody else references, later.
+            var (raw, files) = await BlobSweeper.ContentOfAsync(shard, account.Id, cancellationToken);
+            await blobSweeper.ScheduleAsync(BlobSweeper.RawMail, raw, cancellationToken);
+            await blobSweeper.ScheduleAsync(BlobSweeper.Files, files, cancellationToken);
             rows += await DeleteShardRowsAsync(shard, account.Id, cancellationToken);
             await using var delete = shards.Global.CreateCommand("DELETE FROM accounts WHERE id = @id"); // access tokens cascade
             delete.Parameters.AddWithValue("@id", account.Id);

@@ -6,7 +6,8 @@ namespace Nylas.Engine.Storage;
 
 /// <summary>
 /// Blob storage addressed by content: one blob per distinct content, named by its SHA-256, written
-/// once (a second writer of the same bytes finds it there and stops).
+/// once (a second writer of the same bytes finds it there and stops), shared by every account that has
+/// those bytes, and deleted only by the sweep once none does.
 /// </summary>
 public abstract class ContentAddressedStore(BlobServiceClient blobs, string containerName)
 {
@@ -71,6 +72,13 @@ public abstract class ContentAddressedStore(BlobServiceClient blobs, string cont
         }
         return name;
     }
+
+    public async Task<bool> ExistsAsync(string sha256Hex, CancellationToken cancellationToken = default)
+        => await _container.GetBlobClient(BlobName(sha256Hex)).ExistsAsync(cancellationToken);
+
+    /// <summary>Deletes the content's blob; only <see cref="BlobSweeper"/> does, once no account references it.</summary>
+    public async Task<bool> DeleteAsync(string sha256Hex, CancellationToken cancellationToken = default)
+        => await _container.GetBlobClient(BlobName(sha256Hex)).DeleteIfExistsAsync(cancellationToken: cancellationToken);
 
     /// <summary>The blob's content as one streamed GET (blobs here are never modified, so no ranged, ETag-checked reads are needed).</summary>
     public async Task<Stream> OpenReadAsync(string blobName, CancellationToken cancellationToken = default)
