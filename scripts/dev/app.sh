@@ -179,6 +179,7 @@ write_env_file() {
     [DEMO_IMAP_PORT]=$IMAP_PORT
     [DEMO_IMAPS_PORT]=$IMAPS_PORT
     [DEMO_SMTP_PORT]=$SMTP_PORT
+    [DEMO_SUBMISSION_PORT]=$SUBMISSION_PORT
     [DEMO_USER]=demo@example.com
     [DEMO_PASSWORD]=$DEMO_PASSWORD
     [DEMO2_USER]=demo2@example.com
@@ -189,7 +190,7 @@ write_env_file() {
     {
       echo "# Written by ./dev up. Use: source .dev/env"
       for k in NYLAS_API_URL NYLAS_ACCESS_TOKEN NYLAS_CLIENT_ID NYLAS_CLIENT_SECRET NYLAS_ACCOUNT_ID \
-        DEMO_IMAP_HOST DEMO_IMAP_PORT DEMO_IMAPS_PORT DEMO_SMTP_PORT \
+        DEMO_IMAP_HOST DEMO_IMAP_PORT DEMO_IMAPS_PORT DEMO_SMTP_PORT DEMO_SUBMISSION_PORT \
         DEMO_USER DEMO_PASSWORD DEMO2_USER DEMO2_PASSWORD; do
         v=${vals[$k]}
         echo "export $k=$(shquote "$v")"

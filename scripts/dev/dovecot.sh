@@ -143,6 +143,14 @@ service imap-login {
     ssl = yes
   }
 }
+# Postfix's submission service asks Dovecot to check logins (smtpd_sasl_type = dovecot) on this socket.
+service auth {
+  unix_listener $dir/run/auth-postfix {
+    mode = 0660
+    user = postfix
+    group = postfix
+  }
+}
 service lmtp {
   inet_listener lmtp {
     address = 127.0.0.1

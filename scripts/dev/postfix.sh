@@ -1,6 +1,8 @@
 # shellcheck shell=bash
 # Postfix: SMTP on 127.0.0.1:$SMTP_PORT, relaying mail for example.com into our Dovecot over
-# LMTP. Each instance has its own config_directory, queue_directory and data_directory
+# LMTP, and submission on 127.0.0.1:$SUBMISSION_PORT as a mail provider runs it: STARTTLS (Dovecot's
+# certificate) before anything else, then AUTH checked by Dovecot's passdb (the IMAP password, or
+# XOAUTH2/OAUTHBEARER on the test instance), and only authenticated clients may send. Each instance has its own config_directory, queue_directory and data_directory
 # under $STATE/postfix, so the dev and test instances run side by side and /etc/postfix is
 # never changed. (alternate_config_directories in /etc/postfix/main.cf is only needed by the
 # set-gid tools postdrop/postqueue for non-root users; `postfix -c DIR` as root works without.)
@@ -60,6 +62,15 @@ postfix_write_config() {
     [[ -n $svc ]] && postconf -c "$etc" -MX "$svc/inet"
   done < <(postconf -c "$etc" -M | awk '$2 == "inet" { print $1 }')
   postconf -c "$etc" -M "127.0.0.1:$SMTP_PORT/inet=127.0.0.1:$SMTP_PORT inet n - n - - smtpd"
+  local tls
+  tls="$(dovecot_dir)/tls"
+  postconf -c "$etc" -M "127.0.0.1:$SUBMISSION_PORT/inet=127.0.0.1:$SUBMISSION_PORT inet n - n - - smtpd \
+    -o syslog_name=postfix-nylas-$INSTANCE/submission \
+    -o smtpd_tls_security_level=encrypt -o smtpd_tls_auth_only=yes \
+    -o smtpd_tls_cert_file=$tls/cert.pem -o smtpd_tls_key_file=$tls/key.pem \
+    -o smtpd_sasl_auth_enable=yes -o smtpd_sasl_type=dovecot -o smtpd_sasl_path=$(dovecot_dir)/run/auth-postfix \
+    -o smtpd_client_restrictions=permit_sasl_authenticated,reject \
+    -o smtpd_relay_restrictions=permit_sasl_authenticated,reject"
   # No chroot: Debian's init script that populates the chroot is not used.
   postconf -c "$etc" -F '*/*/chroot = n'
 }
@@ -71,7 +82,7 @@ start_postfix() {
     step_note "already running (pid $pid)"
     return 0
   fi
-  require_free_ports Postfix "$SMTP_PORT:${PORT_VAR_PREFIX}SMTP_PORT"
+  require_free_ports Postfix "$SMTP_PORT:${PORT_VAR_PREFIX}SMTP_PORT" "$SUBMISSION_PORT:${PORT_VAR_PREFIX}SUBMISSION_PORT"
   postfix_write_config "$dir" "$etc"
   # `postfix start` checks the config and creates the queue folders with the right owners.
   postfix -c "$etc" start || { show_tail "$dir/postfix.log"; return 1; }
@@ -79,6 +90,7 @@ start_postfix() {
   [[ -n $pid ]] || { echo "postfix did not write its master.pid"; show_tail "$dir/postfix.log"; return 1; }
   echo "postfix master pid $pid"
   wait_port "$SMTP_PORT" 30 "$pid" || { show_tail "$dir/postfix.log"; return 1; }
+  wait_port "$SUBMISSION_PORT" 30 "$pid" || { show_tail "$dir/postfix.log"; return 1; }
   step_note "ok, pid $pid"
 }
 
@@ -92,7 +104,7 @@ stop_postfix() {
 status_postfix() {
   local pid
   if pid=$(postfix_pid); then
-    status_line Postfix "running (pid $pid, smtp 127.0.0.1:$SMTP_PORT -> lmtp $LMTP_PORT)"
+    status_line Postfix "running (pid $pid, smtp 127.0.0.1:$SMTP_PORT, submission $SUBMISSION_PORT -> lmtp $LMTP_PORT)"
   else
     status_line Postfix stopped
   fi

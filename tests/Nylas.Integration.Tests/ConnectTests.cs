@@ -98,12 +98,8 @@ public class ConnectTests(ConnectFixture host) : IClassFixture<ConnectFixture>
     {
         string email = TestStack.NewMailbox("c");
         var settings = ConnectFixture.ImapSettings(email);
-        // SMTP is verified too: the test Postfix (no TLS, no AUTH).
-        settings["smtp_host"] = TestStack.ImapHost;
-        settings["smtp_port"] = int.Parse(Environment.GetEnvironmentVariable("NYLAS_TEST_SMTP_PORT")!);
-        settings["smtp_security"] = "none";
-        settings["smtp_username"] = email;
-        settings["smtp_password"] = TestStack.ImapPassword;
+        // SMTP is verified too: a login to Postfix's submission service after STARTTLS.
+        AddSubmission(settings, email, TestStack.ImapPassword);
 
         string code = await host.AuthorizeAsync(host.AuthorizeBody(email, settings));
         Assert.True(code.Length >= 32, code);
@@ -127,7 +123,7 @@ public class ConnectTests(ConnectFixture host) : IClassFixture<ConnectFixture>
 
         // The code is spent and its sealed credentials wiped; the account keeps its SMTP settings.
         Assert.Equal(1, await host.GlobalCountAsync($"SELECT COUNT(*) FROM connect_codes WHERE HEX(code_hash) = '{Sha256Hex(code)}' AND used_at IS NOT NULL AND request_sealed IS NULL"));
-        Assert.Equal(1, await host.GlobalCountAsync($"SELECT COUNT(*) FROM accounts WHERE email_address = '{email}' AND smtp_host = '{TestStack.ImapHost}' AND smtp_security = 'none' AND imap_security = 'starttls'"));
+        Assert.Equal(1, await host.GlobalCountAsync($"SELECT COUNT(*) FROM accounts WHERE email_address = '{email}' AND smtp_host = '{TestStack.ImapHost}' AND smtp_port = {TestStack.SubmissionPort} AND smtp_security = 'starttls' AND imap_security = 'starttls'"));
 
         using var http = host.Client(token);
         var me = JsonDocument.Parse(await http.GetStringAsync("/account")).RootElement;
@@ -171,6 +167,17 @@ public class ConnectTests(ConnectFixture host) : IClassFixture<ConnectFixture>
             Assert.Equal("invalid_credentials", error.GetProperty("type").GetString());
             Assert.Contains("IMAP authentication failed", error.GetProperty("message").GetString());
             Assert.DoesNotContain("wrong-password", error.GetProperty("message").GetString());
+        }
+
+        // The right IMAP password, the wrong SMTP one: Postfix refuses the login (Dovecot checks it).
+        var wrongSmtp = ConnectFixture.ImapSettings(email);
+        AddSubmission(wrongSmtp, email, "wrong-smtp-password");
+        using (var smtpLogin = await host.PostJsonAsync("/connect/authorize", host.AuthorizeBody(email, wrongSmtp).ToJsonString()))
+        {
+            var error = await ApiErrors.AssertAsync(smtpLogin, HttpStatusCode.Unauthorized);
+            Assert.Equal("invalid_credentials", error.GetProperty("type").GetString());
+            Assert.Contains($"SMTP authentication failed for {email} at {TestStack.ImapHost}:{TestStack.SubmissionPort}", error.GetProperty("message").GetString());
+            Assert.DoesNotContain("wrong-smtp-password", error.GetProperty("message").GetString());
         }
 
         var settings = ConnectFixture.ImapSettings(email);
@@ -290,6 +297,16 @@ public class ConnectTests(ConnectFixture host) : IClassFixture<ConnectFixture>
         Assert.Equal(0, await host.GlobalCountAsync($"SELECT COUNT(*) FROM accounts WHERE email_address = '{email}'"));
     }
 
+    /// <summary>SMTP settings for Postfix's submission service (the IMAP certificate pin covers it: same certificate).</summary>
+    private static void AddSubmission(JsonObject settings, string email, string? password)
+    {
+        settings["smtp_host"] = TestStack.ImapHost;
+        settings["smtp_port"] = TestStack.SubmissionPort;
+        settings["smtp_security"] = "starttls";
+        settings["smtp_username"] = email;
+        if (password is not null) settings["smtp_password"] = password;
+    }
+
     private static JsonObject OAuthSettings(string email, string refreshToken, string clientId = "test-client", string clientSecret = "test-client-secret") => new()
     {
         // The v2 names for Gmail, with the server and token endpoint moved to the test stack.
@@ -313,7 +330,20 @@ public class ConnectTests(ConnectFixture host) : IClassFixture<ConnectFixture>
         using (var badClient = await host.PostJsonAsync("/connect/authorize", host.AuthorizeBody(email, OAuthSettings(email, refresh, clientSecret: "nope"), "gmail").ToJsonString()))
             Assert.Equal("invalid_credentials", (await ApiErrors.AssertAsync(badClient, HttpStatusCode.Unauthorized)).GetProperty("type").GetString());
 
-        var account = await host.ConnectAsync(email, OAuthSettings(email, refresh), "gmail");
+        // SMTP is verified with the same access token: XOAUTH2 to Postfix's submission service, which asks Dovecot's
+        // oauth2 passdb. A token for another user than the SMTP login is refused there, naming SMTP.
+        var otherUser = OAuthSettings(email, refresh);
+        AddSubmission(otherUser, TestStack.NewMailbox("o"), password: null);
+        using (var mismatch = await host.PostJsonAsync("/connect/authorize", host.AuthorizeBody(email, otherUser, "gmail").ToJsonString()))
+            Assert.Contains("SMTP authentication failed", (await ApiErrors.AssertAsync(mismatch, HttpStatusCode.Unauthorized)).GetProperty("message").GetString());
+
+        var settings = OAuthSettings(email, refresh);
+        AddSubmission(settings, email, password: null);
+        int presentedBefore = grant.Presented;
+        string code = await host.AuthorizeAsync(host.AuthorizeBody(email, settings, "gmail"));
+        Assert.Equal(2, grant.Presented - presentedBefore); // one IMAP login, one SMTP login
+        using var connected = await host.TokenAsync(code);
+        var account = JsonDocument.Parse(await connected.Content.ReadAsStringAsync()).RootElement;
         Assert.Equal("gmail", account.GetProperty("provider").GetString());
         string token = account.GetProperty("access_token").GetString()!;
         // The refresh token and client secret are sealed, never stored in clear.

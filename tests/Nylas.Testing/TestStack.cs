@@ -19,6 +19,8 @@ public static class TestStack
     public static string ImapHost => Environment.GetEnvironmentVariable("NYLAS_TEST_IMAP_HOST") ?? "127.0.0.1";
     public static int ImapPort => int.Parse(Require("NYLAS_TEST_IMAP_PORT"));
     public static int ImapsPort => int.Parse(Require("NYLAS_TEST_IMAPS_PORT"));
+    /// <summary>Postfix's submission service: STARTTLS with the IMAP server's certificate, then AUTH checked by Dovecot.</summary>
+    public static int SubmissionPort => int.Parse(Require("NYLAS_TEST_SUBMISSION_PORT"));
     public static string ImapPassword => Environment.GetEnvironmentVariable("NYLAS_TEST_IMAP_PASSWORD") ?? "secret";
     public static string TlsCertPath => Require("NYLAS_TEST_TLS_CERT");
     public static string DovecotConf => Require("NYLAS_TEST_DOVECOT_CONF");
