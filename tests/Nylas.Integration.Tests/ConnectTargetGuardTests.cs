@@ -2,7 +2,10 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
 using Nylas.Engine.Accounts;
+using Nylas.Engine.Sync;
 using Nylas.Testing;
 using Xunit;
 
@@ -54,6 +57,55 @@ public class ConnectTargetGuardTests(GuardedConnectFixture host) : IClassFixture
         };
         var error = await AuthorizeErrorAsync(settings);
         Assert.Contains("token URL", error.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task An_applications_one_step_connect_is_refused_too()
+    {
+        // POST /a/{client_id}/accounts has no separate check: the refusal comes from the connection itself.
+        using var response = await host.PostAccountAsync(TestStack.NewMailbox("g"));
+        var error = await ApiErrors.AssertAsync(response, HttpStatusCode.BadRequest);
+        Assert.Contains("RefusePrivateNetworks", error.GetProperty("message").GetString());
+    }
+
+    /// <summary>
+    /// Accounts whose servers passed the check at connect time but resolve to this machine now (a changed DNS
+    /// record, DNS rebinding): stored directly, as if connected earlier, then synced.
+    /// </summary>
+    [Fact]
+    public async Task Servers_that_resolve_to_a_private_address_later_are_refused_at_sync_with_a_visible_error()
+    {
+        var services = host.App.Services;
+        var store = services.GetRequiredService<AccountStore>();
+        var app = (await store.FindApplicationAsync(host.ClientId))!;
+        var imap = new ImapServer("localhost", TestStack.ImapPort, ImapSecurity.StartTls, "", TestStack.TlsCertSha256());
+        string passwordUser = TestStack.NewMailbox("g"), oauthUser = TestStack.NewMailbox("g");
+        var (password, _) = await store.UpsertAccountAsync(app.Id, passwordUser, "Rebound", "imap", imap with { Username = passwordUser }, new AccountSecrets(TestStack.ImapPassword));
+        var (_, refreshGrant) = OAuthIntrospection.IssueRefreshToken(oauthUser, "test-client", "test-client-secret", TimeSpan.FromMinutes(5));
+        var (oauth, _) = await store.UpsertAccountAsync(app.Id, oauthUser, "Rebound token URL", "gmail", imap with { Username = oauthUser },
+            new AccountSecrets(null, OAuth: new OAuthGrant(OAuthIntrospection.TokenUrl, "test-client", "test-client-secret", refreshGrant.CurrentRefreshToken)));
+        var durable = services.GetRequiredService<DurableTaskClient>();
+        var scheduler = services.GetRequiredService<AccountSyncScheduler>();
+        await scheduler.EnsureRunningAsync(durable, password.Id);
+        await scheduler.EnsureRunningAsync(durable, oauth.Id);
+
+        using var client = host.AppClient();
+        async Task<JsonElement> StateAsync(Account account)
+            => JsonDocument.Parse(await client.GetStringAsync($"/a/{host.ClientId}/accounts/{account.PublicId}")).RootElement;
+        async Task<string?> ErrorOnceAsync(Account account, string state)
+        {
+            JsonElement last = default;
+            Assert.True(await TestStack.WaitUntilAsync(async () => (last = await StateAsync(account)).GetProperty("sync_state").GetString() == state, TimeSpan.FromSeconds(60)) is not null,
+                $"still {last}");
+            return last.GetProperty("sync_error").GetString();
+        }
+        string? imapRefused = await ErrorOnceAsync(password, "sync-error");
+        Assert.Contains("IMAP server 'localhost' is 127.0.0.1", imapRefused);
+        Assert.Contains("RefusePrivateNetworks", imapRefused);
+
+        // The token endpoint is reached before IMAP: its refusal is a grant that cannot work, so the account needs new credentials.
+        Assert.Contains("token URL '127.0.0.1' is 127.0.0.1", await ErrorOnceAsync(oauth, "invalid-credentials"));
+        Assert.Equal(0, refreshGrant.Redeemed);
     }
 
     [Theory]

@@ -66,6 +66,10 @@ public sealed class AccountConnector(AccountStore accounts, ImapConnector imap, 
         {
             throw new ConnectException(ConnectFailure.InvalidCredentials, ImapErrors.Describe(ex, request.Imap));
         }
+        catch (PrivateNetworkRefusedException ex)
+        {
+            throw new ConnectException(ConnectFailure.Unreachable, ImapErrors.Describe(ex, request.Imap));
+        }
         catch (SslHandshakeException ex)
         {
             throw new ConnectException(ConnectFailure.UntrustedCertificate,
@@ -90,6 +94,10 @@ public sealed class AccountConnector(AccountStore accounts, ImapConnector imap, 
         catch (Exception ex) when (ex is MailKit.Security.AuthenticationException or OAuthGrantRejectedException)
         {
             throw new ConnectException(ConnectFailure.InvalidCredentials, $"SMTP authentication failed for {server.Username} at {where}: {ex.Message}");
+        }
+        catch (PrivateNetworkRefusedException ex)
+        {
+            throw new ConnectException(ConnectFailure.Unreachable, $"SMTP server {ex.Message}");
         }
         catch (SslHandshakeException)
         {

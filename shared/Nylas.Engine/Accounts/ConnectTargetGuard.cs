@@ -8,10 +8,14 @@ namespace Nylas.Engine.Accounts;
 /// POST /connect/authorize needs only a client id, so anyone who knows one can make this server open
 /// IMAP/SMTP connections and POST to a token URL of their choosing. With
 /// <c>Nylas:Connect:RefusePrivateNetworks</c> on (the Azure deployment sets it), hosts that resolve to
-/// this machine or a private network are refused before anything is contacted.
+/// this machine or a private network are refused: named at authorize, before anything is contacted
+/// (<see cref="CheckAsync"/>), and again on every connection the engine opens to an account's servers
+/// (<see cref="OpenAsync"/>), because a name can resolve elsewhere later (DNS rebinding, a changed record).
 /// </summary>
 public sealed class ConnectTargetGuard(IOptions<NylasOptions> options)
 {
+    public bool Enabled => options.Value.Connect.RefusePrivateNetworks;
+
     /// <summary>Why the request may not be tried, or null.</summary>
     public async Task<string?> CheckAsync(ConnectRequest request, CancellationToken cancellationToken)
     {
@@ -33,9 +37,57 @@ public sealed class ConnectTargetGuard(IOptions<NylasOptions> options)
                 continue; // unresolvable: the connection attempt itself reports that
             }
             if (addresses.FirstOrDefault(IsPrivate) is { } address)
-                return $"{setting} '{host}' is {address}, a loopback, private or link-local address; this server refuses those (Nylas:Connect:RefusePrivateNetworks).";
+                return $"{setting} {Refusal(host, address)}";
         }
         return null;
+    }
+
+    private static string Refusal(string host, IPAddress address)
+        => $"'{host}' is {address}, a loopback, private or link-local address; this server refuses those (Nylas:Connect:RefusePrivateNetworks).";
+
+    /// <summary>
+    /// Opens the TCP connection of an IMAP, SMTP or token-endpoint session: the name is resolved here and only
+    /// public addresses are dialled, so what is checked is what is connected to. Null when the policy is off
+    /// (the caller connects as it always does).
+    /// </summary>
+    /// <exception cref="PrivateNetworkRefusedException">Every address of the name is a refused one.</exception>
+    public async Task<Socket?> OpenAsync(string host, int port, CancellationToken cancellationToken)
+    {
+        if (!Enabled) return null;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(options.Value.Sync.ConnectTimeoutSeconds));
+        try
+        {
+            var addresses = IPAddress.TryParse(host, out var literal) ? [literal] : await Dns.GetHostAddressesAsync(host, timeout.Token);
+            var allowed = addresses.Where(a => !IsPrivate(a)).ToList();
+            if (allowed.Count == 0)
+                throw new PrivateNetworkRefusedException(addresses.Length == 0 ? $"'{host}' has no address." : Refusal(host, addresses[0]));
+            SocketException? last = null;
+            foreach (var address in allowed)
+            {
+                var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    await socket.ConnectAsync(address, port, timeout.Token);
+                    return socket;
+                }
+                catch (SocketException ex)
+                {
+                    socket.Dispose();
+                    last = ex;
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            }
+            throw last!;
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"Connecting to {host}:{port} timed out after {options.Value.Sync.ConnectTimeoutSeconds} s.");
+        }
     }
 
     public static bool IsPrivate(IPAddress address)
@@ -52,3 +104,6 @@ public sealed class ConnectTargetGuard(IOptions<NylasOptions> options)
             || (b[0] == 100 && b[1] is >= 64 and <= 127); // carrier-grade NAT
     }
 }
+
+/// <summary>A connection to a loopback, private or link-local address refused by <c>Nylas:Connect:RefusePrivateNetworks</c>.</summary>
+public sealed class PrivateNetworkRefusedException(string message) : Exception(message);

@@ -20,6 +20,26 @@ internal static class MailSessions
             || (cert is not null && string.Equals(cert.GetCertHashString(HashAlgorithmName.SHA256), pin, StringComparison.OrdinalIgnoreCase));
     }
 
+    /// <summary>Connects through the <see cref="ConnectTargetGuard"/> when it is on (a socket it opened), directly when not.</summary>
+    public static async Task ConnectAsync(IMailService client, ConnectTargetGuard guard, string host, int port, SecureSocketOptions options, CancellationToken cancellationToken)
+    {
+        if (await guard.OpenAsync(host, port, cancellationToken) is not { } socket)
+        {
+            await client.ConnectAsync(host, port, options, cancellationToken);
+            return;
+        }
+        try
+        {
+            // The host name still names the server for TLS (SNI, certificate validation).
+            await client.ConnectAsync(socket, host, port, options, cancellationToken);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Gmail and Microsoft speak XOAUTH2; OAUTHBEARER (RFC 7628) is the standard one.</summary>
     public static SaslMechanism OAuthMechanism(IMailService client, string username, string accessToken)
         => client.AuthenticationMechanisms.Contains("XOAUTH2")

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -22,7 +23,8 @@ public sealed class OAuthProviderUnavailableException(string message, Exception?
 /// access token until shortly before it expires (<see cref="OAuthOptions.RefreshMarginSeconds"/>).
 /// One refresh at a time per grant; tokens never reach a log.
 /// </summary>
-public sealed partial class OAuthTokenProvider(IOptions<NylasOptions> options, TimeProvider clock, ILogger<OAuthTokenProvider> logger) : IDisposable
+public sealed partial class OAuthTokenProvider(IOptions<NylasOptions> options, TimeProvider clock, ConnectTargetGuard guard, ILogger<OAuthTokenProvider> logger)
+    : IDisposable
 {
     private readonly record struct CachedToken(string AccessToken, DateTimeOffset ExpiresAt);
 
@@ -30,10 +32,20 @@ public sealed partial class OAuthTokenProvider(IOptions<NylasOptions> options, T
     // A grant whose refresh token the provider rotated → the grant with the new one (callers may still hold the old).
     private readonly ConcurrentDictionary<string, OAuthGrant> _successors = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _gates = new(StringComparer.Ordinal);
-    private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), AllowAutoRedirect = false })
+    private readonly HttpClient _http = new(TokenEndpointHandler(guard))
     {
         Timeout = TimeSpan.FromSeconds(options.Value.OAuth.TimeoutSeconds),
     };
+
+    private static SocketsHttpHandler TokenEndpointHandler(ConnectTargetGuard guard)
+    {
+        var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), AllowAutoRedirect = false };
+        // With RefusePrivateNetworks on, the token endpoint is dialled through the guard like the mail servers.
+        if (guard.Enabled)
+            handler.ConnectCallback = async (context, ct)
+                => new NetworkStream((await guard.OpenAsync(context.DnsEndPoint.Host, context.DnsEndPoint.Port, ct))!, ownsSocket: true);
+        return handler;
+    }
 
     /// <summary>A valid access token for the grant: the cached one while it has more than the margin left, otherwise a new one.</summary>
     public async Task<string> GetAccessTokenAsync(OAuthGrant grant, CancellationToken cancellationToken)
@@ -115,6 +127,10 @@ public sealed partial class OAuthTokenProvider(IOptions<NylasOptions> options, T
         try
         {
             response = await _http.PostAsync(uri!, form, cancellationToken);
+        }
+        catch (HttpRequestException ex) when (ex.InnerException is PrivateNetworkRefusedException refused)
+        {
+            throw new OAuthGrantRejectedException($"The OAuth2 token URL {refused.Message}");
         }
         catch (Exception ex) when (ex is HttpRequestException || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
         {

@@ -9,7 +9,7 @@ namespace Nylas.Engine.Accounts;
 /// Opens authenticated SMTP sessions: a password, or XOAUTH2/OAUTHBEARER with the account's access token.
 /// A server that offers no AUTH (a relay that trusts its network) is connected without logging in.
 /// </summary>
-public sealed class SmtpConnector(IOptions<NylasOptions> options, OAuthTokenProvider oauth)
+public sealed class SmtpConnector(IOptions<NylasOptions> options, OAuthTokenProvider oauth, ConnectTargetGuard guard)
 {
     public async Task<SmtpClient> ConnectAsync(SmtpServer server, AccountSecrets secrets, CancellationToken cancellationToken)
     {
@@ -23,7 +23,7 @@ public sealed class SmtpConnector(IOptions<NylasOptions> options, OAuthTokenProv
                 MailSecurity.StartTls => SecureSocketOptions.StartTls,
                 _ => SecureSocketOptions.None,
             };
-            await client.ConnectAsync(server.Host, server.Port, socketOptions, cancellationToken);
+            await MailSessions.ConnectAsync(client, guard, server.Host, server.Port, socketOptions, cancellationToken);
             if (client.Capabilities.HasFlag(SmtpCapabilities.Authentication))
             {
                 string? token = secrets.OAuth is { } grant ? await oauth.GetAccessTokenAsync(grant, cancellationToken) : secrets.ImapAccessToken;

@@ -13,7 +13,7 @@ namespace Nylas.Engine.Sync;
 /// Opens authenticated IMAP sessions (password, or XOAUTH2/OAUTHBEARER with an access token). TLS
 /// certificates are verified unless the account pins one by SHA-256.
 /// </summary>
-public sealed class ImapConnector(IOptions<NylasOptions> options, OAuthTokenProvider oauth)
+public sealed class ImapConnector(IOptions<NylasOptions> options, OAuthTokenProvider oauth, ConnectTargetGuard guard)
 {
     // Transient connect failures (refused, reset, timeouts) are retried with jittered backoff; auth and TLS failures are not.
     private static readonly ResiliencePipeline ConnectRetry = new ResiliencePipelineBuilder()
@@ -74,7 +74,7 @@ public sealed class ImapConnector(IOptions<NylasOptions> options, OAuthTokenProv
                     ImapSecurity.StartTls => SecureSocketOptions.StartTls,
                     _ => SecureSocketOptions.None,
                 };
-                await client.ConnectAsync(server.Host, server.Port, socketOptions, ct);
+                await MailSessions.ConnectAsync(client, guard, server.Host, server.Port, socketOptions, ct);
                 if (accessToken is { Length: > 0 } token)
                     await client.AuthenticateAsync(MailSessions.OAuthMechanism(client, server.Username, token), ct);
                 else
@@ -125,6 +125,7 @@ public static class ImapErrors
     {
         MailKit.Security.AuthenticationException => $"IMAP authentication failed for {server.Username} at {server.Host}:{server.Port}: {ex.Message}",
         ImapAuthUnavailableException or OAuthGrantRejectedException or OAuthProviderUnavailableException => ex.Message,
+        PrivateNetworkRefusedException => $"IMAP server {ex.Message}",
         SslHandshakeException => $"TLS handshake with {server.Host}:{server.Port} failed (certificate not trusted?): {FirstLine(ex.Message)}",
         SocketException se => $"Could not connect to {server.Host}:{server.Port}: {se.SocketErrorCode}",
         _ => $"{ex.GetType().Name} talking to {server.Host}:{server.Port}: {FirstLine(ex.Message)}",
