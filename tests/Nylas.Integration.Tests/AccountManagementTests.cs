@@ -218,6 +218,7 @@ public class AccountManagementTests(LocalHostFixture host) : IClassFixture<Local
         var newsletter = TestStack.SimpleMessage(email, newsletterSubject);
         byte[] sharedContent = Encoding.UTF8.GetBytes("shared attachment " + Guid.NewGuid());
         byte[] ownContent = Encoding.UTF8.GetBytes("own attachment " + Guid.NewGuid());
+        byte[] refetchedContent = Encoding.UTF8.GetBytes("attachment stored again " + Guid.NewGuid());
         MimeMessage WithFiles(string to, string subject, params (string Name, byte[] Content)[] files)
         {
             var message = TestStack.SimpleMessage(to, subject);
@@ -227,7 +228,7 @@ public class AccountManagementTests(LocalHostFixture host) : IClassFixture<Local
             return message;
         }
         await TestStack.AppendAsync(email, newsletter);
-        await TestStack.AppendAsync(email, WithFiles(email, "mine", ("shared.txt", sharedContent), ("own.txt", ownContent)));
+        await TestStack.AppendAsync(email, WithFiles(email, "mine", ("shared.txt", sharedContent), ("own.txt", ownContent), ("again.txt", refetchedContent)));
         await TestStack.AppendAsync(neighbourEmail, newsletter);
         await TestStack.AppendAsync(neighbourEmail, WithFiles(neighbourEmail, "theirs", ("copy.txt", sharedContent)));
         Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 2 && await host.CountMessagesAsync(neighbourToken) == 2, TimeSpan.FromSeconds(60)));
@@ -237,26 +238,32 @@ public class AccountManagementTests(LocalHostFixture host) : IClassFixture<Local
         string ownRaw = await ShaAsync($"SELECT data_sha256 FROM messages WHERE account_id = {dbId} AND subject = 'mine'");
         string sharedFile = await ShaAsync($"SELECT content_sha256 FROM files WHERE account_id = {dbId} AND filename = 'shared.txt'");
         string ownFile = await ShaAsync($"SELECT content_sha256 FROM files WHERE account_id = {dbId} AND filename = 'own.txt'");
-        string inList = string.Join(", ", new[] { sharedRaw, ownRaw, sharedFile, ownFile }.Select(s => $"'{s}'"));
+        string againFile = await ShaAsync($"SELECT content_sha256 FROM files WHERE account_id = {dbId} AND filename = 'again.txt'");
+        string inList = string.Join(", ", new[] { sharedRaw, ownRaw, sharedFile, ownFile, againFile }.Select(s => $"'{s}'"));
         var raw = host.App.Services.GetRequiredService<RawMailStore>();
         var files = host.App.Services.GetRequiredService<FileStore>();
         var sweeper = host.App.Services.GetRequiredService<BlobSweeper>();
-        async Task<bool[]> StoredAsync() => [await raw.ExistsAsync(sharedRaw), await raw.ExistsAsync(ownRaw), await files.ExistsAsync(sharedFile), await files.ExistsAsync(ownFile)];
-        Assert.Equal(new[] { true, true, true, true }, await StoredAsync());
+        async Task<bool[]> StoredAsync()
+            => [await raw.ExistsAsync(sharedRaw), await raw.ExistsAsync(ownRaw), await files.ExistsAsync(sharedFile), await files.ExistsAsync(ownFile), await files.ExistsAsync(againFile)];
+        Assert.Equal(new[] { true, true, true, true, true }, await StoredAsync());
 
         using (var app = host.AppClient())
         using (var delete = await app.SendAsync(new HttpRequestMessage(HttpMethod.Delete, $"/a/{host.ClientId}/accounts/{id}") { Content = Json("{}") }))
             Assert.Equal(HttpStatusCode.OK, delete.StatusCode);
 
         // Scheduled for the default grace period (a day), so a sweep now deletes none of them.
-        Assert.Equal(4, await host.Databases.ScalarAsync("global", $"SELECT COUNT(*) FROM blob_sweep WHERE sha256 IN ({inList}) AND due_at > UTC_TIMESTAMP() + INTERVAL 23 HOUR"));
+        Assert.Equal(5, await host.Databases.ScalarAsync("global", $"SELECT COUNT(*) FROM blob_sweep WHERE sha256 IN ({inList}) AND due_at > UTC_TIMESTAMP() + INTERVAL 23 HOUR"));
         await sweeper.SweepAsync(CancellationToken.None);
-        Assert.Equal(new[] { true, true, true, true }, await StoredAsync());
+        Assert.Equal(new[] { true, true, true, true, true }, await StoredAsync());
 
-        // The grace period is over: only the content nobody else has goes.
+        // Another account's sync stores one of the attachments again (its ingest not landed yet): the blob is there, so it is touched.
+        await Task.Delay(TimeSpan.FromSeconds(1.1)); // Last-Modified has whole seconds
+        await files.PutAsync(againFile, new MemoryStream(refetchedContent));
+
+        // The grace period is over: only the content nobody has, and nobody stored again since, goes.
         await host.Databases.ScalarAsync("global", $"UPDATE blob_sweep SET due_at = UTC_TIMESTAMP() - INTERVAL 1 MINUTE WHERE sha256 IN ({inList})");
         await sweeper.SweepAsync(CancellationToken.None);
-        Assert.Equal(new[] { true, false, true, false }, await StoredAsync());
+        Assert.Equal(new[] { true, false, true, false, true }, await StoredAsync());
         Assert.Equal(0, await host.Databases.ScalarAsync("global", $"SELECT COUNT(*) FROM blob_sweep WHERE sha256 IN ({inList})"));
 
         // The neighbour still reads its copy of the newsletter and of the shared attachment.

@@ -12,9 +12,10 @@ namespace Nylas.Engine.Storage;
 /// sweep asks every shard whether any account still references each one and deletes those nobody does.
 /// </summary>
 /// <remarks>
-/// The grace period covers ingest messages already queued for the same content: their rows land before the
-/// check. Left open: another account fetching the same bytes in the milliseconds between the check and the
-/// delete finds the blob present, skips its upload, and its ingest then finds it gone.
+/// Another account may be storing the same bytes meanwhile, its ingest not landed yet. The grace period covers
+/// writes queued before the deletion. A writer that finds the blob present touches it, and the delete is skipped
+/// for a blob stored after it was scheduled and is conditional on the ETag read just before (a touch in between
+/// makes it fail); a writer whose touch finds the blob gone uploads it again.
 /// </remarks>
 public sealed partial class BlobSweeper(ShardDirectory shards, RawMailStore rawMail, FileStore files, IOptions<NylasOptions> options,
     TimeProvider clock, ILogger<BlobSweeper> logger)
@@ -36,19 +37,21 @@ public sealed partial class BlobSweeper(ShardDirectory shards, RawMailStore rawM
     /// <summary>Schedules blobs to be checked once the grace period is over (a blob scheduled again waits for the later date).</summary>
     public async Task ScheduleAsync(string store, IReadOnlyList<string> sha256s, CancellationToken cancellationToken)
     {
-        var due = clock.GetUtcNow().UtcDateTime.AddMinutes(options.Value.Storage.SweepGraceMinutes);
+        var now = clock.GetUtcNow().UtcDateTime;
+        var due = now.AddMinutes(options.Value.Storage.SweepGraceMinutes);
         foreach (var chunk in sha256s.Chunk(Batch))
         {
             await using var cmd = shards.Global.CreateCommand();
-            var sql = new StringBuilder("INSERT INTO blob_sweep (store, sha256, due_at) VALUES ");
+            var sql = new StringBuilder("INSERT INTO blob_sweep (store, sha256, scheduled_at, due_at) VALUES ");
             for (int i = 0; i < chunk.Length; i++)
             {
-                sql.Append(i == 0 ? "" : ", ").Append($"(@store, @s{i}, @due)");
+                sql.Append(i == 0 ? "" : ", ").Append($"(@store, @s{i}, @now, @due)");
                 cmd.Parameters.AddWithValue($"@s{i}", chunk[i]);
             }
-            sql.Append(" ON DUPLICATE KEY UPDATE due_at = GREATEST(due_at, VALUES(due_at))");
+            sql.Append(" ON DUPLICATE KEY UPDATE scheduled_at = GREATEST(scheduled_at, VALUES(scheduled_at)), due_at = GREATEST(due_at, VALUES(due_at))");
             cmd.CommandText = sql.ToString();
             cmd.Parameters.AddWithValue("@store", store);
+            cmd.Parameters.AddWithValue("@now", now);
             cmd.Parameters.AddWithValue("@due", due);
             await cmd.ExecuteNonQueryAsync(cancellationToken);
         }
@@ -69,10 +72,11 @@ public sealed partial class BlobSweeper(ShardDirectory shards, RawMailStore rawM
             {
                 var due = await DueAsync(store, now, cancellationToken);
                 if (due.Count == 0) break;
-                var referenced = await ReferencedAsync(table, column, due, cancellationToken);
-                foreach (string sha in due.Where(s => !referenced.Contains(s)))
-                    if (await blobs.DeleteAsync(sha, cancellationToken)) deleted++;
-                await ForgetAsync(store, due, now, cancellationToken);
+                var shas = due.Keys.ToList();
+                var referenced = await ReferencedAsync(table, column, shas, cancellationToken);
+                foreach (var (sha, scheduledAt) in due.Where(d => !referenced.Contains(d.Key)))
+                    if (await blobs.DeleteUnlessStoredSinceAsync(sha, scheduledAt, cancellationToken)) deleted++;
+                await ForgetAsync(store, shas, now, cancellationToken);
                 checkedCount += due.Count;
                 if (due.Count < Batch) break;
             }
@@ -81,12 +85,17 @@ public sealed partial class BlobSweeper(ShardDirectory shards, RawMailStore rawM
         return (checkedCount, deleted);
     }
 
-    private async Task<List<string>> DueAsync(string store, DateTime now, CancellationToken cancellationToken)
+    /// <summary>Due blobs, with when each was scheduled.</summary>
+    private async Task<Dictionary<string, DateTimeOffset>> DueAsync(string store, DateTime now, CancellationToken cancellationToken)
     {
-        await using var cmd = shards.Global.CreateCommand($"SELECT sha256 FROM blob_sweep WHERE store = @store AND due_at <= @now ORDER BY due_at LIMIT {Batch}");
+        await using var cmd = shards.Global.CreateCommand($"SELECT sha256, scheduled_at FROM blob_sweep WHERE store = @store AND due_at <= @now ORDER BY due_at LIMIT {Batch}");
         cmd.Parameters.AddWithValue("@store", store);
         cmd.Parameters.AddWithValue("@now", now);
-        return await cmd.ReadStringsAsync(cancellationToken);
+        var due = new Dictionary<string, DateTimeOffset>(StringComparer.OrdinalIgnoreCase);
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+        while (await r.ReadAsync(cancellationToken))
+            due[r.GetString(0)] = new DateTimeOffset(DateTime.SpecifyKind(r.GetDateTime(1), DateTimeKind.Utc));
+        return due;
     }
 
     /// <summary>Which of the hashes some account of some shard still references.</summary>
