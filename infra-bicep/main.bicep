@@ -101,6 +101,9 @@ param storageSku string = 'Standard_LRS'
 @maxValue(365)
 param blobSoftDeleteDays int = 7
 
+@description('CIDR ranges of your own mail servers on a private network (comma-separated, e.g. 10.20.0.0/16), reachable although private networks are refused; empty: none.')
+param allowedPrivateNetworks string = ''
+
 @description('Enable Key Vault purge protection (irreversible; recommended for production).')
 param keyVaultPurgeProtection bool = false
 
@@ -233,6 +236,7 @@ var baseSettings = union(hostSettings, {
   Nylas__Transport: transport
   // /connect/authorize needs no secret: on a public deployment it must not reach this network or the metadata endpoint.
   Nylas__Connect__RefusePrivateNetworks: 'true'
+  Nylas__Connect__AllowedPrivateNetworks: allowedPrivateNetworks
   ServiceBusConnection__fullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
 })
 

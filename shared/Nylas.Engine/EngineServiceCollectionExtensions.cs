@@ -41,6 +41,8 @@ public static class EngineServiceCollectionExtensions
                 "Nylas:Storage:ConnectionString (or, with a managed identity, Nylas:Storage:AccountName) is required.")
             .Validate(o => string.IsNullOrWhiteSpace(o.Connect.DnsServer) || MailProviderDetector.TryParseServer(o.Connect.DnsServer) is not null,
                 "Nylas:Connect:DnsServer must be an IP address, optionally with a port (127.0.0.1:53), or empty for the machine's resolvers.")
+            .Validate(o => ConnectTargetGuard.TryParseNetworks(o.Connect.AllowedPrivateNetworks, out _),
+                "Nylas:Connect:AllowedPrivateNetworks must be comma-separated CIDR ranges, such as 10.20.0.0/16.")
             .ValidateOnStart();
 
         services.AddSingleton(TimeProvider.System);

@@ -100,6 +100,11 @@ public sealed class ConnectOptions
     /// link-local address (see ConnectTargetGuard). Off by default so a local mail server can be connected in development.
     /// </summary>
     public bool RefusePrivateNetworks { get; set; }
+    /// <summary>
+    /// With <see cref="RefusePrivateNetworks"/>: comma-separated CIDR ranges that stay reachable anyway, such as
+    /// your own mail server on a private network ("10.20.0.0/16, fd00:1::/64").
+    /// </summary>
+    public string AllowedPrivateNetworks { get; set; } = "";
 }
 
 public sealed class OAuthOptions

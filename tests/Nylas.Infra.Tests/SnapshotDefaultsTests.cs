@@ -154,6 +154,7 @@ public sealed class SnapshotDefaultsTests(DefaultsSnapshot fixture) : IClassFixt
         Assert.Equal(storageName, Str(settings, "Nylas__Storage__AccountName"));
         Assert.Equal("StorageQueues", Str(settings, "Nylas__Transport"));
         Assert.Equal("true", Str(settings, "Nylas__Connect__RefusePrivateNetworks"));
+        Assert.Equal("", Str(settings, "Nylas__Connect__AllowedPrivateNetworks"));
         Assert.Contains("serviceBusEndpoint", Str(settings, "ServiceBusConnection__fullyQualifiedNamespace"), StringComparison.Ordinal);
         Assert.Contains("ConnectionString", Str(settings, "APPLICATIONINSIGHTS_CONNECTION_STRING"), StringComparison.Ordinal);
 

@@ -16,6 +16,7 @@ public sealed class FlexSnapshot
             param shardCount = 3
             param mysqlAdminPassword = 'Flex-snapshot-passw0rd'
             param credentialEncryptionKey = 'flex-snapshot-encryption-key-0123456789'
+            param allowedPrivateNetworks = '10.20.0.0/16'
             """);
     }
 
@@ -25,6 +26,13 @@ public sealed class FlexSnapshot
 public sealed class SnapshotVariantsTests(FlexSnapshot fixture) : IClassFixture<FlexSnapshot>
 {
     private readonly DeploymentSnapshot flex = fixture.Snapshot;
+
+    [Fact]
+    public void Allowed_private_networks_reach_the_app_settings_and_private_networks_stay_refused()
+    {
+        Assert.Equal("10.20.0.0/16", Str(flex.AppSettings, "Nylas__Connect__AllowedPrivateNetworks"));
+        Assert.Equal("true", Str(flex.AppSettings, "Nylas__Connect__RefusePrivateNetworks"));
+    }
 
     [Fact]
     public void Shard_count_drives_databases_secrets_and_settings()

@@ -28,6 +28,17 @@ public class AccountManagementTests(LocalHostFixture host) : IClassFixture<Local
 
     private async Task<long> AccountDbIdAsync(string publicId) => await host.Databases.ScalarAsync("global", $"SELECT id FROM accounts WHERE public_id = '{publicId}'");
 
+    private async Task<string> ShardOfAsync(long accountDbId) => "shard" + await host.Databases.ScalarAsync("global", $"SELECT shard_id FROM accounts WHERE id = {accountDbId}");
+
+    private static MimeMessage WithFiles(string to, string subject, params (string Name, byte[] Content)[] files)
+    {
+        var message = TestStack.SimpleMessage(to, subject);
+        var body = new BodyBuilder { TextBody = subject };
+        foreach (var (name, content) in files) body.Attachments.Add(name, content, new ContentType("text", "plain"));
+        message.Body = body.ToMessageBody();
+        return message;
+    }
+
     private async Task<OrchestrationRuntimeStatus?> SyncStatusAsync(long accountDbId)
     {
         var durable = host.App.Services.GetRequiredService<DurableTaskClient>();
@@ -88,7 +99,7 @@ public class AccountManagementTests(LocalHostFixture host) : IClassFixture<Local
         Assert.Contains("stopped", forbidden.GetProperty("message").GetString());
 
         // New mail is not synced while stopped (a synced message shows within about a second otherwise).
-        string shard = "shard" + await host.Databases.ScalarAsync("global", $"SELECT shard_id FROM accounts WHERE id = {dbId}");
+        string shard = await ShardOfAsync(dbId);
         await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "while stopped"));
         await Task.Delay(TimeSpan.FromSeconds(8));
         Assert.Equal(1, await host.Databases.ScalarAsync(shard, $"SELECT COUNT(*) FROM messages WHERE account_id = {dbId}"));
@@ -147,13 +158,9 @@ public class AccountManagementTests(LocalHostFixture host) : IClassFixture<Local
         var (email, token, id) = await host.ConnectNewAccountAsync();
         var (_, neighbourToken, neighbourId) = await host.ConnectNewAccountAsync();
         long dbId = await AccountDbIdAsync(id);
-        string shard = "shard" + await host.Databases.ScalarAsync("global", $"SELECT shard_id FROM accounts WHERE id = {dbId}");
+        string shard = await ShardOfAsync(dbId);
 
-        var withFile = TestStack.SimpleMessage(email, "with a file");
-        var body = new BodyBuilder { TextBody = "attached" };
-        body.Attachments.Add("notes.txt", Encoding.UTF8.GetBytes("some notes"), new ContentType("text", "plain"));
-        withFile.Body = body.ToMessageBody();
-        await TestStack.AppendAsync(email, withFile);
+        await TestStack.AppendAsync(email, WithFiles(email, "with a file", ("notes.txt", Encoding.UTF8.GetBytes("some notes"))));
         Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 1, TimeSpan.FromSeconds(60)));
         Assert.True(await host.Databases.ScalarAsync(shard, $"SELECT COUNT(*) FROM message_files mf JOIN messages m ON m.id = mf.message_id WHERE m.account_id = {dbId}") > 0);
         var tables = await ShardTablesWithAccountIdAsync(shard);
@@ -211,7 +218,7 @@ public class AccountManagementTests(LocalHostFixture host) : IClassFixture<Local
         var (email, token, id) = await host.ConnectNewAccountAsync();
         var (neighbourEmail, neighbourToken, _) = await host.ConnectNewAccountAsync();
         long dbId = await AccountDbIdAsync(id);
-        string shard = "shard" + await host.Databases.ScalarAsync("global", $"SELECT shard_id FROM accounts WHERE id = {dbId}");
+        string shard = await ShardOfAsync(dbId);
 
         // The same newsletter, byte for byte, in both mailboxes; an attachment both have in different messages; and one only the deleted account has.
         string newsletterSubject = "the same newsletter " + Guid.NewGuid();
@@ -219,14 +226,6 @@ public class AccountManagementTests(LocalHostFixture host) : IClassFixture<Local
         byte[] sharedContent = Encoding.UTF8.GetBytes("shared attachment " + Guid.NewGuid());
         byte[] ownContent = Encoding.UTF8.GetBytes("own attachment " + Guid.NewGuid());
         byte[] refetchedContent = Encoding.UTF8.GetBytes("attachment stored again " + Guid.NewGuid());
-        MimeMessage WithFiles(string to, string subject, params (string Name, byte[] Content)[] files)
-        {
-            var message = TestStack.SimpleMessage(to, subject);
-            var body = new BodyBuilder { TextBody = subject };
-            foreach (var (name, content) in files) body.Attachments.Add(name, content, new ContentType("text", "plain"));
-            message.Body = body.ToMessageBody();
-            return message;
-        }
         await TestStack.AppendAsync(email, newsletter);
         await TestStack.AppendAsync(email, WithFiles(email, "mine", ("shared.txt", sharedContent), ("own.txt", ownContent), ("again.txt", refetchedContent)));
         await TestStack.AppendAsync(neighbourEmail, newsletter);

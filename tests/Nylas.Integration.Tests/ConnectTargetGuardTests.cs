@@ -126,3 +126,47 @@ public class ConnectTargetGuardTests(GuardedConnectFixture host) : IClassFixture
     public void Private_addresses_are_recognized(string address, bool isPrivate)
         => Assert.Equal(isPrivate, ConnectTargetGuard.IsPrivate(IPAddress.Parse(address)));
 }
+
+/// <summary>The guard on, with this machine's address listed in Nylas:Connect:AllowedPrivateNetworks (as for your own mail server on a private network).</summary>
+public sealed class AllowedNetworkFixture : ConnectFixture
+{
+    protected override void Configure(Dictionary<string, string?> settings)
+    {
+        base.Configure(settings);
+        settings["Nylas:Connect:RefusePrivateNetworks"] = "true";
+        settings["Nylas:Connect:AllowedPrivateNetworks"] = "127.0.0.1/32";
+    }
+}
+
+/// <summary>Every connection goes through the guard's own socket (ConnectTargetGuard.OpenAsync), and works: Azure runs this way.</summary>
+public class AllowedPrivateNetworkTests(AllowedNetworkFixture host) : IClassFixture<AllowedNetworkFixture>
+{
+    [Fact]
+    public async Task Through_the_guard_imap_smtp_and_the_token_endpoint_connect_and_mail_syncs()
+    {
+        // A password over STARTTLS, to IMAP and to Postfix submission (the SMTP login is checked by Dovecot).
+        string email = TestStack.NewMailbox("n");
+        var settings = ConnectFixture.ImapSettings(email);
+        ConnectFixture.AddSubmission(settings, email, TestStack.ImapPassword);
+        string token = (await host.ConnectAsync(email, settings)).GetProperty("access_token").GetString()!;
+
+        // A refresh token: the token endpoint over HTTP, then XOAUTH2 to IMAPS (TLS from the first byte) and to submission.
+        string oauthEmail = TestStack.NewMailbox("n");
+        var (refresh, grant) = OAuthIntrospection.IssueRefreshToken(oauthEmail, "test-client", "test-client-secret", TimeSpan.FromMinutes(5));
+        var oauthSettings = ConnectFixture.OAuthSettings(oauthEmail, refresh);
+        ConnectFixture.AddSubmission(oauthSettings, oauthEmail, password: null);
+        string oauthToken = (await host.ConnectAsync(oauthEmail, oauthSettings, "gmail")).GetProperty("access_token").GetString()!;
+        Assert.True(grant.Redeemed >= 1);
+
+        await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "through the guard"));
+        await TestStack.AppendAsync(oauthEmail, TestStack.SimpleMessage(oauthEmail, "through the guard"));
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 1 && await host.CountMessagesAsync(oauthToken) == 1,
+            TimeSpan.FromSeconds(60)));
+
+        // Only the listed range: the rest of loopback is still refused.
+        var elsewhere = ConnectFixture.ImapSettings(TestStack.NewMailbox("n"));
+        elsewhere["imap_host"] = "127.0.0.2";
+        using var refused = await host.PostJsonAsync("/connect/authorize", host.AuthorizeBody(email, elsewhere).ToJsonString());
+        Assert.Contains("'127.0.0.2' is 127.0.0.2", (await ApiErrors.AssertAsync(refused, HttpStatusCode.BadRequest)).GetProperty("message").GetString());
+    }
+}

@@ -15,7 +15,7 @@ namespace Nylas.Integration.Tests;
 /// The local host with MX lookups sent to the test DNS server (dnsmasq, started by ./dev test) and an OAuth2
 /// refresh margin of five seconds, so short-lived access tokens of the test provider expire within a test.
 /// </summary>
-public sealed class ConnectFixture : LocalHostFixture
+public class ConnectFixture : LocalHostFixture
 {
     public static string DnsServer => Environment.GetEnvironmentVariable("NYLAS_TEST_DNS") is { Length: > 0 } dns
         ? dns
@@ -86,6 +86,28 @@ public sealed class ConnectFixture : LocalHostFixture
 
     public async Task<long> GlobalCountAsync(string sql) => await Databases.ScalarAsync("global", sql);
 
+    /// <summary>SMTP settings for Postfix's submission service (the IMAP certificate pin covers it: same certificate).</summary>
+    public static void AddSubmission(JsonObject settings, string email, string? password)
+    {
+        settings["smtp_host"] = TestStack.ImapHost;
+        settings["smtp_port"] = TestStack.SubmissionPort;
+        settings["smtp_security"] = "starttls";
+        settings["smtp_username"] = email;
+        if (password is not null) settings["smtp_password"] = password;
+    }
+
+    public static JsonObject OAuthSettings(string email, string refreshToken, string clientId = "test-client", string clientSecret = "test-client-secret") => new()
+    {
+        // The v2 names for Gmail, with the server and token endpoint moved to the test stack.
+        ["google_client_id"] = clientId,
+        ["google_client_secret"] = clientSecret,
+        ["google_refresh_token"] = refreshToken,
+        ["oauth_token_url"] = OAuthIntrospection.TokenUrl,
+        ["imap_host"] = TestStack.ImapHost,
+        ["imap_port"] = TestStack.ImapsPort,
+        ["imap_security"] = "ssl",
+        ["trusted_certificate_sha256"] = TestStack.TlsCertSha256(),
+    };
 }
 
 /// <summary>POST /connect/authorize + /connect/token (Nylas v2 native auth), provider autodetection and OAuth2 refresh, over HTTP.</summary>
@@ -99,7 +121,7 @@ public class ConnectTests(ConnectFixture host) : IClassFixture<ConnectFixture>
         string email = TestStack.NewMailbox("c");
         var settings = ConnectFixture.ImapSettings(email);
         // SMTP is verified too: a login to Postfix's submission service after STARTTLS.
-        AddSubmission(settings, email, TestStack.ImapPassword);
+        ConnectFixture.AddSubmission(settings, email, TestStack.ImapPassword);
 
         string code = await host.AuthorizeAsync(host.AuthorizeBody(email, settings));
         Assert.True(code.Length >= 32, code);
@@ -171,7 +193,7 @@ public class ConnectTests(ConnectFixture host) : IClassFixture<ConnectFixture>
 
         // The right IMAP password, the wrong SMTP one: Postfix refuses the login (Dovecot checks it).
         var wrongSmtp = ConnectFixture.ImapSettings(email);
-        AddSubmission(wrongSmtp, email, "wrong-smtp-password");
+        ConnectFixture.AddSubmission(wrongSmtp, email, "wrong-smtp-password");
         using (var smtpLogin = await host.PostJsonAsync("/connect/authorize", host.AuthorizeBody(email, wrongSmtp).ToJsonString()))
         {
             var error = await ApiErrors.AssertAsync(smtpLogin, HttpStatusCode.Unauthorized);
@@ -297,29 +319,6 @@ public class ConnectTests(ConnectFixture host) : IClassFixture<ConnectFixture>
         Assert.Equal(0, await host.GlobalCountAsync($"SELECT COUNT(*) FROM accounts WHERE email_address = '{email}'"));
     }
 
-    /// <summary>SMTP settings for Postfix's submission service (the IMAP certificate pin covers it: same certificate).</summary>
-    private static void AddSubmission(JsonObject settings, string email, string? password)
-    {
-        settings["smtp_host"] = TestStack.ImapHost;
-        settings["smtp_port"] = TestStack.SubmissionPort;
-        settings["smtp_security"] = "starttls";
-        settings["smtp_username"] = email;
-        if (password is not null) settings["smtp_password"] = password;
-    }
-
-    private static JsonObject OAuthSettings(string email, string refreshToken, string clientId = "test-client", string clientSecret = "test-client-secret") => new()
-    {
-        // The v2 names for Gmail, with the server and token endpoint moved to the test stack.
-        ["google_client_id"] = clientId,
-        ["google_client_secret"] = clientSecret,
-        ["google_refresh_token"] = refreshToken,
-        ["oauth_token_url"] = OAuthIntrospection.TokenUrl,
-        ["imap_host"] = TestStack.ImapHost,
-        ["imap_port"] = TestStack.ImapsPort,
-        ["imap_security"] = "ssl",
-        ["trusted_certificate_sha256"] = TestStack.TlsCertSha256(),
-    };
-
     [Fact]
     public async Task A_refresh_token_connects_over_xoauth2_and_access_tokens_are_refreshed_before_they_expire()
     {
@@ -327,18 +326,18 @@ public class ConnectTests(ConnectFixture host) : IClassFixture<ConnectFixture>
         var (refresh, grant) = OAuthIntrospection.IssueRefreshToken(email, "test-client", "test-client-secret", TimeSpan.FromSeconds(10));
 
         // A wrong client secret is the provider's invalid_client: refused like a wrong password.
-        using (var badClient = await host.PostJsonAsync("/connect/authorize", host.AuthorizeBody(email, OAuthSettings(email, refresh, clientSecret: "nope"), "gmail").ToJsonString()))
+        using (var badClient = await host.PostJsonAsync("/connect/authorize", host.AuthorizeBody(email, ConnectFixture.OAuthSettings(email, refresh, clientSecret: "nope"), "gmail").ToJsonString()))
             Assert.Equal("invalid_credentials", (await ApiErrors.AssertAsync(badClient, HttpStatusCode.Unauthorized)).GetProperty("type").GetString());
 
         // SMTP is verified with the same access token: XOAUTH2 to Postfix's submission service, which asks Dovecot's
         // oauth2 passdb. A token for another user than the SMTP login is refused there, naming SMTP.
-        var otherUser = OAuthSettings(email, refresh);
-        AddSubmission(otherUser, TestStack.NewMailbox("o"), password: null);
+        var otherUser = ConnectFixture.OAuthSettings(email, refresh);
+        ConnectFixture.AddSubmission(otherUser, TestStack.NewMailbox("o"), password: null);
         using (var mismatch = await host.PostJsonAsync("/connect/authorize", host.AuthorizeBody(email, otherUser, "gmail").ToJsonString()))
             Assert.Contains("SMTP authentication failed", (await ApiErrors.AssertAsync(mismatch, HttpStatusCode.Unauthorized)).GetProperty("message").GetString());
 
-        var settings = OAuthSettings(email, refresh);
-        AddSubmission(settings, email, password: null);
+        var settings = ConnectFixture.OAuthSettings(email, refresh);
+        ConnectFixture.AddSubmission(settings, email, password: null);
         int presentedBefore = grant.Presented;
         string code = await host.AuthorizeAsync(host.AuthorizeBody(email, settings, "gmail"));
         Assert.Equal(2, grant.Presented - presentedBefore); // one IMAP login, one SMTP login
@@ -372,7 +371,7 @@ public class ConnectTests(ConnectFixture host) : IClassFixture<ConnectFixture>
     {
         string email = TestStack.NewMailbox("o");
         var (refresh, grant) = OAuthIntrospection.IssueRefreshToken(email, "test-client", "test-client-secret", TimeSpan.FromSeconds(10), rotate: true);
-        var account = await host.ConnectAsync(email, OAuthSettings(email, refresh), "gmail");
+        var account = await host.ConnectAsync(email, ConnectFixture.OAuthSettings(email, refresh), "gmail");
         string token = account.GetProperty("access_token").GetString()!;
         long dbId = await host.GlobalCountAsync($"SELECT id FROM accounts WHERE email_address = '{email}'");
         var store = host.App.Services.GetRequiredService<AccountStore>();
@@ -398,7 +397,7 @@ public class ConnectTests(ConnectFixture host) : IClassFixture<ConnectFixture>
     {
         string email = TestStack.NewMailbox("o");
         var (refresh, grant) = OAuthIntrospection.IssueRefreshToken(email, "test-client", "test-client-secret", TimeSpan.FromSeconds(8));
-        var account = await host.ConnectAsync(email, OAuthSettings(email, refresh), "gmail");
+        var account = await host.ConnectAsync(email, ConnectFixture.OAuthSettings(email, refresh), "gmail");
         string token = account.GetProperty("access_token").GetString()!;
         await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "before revoke"));
         Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 1, TimeSpan.FromSeconds(60)));

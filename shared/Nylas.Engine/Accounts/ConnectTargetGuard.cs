@@ -14,7 +14,34 @@ namespace Nylas.Engine.Accounts;
 /// </summary>
 public sealed class ConnectTargetGuard(IOptions<NylasOptions> options)
 {
+    private readonly IPNetwork[] _allowed = TryParseNetworks(options.Value.Connect.AllowedPrivateNetworks, out var allowed) ? allowed : [];
+
     public bool Enabled => options.Value.Connect.RefusePrivateNetworks;
+
+    /// <summary>Comma-separated CIDR ranges (<c>Nylas:Connect:AllowedPrivateNetworks</c>); false when one is not a range.</summary>
+    public static bool TryParseNetworks(string? value, out IPNetwork[] networks)
+    {
+        var parsed = new List<IPNetwork>();
+        foreach (string part in (value ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!IPNetwork.TryParse(part, out var network))
+            {
+                networks = [];
+                return false;
+            }
+            parsed.Add(network);
+        }
+        networks = [.. parsed];
+        return true;
+    }
+
+    /// <summary>A private address outside the allowed ranges.</summary>
+    private bool IsRefused(IPAddress address)
+    {
+        if (!IsPrivate(address)) return false;
+        if (address.IsIPv4MappedToIPv6) address = address.MapToIPv4();
+        return !_allowed.Any(n => n.Contains(address));
+    }
 
     /// <summary>Why the request may not be tried, or null.</summary>
     public async Task<string?> CheckAsync(ConnectRequest request, CancellationToken cancellationToken)
@@ -36,14 +63,14 @@ public sealed class ConnectTargetGuard(IOptions<NylasOptions> options)
             {
                 continue; // unresolvable: the connection attempt itself reports that
             }
-            if (addresses.FirstOrDefault(IsPrivate) is { } address)
+            if (addresses.FirstOrDefault(IsRefused) is { } address)
                 return $"{setting} {Refusal(host, address)}";
         }
         return null;
     }
 
     private static string Refusal(string host, IPAddress address)
-        => $"'{host}' is {address}, a loopback, private or link-local address; this server refuses those (Nylas:Connect:RefusePrivateNetworks).";
+        => $"'{host}' is {address}, a loopback, private or link-local address; this server refuses those (Nylas:Connect:RefusePrivateNetworks; Nylas:Connect:AllowedPrivateNetworks lists exceptions).";
 
     /// <summary>
     /// Opens the TCP connection of an IMAP, SMTP or token-endpoint session: the name is resolved here and only
@@ -59,7 +86,7 @@ public sealed class ConnectTargetGuard(IOptions<NylasOptions> options)
         try
         {
             var addresses = IPAddress.TryParse(host, out var literal) ? [literal] : await Dns.GetHostAddressesAsync(host, timeout.Token);
-            var allowed = addresses.Where(a => !IsPrivate(a)).ToList();
+            var allowed = addresses.Where(a => !IsRefused(a)).ToList();
             if (allowed.Count == 0)
                 throw new PrivateNetworkRefusedException(addresses.Length == 0 ? $"'{host}' has no address." : Refusal(host, addresses[0]));
             SocketException? last = null;
