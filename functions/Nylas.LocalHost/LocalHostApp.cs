@@ -45,7 +45,7 @@ public static class LocalHostApp
         builder.Services.AddDurableTaskClient(b => b.UseGrpc(sidecar.Address));
         builder.Services.AddHostedService<IngestQueuePump>();
         builder.Services.AddHostedService<AccountSyncSupervisor>();
-        builder.Services.AddHostedService<BlobSweepService>();
+        builder.Services.AddHostedService<DeletionSweepService>();
 
         var app = builder.Build();
         app.UseExceptionHandler(errorApp => errorApp.Run(WriteUnhandledError));

@@ -91,6 +91,7 @@ public static class EngineServiceCollectionExtensions
         services.AddSingleton<ConnectCodeStore>();
         services.AddSingleton<ConnectTargetGuard>();
         services.AddSingleton<AccountLifecycle>();
+        services.AddSingleton<DeletionSweep>();
         services.AddSingleton<ConnectApi>();
         services.AddSingleton<AccountManagementApi>();
         return services;

@@ -6,6 +6,8 @@ using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
 using MimeKit;
 using Nylas.Engine.Accounts;
+using Nylas.Engine.Ingest;
+using Nylas.Engine.Queues;
 using Nylas.Engine.Storage;
 using Nylas.Engine.Sync;
 using Nylas.Testing;
@@ -277,6 +279,52 @@ public class AccountManagementTests(LocalHostFixture host) : IClassFixture<Local
         }
         var copy = JsonDocument.Parse(await neighbour.GetStringAsync("/files")).RootElement.EnumerateArray().Single(f => f.GetProperty("filename").GetString() == "copy.txt");
         Assert.Equal(sharedContent, await neighbour.GetByteArrayAsync($"/files/{copy.GetProperty("id").GetString()}/download"));
+    }
+
+    [Fact]
+    public async Task What_arrives_after_the_deletion_is_swept_too_mail_still_queued_and_rows_a_running_sync_step_wrote()
+    {
+        var (email, token, id) = await host.ConnectNewAccountAsync();
+        long dbId = await AccountDbIdAsync(id);
+        string shard = await ShardOfAsync(dbId);
+        await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "before"));
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 1, TimeSpan.FromSeconds(60)));
+        long folderId = await host.Databases.ScalarAsync(shard, $"SELECT id FROM folders WHERE account_id = {dbId} AND name = 'INBOX'");
+
+        using (var app = host.AppClient())
+        using (var delete = await app.SendAsync(new HttpRequestMessage(HttpMethod.Delete, $"/a/{host.ClientId}/accounts/{id}") { Content = Json("{}") }))
+            Assert.Equal(HttpStatusCode.OK, delete.StatusCode);
+        Assert.Equal(1, await host.Databases.ScalarAsync("global", $"SELECT COUNT(*) FROM deleted_accounts WHERE account_id = {dbId}"));
+
+        // A message the sync step fetched and queued just before the deletion, delivered to ingest after it.
+        byte[] attachment = Encoding.UTF8.GetBytes("late attachment " + Guid.NewGuid());
+        byte[] rawBytes;
+        using (var mime = new MemoryStream())
+        {
+            await WithFiles(email, "queued before the deletion", ("late.txt", attachment)).WriteToAsync(mime);
+            rawBytes = mime.ToArray();
+        }
+        string rawSha = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(rawBytes)).ToLowerInvariant();
+        string fileSha = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(attachment)).ToLowerInvariant();
+        string blobName = await host.App.Services.GetRequiredService<RawMailStore>().PutAsync(rawSha, new MemoryStream(rawBytes));
+        await host.App.Services.GetRequiredService<IIngestQueue>().EnqueueAsync(
+            [new IngestMessage(dbId, int.Parse(shard["shard".Length..]), folderId, 1, 99, blobName, rawSha, rawBytes.Length, [], DateTimeOffset.UtcNow.ToUnixTimeSeconds())], CancellationToken.None);
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () =>
+            await host.Databases.ScalarAsync("global", $"SELECT COUNT(*) FROM blob_sweep WHERE (store = 'raw-mail' AND sha256 = '{rawSha}') OR (store = 'files' AND sha256 = '{fileSha}')") == 2,
+            TimeSpan.FromSeconds(60)));
+        Assert.Equal(0, await host.Databases.ScalarAsync(shard, $"SELECT COUNT(*) FROM messages WHERE account_id = {dbId}"));
+
+        // A folder checkpoint a sync step still running at the deletion wrote after it.
+        string latePublicId = "late" + Guid.NewGuid().ToString("N")[..20];
+        await host.Databases.ScalarAsync(shard, $"INSERT INTO folders (account_id, public_id, name, display_name) VALUES ({dbId}, '{latePublicId}', 'Late', 'Late')");
+        var (lateRows, _) = await host.App.Services.GetRequiredService<DeletionSweep>().RunAsync(CancellationToken.None);
+        Assert.True(lateRows >= 1, $"{lateRows}");
+        Assert.Equal(0, await host.Databases.ScalarAsync(shard, $"SELECT COUNT(*) FROM folders WHERE account_id = {dbId}"));
+
+        // A day later the deletion is forgotten.
+        await host.Databases.ScalarAsync("global", $"UPDATE deleted_accounts SET deleted_at = UTC_TIMESTAMP() - INTERVAL 25 HOUR WHERE account_id = {dbId}");
+        await host.App.Services.GetRequiredService<DeletionSweep>().RunAsync(CancellationToken.None);
+        Assert.Equal(0, await host.Databases.ScalarAsync("global", $"SELECT COUNT(*) FROM deleted_accounts WHERE account_id = {dbId}"));
     }
 
     [Fact]

@@ -72,7 +72,8 @@ public sealed partial class AccountLifecycle(ShardDirectory shards, AccountSyncS
     /// Deletes the account: marks it <c>deleting</c> and revokes its tokens (the API forgets it at once), ends
     /// its orchestration, schedules its blobs for the <see cref="BlobSweeper"/>, deletes its rows from every
     /// table of its shard while holding the account's ingest lock (an ingest that waited on the lock then finds
-    /// the account gone and stores nothing), and finally its global row. A failure part-way leaves it <c>deleting</c>, and DELETE can be sent again.
+    /// the account gone and stores nothing), lists it in <c>deleted_accounts</c> for <see cref="SweepDeletedAsync"/>,
+    /// and finally deletes its global row. A failure part-way leaves it <c>deleting</c>, and DELETE can be sent again.
     /// </summary>
     public async Task<long> DeleteAsync(Account account, DurableTaskClient durable, CancellationToken cancellationToken)
     {
@@ -91,15 +92,54 @@ public sealed partial class AccountLifecycle(ShardDirectory shards, AccountSyncS
         {
             await using var accountLock = await AccountIngestLock.AcquireAsync(shard, account.Id, cancellationToken);
             // Blobs are shared by content between accounts: the sweep deletes those nobody else references, later.
-            var (raw, files) = await BlobSweeper.ContentOfAsync(shard, account.Id, cancellationToken);
-            await blobSweeper.ScheduleAsync(BlobSweeper.RawMail, raw, cancellationToken);
-            await blobSweeper.ScheduleAsync(BlobSweeper.Files, files, cancellationToken);
             rows += await DeleteShardRowsAsync(shard, account.Id, cancellationToken);
+            await using var tombstone = shards.Global.CreateCommand("""
+                INSERT INTO deleted_accounts (account_id, shard_id, deleted_at) VALUES (@id, @shard, @now)
+                ON DUPLICATE KEY UPDATE deleted_at = VALUES(deleted_at)
+                """);
+            tombstone.Parameters.AddWithValue("@id", account.Id);
+            tombstone.Parameters.AddWithValue("@shard", account.ShardId);
+            tombstone.Parameters.AddWithValue("@now", clock.GetUtcNow().UtcDateTime);
+            await tombstone.ExecuteNonQueryAsync(cancellationToken);
             await using var delete = shards.Global.CreateCommand("DELETE FROM accounts WHERE id = @id"); // access tokens cascade
             delete.Parameters.AddWithValue("@id", account.Id);
             rows += await delete.ExecuteNonQueryAsync(cancellationToken);
         }
         LogDeleted(account.Id, account.ShardId, rows);
+        return rows;
+    }
+
+    /// <summary>How long after a deletion its shard rows are deleted again by <see cref="SweepDeletedAsync"/>: far longer than a sync step runs.</summary>
+    private static readonly TimeSpan LateWriteWindow = TimeSpan.FromDays(1);
+
+    /// <summary>
+    /// Part of the deletion sweep: deletes again the shard rows of every account deleted within the last day (a sync
+    /// step that was running at the deletion may have written a few since), then forgets older deletions.
+    /// Answers how many rows it found.
+    /// </summary>
+    public async Task<long> SweepDeletedAsync(CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        var deleted = new List<(long AccountId, int ShardId)>();
+        await using (var list = shards.Global.CreateCommand("SELECT account_id, shard_id FROM deleted_accounts WHERE deleted_at > @since"))
+        {
+            list.Parameters.AddWithValue("@since", now - LateWriteWindow);
+            await using var r = await list.ExecuteReaderAsync(cancellationToken);
+            while (await r.ReadAsync(cancellationToken)) deleted.Add((r.GetInt64(0), r.GetInt32(1)));
+        }
+        long rows = 0;
+        foreach (var (accountId, shardId) in deleted)
+        {
+            if (!shards.ShardIds.Contains(shardId)) continue;
+            await using var shard = await shards.Shard(shardId).OpenConnectionAsync(cancellationToken);
+            await using var accountLock = await AccountIngestLock.AcquireAsync(shard, accountId, cancellationToken);
+            long late = await DeleteShardRowsAsync(shard, accountId, cancellationToken);
+            if (late > 0) LogLateRows(accountId, shardId, late);
+            rows += late;
+        }
+        await using var forget = shards.Global.CreateCommand("DELETE FROM deleted_accounts WHERE deleted_at <= @since");
+        forget.Parameters.AddWithValue("@since", now - LateWriteWindow);
+        await forget.ExecuteNonQueryAsync(cancellationToken);
         return rows;
     }
 
@@ -115,8 +155,12 @@ public sealed partial class AccountLifecycle(ShardDirectory shards, AccountSyncS
     /// Every row of the account in its shard: the tables with an <c>account_id</c> column (found in the
     /// schema, so tables added by later migrations are included), after the link rows that have none.
     /// </summary>
-    private static async Task<long> DeleteShardRowsAsync(MySqlConnection shard, long accountId, CancellationToken cancellationToken)
+    private async Task<long> DeleteShardRowsAsync(MySqlConnection shard, long accountId, CancellationToken cancellationToken)
     {
+        // Blobs are shared by content between accounts: the blob sweep deletes those nobody else references, later.
+        var (raw, files) = await BlobSweeper.ContentOfAsync(shard, accountId, cancellationToken);
+        await blobSweeper.ScheduleAsync(BlobSweeper.RawMail, raw, cancellationToken);
+        await blobSweeper.ScheduleAsync(BlobSweeper.Files, files, cancellationToken);
         long rows = 0;
         await using (var links = new MySqlCommand("""
             DELETE mf FROM message_files mf JOIN messages m ON m.id = mf.message_id WHERE m.account_id = @id
@@ -152,6 +196,9 @@ public sealed partial class AccountLifecycle(ShardDirectory shards, AccountSyncS
 
     [GeneratedRegex("^[A-Za-z0-9_]+$")]
     private static partial Regex TableName();
+
+    [LoggerMessage(EventId = 1402, Level = LogLevel.Warning, Message = "Account {AccountId}: {Rows} row(s) written to shard {ShardId} after its deletion were deleted")]
+    private partial void LogLateRows(long accountId, int shardId, long rows);
 
     [LoggerMessage(EventId = 1401, Level = LogLevel.Information, Message = "Account {AccountId} deleted from shard {ShardId} and the global database ({Rows} rows)")]
     private partial void LogDeleted(long accountId, int shardId, long rows);

@@ -9,7 +9,7 @@ using Nylas.Engine.Storage;
 namespace Nylas.Engine.Ingest;
 
 /// <summary>Writes an ingested message, its IMAP location and its change-log row in one shard transaction. Idempotent.</summary>
-public sealed class MessageWriter(ShardDirectory shards, ThreadingEngine threading, TimeProvider clock)
+public sealed class MessageWriter(ShardDirectory shards, ThreadingEngine threading, BlobSweeper blobSweeper, TimeProvider clock)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -34,8 +34,14 @@ public sealed class MessageWriter(ShardDirectory shards, ThreadingEngine threadi
             {
                 await using var connection = await shards.Shard(batch[0].Ingest.ShardId).OpenConnectionAsync(cancellationToken);
                 await using var accountLock = await AccountIngestLock.AcquireAsync(connection, batch[0].Ingest.AccountId, cancellationToken);
-                // A deletion holds this lock while it removes the account's rows: what was queued before it stores nothing after.
-                if (!await AccountExistsAsync(batch[0].Ingest.AccountId, cancellationToken)) return 0;
+                // A deletion holds this lock while it removes the account's rows: what was queued before it stores nothing
+                // after, and the blobs the sync step and this ingest wrote for it go to the blob sweep.
+                if (!await AccountExistsAsync(batch[0].Ingest.AccountId, cancellationToken))
+                {
+                    await blobSweeper.ScheduleAsync(BlobSweeper.RawMail, batch.Select(b => b.Ingest.Sha256).Distinct().ToList(), cancellationToken);
+                    await blobSweeper.ScheduleAsync(BlobSweeper.Files, batch.SelectMany(b => b.Parsed.Files).Select(f => f.Sha256).Distinct().ToList(), cancellationToken);
+                    return 0;
+                }
                 await using var tx = await connection.BeginTransactionAsync(cancellationToken);
                 var known = await FindStoredAsync(connection, tx, batch[0].Ingest.AccountId, batch.Select(b => b.Ingest.Sha256).Distinct().ToList(), cancellationToken);
                 int created = 0;
