@@ -91,7 +91,6 @@ public sealed partial class AccountLifecycle(ShardDirectory shards, AccountSyncS
         await using (var shard = await shards.Shard(account.ShardId).OpenConnectionAsync(cancellationToken))
         {
             await using var accountLock = await AccountIngestLock.AcquireAsync(shard, account.Id, cancellationToken);
-            // Blobs are shared by content between accounts: the sweep deletes those nobody else references, later.
             rows += await DeleteShardRowsAsync(shard, account.Id, cancellationToken);
             await using var tombstone = shards.Global.CreateCommand("""
                 INSERT INTO deleted_accounts (account_id, shard_id, deleted_at) VALUES (@id, @shard, @now)
