@@ -2,8 +2,9 @@
 # Postfix: SMTP on 127.0.0.1:$SMTP_PORT, relaying mail for example.com into our Dovecot over
 # LMTP, and submission on 127.0.0.1:$SUBMISSION_PORT as a mail provider runs it: STARTTLS (Dovecot's
 # certificate) before anything else, then AUTH checked by Dovecot's passdb (the IMAP password, or
-# XOAUTH2/OAUTHBEARER on the test instance), and only authenticated clients may send. Each instance has its own config_directory, queue_directory and data_directory
-# under $STATE/postfix, so the dev and test instances run side by side and /etc/postfix is
+# XOAUTH2/OAUTHBEARER on the test instance), and only authenticated clients may send. Each instance
+# has its own config_directory, queue_directory and data_directory under $STATE/postfix, so the dev
+# and test instances run side by side and /etc/postfix is
 # never changed. (alternate_config_directories in /etc/postfix/main.cf is only needed by the
 # set-gid tools postdrop/postqueue for non-root users; `postfix -c DIR` as root works without.)
 
