@@ -52,7 +52,6 @@ public static class EngineServiceCollectionExtensions
         services.AddSingleton(sp => StorageClients.Blobs(sp.GetRequiredService<IOptions<NylasOptions>>().Value.Storage));
         services.AddSingleton(sp => StorageClients.Queues(sp.GetRequiredService<IOptions<NylasOptions>>().Value.Storage));
         services.AddSingleton<RawMailStore>();
-        services.AddSingleton<RecentRawMail>();
         services.AddSingleton<FileStore>();
         services.AddSingleton<BlobSweeper>();
         services.AddSingleton<StorageQueueIngestQueue>();

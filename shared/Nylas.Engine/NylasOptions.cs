@@ -78,11 +78,6 @@ public sealed class IngestOptions
     [Range(1, 200)] public int MessagesPerQueueMessage { get; set; } = 25;
     /// <summary>Raw messages downloaded and parsed at once within one queue message.</summary>
     [Range(1, 64)] public int DownloadParallelism { get; set; } = 4;
-    /// <summary>
-    /// Memory for raw messages this process just stored, so its own ingest skips reading them back (RecentRawMail);
-    /// 0 turns it off.
-    /// </summary>
-    [Range(0, 4L * 1024 * 1024 * 1024)] public long RecentRawMailBytes { get; set; } = 64 * 1024 * 1024;
 }
 
 public sealed class ApiOptions

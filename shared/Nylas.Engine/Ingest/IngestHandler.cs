@@ -16,7 +16,6 @@ namespace Nylas.Engine.Ingest;
 /// </summary>
 public sealed partial class IngestHandler(
     RawMailStore rawMail,
-    RecentRawMail recentRawMail,
     FileStore files,
     MessageWriter writer,
     MimeMessageMapper mapper,
@@ -96,9 +95,6 @@ public sealed partial class IngestHandler(
     /// </summary>
     private async Task<Prepared> PrepareAsync(IngestMessage message, CancellationToken cancellationToken)
     {
-        // Written by this process's own sync step a moment ago: no need to read it back.
-        if (recentRawMail.TryTake(message.BlobName, out var recent))
-            return await ParseAsync(message, new MemoryStream(recent, writable: false), cancellationToken);
         Stream local = message.Size is > 0 and <= SpoolThreshold
             ? new MemoryStream((int)message.Size)
             : new FileStream(Path.Combine(Path.GetTempPath(), $"nylas-ingest-{Guid.NewGuid():N}.eml"), FileMode.CreateNew, FileAccess.ReadWrite,
@@ -108,20 +104,7 @@ public sealed partial class IngestHandler(
             await using (var raw = await rawMail.OpenReadAsync(message.BlobName, cancellationToken))
                 await raw.CopyToAsync(local, cancellationToken);
             local.Position = 0;
-        }
-        catch
-        {
-            await local.DisposeAsync();
-            throw;
-        }
-        return await ParseAsync(message, local, cancellationToken);
-    }
 
-    /// <summary>Parses the local copy (the parser's parts keep reading it) and stores the attachments; owns <paramref name="local"/>.</summary>
-    private async Task<Prepared> ParseAsync(IngestMessage message, Stream local, CancellationToken cancellationToken)
-    {
-        try
-        {
             var parsed = mapper.Map(local, persistent: true, cancellationToken);
             if (parsed.ParseError is not null)
                 LogUnparseable(message.AccountId, message.FolderId, message.Uid, parsed.ParseError);

@@ -19,9 +19,6 @@ internal sealed class FetchedMessage : IDisposable
         Sha256 = sha256;
     }
 
-    /// <summary>The bytes, when the message was small enough to stay in memory.</summary>
-    public byte[]? InMemory => _bytes;
-
     public long Length { get; }
     public string Sha256 { get; }
 

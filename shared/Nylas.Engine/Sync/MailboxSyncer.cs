@@ -25,7 +25,6 @@ public sealed partial class MailboxSyncer(
     MailboxMirror mirror,
     ImapConnector connector,
     RawMailStore rawMail,
-    RecentRawMail recentRawMail,
     IIngestQueue ingestQueue,
     IOptions<NylasOptions> options,
     TimeProvider clock,
@@ -430,7 +429,6 @@ public sealed partial class MailboxSyncer(
                         string blobName;
                         await using (var content = body.OpenRead())
                             blobName = await rawMail.PutAsync(body.Sha256, content, ct);
-                        if (body.InMemory is { } bytes) recentRawMail.Add(blobName, bytes);
                         queued[i] = new IngestMessage(
                             account.Id, account.ShardId, state.Id, state.UidValidity ?? 0, summary.UniqueId.Id, blobName, body.Sha256, body.Length,
                             FlagNames(summary).Split(' ', StringSplitOptions.RemoveEmptyEntries), (summary.InternalDate ?? DateTimeOffset.UnixEpoch).ToUnixTimeSeconds(),
