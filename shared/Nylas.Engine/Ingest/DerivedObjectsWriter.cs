@@ -4,6 +4,7 @@ using Nylas.Core.Calendar;
 using Nylas.Core.Ids;
 using Nylas.Core.Messages;
 using Nylas.Engine.Api;
+using Nylas.Engine.Storage;
 using Nylas.Engine.Sync;
 
 namespace Nylas.Engine.Ingest;

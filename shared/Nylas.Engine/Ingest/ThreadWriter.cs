@@ -3,6 +3,7 @@ using MySqlConnector;
 using Nylas.Core.Ids;
 using Nylas.Core.Messages;
 using Nylas.Core.Threading;
+using Nylas.Engine.Storage;
 using Nylas.Engine.Sync;
 
 namespace Nylas.Engine.Ingest;
@@ -269,13 +270,3 @@ internal sealed class ThreadWriter(MySqlConnection connection, MySqlTransaction 
 
 /// <summary>The thread an ingest decided to join was merged into another by a concurrent ingest; retry the ingest.</summary>
 internal sealed class ThreadMergedAwayException(long threadId) : Exception($"thread {threadId} was merged away by a concurrent ingest");
-
-internal static class Sql
-{
-    /// <summary>Adds one parameter per value and returns the comma-separated parameter names for an IN (…) list.</summary>
-    public static string InList(MySqlCommand cmd, IReadOnlyList<object> values, string prefix)
-    {
-        for (int i = 0; i < values.Count; i++) cmd.Parameters.AddWithValue($"@{prefix}{i}", values[i]);
-        return string.Join(',', values.Select((_, i) => $"@{prefix}{i}"));
-    }
-}

@@ -105,7 +105,7 @@ public sealed partial class BlobSweeper(ShardDirectory shards, RawMailStore rawM
         foreach (int shardId in shards.ShardIds)
         {
             await using var cmd = shards.Shard(shardId).CreateCommand();
-            cmd.CommandText = $"SELECT DISTINCT {column} FROM {table} WHERE {column} IN ({InList(cmd, sha256s)})";
+            cmd.CommandText = $"SELECT DISTINCT {column} FROM {table} WHERE {column} IN ({Sql.InList(cmd, [.. sha256s], "h")})";
             referenced.UnionWith(await cmd.ReadStringsAsync(cancellationToken));
         }
         return referenced;
@@ -115,16 +115,10 @@ public sealed partial class BlobSweeper(ShardDirectory shards, RawMailStore rawM
     private async Task ForgetAsync(string store, List<string> sha256s, DateTime now, CancellationToken cancellationToken)
     {
         await using var cmd = shards.Global.CreateCommand();
-        cmd.CommandText = $"DELETE FROM blob_sweep WHERE store = @store AND due_at <= @now AND sha256 IN ({InList(cmd, sha256s)})";
+        cmd.CommandText = $"DELETE FROM blob_sweep WHERE store = @store AND due_at <= @now AND sha256 IN ({Sql.InList(cmd, [.. sha256s], "h")})";
         cmd.Parameters.AddWithValue("@store", store);
         cmd.Parameters.AddWithValue("@now", now);
         await cmd.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    private static string InList(System.Data.Common.DbCommand cmd, List<string> values)
-    {
-        for (int i = 0; i < values.Count; i++) cmd.Parameters.AddWithValue($"@h{i}", values[i]);
-        return string.Join(", ", values.Select((_, i) => $"@h{i}"));
     }
 
     [LoggerMessage(EventId = 1501, Level = LogLevel.Information, Message = "Blob sweep: {Checked} blob(s) of deleted accounts checked, {Deleted} deleted")]

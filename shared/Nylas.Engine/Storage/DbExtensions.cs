@@ -20,3 +20,13 @@ public static class DbExtensions
 
     public static uint GetUInt32Checked(this DbDataReader reader, int ordinal) => checked((uint)reader.GetFieldValue<ulong>(ordinal));
 }
+
+internal static class Sql
+{
+    /// <summary>Adds one parameter per value and returns the comma-separated parameter names for an IN (…) list.</summary>
+    public static string InList(DbCommand cmd, IReadOnlyList<object> values, string prefix)
+    {
+        for (int i = 0; i < values.Count; i++) cmd.Parameters.AddWithValue($"@{prefix}{i}", values[i]);
+        return string.Join(',', values.Select((_, i) => $"@{prefix}{i}"));
+    }
+}

@@ -136,7 +136,7 @@ public sealed class MailboxMirror(ShardDirectory shards, TimeProvider clock)
             var messageIds = new List<long>();
             await using (var select = new MySqlCommand { Connection = connection, Transaction = tx })
             {
-                string list = Ingest.Sql.InList(select, chunk.Select(u => (object)u).ToList(), "u");
+                string list = Sql.InList(select, chunk.Select(u => (object)u).ToList(), "u");
                 // A Gmail message keeps its X-GM-MSGID when it loses the location, so a move to Trash or Spam finds it.
                 select.CommandText = $"""
                     UPDATE messages m JOIN imap_uids u ON u.message_id = m.id JOIN gmail_uids g ON g.folder_id = u.folder_id AND g.uid = u.uid
@@ -153,7 +153,7 @@ public sealed class MailboxMirror(ShardDirectory shards, TimeProvider clock)
             if (messageIds.Count > 0)
             {
                 await using var mark = new MySqlCommand { Connection = connection, Transaction = tx };
-                string ids = Ingest.Sql.InList(mark, messageIds.Distinct().Select(id => (object)id).ToList(), "m");
+                string ids = Sql.InList(mark, messageIds.Distinct().Select(id => (object)id).ToList(), "m");
                 mark.CommandText = $"""
                     UPDATE messages m SET m.orphaned_at = @now
                     WHERE m.id IN ({ids}) AND m.orphaned_at IS NULL AND NOT EXISTS (SELECT 1 FROM imap_uids u WHERE u.message_id = m.id)
