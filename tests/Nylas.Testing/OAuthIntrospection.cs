@@ -32,10 +32,6 @@ public static class OAuthIntrospection
         /// <summary>Access tokens issued for this refresh token so far.</summary>
         public int Redeemed => Volatile.Read(ref _redeemed);
         internal void CountRedeem() => Interlocked.Increment(ref _redeemed);
-        private int _presented;
-        /// <summary>Logins (IMAP, or SMTP through Postfix) Dovecot asked about with an access token of this grant.</summary>
-        public int Presented => Volatile.Read(ref _presented);
-        internal void CountPresented() => Interlocked.Increment(ref _presented);
         private int _expiredPresented;
         /// <summary>Logins Dovecot asked about with an access token of this grant that had already expired.</summary>
         public int ExpiredPresented => Volatile.Read(ref _expiredPresented);
@@ -115,7 +111,6 @@ public static class OAuthIntrospection
                 continue;
             }
             bool known = token is not null && Tokens.TryGetValue(token, out issued);
-            if (known) issued.Grant?.CountPresented();
             if (known && issued.Expires <= DateTimeOffset.UtcNow) issued.Grant?.CountExpiredPresented();
             object body = known && issued.Expires > DateTimeOffset.UtcNow
                 ? new { active = true, username = issued.User ?? "" }
