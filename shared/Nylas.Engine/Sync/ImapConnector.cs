@@ -90,6 +90,14 @@ public sealed class ImapConnector(IOptions<NylasOptions> options, OAuthTokenProv
                 client.Dispose();
                 throw new ImapAuthUnavailableException($"{server.Host}:{server.Port} could not check the credentials right now (NO [UNAVAILABLE]); will retry", ex);
             }
+            catch (Exception ex) when (ex is IOException or ImapProtocolException && responses.Contains("[AUTHENTICATIONFAILED]"))
+            {
+                // MailKit tries each mechanism in turn; a server that limits failed attempts (Dovecot: 3) may hang up
+                // before answering the last one. It has already said the credentials are wrong: that is the error,
+                // not a broken connection to retry (retrying a wrong password only locks the user out).
+                client.Dispose();
+                throw new MailKit.Security.AuthenticationException("Authentication failed: the server refused the credentials ([AUTHENTICATIONFAILED]) and closed the connection.", ex);
+            }
             catch
             {
                 client.Dispose();
