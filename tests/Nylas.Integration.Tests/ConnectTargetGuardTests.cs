@@ -135,6 +135,8 @@ public sealed class AllowedNetworkFixture : ConnectFixture
         base.Configure(settings);
         settings["Nylas:Connect:RefusePrivateNetworks"] = "true";
         settings["Nylas:Connect:AllowedPrivateNetworks"] = "127.0.0.1/32";
+        // Only local servers here: no need for ConnectFixture's fail-fast 5 s, which a loaded CI machine's SMTP AUTH once exceeded.
+        settings["Nylas:Sync:ConnectTimeoutSeconds"] = "30";
     }
 }
 

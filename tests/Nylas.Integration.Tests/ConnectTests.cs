@@ -26,8 +26,8 @@ public class ConnectFixture : LocalHostFixture
         // Without it only the tests that look up MX records fail (naming the variable); the rest need no DNS.
         if (Environment.GetEnvironmentVariable("NYLAS_TEST_DNS") is { Length: > 0 } dns) settings["Nylas:Connect:DnsServer"] = dns;
         settings["Nylas:OAuth:RefreshMarginSeconds"] = "5";
-        // One test connects to a real provider's host name, which may be unreachable from here: fail fast.
-        settings["Nylas:Sync:ConnectTimeoutSeconds"] = "5";
+        // One test connects to a real provider's host name, which may be unreachable from here: fail fast, but leave room for a loaded machine.
+        settings["Nylas:Sync:ConnectTimeoutSeconds"] = "10";
     }
 
     /// <summary>POSTs a JSON body as the v2 SDK does: a string with Content-Type text/plain.</summary>
