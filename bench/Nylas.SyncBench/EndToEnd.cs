@@ -280,7 +280,7 @@ public static class EndToEnd
 
         // Let the sync step finish its pass (checkpoints, CONDSTORE state) and the orchestration go to its wait step.
         var durable = host.App.Services.GetRequiredService<DurableTaskClient>();
-        string instanceId = AccountSyncScheduler.InstanceId(accountId);
+        string instanceId = DurableAccountSyncControl.InstanceId(accountId);
         TimeSpan? waiting = null;
         var settle = Stopwatch.StartNew();
         while (settle.Elapsed < TimeSpan.FromMinutes(timedOut || stalled || hostStopped is not null ? 0.1 : stuck ? 0.5 : 3))

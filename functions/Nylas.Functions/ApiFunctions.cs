@@ -2,170 +2,123 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask.Client;
-using Microsoft.Extensions.DependencyInjection;
-using Nylas.Engine.Api.Accounts;
-using Nylas.Engine.Api.Calendars;
-using Nylas.Engine.Api.Connect;
-using Nylas.Engine.Api.Contacts;
-using Nylas.Engine.Api.Events;
-using Nylas.Engine.Api.Files;
-using Nylas.Engine.Api.Folders;
-using Nylas.Engine.Api.Health;
-using Nylas.Engine.Api.Messages;
-using Nylas.Engine.Api.OpenApi;
-using Nylas.Engine.Api.Threads;
+using Nylas.Engine.Api.Routing;
 
 namespace Nylas.Functions;
 
-/// <summary>HTTP triggers: each binds a route (host.json sets no route prefix) to the shared handler.</summary>
-public sealed class ApiFunctions(
-    MessagesApi messages, AccountsApi accounts, FoldersApi folders, HealthApi health,
-    ThreadsApi threads, ContactsApi contacts, CalendarsApi calendars, EventsApi events, FilesApi files)
+/// <summary>
+/// One HTTP trigger per entry of the route table (<see cref="ApiRoutes"/>; names, methods and routes checked by
+/// HostParityTests). Each hands the request to the shared <see cref="ApiPipeline"/>, which picks the route by the
+/// table's own precedence: the Functions host chooses among overlapping routes ("messages/search",
+/// "messages/{id}") by function name, not by specificity. Triggers whose route starts, stops or wakes syncs also
+/// bind the durable client (<see cref="DurableClientScope"/>).
+/// </summary>
+public sealed class ApiFunctions(ApiPipeline pipeline)
 {
-    [Function("Health")]
-    public async Task<IActionResult> Health(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest req,
-        [DurableClient] DurableTaskClient durable)
-        => await health.GetAsync(req.HttpContext, durable);
+    [Function(nameof(Health))]
+    public Task<IActionResult> Health([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest req) => Run(req);
 
-    [Function("GetAccount")]
-    public async Task<IActionResult> GetAccount([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "account")] HttpRequest req)
-        => await accounts.GetCurrentAsync(req.HttpContext);
+    [Function(nameof(OpenApi))]
+    public Task<IActionResult> OpenApi([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "openapi.json")] HttpRequest req) => Run(req);
 
-    [Function("ListMessages")]
-    public async Task<IActionResult> ListMessages([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "messages")] HttpRequest req)
-        => await messages.ListAsync(req.HttpContext);
+    [Function(nameof(GetAccount))]
+    public Task<IActionResult> GetAccount([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "account")] HttpRequest req) => Run(req);
 
-    [Function("SearchMessages")]
-    public async Task<IActionResult> SearchMessages([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "messages/search")] HttpRequest req)
-        => await messages.SearchAsync(req.HttpContext);
+    [Function(nameof(ListMessages))]
+    public Task<IActionResult> ListMessages([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "messages")] HttpRequest req) => Run(req);
 
-    [Function("GetMessage")]
-    public async Task<IActionResult> GetMessage([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "messages/{id}")] HttpRequest req, string id)
-        => await messages.GetAsync(req.HttpContext, id);
+    [Function(nameof(SearchMessages))]
+    public Task<IActionResult> SearchMessages([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "messages/search")] HttpRequest req) => Run(req);
 
-    [Function("ListThreads")]
-    public async Task<IActionResult> ListThreads([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "threads")] HttpRequest req)
-        => await threads.ListAsync(req.HttpContext);
+    [Function(nameof(GetMessage))]
+    public Task<IActionResult> GetMessage([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "messages/{id}")] HttpRequest req) => Run(req);
 
-    [Function("SearchThreads")]
-    public async Task<IActionResult> SearchThreads([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "threads/search")] HttpRequest req)
-        => await threads.SearchAsync(req.HttpContext);
+    [Function(nameof(ListThreads))]
+    public Task<IActionResult> ListThreads([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "threads")] HttpRequest req) => Run(req);
 
-    [Function("GetThread")]
-    public async Task<IActionResult> GetThread([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "threads/{id}")] HttpRequest req, string id)
-        => await threads.GetAsync(req.HttpContext, id);
+    [Function(nameof(SearchThreads))]
+    public Task<IActionResult> SearchThreads([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "threads/search")] HttpRequest req) => Run(req);
 
-    [Function("ListContacts")]
-    public async Task<IActionResult> ListContacts([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "contacts")] HttpRequest req)
-        => await contacts.ListAsync(req.HttpContext);
+    [Function(nameof(GetThread))]
+    public Task<IActionResult> GetThread([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "threads/{id}")] HttpRequest req) => Run(req);
 
-    [Function("GetContact")]
-    public async Task<IActionResult> GetContact([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "contacts/{id}")] HttpRequest req, string id)
-        => await contacts.GetAsync(req.HttpContext, id);
+    [Function(nameof(ListContacts))]
+    public Task<IActionResult> ListContacts([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "contacts")] HttpRequest req) => Run(req);
 
-    [Function("ListCalendars")]
-    public async Task<IActionResult> ListCalendars([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "calendars")] HttpRequest req)
-        => await calendars.ListAsync(req.HttpContext);
+    [Function(nameof(GetContact))]
+    public Task<IActionResult> GetContact([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "contacts/{id}")] HttpRequest req) => Run(req);
 
-    [Function("GetCalendar")]
-    public async Task<IActionResult> GetCalendar([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "calendars/{id}")] HttpRequest req, string id)
-        => await calendars.GetAsync(req.HttpContext, id);
+    [Function(nameof(ListCalendars))]
+    public Task<IActionResult> ListCalendars([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "calendars")] HttpRequest req) => Run(req);
 
-    [Function("ListEvents")]
-    public async Task<IActionResult> ListEvents([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "events")] HttpRequest req)
-        => await events.ListAsync(req.HttpContext);
+    [Function(nameof(GetCalendar))]
+    public Task<IActionResult> GetCalendar([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "calendars/{id}")] HttpRequest req) => Run(req);
 
-    [Function("GetEvent")]
-    public async Task<IActionResult> GetEvent([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "events/{id}")] HttpRequest req, string id)
-        => await events.GetAsync(req.HttpContext, id);
+    [Function(nameof(ListEvents))]
+    public Task<IActionResult> ListEvents([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "events")] HttpRequest req) => Run(req);
 
-    [Function("ListFiles")]
-    public async Task<IActionResult> ListFiles([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "files")] HttpRequest req)
-        => await files.ListAsync(req.HttpContext);
+    [Function(nameof(GetEvent))]
+    public Task<IActionResult> GetEvent([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "events/{id}")] HttpRequest req) => Run(req);
 
-    [Function("GetFile")]
-    public async Task<IActionResult> GetFile([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "files/{id}")] HttpRequest req, string id)
-        => await files.GetAsync(req.HttpContext, id);
+    [Function(nameof(ListFiles))]
+    public Task<IActionResult> ListFiles([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "files")] HttpRequest req) => Run(req);
 
-    [Function("DownloadFile")]
-    public async Task<IActionResult> DownloadFile([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "files/{id}/download")] HttpRequest req, string id)
-        => await files.DownloadAsync(req.HttpContext, id);
+    [Function(nameof(GetFile))]
+    public Task<IActionResult> GetFile([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "files/{id}")] HttpRequest req) => Run(req);
 
-    [Function("ListFolders")]
-    public async Task<IActionResult> ListFolders([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "folders")] HttpRequest req)
-        => await folders.ListAsync(req.HttpContext);
+    [Function(nameof(DownloadFile))]
+    public Task<IActionResult> DownloadFile([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "files/{id}/download")] HttpRequest req) => Run(req);
 
-    [Function("GetFolder")]
-    public async Task<IActionResult> GetFolder([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "folders/{id}")] HttpRequest req, string id)
-        => await folders.GetAsync(req.HttpContext, id);
+    [Function(nameof(ListFolders))]
+    public Task<IActionResult> ListFolders([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "folders")] HttpRequest req) => Run(req);
 
-    [Function("ListLabels")]
-    public async Task<IActionResult> ListLabels([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "labels")] HttpRequest req)
-        => await folders.ListLabelsAsync(req.HttpContext);
+    [Function(nameof(GetFolder))]
+    public Task<IActionResult> GetFolder([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "folders/{id}")] HttpRequest req) => Run(req);
 
-    [Function("GetLabel")]
-    public async Task<IActionResult> GetLabel([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "labels/{id}")] HttpRequest req, string id)
-        => await folders.GetLabelAsync(req.HttpContext, id);
+    [Function(nameof(ListLabels))]
+    public Task<IActionResult> ListLabels([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "labels")] HttpRequest req) => Run(req);
 
-    [Function("ListAccounts")]
-    public async Task<IActionResult> ListAccounts([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "a/{clientId}/accounts")] HttpRequest req, string clientId)
-        => await accounts.ListAsync(req.HttpContext, clientId);
+    [Function(nameof(GetLabel))]
+    public Task<IActionResult> GetLabel([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "labels/{id}")] HttpRequest req) => Run(req);
 
-    [Function("ConnectAccount")]
-    public async Task<IActionResult> ConnectAccount(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "a/{clientId}/accounts")] HttpRequest req, string clientId,
-        [DurableClient] DurableTaskClient durable)
-        => await accounts.ConnectAsync(req.HttpContext, clientId, durable);
+    [Function(nameof(ListAccounts))]
+    public Task<IActionResult> ListAccounts([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "a/{clientId}/accounts")] HttpRequest req) => Run(req);
 
-    // Stage 4: account connection (native auth) and management. Handlers are resolved per request so this block stands alone.
-    [Function("ConnectAuthorize")]
-    public async Task<IActionResult> ConnectAuthorize([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "connect/authorize")] HttpRequest req)
-        => await Connect(req).AuthorizeAsync(req.HttpContext);
+    [Function(nameof(ConnectAccount))]
+    public Task<IActionResult> ConnectAccount([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "a/{clientId}/accounts")] HttpRequest req, [DurableClient] DurableTaskClient durable) => Run(req, durable);
 
-    [Function("ConnectToken")]
-    public async Task<IActionResult> ConnectToken(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "connect/token")] HttpRequest req, [DurableClient] DurableTaskClient durable)
-        => await Connect(req).TokenAsync(req.HttpContext, durable);
+    [Function(nameof(GetManagedAccount))]
+    public Task<IActionResult> GetManagedAccount([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "a/{clientId}/accounts/{id}")] HttpRequest req) => Run(req);
 
-    [Function("RevokeToken")]
-    public async Task<IActionResult> RevokeToken([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "oauth/revoke")] HttpRequest req)
-        => await Management(req).RevokeTokenAsync(req.HttpContext);
+    [Function(nameof(DeleteAccount))]
+    public Task<IActionResult> DeleteAccount([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "a/{clientId}/accounts/{id}")] HttpRequest req, [DurableClient] DurableTaskClient durable) => Run(req, durable);
 
-    [Function("GetManagedAccount")]
-    public async Task<IActionResult> GetManagedAccount(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "a/{clientId}/accounts/{id}")] HttpRequest req, string clientId, string id)
-        => await Management(req).GetAsync(req.HttpContext, clientId, id);
+    [Function(nameof(DowngradeAccount))]
+    public Task<IActionResult> DowngradeAccount([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "a/{clientId}/accounts/{id}/downgrade")] HttpRequest req, [DurableClient] DurableTaskClient durable) => Run(req, durable);
 
-    [Function("DeleteAccount")]
-    public async Task<IActionResult> DeleteAccount(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "a/{clientId}/accounts/{id}")] HttpRequest req, string clientId, string id,
-        [DurableClient] DurableTaskClient durable)
-        => await Management(req).DeleteAsync(req.HttpContext, clientId, id, durable);
+    [Function(nameof(UpgradeAccount))]
+    public Task<IActionResult> UpgradeAccount([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "a/{clientId}/accounts/{id}/upgrade")] HttpRequest req, [DurableClient] DurableTaskClient durable) => Run(req, durable);
 
-    [Function("DowngradeAccount")]
-    public async Task<IActionResult> DowngradeAccount(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "a/{clientId}/accounts/{id}/downgrade")] HttpRequest req, string clientId, string id,
-        [DurableClient] DurableTaskClient durable)
-        => await Management(req).DowngradeAsync(req.HttpContext, clientId, id, durable);
+    [Function(nameof(RevokeAllTokens))]
+    public Task<IActionResult> RevokeAllTokens([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "a/{clientId}/accounts/{id}/revoke-all")] HttpRequest req) => Run(req);
 
-    [Function("UpgradeAccount")]
-    public async Task<IActionResult> UpgradeAccount(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "a/{clientId}/accounts/{id}/upgrade")] HttpRequest req, string clientId, string id,
-        [DurableClient] DurableTaskClient durable)
-        => await Management(req).UpgradeAsync(req.HttpContext, clientId, id, durable);
+    [Function(nameof(ConnectAuthorize))]
+    public Task<IActionResult> ConnectAuthorize([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "connect/authorize")] HttpRequest req) => Run(req);
 
-    [Function("RevokeAllTokens")]
-    public async Task<IActionResult> RevokeAllTokens(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "a/{clientId}/accounts/{id}/revoke-all")] HttpRequest req, string clientId, string id)
-        => await Management(req).RevokeAllAsync(req.HttpContext, clientId, id);
+    [Function(nameof(ConnectToken))]
+    public Task<IActionResult> ConnectToken([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "connect/token")] HttpRequest req, [DurableClient] DurableTaskClient durable) => Run(req, durable);
 
-    private static ConnectApi Connect(HttpRequest req) => req.HttpContext.RequestServices.GetRequiredService<ConnectApi>();
+    [Function(nameof(RevokeToken))]
+    public Task<IActionResult> RevokeToken([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "oauth/revoke")] HttpRequest req) => Run(req);
 
-    private static AccountManagementApi Management(HttpRequest req) => req.HttpContext.RequestServices.GetRequiredService<AccountManagementApi>();
+    /// <summary>Any other path or method: the JSON 404 (the host's own would be an empty page).</summary>
+    [Function(nameof(NotFound))]
+    public Task<IActionResult> NotFound(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", "post", "put", "patch", "delete", Route = "{*path}")] HttpRequest req) => Run(req);
 
-    // OpenAPI: the description of every route here (kept in sync by OpenApiTests).
-    [Function("OpenApi")]
-    public IActionResult OpenApi([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "openapi.json")] HttpRequest req)
-        => OpenApiDescription.Get();
+    private async Task<IActionResult> Run(HttpRequest req, DurableTaskClient? durable = null)
+    {
+        if (durable is not null) DurableClientScope.Current = durable; // async method: not seen by the caller
+        return await pipeline.DispatchAsync(req.HttpContext);
+    }
 }

@@ -1,12 +1,16 @@
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
+using Nylas.Engine.Hosting;
 using Nylas.Engine.Sync;
 
 namespace Nylas.Functions;
 
-/// <summary>The per-account eternal orchestration, its activities and the supervisor timer.</summary>
-public sealed class SyncFunctions(MailboxSyncer syncer, ChangeWaiter waiter, AccountSyncScheduler scheduler)
+/// <summary>
+/// The durable task registry (<see cref="EngineTasks"/>) and the timer table (<see cref="EngineTimers"/>) as
+/// Functions triggers: one function per entry, each handing over to the class the table names (HostParityTests).
+/// </summary>
+public sealed class SyncFunctions(MailboxSyncer syncer, ChangeWaiter waiter, IServiceProvider services)
 {
     [Function(SyncTaskNames.AccountSync)]
     public static Task<string> AccountSync([OrchestrationTrigger] TaskOrchestrationContext context)
@@ -20,8 +24,11 @@ public sealed class SyncFunctions(MailboxSyncer syncer, ChangeWaiter waiter, Acc
     public Task<WaitOutcome> WaitForChange([ActivityTrigger] long accountId, FunctionContext context)
         => waiter.WaitAsync(accountId, context.CancellationToken);
 
-    /// <summary>Every two minutes: every syncable account has its orchestration running (and a disabled one is left to end).</summary>
-    [Function("SyncSupervisor")]
-    public Task<int> SyncSupervisor([TimerTrigger("0 */2 * * * *")] TimerInfo timer, [DurableClient] DurableTaskClient durable, FunctionContext context)
-        => scheduler.EnsureAllRunningAsync(durable, context.CancellationToken);
+    [Function(nameof(EngineTimers.SyncSupervisor))]
+    public Task<int> SyncSupervisor([TimerTrigger("%Nylas:Timers:SyncSupervisor%")] TimerInfo timer, [DurableClient] DurableTaskClient durable, FunctionContext context)
+        => DurableClientScope.RunAsync(durable, () => EngineTimers.SyncSupervisor.RunAsync(services, context.CancellationToken));
+
+    [Function(nameof(EngineTimers.DeletionSweep))]
+    public Task<int> DeletionSweep([TimerTrigger("%Nylas:Timers:DeletionSweep%")] TimerInfo timer, FunctionContext context)
+        => EngineTimers.DeletionSweep.RunAsync(services, context.CancellationToken);
 }

@@ -1,11 +1,11 @@
-using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.DurableTask.Client;
 using Microsoft.DurableTask.Worker;
 using Nylas.Engine;
 using Nylas.Engine.Api;
+using Nylas.Engine.Api.Routing;
+using Nylas.Engine.Hosting;
 using Nylas.Engine.Queues;
-using Nylas.Engine.Sync;
 using Nylas.LocalHost.Durable;
 using Nylas.LocalHost.Timers;
 
@@ -35,32 +35,27 @@ public static class LocalHostApp
         builder.Services.AddDurableTaskWorker(b =>
         {
             b.UseGrpc(sidecar.Address);
-            b.AddTasks(tasks =>
-            {
-                tasks.AddOrchestrator(SyncTaskNames.AccountSync, typeof(AccountSyncOrchestrator));
-                tasks.AddActivity(SyncTaskNames.SyncMailbox, typeof(SyncMailboxActivity));
-                tasks.AddActivity(SyncTaskNames.WaitForChange, typeof(WaitForChangeActivity));
-            });
+            b.AddTasks(EngineTasks.Register);
         });
         builder.Services.AddDurableTaskClient(b => b.UseGrpc(sidecar.Address));
+        builder.Services.AddDurableSyncControl(sp => () => sp.GetRequiredService<DurableTaskClient>());
         builder.Services.AddHostedService<IngestQueuePump>();
-        builder.Services.AddHostedService<AccountSyncSupervisor>();
-        builder.Services.AddHostedService<DeletionSweepService>();
+        foreach (var timer in EngineTimers.All)
+            builder.Services.AddSingleton<IHostedService>(sp => ActivatorUtilities.CreateInstance<ScheduledJob>(sp, timer));
 
         var app = builder.Build();
+        // Exceptions outside the pipeline (while an answer is written): the same JSON error.
         app.UseExceptionHandler(errorApp => errorApp.Run(WriteUnhandledError));
         app.MapNylasApi();
-        app.MapFallback((HttpContext http) => ApiResult.NotFound($"No such endpoint: {http.Request.Method} {http.Request.Path}"));
         return app;
     }
 
     /// <summary>Never an HTML error page: a v2-style JSON error without internals.</summary>
     private static async Task WriteUnhandledError(HttpContext http)
     {
-        var error = http.Features.Get<IExceptionHandlerFeature>()?.Error;
-        var result = error is JsonException or BadHttpRequestException
-            ? ApiResult.BadRequest($"Bad request: {error.Message}")
-            : ApiResult.Error(StatusCodes.Status500InternalServerError, "api_error", $"Internal error (trace id {http.TraceIdentifier}); see the server log.");
-        await result.ExecuteAsync(http);
+        var error = http.Features.Get<IExceptionHandlerFeature>()?.Error ?? new InvalidOperationException("unknown error");
+        var logger = http.RequestServices.GetRequiredService<ILogger<ApiPipeline>>();
+        http.Response.Headers.XContentTypeOptions = "nosniff";
+        await ApiPipeline.ErrorFor(http, error, logger).ExecuteAsync(http);
     }
 }

@@ -43,6 +43,8 @@ public static class EngineServiceCollectionExtensions
                 "Nylas:Connect:DnsServer must be an IP address, optionally with a port (127.0.0.1:53), or empty for the machine's resolvers.")
             .Validate(o => ConnectTargetGuard.TryParseNetworks(o.Connect.AllowedPrivateNetworks, out _),
                 "Nylas:Connect:AllowedPrivateNetworks must be comma-separated CIDR ranges, such as 10.20.0.0/16.")
+            .Validate(o => Hosting.EngineTimers.IsValid(o.Timers.SyncSupervisor) && Hosting.EngineTimers.IsValid(o.Timers.DeletionSweep),
+                "Nylas:Timers:SyncSupervisor and Nylas:Timers:DeletionSweep must be six-field cron expressions, seconds first (\"0 */2 * * * *\").")
             .ValidateOnStart();
 
         services.AddSingleton(TimeProvider.System);
@@ -73,6 +75,7 @@ public static class EngineServiceCollectionExtensions
 
         services.AddSingleton<ApiRateLimiter>();
         services.AddSingleton<ApiAuthenticator>();
+        services.AddSingleton<Api.Routing.ApiPipeline>();
         services.AddSingleton<MessageQueries>();
         services.AddSingleton<MessagesApi>();
         services.AddSingleton<AccountsApi>();
@@ -96,6 +99,14 @@ public static class EngineServiceCollectionExtensions
         services.AddSingleton<AccountManagementApi>();
         return services;
     }
+
+    /// <summary>
+    /// <see cref="IAccountSyncControl"/> over the host's durable client: <paramref name="client"/> says where the host
+    /// gets it (the local host from DI; the Functions app from the running trigger's [DurableClient] binding).
+    /// </summary>
+    public static IServiceCollection AddDurableSyncControl(this IServiceCollection services, Func<IServiceProvider, Func<Microsoft.DurableTask.Client.DurableTaskClient>> client)
+        => services.AddSingleton<IAccountSyncControl>(sp => new DurableAccountSyncControl(client(sp),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<DurableAccountSyncControl>>()));
 
     /// <summary>Schema migrations and storage containers/queues; run once when a host starts.</summary>
     public static async Task PrepareStorageAsync(this IServiceProvider services, CancellationToken cancellationToken = default)

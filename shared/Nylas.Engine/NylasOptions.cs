@@ -17,6 +17,33 @@ public sealed class NylasOptions
     [ValidateObjectMembers] public ApiOptions Api { get; set; } = new();
     [ValidateObjectMembers] public ConnectOptions Connect { get; set; } = new();
     [ValidateObjectMembers] public OAuthOptions OAuth { get; set; } = new();
+    [ValidateObjectMembers] public TimersOptions Timers { get; set; } = new();
+    [ValidateObjectMembers] public DurableOptions Durable { get; set; } = new();
+}
+
+/// <summary>Schedules of the timer table (<see cref="Hosting.EngineTimers"/>): six-field cron expressions, seconds first, UTC.</summary>
+public sealed class TimersOptions
+{
+    public string SyncSupervisor { get; set; } = Hosting.EngineTimers.SyncSupervisor.DefaultSchedule;
+    public string DeletionSweep { get; set; } = Hosting.EngineTimers.DeletionSweep.DefaultSchedule;
+}
+
+/// <summary>
+/// The durable backend. <see cref="TaskHub"/> is read by both hosts (the Functions app through host.json's
+/// <c>%Nylas:Durable:TaskHub%</c>); the rest tunes the local host's DurableTask.AzureStorage engine (Functions
+/// tunes its own in host.json).
+/// </summary>
+public sealed class DurableOptions
+{
+    /// <summary>Task hub name: a letter, then letters and digits, 3-45 characters in all.</summary>
+    [RegularExpression("^[A-Za-z][A-Za-z0-9]{2,44}$", ErrorMessage = "Nylas:Durable:TaskHub must be 3-45 letters and digits, starting with a letter.")]
+    public string TaskHub { get; set; } = "nylas";
+    /// <summary>Loopback port of the local host's gRPC sidecar; 0 picks a free one.</summary>
+    [Range(0, 65535)] public int SidecarPort { get; set; }
+    /// <summary>Upper bound of the backend's queue polling back-off; low values cut latency, high values cut storage calls.</summary>
+    [Range(50, 60_000)] public int MaxQueuePollingIntervalMs { get; set; } = 500;
+    [Range(1, 16)] public int PartitionCount { get; set; } = 1;
+    [Range(1, 10_000)] public int MaxConcurrentActivities { get; set; } = 200;
 }
 
 public sealed class DatabaseOptions
@@ -86,6 +113,11 @@ public sealed class ApiOptions
     [Range(0, 100_000)] public int RateLimitPerSecond { get; set; } = 20;
     /// <summary>How many requests a credential may make at once before the per-second rate applies.</summary>
     [Range(1, 1_000_000)] public int RateLimitBurst { get; set; } = 200;
+    /// <summary>Requests per second per client address, counted before any credential is looked up; 0 turns it off (so does <see cref="RateLimitPerSecond"/> = 0).</summary>
+    [Range(0, 1_000_000)] public int RateLimitPerAddressPerSecond { get; set; } = 200;
+    [Range(1, 10_000_000)] public int RateLimitPerAddressBurst { get; set; } = 1000;
+    /// <summary>Largest request body accepted (413 beyond), for routes that set no limit of their own.</summary>
+    [Range(1024, 1L << 30)] public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
 }
 
 public sealed class ConnectOptions

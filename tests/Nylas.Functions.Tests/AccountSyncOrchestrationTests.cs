@@ -8,7 +8,7 @@ using Nylas.Engine;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.Queues;
 using Nylas.Engine.Sync;
-using Nylas.Functions;
+using Nylas.Engine.Hosting;
 using Nylas.Testing;
 using Xunit;
 using Xunit.Abstractions;
@@ -16,7 +16,7 @@ using Xunit.Abstractions;
 namespace Nylas.Functions.Tests;
 
 /// <summary>
-/// The Functions app's own orchestrator function in the DurableTask test host, calling the real
+/// The orchestration of the task registry both hosts use, in the DurableTask test host, calling the real
 /// activities against Dovecot, MariaDB and Azurite, with the ingest queue drained as in production.
 /// </summary>
 public sealed class AccountSyncOrchestrationTests(ITestOutputHelper output) : IAsyncLifetime
@@ -36,18 +36,19 @@ public sealed class AccountSyncOrchestrationTests(ITestOutputHelper output) : IA
         _services = new ServiceCollection()
             .AddLogging(l => l.SetMinimumLevel(LogLevel.Warning))
             .AddNylasEngine(configuration)
+            .AddDurableSyncControl(_ => () => _durable.Client)
             .BuildServiceProvider();
         await _services.PrepareStorageAsync();
 
         var syncer = _services.GetRequiredService<MailboxSyncer>();
         var waiter = _services.GetRequiredService<ChangeWaiter>();
-        _durable = await DurableTaskTestHost.StartAsync(tasks =>
+        // The task registry both hosts use (the Functions app's triggers are checked against it by HostParityTests),
+        // its activities built from this test's engine services.
+        _durable = await DurableTaskTestHost.StartAsync(EngineTasks.Register, new DurableTaskTestHostOptions
         {
-            // Exactly the functions the Functions host binds: the orchestrator function and the activities' services.
-            tasks.AddOrchestratorFunc<AccountSyncInput, string>(SyncTaskNames.AccountSync, (ctx, _) => SyncFunctions.AccountSync(ctx));
-            tasks.AddActivityFunc<long, SyncOutcome>(SyncTaskNames.SyncMailbox, (_, id) => syncer.SyncAsync(id, CancellationToken.None));
-            tasks.AddActivityFunc<long, WaitOutcome>(SyncTaskNames.WaitForChange, (_, id) => waiter.WaitAsync(id, CancellationToken.None));
-        }, new DurableTaskTestHostOptions { LoggerFactory = LoggerFactory.Create(l => l.SetMinimumLevel(LogLevel.Warning)) });
+            LoggerFactory = LoggerFactory.Create(l => l.SetMinimumLevel(LogLevel.Warning)),
+            ConfigureServices = worker => worker.AddSingleton(syncer).AddSingleton(waiter),
+        });
 
         _pump = ActivatorUtilities.CreateInstance<IngestQueuePump>(_services);
         await _pump.StartAsync(CancellationToken.None);
@@ -80,7 +81,7 @@ public sealed class AccountSyncOrchestrationTests(ITestOutputHelper output) : IA
         await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "before the orchestration"));
         var account = await ConnectAsync(email, TestStack.ImapPassword);
 
-        string instanceId = AccountSyncScheduler.InstanceId(account.Id);
+        string instanceId = DurableAccountSyncControl.InstanceId(account.Id);
         await _durable.Client.ScheduleNewOrchestrationInstanceAsync(SyncTaskNames.AccountSync, new AccountSyncInput(account.Id),
             new StartOrchestrationOptions { InstanceId = instanceId });
 
@@ -111,7 +112,7 @@ public sealed class AccountSyncOrchestrationTests(ITestOutputHelper output) : IA
         string email = TestStack.NewMailbox();
         var account = await ConnectAsync(email, "not-the-password");
 
-        string instanceId = AccountSyncScheduler.InstanceId(account.Id);
+        string instanceId = DurableAccountSyncControl.InstanceId(account.Id);
         await _durable.Client.ScheduleNewOrchestrationInstanceAsync(SyncTaskNames.AccountSync, new AccountSyncInput(account.Id),
             new StartOrchestrationOptions { InstanceId = instanceId });
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -125,7 +126,7 @@ public sealed class AccountSyncOrchestrationTests(ITestOutputHelper output) : IA
 
         // The supervisor leaves it alone until credentials are updated.
         var scheduler = _services.GetRequiredService<AccountSyncScheduler>();
-        Assert.Equal(0, await scheduler.EnsureAllRunningAsync(_durable.Client));
+        Assert.Equal(0, await scheduler.EnsureAllRunningAsync());
     }
 
     [Fact]

@@ -33,7 +33,7 @@ public class AccountManagementTests(LocalHostFixture host) : IClassFixture<Local
     private async Task<string?> SyncPhaseAsync(long accountDbId)
     {
         var durable = host.App.Services.GetRequiredService<DurableTaskClient>();
-        var instance = await durable.GetInstanceAsync(AccountSyncScheduler.InstanceId(accountDbId), getInputsAndOutputs: true);
+        var instance = await durable.GetInstanceAsync(DurableAccountSyncControl.InstanceId(accountDbId), getInputsAndOutputs: true);
         return instance?.ReadCustomStatusAs<AccountSyncStatus>()?.Phase;
     }
 
@@ -51,7 +51,7 @@ public class AccountManagementTests(LocalHostFixture host) : IClassFixture<Local
     private async Task<OrchestrationRuntimeStatus?> SyncStatusAsync(long accountDbId)
     {
         var durable = host.App.Services.GetRequiredService<DurableTaskClient>();
-        return (await durable.GetInstanceAsync(AccountSyncScheduler.InstanceId(accountDbId), getInputsAndOutputs: false))?.RuntimeStatus;
+        return (await durable.GetInstanceAsync(DurableAccountSyncControl.InstanceId(accountDbId), getInputsAndOutputs: false))?.RuntimeStatus;
     }
 
     [Fact]

@@ -84,10 +84,9 @@ public class ConnectTargetGuardTests(GuardedConnectFixture host) : IClassFixture
         var (_, refreshGrant) = OAuthIntrospection.IssueRefreshToken(oauthUser, "test-client", "test-client-secret", TimeSpan.FromMinutes(5));
         var (oauth, _) = await store.UpsertAccountAsync(app.Id, oauthUser, "Rebound token URL", "gmail", imap with { Username = oauthUser },
             new AccountSecrets(null, OAuth: new OAuthGrant(OAuthIntrospection.TokenUrl, "test-client", "test-client-secret", refreshGrant.CurrentRefreshToken)));
-        var durable = services.GetRequiredService<DurableTaskClient>();
-        var scheduler = services.GetRequiredService<AccountSyncScheduler>();
-        await scheduler.EnsureRunningAsync(durable, password.Id);
-        await scheduler.EnsureRunningAsync(durable, oauth.Id);
+        var syncControl = services.GetRequiredService<IAccountSyncControl>();
+        await syncControl.StartAsync(password.Id);
+        await syncControl.StartAsync(oauth.Id);
 
         using var client = host.AppClient();
         async Task<JsonElement> StateAsync(Account account)

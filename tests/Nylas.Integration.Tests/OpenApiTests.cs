@@ -101,7 +101,8 @@ public class OpenApiTests(ReadApiFixture host) : IClassFixture<ReadApiFixture>
             .ToList();
         Assert.NotEmpty(triggers);
         Assert.All(triggers, t => Assert.False(string.IsNullOrEmpty(t.Route), "an HTTP trigger without a Route"));
-        var routes = new SortedSet<string>(triggers.SelectMany(t => (t.Methods ?? ["get"]).Select(m => Normalize(m, t.Route!))));
+        var routes = new SortedSet<string>(triggers.Where(t => !t.Route!.Contains("{*")) // the JSON 404 catch-all
+            .SelectMany(t => (t.Methods ?? ["get"]).Select(m => Normalize(m, t.Route!))));
         Assert.Contains("GET /openapi.json", routes);
         AssertSameRoutes(routes, "Functions app ([HttpTrigger] routes)");
     }

@@ -4,21 +4,9 @@ using DurableTask.AzureStorage;
 using DurableTask.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.DurableTask.Testing.Sidecar.Grpc;
+using Nylas.Engine;
 
 namespace Nylas.LocalHost.Durable;
-
-/// <summary>Settings of the local durable backend (section <c>Nylas:Durable</c>).</summary>
-public sealed class DurableOptions
-{
-    /// <summary>Task hub name: letters and digits, 3-45 characters.</summary>
-    public string TaskHub { get; set; } = "nylas";
-    /// <summary>Loopback port of the gRPC sidecar; 0 picks a free one.</summary>
-    public int SidecarPort { get; set; }
-    /// <summary>Upper bound of the backend's queue polling back-off; low values cut latency, high values cut storage calls.</summary>
-    public int MaxQueuePollingIntervalMs { get; set; } = 500;
-    public int PartitionCount { get; set; } = 1;
-    public int MaxConcurrentActivities { get; set; } = 200;
-}
 
 /// <summary>
 /// Runs the durable engine Azure Functions uses by default (DurableTask.AzureStorage, here on Azurite)

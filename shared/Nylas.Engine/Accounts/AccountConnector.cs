@@ -26,13 +26,13 @@ public enum ConnectFailure { InvalidCredentials, Unreachable, UntrustedCertifica
 /// given; nothing is created when they are wrong), stores the account on a shard, issues a token and
 /// starts its sync orchestration.
 /// </summary>
-public sealed class AccountConnector(AccountStore accounts, ImapConnector imap, SmtpConnector smtp, AccountSyncScheduler scheduler)
+public sealed class AccountConnector(AccountStore accounts, ImapConnector imap, SmtpConnector smtp, IAccountSyncControl syncControl)
 {
-    public async Task<(Account Account, string AccessToken)> ConnectAsync(Application application, ConnectRequest request, DurableTaskClient durable, CancellationToken cancellationToken)
-        => await StoreAsync(application, await VerifyAsync(request, cancellationToken), durable, cancellationToken);
+    public async Task<(Account Account, string AccessToken)> ConnectAsync(Application application, ConnectRequest request, CancellationToken cancellationToken)
+        => await StoreAsync(application, await VerifyAsync(request, cancellationToken), cancellationToken);
 
     /// <summary>Stores a verified connection (a new account, or new credentials for the application's account with that address) and starts its sync.</summary>
-    public async Task<(Account Account, string AccessToken)> StoreAsync(Application application, VerifiedConnection verified, DurableTaskClient durable, CancellationToken cancellationToken)
+    public async Task<(Account Account, string AccessToken)> StoreAsync(Application application, VerifiedConnection verified, CancellationToken cancellationToken)
     {
         var request = verified.Request;
         var (account, token) = await accounts.UpsertAccountAsync(application.Id, request.EmailAddress, request.Name, request.Provider,
@@ -42,7 +42,9 @@ public sealed class AccountConnector(AccountStore accounts, ImapConnector imap, 
             await accounts.SetOrganizationUnitAsync(account.Id, verified.OrganizationUnit, cancellationToken);
             account = account with { OrganizationUnit = verified.OrganizationUnit };
         }
-        await scheduler.EnsureRunningAsync(durable, account.Id, cancellationToken);
+        // New credentials for an account already syncing: a sync waiting out a back-off (the old password failed,
+        // the server was down) tries again now instead of after up to 15 minutes.
+        if (!await syncControl.StartAsync(account.Id, cancellationToken)) await syncControl.WakeAsync(account.Id, cancellationToken);
         return (account, token);
     }
 

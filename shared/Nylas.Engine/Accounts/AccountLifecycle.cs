@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
 using MySqlConnector;
 using Nylas.Engine.Ingest;
@@ -13,23 +12,24 @@ namespace Nylas.Engine.Accounts;
 /// What an application does to its accounts besides connecting them: stop and resume their sync
 /// (v2 downgrade / upgrade), revoke their access tokens, and delete them with everything they own.
 /// </summary>
-public sealed partial class AccountLifecycle(ShardDirectory shards, AccountSyncScheduler scheduler, BlobSweeper blobSweeper, TimeProvider clock,
+public sealed partial class AccountLifecycle(ShardDirectory shards, IAccountSyncControl syncControl, BlobSweeper blobSweeper, TimeProvider clock,
     ILogger<AccountLifecycle> logger)
 {
     private static readonly TimeSpan StopWait = TimeSpan.FromSeconds(30);
 
     /// <summary>Stops syncing (sync_state <c>stopped</c>); the data and the tokens stay, account endpoints answer 403 until an upgrade.</summary>
-    public async Task DowngradeAsync(Account account, DurableTaskClient durable, CancellationToken cancellationToken)
+    public async Task DowngradeAsync(Account account, CancellationToken cancellationToken)
     {
         await SetEnabledAsync(account.Id, enabled: false, SyncStates.Stopped, cancellationToken);
-        await scheduler.StopAsync(durable, account.Id, StopWait, cancellationToken);
+        await syncControl.StopAsync(account.Id, StopWait, cancellationToken);
     }
 
     /// <summary>Resumes syncing where it stopped (the per-folder checkpoints are kept).</summary>
-    public async Task UpgradeAsync(Account account, DurableTaskClient durable, CancellationToken cancellationToken)
+    public async Task UpgradeAsync(Account account, CancellationToken cancellationToken)
     {
         await SetEnabledAsync(account.Id, enabled: true, SyncStates.Running, cancellationToken);
-        await scheduler.EnsureRunningAsync(durable, account.Id, cancellationToken);
+        // A sync still in its back-off (the account was failing before the downgrade) is woken too.
+        if (!await syncControl.StartAsync(account.Id, cancellationToken)) await syncControl.WakeAsync(account.Id, cancellationToken);
     }
 
     private async Task SetEnabledAsync(long accountId, bool enabled, string state, CancellationToken cancellationToken)
@@ -75,7 +75,7 @@ public sealed partial class AccountLifecycle(ShardDirectory shards, AccountSyncS
     /// the account gone and stores nothing), lists it in <c>deleted_accounts</c> for <see cref="SweepDeletedAsync"/>,
     /// and finally deletes its global row. A failure part-way leaves it <c>deleting</c>, and DELETE can be sent again.
     /// </summary>
-    public async Task<long> DeleteAsync(Account account, DurableTaskClient durable, CancellationToken cancellationToken)
+    public async Task<long> DeleteAsync(Account account, CancellationToken cancellationToken)
     {
         await using (var mark = shards.Global.CreateCommand("UPDATE accounts SET sync_enabled = 0, sync_state = 'deleting', updated_at = @now WHERE id = @id"))
         {
@@ -84,8 +84,8 @@ public sealed partial class AccountLifecycle(ShardDirectory shards, AccountSyncS
             await mark.ExecuteNonQueryAsync(cancellationToken);
         }
         await RevokeAllTokensAsync(account.Id, keepToken: null, cancellationToken);
-        await scheduler.StopAsync(durable, account.Id, StopWait, cancellationToken);
-        await PurgeInstanceAsync(durable, account.Id, cancellationToken);
+        await syncControl.StopAsync(account.Id, StopWait, cancellationToken);
+        await syncControl.ForgetAsync(account.Id, cancellationToken);
 
         long rows = 0;
         await using (var shard = await shards.Shard(account.ShardId).OpenConnectionAsync(cancellationToken))
@@ -140,14 +140,6 @@ public sealed partial class AccountLifecycle(ShardDirectory shards, AccountSyncS
         forget.Parameters.AddWithValue("@since", now - LateWriteWindow);
         await forget.ExecuteNonQueryAsync(cancellationToken);
         return rows;
-    }
-
-    private static async Task PurgeInstanceAsync(DurableTaskClient durable, long accountId, CancellationToken cancellationToken)
-    {
-        string instanceId = AccountSyncScheduler.InstanceId(accountId);
-        var instance = await durable.GetInstanceAsync(instanceId, getInputsAndOutputs: false, cancellationToken);
-        if (instance is { RuntimeStatus: OrchestrationRuntimeStatus.Completed or OrchestrationRuntimeStatus.Terminated or OrchestrationRuntimeStatus.Failed })
-            await durable.PurgeInstanceAsync(instanceId, cancellation: cancellationToken);
     }
 
     /// <summary>

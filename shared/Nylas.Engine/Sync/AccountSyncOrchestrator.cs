@@ -8,6 +8,9 @@ namespace Nylas.Engine.Sync;
 /// </summary>
 public sealed class AccountSyncOrchestrator : TaskOrchestrator<AccountSyncInput, string>
 {
+    /// <summary>The event <see cref="IAccountSyncControl.WakeAsync"/> raises: it ends a poll or back-off wait early.</summary>
+    public const string WakeEvent = "wake";
+
     // Transient IMAP/storage failures inside an activity are retried by the durable engine first.
     private static readonly TaskOptions ActivityRetry = TaskOptions.FromRetryPolicy(new RetryPolicy(
         maxNumberOfAttempts: 3, firstRetryInterval: TimeSpan.FromSeconds(2), backoffCoefficient: 2, maxRetryInterval: TimeSpan.FromSeconds(30)));
@@ -30,7 +33,7 @@ public sealed class AccountSyncOrchestrator : TaskOrchestrator<AccountSyncInput,
                 var wait = await context.CallActivityAsync<WaitOutcome>(SyncTaskNames.WaitForChange, input.AccountId, ActivityRetry);
                 if (wait.Stop) return "stopped";
                 if (!wait.IdleSupported)
-                    await context.CreateTimer(TimeSpan.FromSeconds(wait.RetryAfterSeconds), CancellationToken.None);
+                    await WaitOrWakeAsync(context, TimeSpan.FromSeconds(wait.RetryAfterSeconds));
             }
             context.ContinueAsNew(input with { Cycle = input.Cycle + 1, ConsecutiveFailures = 0 });
         }
@@ -39,10 +42,23 @@ public sealed class AccountSyncOrchestrator : TaskOrchestrator<AccountSyncInput,
             // The activity already put the error on the account (sync_state sync-error); keep the account alive.
             int failures = input.ConsecutiveFailures + 1;
             context.SetCustomStatus(new AccountSyncStatus(input.Cycle, "backing-off", 0, failures));
-            await context.CreateTimer(FailureBackoff(failures), CancellationToken.None);
+            await WaitOrWakeAsync(context, FailureBackoff(failures));
             context.ContinueAsNew(input with { Cycle = input.Cycle + 1, ConsecutiveFailures = failures });
         }
         return "continued";
+    }
+
+    /// <summary>A durable timer that a wake event (new credentials, an upgrade) ends early.</summary>
+    private static async Task WaitOrWakeAsync(TaskOrchestrationContext context, TimeSpan delay)
+    {
+        try
+        {
+            await context.WaitForExternalEvent<object?>(WakeEvent, delay);
+        }
+        catch (TaskCanceledException)
+        {
+            // The delay passed without a wake: the ordinary case.
+        }
     }
 }
 

@@ -1,8 +1,8 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
-using Microsoft.DurableTask.Client;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.Api.Connect;
+using Nylas.Engine.Api.Routing;
 
 namespace Nylas.Engine.Api.Accounts;
 
@@ -11,28 +11,28 @@ namespace Nylas.Engine.Api.Accounts;
 /// upgrade (resume), revoke its tokens, delete it; and POST /oauth/revoke (account-token auth). An
 /// account of another application is a 404, exactly like an unknown id.
 /// </summary>
-public sealed class AccountManagementApi(ApiAuthenticator auth, AccountStore accounts, AccountLifecycle lifecycle)
+public sealed class AccountManagementApi(AccountStore accounts, AccountLifecycle lifecycle)
 {
-    public Task<ApiResult> GetAsync(HttpContext http, string clientId, string id)
-        => WithAccountAsync(http, clientId, id, account => Task.FromResult(ApiResult.Json(AccountsApi.ToApi(account))));
+    public Task<ApiResult> GetAsync(HttpContext http, string id)
+        => WithAccountAsync(http, id, account => Task.FromResult(ApiResult.Json(AccountsApi.ToApi(account))));
 
-    public Task<ApiResult> DowngradeAsync(HttpContext http, string clientId, string id, DurableTaskClient durable)
-        => WithAccountAsync(http, clientId, id, async account =>
+    public Task<ApiResult> DowngradeAsync(HttpContext http, string id)
+        => WithAccountAsync(http, id, async account =>
         {
-            await lifecycle.DowngradeAsync(account, durable, http.RequestAborted);
+            await lifecycle.DowngradeAsync(account, http.RequestAborted);
             return ApiResult.Json(new ApiSuccess(true));
         });
 
-    public Task<ApiResult> UpgradeAsync(HttpContext http, string clientId, string id, DurableTaskClient durable)
-        => WithAccountAsync(http, clientId, id, async account =>
+    public Task<ApiResult> UpgradeAsync(HttpContext http, string id)
+        => WithAccountAsync(http, id, async account =>
         {
-            await lifecycle.UpgradeAsync(account, durable, http.RequestAborted);
+            await lifecycle.UpgradeAsync(account, http.RequestAborted);
             return ApiResult.Json(new ApiSuccess(true));
         });
 
     /// <summary>Body (optional): <c>{"keep_access_token": "…"}</c> keeps that one token.</summary>
-    public Task<ApiResult> RevokeAllAsync(HttpContext http, string clientId, string id)
-        => WithAccountAsync(http, clientId, id, async account =>
+    public Task<ApiResult> RevokeAllAsync(HttpContext http, string id)
+        => WithAccountAsync(http, id, async account =>
         {
             var (root, error) = await ConnectApi.ReadJsonObjectAsync(http.Request, http.RequestAborted, allowEmpty: true);
             if (root is not { } body) return error!;
@@ -47,28 +47,23 @@ public sealed class AccountManagementApi(ApiAuthenticator auth, AccountStore acc
         });
 
     /// <summary>Deletes the account and everything it owns. The SDK sends a JSON body (<c>{}</c>, as text/plain); it is not needed.</summary>
-    public Task<ApiResult> DeleteAsync(HttpContext http, string clientId, string id, DurableTaskClient durable)
-        => WithAccountAsync(http, clientId, id, async account =>
+    public Task<ApiResult> DeleteAsync(HttpContext http, string id)
+        => WithAccountAsync(http, id, async account =>
         {
-            await lifecycle.DeleteAsync(account, durable, http.RequestAborted);
+            await lifecycle.DeleteAsync(account, http.RequestAborted);
             return ApiResult.Json(new ApiSuccess(true));
         }, includeDeleting: true);
 
     /// <summary>POST /oauth/revoke: revokes the access token the request is made with (also for a stopped account).</summary>
     public async Task<ApiResult> RevokeTokenAsync(HttpContext http)
     {
-        var (account, error) = await auth.AuthenticateAccountAsync(http.Request, allowStopped: true, http.RequestAborted);
-        if (account is null) return error!;
-        await lifecycle.RevokeTokenAsync(ApiAuthenticator.ReadToken(http.Request)!, http.RequestAborted);
+        await lifecycle.RevokeTokenAsync(http.CallerAccessToken(), http.RequestAborted);
         return ApiResult.Json(new ApiSuccess(true));
     }
 
-    private async Task<ApiResult> WithAccountAsync(HttpContext http, string clientId, string id, Func<Account, Task<ApiResult>> action, bool includeDeleting = false)
+    private async Task<ApiResult> WithAccountAsync(HttpContext http, string id, Func<Account, Task<ApiResult>> action, bool includeDeleting = false)
     {
-        var ct = http.RequestAborted;
-        var (application, authError) = await auth.AuthenticateApplicationAsync(http.Request, clientId, ct);
-        if (application is null) return authError!;
-        var account = await accounts.FindForApplicationAsync(application.Id, id, ct);
+        var account = await accounts.FindForApplicationAsync(http.CallerApplication().Id, id, http.RequestAborted);
         if (account is null || (!includeDeleting && account.SyncState == SyncStates.Deleting))
             return ApiResult.NotFound($"No account '{id}' in this application.");
         return await action(account);

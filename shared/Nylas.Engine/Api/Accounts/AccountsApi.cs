@@ -1,25 +1,20 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
-using Microsoft.DurableTask.Client;
 using Nylas.Core.Api;
 using Nylas.Engine.Accounts;
+using Nylas.Engine.Api.Routing;
 
 namespace Nylas.Engine.Api.Accounts;
 
 /// <summary>GET /account (account token) and the application's account management under /a/{client_id}/accounts.</summary>
-public sealed class AccountsApi(ApiAuthenticator auth, AccountStore accounts, AccountConnector connector)
+public sealed class AccountsApi(AccountStore accounts, AccountConnector connector)
 {
-    public async Task<ApiResult> GetCurrentAsync(HttpContext http)
-    {
-        var (account, error) = await auth.AuthenticateAccountAsync(http.Request, allowStopped: true, http.RequestAborted);
-        return account is null ? error! : ApiResult.Json(ToApi(account));
-    }
+    public Task<ApiResult> GetCurrentAsync(HttpContext http) => Task.FromResult(ApiResult.Json(ToApi(http.CallerAccount())));
 
-    public async Task<ApiResult> ListAsync(HttpContext http, string clientId)
+    public async Task<ApiResult> ListAsync(HttpContext http)
     {
         var ct = http.RequestAborted;
-        var (application, authError) = await auth.AuthenticateApplicationAsync(http.Request, clientId, ct);
-        if (application is null) return authError!;
+        var application = http.CallerApplication();
         var (query, queryError) = QueryParameters.Parse(http.Request.Query);
         if (query is null) return queryError!;
         var list = await accounts.ListForApplicationAsync(application.Id, query.Limit, query.Offset, ct);
@@ -30,17 +25,16 @@ public sealed class AccountsApi(ApiAuthenticator auth, AccountStore accounts, Ac
     /// POST /a/{client_id}/accounts: connect a mailbox with IMAP settings and a password. Answers the
     /// account with its access token. (Stage 4 adds the Nylas /connect/authorize + /connect/token flow.)
     /// </summary>
-    public async Task<ApiResult> ConnectAsync(HttpContext http, string clientId, DurableTaskClient durable)
+    public async Task<ApiResult> ConnectAsync(HttpContext http)
     {
         var ct = http.RequestAborted;
-        var (application, authError) = await auth.AuthenticateApplicationAsync(http.Request, clientId, ct);
-        if (application is null) return authError!;
+        var application = http.CallerApplication();
 
         var (request, parseError) = await ReadConnectRequestAsync(http.Request, ct);
         if (request is null) return parseError!;
         try
         {
-            var (account, token) = await connector.ConnectAsync(application, request, durable, ct);
+            var (account, token) = await connector.ConnectAsync(application, request, ct);
             return ApiResult.Json(ToApi(account) with { AccessToken = token });
         }
         catch (ConnectException ex)

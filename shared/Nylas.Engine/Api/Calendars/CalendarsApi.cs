@@ -3,15 +3,17 @@ using Nylas.Core.Api;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.Storage;
 
+using Nylas.Engine.Api.Routing;
+
 namespace Nylas.Engine.Api.Calendars;
 
 /// <summary>GET /calendars and GET /calendars/{id}, read-only (the calendar of invitations found in mail).</summary>
-public sealed class CalendarsApi(ApiAuthenticator auth, ShardDirectory shards)
+public sealed class CalendarsApi(ShardDirectory shards)
 {
     public async Task<ApiResult> ListAsync(HttpContext http)
     {
         var ct = http.RequestAborted;
-        var (request, error) = await auth.ListRequestAsync(http);
+        var (request, error) = http.ListRequest();
         if (request is null) return error!;
         var (account, query) = request;
         // An account has a handful of calendars: one query, paged here.
@@ -28,7 +30,7 @@ public sealed class CalendarsApi(ApiAuthenticator auth, ShardDirectory shards)
     public async Task<ApiResult> GetAsync(HttpContext http, string id)
     {
         var ct = http.RequestAborted;
-        var (request, error) = await auth.ObjectRequestAsync(http, "calendar", id);
+        var (request, error) = http.ObjectRequest("calendar", id);
         if (request is null) return error!;
         var (account, query) = request;
         var calendar = (await LoadAsync(account, id, ct)).FirstOrDefault();

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
-using Microsoft.DurableTask.Client;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.Api.Accounts;
 using Nylas.Engine.Security;
@@ -51,7 +50,7 @@ public sealed class ConnectApi(
         return ApiResult.Json(new ConnectCode(code));
     }
 
-    public async Task<ApiResult> TokenAsync(HttpContext http, DurableTaskClient durable)
+    public async Task<ApiResult> TokenAsync(HttpContext http)
     {
         var ct = http.RequestAborted;
         var (root, parseError) = await ReadJsonObjectAsync(http.Request, ct);
@@ -68,7 +67,7 @@ public sealed class ConnectApi(
         var verified = await codes.RedeemAsync(application.Id, code!, ct);
         if (verified is null)
             return ApiResult.Error(StatusCodes.Status400BadRequest, "invalid_request_error", "Invalid code: it is unknown, expired or already used. Codes from /connect/authorize can be redeemed once, within minutes.");
-        var (account, token) = await connector.StoreAsync(application, verified, durable, ct);
+        var (account, token) = await connector.StoreAsync(application, verified, ct);
         return ApiResult.Json(AccountsApi.ToApi(account) with { AccessToken = token });
     }
 

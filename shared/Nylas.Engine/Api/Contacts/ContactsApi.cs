@@ -3,15 +3,17 @@ using Nylas.Core.Api;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.Storage;
 
+using Nylas.Engine.Api.Routing;
+
 namespace Nylas.Engine.Api.Contacts;
 
 /// <summary>GET /contacts (filter <c>email</c>: one exact address) and GET /contacts/{id}, read-only: ingest derives contacts from mail.</summary>
-public sealed class ContactsApi(ApiAuthenticator auth, ShardDirectory shards)
+public sealed class ContactsApi(ShardDirectory shards)
 {
     public async Task<ApiResult> ListAsync(HttpContext http)
     {
         var ct = http.RequestAborted;
-        var (request, error) = await auth.ListRequestAsync(http, "email");
+        var (request, error) = http.ListRequest("email");
         if (request is null) return error!;
         var (account, query) = request;
         var (email, emailError) = QueryParameters.Text(http.Request.Query, "email");
@@ -37,7 +39,7 @@ public sealed class ContactsApi(ApiAuthenticator auth, ShardDirectory shards)
     public async Task<ApiResult> GetAsync(HttpContext http, string id)
     {
         var ct = http.RequestAborted;
-        var (request, error) = await auth.ObjectRequestAsync(http, "contact", id);
+        var (request, error) = http.ObjectRequest("contact", id);
         if (request is null) return error!;
         var (account, query) = request;
         var contact = await FindAsync(account, id, ct);

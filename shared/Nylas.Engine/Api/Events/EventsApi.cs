@@ -6,13 +6,15 @@ using Nylas.Core.Ids;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.Storage;
 
+using Nylas.Engine.Api.Routing;
+
 namespace Nylas.Engine.Api.Events;
 
 /// <summary>
 /// GET /events (filters <c>calendar_id</c>, <c>title</c>, <c>starts_before/after</c>, <c>ends_before/after</c>,
 /// <c>show_cancelled</c>) and GET /events/{id}: the invitations found in mail, soonest first.
 /// </summary>
-public sealed class EventsApi(ApiAuthenticator auth, ShardDirectory shards)
+public sealed class EventsApi(ShardDirectory shards)
 {
     private static readonly string[] Filters = ["calendar_id", "title", "starts_before", "starts_after", "ends_before", "ends_after", "show_cancelled"];
 
@@ -21,7 +23,7 @@ public sealed class EventsApi(ApiAuthenticator auth, ShardDirectory shards)
     public async Task<ApiResult> ListAsync(HttpContext http)
     {
         var ct = http.RequestAborted;
-        var (request, error) = await auth.ListRequestAsync(http, Filters);
+        var (request, error) = http.ListRequest(Filters);
         if (request is null) return error!;
         var (account, query) = request;
         var q = http.Request.Query;
@@ -57,7 +59,7 @@ public sealed class EventsApi(ApiAuthenticator auth, ShardDirectory shards)
     public async Task<ApiResult> GetAsync(HttpContext http, string id)
     {
         var ct = http.RequestAborted;
-        var (request, error) = await auth.ObjectRequestAsync(http, "event", id);
+        var (request, error) = http.ObjectRequest("event", id);
         if (request is null) return error!;
         var (account, query) = request;
         var e = (await LoadAsync(account, id, null, showCancelled: true, ct)).FirstOrDefault();

@@ -6,10 +6,12 @@ using Nylas.Core.Ids;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.Storage;
 
+using Nylas.Engine.Api.Routing;
+
 namespace Nylas.Engine.Api.Files;
 
 /// <summary>GET /files (filters <c>filename</c>, <c>message_id</c>, <c>content_type</c>), /files/{id} and /files/{id}/download.</summary>
-public sealed class FilesApi(ApiAuthenticator auth, ShardDirectory shards, FileStore store)
+public sealed class FilesApi(ShardDirectory shards, FileStore store)
 {
     private static readonly string[] Filters = ["filename", "message_id", "content_type"];
 
@@ -18,7 +20,7 @@ public sealed class FilesApi(ApiAuthenticator auth, ShardDirectory shards, FileS
     public async Task<ApiResult> ListAsync(HttpContext http)
     {
         var ct = http.RequestAborted;
-        var (request, error) = await auth.ListRequestAsync(http, Filters);
+        var (request, error) = http.ListRequest(Filters);
         if (request is null) return error!;
         var (account, query) = request;
         var (filename, e1) = QueryParameters.Text(http.Request.Query, "filename");
@@ -50,7 +52,7 @@ public sealed class FilesApi(ApiAuthenticator auth, ShardDirectory shards, FileS
     public async Task<ApiResult> GetAsync(HttpContext http, string id)
     {
         var ct = http.RequestAborted;
-        var (request, error) = await auth.ObjectRequestAsync(http, "file", id);
+        var (request, error) = http.ObjectRequest("file", id);
         if (request is null) return error!;
         var (account, query) = request;
         var file = await FindAsync(account, id, ct);
@@ -60,7 +62,7 @@ public sealed class FilesApi(ApiAuthenticator auth, ShardDirectory shards, FileS
     public async Task<ApiResult> DownloadAsync(HttpContext http, string id)
     {
         var ct = http.RequestAborted;
-        var (request, error) = await auth.ObjectRequestAsync(http, "file", id);
+        var (request, error) = http.ObjectRequest("file", id);
         if (request is null) return error!;
         var (account, query) = request;
         var file = await FindAsync(account, id, ct);

@@ -2,6 +2,8 @@ using Microsoft.AspNetCore.Http;
 using Nylas.Core.Api;
 using Nylas.Engine.Accounts;
 
+using Nylas.Engine.Api.Routing;
+
 namespace Nylas.Engine.Api.Filtering;
 
 /// <summary>The three views (objects, <c>ids</c>, <c>count</c>) of a filtered list of messages or threads.</summary>
@@ -15,10 +17,10 @@ public interface IMailListQueries<T>
 /// <summary>GET /messages and /threads (their filters) and their /search (<c>q</c> only): one request shape, two object kinds.</summary>
 public static class MailList
 {
-    public static async Task<ApiResult> ServeAsync<T>(ApiAuthenticator auth, IMailListQueries<T> queries, HttpContext http, string[] filterNames, bool search)
+    public static async Task<ApiResult> ServeAsync<T>(IMailListQueries<T> queries, HttpContext http, string[] filterNames, bool search)
     {
         var ct = http.RequestAborted;
-        var (request, error) = await auth.ListRequestAsync(http, search ? MailFilter.SearchNames : filterNames);
+        var (request, error) = http.ListRequest(search ? MailFilter.SearchNames : filterNames);
         if (request is null) return error!;
         var (account, query) = request;
         var (filter, filterError) = search ? MailFilter.ParseSearch(http.Request.Query) : MailFilter.Parse(http.Request.Query);

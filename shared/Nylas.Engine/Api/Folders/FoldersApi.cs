@@ -3,13 +3,15 @@ using Nylas.Core.Api;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.Sync;
 
+using Nylas.Engine.Api.Routing;
+
 namespace Nylas.Engine.Api.Folders;
 
 /// <summary>
 /// GET /folders, /folders/{id} (folder accounts) and GET /labels, /labels/{id} (Gmail), read-only in this
 /// stage. An account has one family only; the other answers 404, as the v2 API did.
 /// </summary>
-public sealed class FoldersApi(ApiAuthenticator auth, FolderStore folders)
+public sealed class FoldersApi(FolderStore folders)
 {
     public Task<ApiResult> ListAsync(HttpContext http) => ListAsync(http, labels: false);
 
@@ -22,7 +24,7 @@ public sealed class FoldersApi(ApiAuthenticator auth, FolderStore folders)
     private async Task<ApiResult> ListAsync(HttpContext http, bool labels)
     {
         var ct = http.RequestAborted;
-        var (request, error) = await auth.ListRequestAsync(http);
+        var (request, error) = http.ListRequest();
         if (request is null) return error!;
         var (account, query) = request;
         if (account.UsesLabels != labels) return WrongFamily(account);
@@ -41,7 +43,7 @@ public sealed class FoldersApi(ApiAuthenticator auth, FolderStore folders)
     {
         var ct = http.RequestAborted;
         string kind = labels ? "label" : "folder";
-        var (request, error) = await auth.ObjectRequestAsync(http, kind, id);
+        var (request, error) = http.ObjectRequest(kind, id);
         if (request is null) return error!;
         var account = request.Account;
         if (account.UsesLabels != labels) return WrongFamily(account);

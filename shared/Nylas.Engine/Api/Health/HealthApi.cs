@@ -1,17 +1,17 @@
 using System.Diagnostics;
 using Microsoft.AspNetCore.Http;
-using Microsoft.DurableTask.Client;
 using Nylas.Engine.Queues;
 using Nylas.Engine.Storage;
+using Nylas.Engine.Sync;
 
 namespace Nylas.Engine.Api.Health;
 
 /// <summary>GET /health: each dependency checked for real, with its latency; 503 when any is down.</summary>
-public sealed class HealthApi(ShardDirectory shards, RawMailStore rawMail, StorageQueueIngestQueue ingestQueue)
+public sealed class HealthApi(ShardDirectory shards, RawMailStore rawMail, StorageQueueIngestQueue ingestQueue, IAccountSyncControl syncControl)
 {
     public sealed record Check(bool Ok, long Ms, string? Error);
 
-    public async Task<ApiResult> GetAsync(HttpContext http, DurableTaskClient durable)
+    public async Task<ApiResult> GetAsync(HttpContext http)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
         timeout.CancelAfter(TimeSpan.FromSeconds(10));
@@ -22,8 +22,8 @@ public sealed class HealthApi(ShardDirectory shards, RawMailStore rawMail, Stora
             ["mysql_global"] = Run(async () => { await using var c = await shards.Global.OpenConnectionAsync(ct); await c.PingAsync(ct); }),
             ["blob"] = Run(async () => { if (!await rawMail.ContainerExistsAsync(ct)) throw new InvalidOperationException("raw-mail container missing"); }),
             ["queue"] = Run(async () => await ingestQueue.Queue.GetPropertiesAsync(ct)),
-            // A lookup of an instance that does not exist still goes through the durable backend's storage.
-            ["durable"] = Run(async () => await durable.GetInstanceAsync("health-probe", getInputsAndOutputs: false, ct)),
+            // The status of an account that cannot exist (id 0) still goes through the durable backend's storage.
+            ["durable"] = Run(async () => await syncControl.GetStatusAsync(0, ct)),
         };
         foreach (int shardId in shards.ShardIds.Order())
             checks[$"mysql_shard{shardId}"] = Run(async () => { await using var c = await shards.Shard(shardId).OpenConnectionAsync(ct); await c.PingAsync(ct); });

@@ -4,23 +4,24 @@ using Nylas.Engine.Accounts;
 using Nylas.Engine.Api.Filtering;
 using Nylas.Engine.Storage;
 
+using Nylas.Engine.Api.Routing;
+
 namespace Nylas.Engine.Api.Messages;
 
 /// <summary>GET /messages, /messages/search and /messages/{id} (or several comma-separated ids).</summary>
-public sealed class MessagesApi(ApiAuthenticator auth, MessageQueries queries, RawMailStore rawMail)
+public sealed class MessagesApi(MessageQueries queries, RawMailStore rawMail)
 {
     public Task<ApiResult> ListAsync(HttpContext http) => ListAsync(http, search: false);
 
     /// <summary>GET /messages/search?q=: full-text search of subjects, participants, bodies and attachment names in the mirror.</summary>
     public Task<ApiResult> SearchAsync(HttpContext http) => ListAsync(http, search: true);
 
-    private Task<ApiResult> ListAsync(HttpContext http, bool search) => MailList.ServeAsync(auth, queries, http, MailFilter.MessageNames, search);
+    private Task<ApiResult> ListAsync(HttpContext http, bool search) => MailList.ServeAsync(queries, http, MailFilter.MessageNames, search);
 
     public async Task<ApiResult> GetAsync(HttpContext http, string id)
     {
         var ct = http.RequestAborted;
-        var (account, authError) = await auth.AuthenticateAccountAsync(http.Request, ct);
-        if (account is null) return authError!;
+        var account = http.CallerAccount();
         if (id.Contains(',')) return await GetSeveralAsync(http, account, id);
         if (!PublicId.IsWellFormed(id)) return ApiResult.BadRequest($"Invalid message id '{id}'.");
 

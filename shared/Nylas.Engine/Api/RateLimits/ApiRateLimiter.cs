@@ -18,6 +18,7 @@ public sealed class ApiRateLimiter : IDisposable
 {
     private readonly ApiOptions _options;
     private readonly PartitionedRateLimiter<string>? _limiter;
+    private readonly PartitionedRateLimiter<string>? _addressLimiter;
 
     public ApiRateLimiter(IOptions<NylasOptions> options)
     {
@@ -31,27 +32,82 @@ public sealed class ApiRateLimiter : IDisposable
             QueueLimit = 0,
             AutoReplenishment = true,
         }));
+        if (_options.RateLimitPerAddressPerSecond <= 0) return;
+        _addressLimiter = PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = _options.RateLimitPerAddressBurst,
+            TokensPerPeriod = _options.RateLimitPerAddressPerSecond,
+            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        }));
     }
+
+    /// <summary>
+    /// Takes one request from the client address's bucket, before any credential is looked up: a flood of made-up
+    /// tokens from one address is refused without a database query. Null when allowed, else the 429 to answer.
+    /// </summary>
+    public ApiResult? AcquireAddress(HttpContext http)
+    {
+        if (_addressLimiter is null) return null;
+        string key = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        using var lease = _addressLimiter.AttemptAcquire(key);
+        if (lease.IsAcquired) return null;
+        http.Response.Headers.RetryAfter = "1";
+        return ApiResult.Error(StatusCodes.Status429TooManyRequests, "rate_limit_error",
+            $"Too many requests from this address: at most {_options.RateLimitPerAddressPerSecond} per second (bursts of {_options.RateLimitPerAddressBurst}); retry after 1 s.");
+    }
+
+    /// <summary>
+    /// The 429 when the credential's bucket is already empty, without taking from it: checked before the credential
+    /// is looked up, so a caller over its limit costs no query. Null otherwise (also for a credential never seen).
+    /// </summary>
+    public ApiResult? Exhausted(HttpResponse response, string kind, string credential)
+    {
+        if (_limiter is null) return null;
+        string key = KeyOf(kind, credential);
+        using var lease = _limiter.AttemptAcquire(key, permitCount: 0);
+        return lease.IsAcquired ? null : Refuse(response, key);
+    }
+
+    // The raw credential is not kept as a key in memory.
+    private static string KeyOf(string kind, string credential)
+        => kind + ":" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(credential)), 0, 16);
 
     /// <summary>Takes one request from the credential's bucket; null when allowed, else the 429 to answer.</summary>
     public ApiResult? Acquire(HttpResponse response, string kind, string credential)
     {
         if (_limiter is null) return null;
-        // The raw credential is not kept as a key in memory.
-        string key = kind + ":" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(credential)), 0, 16);
+        string key = KeyOf(kind, credential);
         using var lease = _limiter.AttemptAcquire(key);
-        long remaining = _limiter.GetStatistics(key)?.CurrentAvailablePermits ?? 0;
-        double secondsToFull = (_options.RateLimitBurst - remaining) / (double)_options.RateLimitPerSecond;
-        var headers = response.Headers;
-        headers["X-RateLimit-Limit"] = _options.RateLimitBurst.ToString(CultureInfo.InvariantCulture);
-        headers["X-RateLimit-Remaining"] = remaining.ToString(CultureInfo.InvariantCulture);
-        headers["X-RateLimit-Reset"] = DateTimeOffset.UtcNow.AddSeconds(Math.Ceiling(secondsToFull)).ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
-        if (lease.IsAcquired) return null;
+        if (!lease.IsAcquired) return Refuse(response, key);
+        SetHeaders(response, key);
+        return null;
+    }
+
+    private ApiResult Refuse(HttpResponse response, string key)
+    {
+        var headers = SetHeaders(response, key);
         int retryAfter = (int)Math.Max(1, Math.Ceiling(1.0 / _options.RateLimitPerSecond));
         headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
         return ApiResult.Error(StatusCodes.Status429TooManyRequests, "rate_limit_error",
             $"Too many requests: at most {_options.RateLimitPerSecond} per second (bursts of {_options.RateLimitBurst}) per credential; retry after {retryAfter} s.");
     }
 
-    public void Dispose() => _limiter?.Dispose();
+    private IHeaderDictionary SetHeaders(HttpResponse response, string key)
+    {
+        long remaining = _limiter!.GetStatistics(key)?.CurrentAvailablePermits ?? 0;
+        double secondsToFull = (_options.RateLimitBurst - remaining) / (double)_options.RateLimitPerSecond;
+        var headers = response.Headers;
+        headers["X-RateLimit-Limit"] = _options.RateLimitBurst.ToString(CultureInfo.InvariantCulture);
+        headers["X-RateLimit-Remaining"] = remaining.ToString(CultureInfo.InvariantCulture);
+        headers["X-RateLimit-Reset"] = DateTimeOffset.UtcNow.AddSeconds(Math.Ceiling(secondsToFull)).ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        return headers;
+    }
+
+    public void Dispose()
+    {
+        _limiter?.Dispose();
+        _addressLimiter?.Dispose();
+    }
 }

@@ -1,0 +1,48 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Routing.Template;
+
+namespace Nylas.Engine.Api.Routing;
+
+/// <summary>Who may call a route; the pipeline checks it before the handler runs.</summary>
+public enum ApiAccess
+{
+    /// <summary>No credential (health, OpenAPI, the connect flow, which authenticates inside its body).</summary>
+    Anonymous,
+    /// <summary>An account's access token; a stopped (downgraded) account is refused with 403.</summary>
+    Account,
+    /// <summary>An account's access token, also for a stopped account (GET /account, POST /oauth/revoke).</summary>
+    AccountEvenStopped,
+    /// <summary>The client secret of the application named by the route's <c>{clientId}</c>.</summary>
+    Application,
+}
+
+/// <summary>
+/// One endpoint of the API: its name (the Functions app's function name), HTTP method, route template
+/// (no leading slash, as Functions writes it), who may call it and the shared handler. Both hosts are
+/// derived from <see cref="ApiRoutes.All"/>.
+/// </summary>
+/// <param name="UsesSyncControl">The handler starts or stops account orchestrations (the Functions adapter must bind a durable client).</param>
+/// <param name="MaxBodyBytes">Largest request body the route accepts; null takes <c>Nylas:Api:MaxRequestBodyBytes</c>.</param>
+public sealed record ApiRoute(
+    string Name,
+    string Method,
+    string Template,
+    ApiAccess Access,
+    Func<HttpContext, RouteValueDictionary, Task<ApiResult>> Handler,
+    bool UsesSyncControl = false,
+    long? MaxBodyBytes = null)
+{
+    private readonly RouteTemplate _parsed = TemplateParser.Parse(Template);
+
+    /// <summary>The template as parsed by ASP.NET Core routing (for precedence and matching).</summary>
+    public RouteTemplate Parsed => _parsed;
+
+    /// <summary>The route values of <paramref name="path"/> when it matches this template, else null.</summary>
+    public RouteValueDictionary? Match(PathString path)
+    {
+        var values = new RouteValueDictionary();
+        string p = path.Value is { Length: > 1 } v ? v.TrimEnd('/') : path.Value ?? "/";
+        return new TemplateMatcher(_parsed, new RouteValueDictionary()).TryMatch(p, values) ? values : null;
+    }
+}

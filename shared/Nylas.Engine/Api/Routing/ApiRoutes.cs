@@ -1,0 +1,100 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Routing.Template;
+using Microsoft.Extensions.DependencyInjection;
+using Nylas.Engine.Api.Accounts;
+using Nylas.Engine.Api.Calendars;
+using Nylas.Engine.Api.Connect;
+using Nylas.Engine.Api.Contacts;
+using Nylas.Engine.Api.Events;
+using Nylas.Engine.Api.Files;
+using Nylas.Engine.Api.Folders;
+using Nylas.Engine.Api.Health;
+using Nylas.Engine.Api.Messages;
+using Nylas.Engine.Api.OpenApi;
+using Nylas.Engine.Api.Threads;
+using static Nylas.Engine.Api.Routing.ApiAccess;
+
+namespace Nylas.Engine.Api.Routing;
+
+/// <summary>
+/// The route table: every endpoint once. The local host maps these as its endpoints; the Functions app has one
+/// [Function] per entry (checked by RouteParityTests) that hands the request to <see cref="ApiPipeline.DispatchAsync"/>;
+/// openapi.json documents exactly these (OpenApiTests).
+/// </summary>
+public static class ApiRoutes
+{
+    public static readonly IReadOnlyList<ApiRoute> All =
+    [
+        Get("Health", "health", Anonymous, (h, _) => S<HealthApi>(h).GetAsync(h)),
+        Get("OpenApi", "openapi.json", Anonymous, (_, _) => Task.FromResult(OpenApiDescription.Get())),
+        Get("GetAccount", "account", AccountEvenStopped, (h, _) => S<AccountsApi>(h).GetCurrentAsync(h)),
+
+        Get("ListMessages", "messages", Account, (h, _) => S<MessagesApi>(h).ListAsync(h)),
+        Get("SearchMessages", "messages/search", Account, (h, _) => S<MessagesApi>(h).SearchAsync(h)),
+        Get("GetMessage", "messages/{id}", Account, (h, v) => S<MessagesApi>(h).GetAsync(h, Id(v))),
+        Get("ListThreads", "threads", Account, (h, _) => S<ThreadsApi>(h).ListAsync(h)),
+        Get("SearchThreads", "threads/search", Account, (h, _) => S<ThreadsApi>(h).SearchAsync(h)),
+        Get("GetThread", "threads/{id}", Account, (h, v) => S<ThreadsApi>(h).GetAsync(h, Id(v))),
+        Get("ListContacts", "contacts", Account, (h, _) => S<ContactsApi>(h).ListAsync(h)),
+        Get("GetContact", "contacts/{id}", Account, (h, v) => S<ContactsApi>(h).GetAsync(h, Id(v))),
+        Get("ListCalendars", "calendars", Account, (h, _) => S<CalendarsApi>(h).ListAsync(h)),
+        Get("GetCalendar", "calendars/{id}", Account, (h, v) => S<CalendarsApi>(h).GetAsync(h, Id(v))),
+        Get("ListEvents", "events", Account, (h, _) => S<EventsApi>(h).ListAsync(h)),
+        Get("GetEvent", "events/{id}", Account, (h, v) => S<EventsApi>(h).GetAsync(h, Id(v))),
+        Get("ListFiles", "files", Account, (h, _) => S<FilesApi>(h).ListAsync(h)),
+        Get("GetFile", "files/{id}", Account, (h, v) => S<FilesApi>(h).GetAsync(h, Id(v))),
+        Get("DownloadFile", "files/{id}/download", Account, (h, v) => S<FilesApi>(h).DownloadAsync(h, Id(v))),
+        Get("ListFolders", "folders", Account, (h, _) => S<FoldersApi>(h).ListAsync(h)),
+        Get("GetFolder", "folders/{id}", Account, (h, v) => S<FoldersApi>(h).GetAsync(h, Id(v))),
+        Get("ListLabels", "labels", Account, (h, _) => S<FoldersApi>(h).ListLabelsAsync(h)),
+        Get("GetLabel", "labels/{id}", Account, (h, v) => S<FoldersApi>(h).GetLabelAsync(h, Id(v))),
+
+        Get("ListAccounts", "a/{clientId}/accounts", Application, (h, _) => S<AccountsApi>(h).ListAsync(h)),
+        Post("ConnectAccount", "a/{clientId}/accounts", Application, (h, _) => S<AccountsApi>(h).ConnectAsync(h), usesSyncControl: true),
+        Get("GetManagedAccount", "a/{clientId}/accounts/{id}", Application, (h, v) => S<AccountManagementApi>(h).GetAsync(h, Id(v))),
+        new("DeleteAccount", "DELETE", "a/{clientId}/accounts/{id}", Application, (h, v) => S<AccountManagementApi>(h).DeleteAsync(h, Id(v)), UsesSyncControl: true),
+        Post("DowngradeAccount", "a/{clientId}/accounts/{id}/downgrade", Application, (h, v) => S<AccountManagementApi>(h).DowngradeAsync(h, Id(v)), usesSyncControl: true),
+        Post("UpgradeAccount", "a/{clientId}/accounts/{id}/upgrade", Application, (h, v) => S<AccountManagementApi>(h).UpgradeAsync(h, Id(v)), usesSyncControl: true),
+        Post("RevokeAllTokens", "a/{clientId}/accounts/{id}/revoke-all", Application, (h, v) => S<AccountManagementApi>(h).RevokeAllAsync(h, Id(v))),
+
+        // The native-auth flow names its application inside the body (client_id, and client_secret at /connect/token).
+        Post("ConnectAuthorize", "connect/authorize", Anonymous, (h, _) => S<ConnectApi>(h).AuthorizeAsync(h)),
+        Post("ConnectToken", "connect/token", Anonymous, (h, _) => S<ConnectApi>(h).TokenAsync(h), usesSyncControl: true),
+        Post("RevokeToken", "oauth/revoke", AccountEvenStopped, (h, _) => S<AccountManagementApi>(h).RevokeTokenAsync(h)),
+    ];
+
+    /// <summary>What answers a path or method no route has: a JSON 404, never an HTML page.</summary>
+    public static readonly ApiRoute NotFound = new("NotFound", "*", "{*path}", Anonymous,
+        (h, _) => Task.FromResult(ApiResult.NotFound($"No such endpoint: {h.Request.Method} {h.Request.Path}")));
+
+    private static readonly Dictionary<string, ApiRoute> ByName = All.Append(NotFound).ToDictionary(r => r.Name, StringComparer.Ordinal);
+
+    // Most specific first, as ASP.NET Core orders them: "messages/search" before "messages/{id}". The Functions host
+    // does not (it picks among overlapping HTTP triggers by function name), so its requests are dispatched here.
+    private static readonly ApiRoute[] ByPrecedence = [.. All.OrderByDescending(r => RoutePrecedence.ComputeInbound(r.Parsed))];
+
+    public static ApiRoute Named(string name)
+        => ByName.TryGetValue(name, out var route) ? route : throw new ArgumentException($"No API route named '{name}'.", nameof(name));
+
+    /// <summary>The route that answers <paramref name="method"/> <paramref name="path"/>, with its values; <see cref="NotFound"/> when none does.</summary>
+    public static (ApiRoute Route, RouteValueDictionary Values) Resolve(string method, PathString path)
+    {
+        foreach (var route in ByPrecedence)
+        {
+            if (!HttpMethods.Equals(route.Method, method) && !(HttpMethods.IsHead(method) && HttpMethods.IsGet(route.Method))) continue;
+            if (route.Match(path) is { } values) return (route, values);
+        }
+        return (NotFound, new RouteValueDictionary());
+    }
+
+    private static ApiRoute Get(string name, string template, ApiAccess access, Func<HttpContext, RouteValueDictionary, Task<ApiResult>> handler)
+        => new(name, "GET", template, access, handler);
+
+    private static ApiRoute Post(string name, string template, ApiAccess access, Func<HttpContext, RouteValueDictionary, Task<ApiResult>> handler, bool usesSyncControl = false)
+        => new(name, "POST", template, access, handler, usesSyncControl);
+
+    private static T S<T>(HttpContext http) where T : notnull => http.RequestServices.GetRequiredService<T>();
+
+    private static string Id(RouteValueDictionary values) => values["id"] as string ?? "";
+}

@@ -1,0 +1,89 @@
+using System.Text.Json;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Logging;
+
+namespace Nylas.Engine.Sync;
+
+/// <summary>
+/// <see cref="IAccountSyncControl"/> over a Durable Task client: one eternal orchestration per account
+/// (<see cref="AccountSyncOrchestrator"/>), instance id <c>account-sync-{id}</c>. The only engine type that sees
+/// <see cref="DurableTaskClient"/>; the host says where its client comes from.
+/// </summary>
+public sealed partial class DurableAccountSyncControl(Func<DurableTaskClient> client, ILogger<DurableAccountSyncControl> logger) : IAccountSyncControl
+{
+    public static string InstanceId(long accountId) => $"account-sync-{accountId}";
+
+    private static bool IsActive(OrchestrationMetadata? instance)
+        => instance is { RuntimeStatus: OrchestrationRuntimeStatus.Running or OrchestrationRuntimeStatus.Pending or OrchestrationRuntimeStatus.Suspended };
+
+    public async Task<bool> StartAsync(long accountId, CancellationToken cancellationToken = default)
+    {
+        var durable = client();
+        string instanceId = InstanceId(accountId);
+        var existing = await durable.GetInstanceAsync(instanceId, getInputsAndOutputs: false, cancellationToken);
+        if (IsActive(existing)) return false;
+        if (existing is not null)
+            await durable.PurgeInstanceAsync(instanceId, cancellation: cancellationToken);
+        await durable.ScheduleNewOrchestrationInstanceAsync(SyncTaskNames.AccountSync, new AccountSyncInput(accountId),
+            new StartOrchestrationOptions { InstanceId = instanceId }, cancellationToken);
+        LogStarted(accountId, instanceId, existing?.RuntimeStatus.ToString() ?? "none");
+        return true;
+    }
+
+    /// <summary>A sync step already running finishes on its own; its next step sees the account disabled and stops.</summary>
+    public async Task StopAsync(long accountId, TimeSpan wait, CancellationToken cancellationToken = default)
+    {
+        var durable = client();
+        string instanceId = InstanceId(accountId);
+        if (!IsActive(await durable.GetInstanceAsync(instanceId, getInputsAndOutputs: false, cancellationToken))) return;
+        await durable.TerminateInstanceAsync(instanceId, "stopped by the application", cancellationToken);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(wait);
+        try
+        {
+            await durable.WaitForInstanceCompletionAsync(instanceId, getInputsAndOutputs: false, timeout.Token);
+            LogStopped(accountId, instanceId);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogStopSlow(accountId, instanceId, (int)wait.TotalSeconds);
+        }
+    }
+
+    public async Task WakeAsync(long accountId, CancellationToken cancellationToken = default)
+    {
+        var durable = client();
+        string instanceId = InstanceId(accountId);
+        if (!IsActive(await durable.GetInstanceAsync(instanceId, getInputsAndOutputs: false, cancellationToken))) return;
+        await durable.RaiseEventAsync(instanceId, AccountSyncOrchestrator.WakeEvent, eventPayload: null, cancellationToken);
+    }
+
+    public async Task<AccountSyncRuntime?> GetStatusAsync(long accountId, CancellationToken cancellationToken = default)
+    {
+        // The custom status comes only with inputs and outputs; this orchestration's are a few ids and counters.
+        var instance = await client().GetInstanceAsync(InstanceId(accountId), getInputsAndOutputs: true, cancellationToken);
+        if (instance is null) return null;
+        AccountSyncStatus? status = null;
+        try { status = instance.ReadCustomStatusAs<AccountSyncStatus>(); } catch (JsonException) { }
+        return new AccountSyncRuntime(instance.RuntimeStatus.ToString(), IsActive(instance), status);
+    }
+
+    public async Task ForgetAsync(long accountId, CancellationToken cancellationToken = default)
+    {
+        var durable = client();
+        string instanceId = InstanceId(accountId);
+        var instance = await durable.GetInstanceAsync(instanceId, getInputsAndOutputs: false, cancellationToken);
+        if (instance is { RuntimeStatus: OrchestrationRuntimeStatus.Completed or OrchestrationRuntimeStatus.Terminated or OrchestrationRuntimeStatus.Failed })
+            await durable.PurgeInstanceAsync(instanceId, cancellation: cancellationToken);
+    }
+
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "Account {AccountId}: sync orchestration {InstanceId} started (previous: {Previous})")]
+    private partial void LogStarted(long accountId, string instanceId, string previous);
+
+    [LoggerMessage(EventId = 1202, Level = LogLevel.Information, Message = "Account {AccountId}: sync orchestration {InstanceId} terminated")]
+    private partial void LogStopped(long accountId, string instanceId);
+
+    [LoggerMessage(EventId = 1203, Level = LogLevel.Warning, Message = "Account {AccountId}: sync orchestration {InstanceId} not ended {Seconds} s after terminating it")]
+    private partial void LogStopSlow(long accountId, string instanceId, int seconds);
+}

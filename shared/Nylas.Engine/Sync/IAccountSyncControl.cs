@@ -1,0 +1,27 @@
+namespace Nylas.Engine.Sync;
+
+/// <summary>
+/// How engine services start, stop, wake and look at an account's sync, without knowing what runs it. Each host
+/// supplies its durable client to <see cref="DurableAccountSyncControl"/> (the local host from DI, the Functions
+/// app from the trigger's [DurableClient] binding).
+/// </summary>
+public interface IAccountSyncControl
+{
+    /// <summary>Starts the account's sync unless it is already running; true when it was started.</summary>
+    Task<bool> StartAsync(long accountId, CancellationToken cancellationToken = default);
+
+    /// <summary>Ends the account's sync and waits, up to <paramref name="wait"/>, until it has ended.</summary>
+    Task StopAsync(long accountId, TimeSpan wait, CancellationToken cancellationToken = default);
+
+    /// <summary>Cuts a back-off or poll wait short, so the next sync step runs now (new credentials, a write to apply).</summary>
+    Task WakeAsync(long accountId, CancellationToken cancellationToken = default);
+
+    /// <summary>The account's sync as the orchestration reports it; null when none exists.</summary>
+    Task<AccountSyncRuntime?> GetStatusAsync(long accountId, CancellationToken cancellationToken = default);
+
+    /// <summary>Forgets an ended sync's history (account deletion).</summary>
+    Task ForgetAsync(long accountId, CancellationToken cancellationToken = default);
+}
+
+/// <summary>An account's sync as seen from outside: whether it runs and what the orchestration last reported.</summary>
+public sealed record AccountSyncRuntime(string RuntimeStatus, bool IsRunning, AccountSyncStatus? Status);
