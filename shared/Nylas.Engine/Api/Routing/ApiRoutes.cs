@@ -70,9 +70,9 @@ public static class ApiRoutes
 
     private static readonly Dictionary<string, ApiRoute> ByName = All.Append(NotFound).ToDictionary(r => r.Name, StringComparer.Ordinal);
 
-    // Most specific first, as ASP.NET Core orders them: "messages/search" before "messages/{id}". The Functions host
+    // Most specific first (lowest inbound precedence value), as ASP.NET Core orders them: "messages/search" before "messages/{id}". The Functions host
     // does not (it picks among overlapping HTTP triggers by function name), so its requests are dispatched here.
-    private static readonly ApiRoute[] ByPrecedence = [.. All.OrderByDescending(r => RoutePrecedence.ComputeInbound(r.Parsed))];
+    private static readonly ApiRoute[] ByPrecedence = [.. All.OrderBy(r => RoutePrecedence.ComputeInbound(r.Parsed))];
 
     public static ApiRoute Named(string name)
         => ByName.TryGetValue(name, out var route) ? route : throw new ArgumentException($"No API route named '{name}'.", nameof(name));
