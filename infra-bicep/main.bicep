@@ -238,6 +238,11 @@ var baseSettings = union(hostSettings, {
   Nylas__Connect__RefusePrivateNetworks: 'true'
   Nylas__Connect__AllowedPrivateNetworks: allowedPrivateNetworks
   ServiceBusConnection__fullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
+  // Resolved by the Functions host itself (%Nylas:…% in host.json and the timer triggers), so they must exist as
+  // app settings; the values are the engine's defaults (NylasOptions).
+  Nylas__Durable__TaskHub: 'nylas'
+  Nylas__Timers__SyncSupervisor: '0 */2 * * * *'
+  Nylas__Timers__DeletionSweep: '0 17 * * * *'
 })
 
 module functionApp 'modules/functionapp.bicep' = {

@@ -2,9 +2,12 @@ using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Nylas.Engine;
+using Nylas.Engine.Hosting;
 using Nylas.Engine.Storage;
 using Nylas.Functions;
 
+// The host applies host.json without asking the app: fail at start, naming the value, rather than quietly later.
+HostJsonCheck.Require(Path.Combine(AppContext.BaseDirectory, "host.json"));
 var builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
 builder.Services.AddHostedService<StoragePreparationService>();
