@@ -21,25 +21,25 @@ public sealed partial class ChangeWaiter(
         var sync = options.Value.Sync;
         var account = await accounts.GetAsync(accountId, cancellationToken);
         if (account is null || !account.SyncEnabled || account.SyncState == SyncStates.InvalidCredentials)
-            return new WaitOutcome(Stop: true, Changed: false, IdleSupported: true, 0);
+            return new WaitOutcome(Stop: true, IdleSupported: true, 0);
 
         var secrets = await accounts.GetSecretsAsync(accountId, cancellationToken);
         using var client = await connector.ConnectAsync(account.Imap, secrets, s => accounts.UpdateSecretsAsync(accountId, s, cancellationToken), cancellationToken);
         if (!client.Capabilities.HasFlag(MailKit.Net.Imap.ImapCapabilities.Idle))
-            return new WaitOutcome(Stop: false, Changed: false, IdleSupported: false, sync.PollSeconds);
+            return new WaitOutcome(Stop: false, IdleSupported: false, sync.PollSeconds);
 
         // Gmail's INBOX is a label that is not synced; every new message shows in All Mail.
         bool labelServer = GmailLabels.IsLabelServer(client);
         var allMail = labelServer ? client.GetFolder(SpecialFolder.All) : null;
         if (labelServer && allMail is null)
-            return new WaitOutcome(Stop: false, Changed: false, IdleSupported: false, sync.PollSeconds); // nothing synced to IDLE on
+            return new WaitOutcome(Stop: false, IdleSupported: false, sync.PollSeconds); // nothing synced to IDLE on
         var inbox = allMail ?? client.Inbox;
         await inbox.OpenAsync(FolderAccess.ReadOnly, cancellationToken);
 
         // Mail that arrived between the sync step and now would not wake the IDLE: check first.
         var state = await folders.EnsureAsync(account.ShardId, account.Id, inbox.FullName, inbox.FullName, allMail is null ? FolderRoles.Inbox : "all", cancellationToken);
         if (state.UidValidity != inbox.UidValidity || (inbox.UidNext is { } next && next.Id - 1 > state.SyncedHighUid))
-            return new WaitOutcome(Stop: false, Changed: true, IdleSupported: true, 0);
+            return new WaitOutcome(Stop: false, IdleSupported: true, 0);
 
         // IDLE in slices with a NOOP between them: a connection that died silently fails the NOOP
         // (and the activity, which is retried) instead of idling until the step's end.
@@ -76,7 +76,7 @@ public sealed partial class ChangeWaiter(
         }
         if (changed) LogWoken(accountId);
         if (client.IsConnected) await client.DisconnectAsync(quit: true, cancellationToken);
-        return new WaitOutcome(Stop: false, changed, IdleSupported: true, 0);
+        return new WaitOutcome(Stop: false, IdleSupported: true, 0);
     }
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Debug, Message = "Account {AccountId}: IDLE reported a change")]

@@ -31,9 +31,6 @@ public sealed class ImapConnector(IOptions<NylasOptions> options, OAuthTokenProv
     /// An authenticated session. With an OAuth2 grant the access token comes from <see cref="OAuthTokenProvider"/>
     /// (cached until shortly before it expires); a token the server refuses is dropped and a fresh one tried once.
     /// </summary>
-    public Task<ImapClient> ConnectAsync(ImapServer server, AccountSecrets secrets, CancellationToken cancellationToken)
-        => ConnectAsync(server, secrets, secretsChanged: null, cancellationToken);
-
     /// <param name="secretsChanged">Called with the new secrets when the OAuth2 provider rotated the refresh token: store them.</param>
     public async Task<ImapClient> ConnectAsync(ImapServer server, AccountSecrets secrets, Func<AccountSecrets, Task>? secretsChanged, CancellationToken cancellationToken)
     {

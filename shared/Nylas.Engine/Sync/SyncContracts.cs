@@ -18,7 +18,7 @@ public sealed record SyncOutcome(bool Stop, bool HasMore, int Fetched, string? R
 
 /// <summary>Result of one wait step.</summary>
 /// <param name="IdleSupported">False when the server has no IDLE; the orchestration then waits on a durable timer of <paramref name="RetryAfterSeconds"/>.</param>
-public sealed record WaitOutcome(bool Stop, bool Changed, bool IdleSupported, int RetryAfterSeconds);
+public sealed record WaitOutcome(bool Stop, bool IdleSupported, int RetryAfterSeconds);
 
 /// <summary>What the orchestration reports as its custom status.</summary>
 public sealed record AccountSyncStatus(int Cycle, string Phase, int LastFetched, int ConsecutiveFailures);

@@ -44,8 +44,6 @@ public sealed record MailFilter
     /// <summary>The InnoDB BOOLEAN MODE query built from the user's <c>q</c> (see <see cref="FullTextQuery"/>).</summary>
     public string? FullText { get; init; }
 
-    public static readonly MailFilter None = new();
-
     /// <summary>The list filters (query parameter names are checked by <see cref="QueryParameters.Parse"/> first).</summary>
     public static (MailFilter? Filter, ApiResult? Error) Parse(IQueryCollection query)
     {
