@@ -265,3 +265,37 @@ public class ApiPipelineTests(PipelineHostFixture host) : IClassFixture<Pipeline
         Assert.Contains(http.Response.Headers[ApiPipeline.RequestIdHeader].ToString(), error.Message);
     }
 }
+
+/// <summary>A per-address bucket of 5 requests refilled at 1 per second, so a test can empty it.</summary>
+public sealed class AddressLimitHostFixture : LocalHostFixture
+{
+    protected override void Configure(Dictionary<string, string?> settings)
+    {
+        settings["Nylas:Api:RateLimitPerAddressPerSecond"] = "1";
+        settings["Nylas:Api:RateLimitPerAddressBurst"] = "5";
+    }
+}
+
+/// <summary>The per-address limit is counted before any credential is looked up, on every route, and answers a v2 JSON 429.</summary>
+public class AddressRateLimitTests(AddressLimitHostFixture host) : IClassFixture<AddressLimitHostFixture>
+{
+    [Fact]
+    public async Task Once_an_address_has_used_its_burst_every_route_answers_429_as_JSON()
+    {
+        using var http = host.Client("made-up-token");
+        for (int i = 0; i < 5; i++) await http.GetAsync("/messages");
+        int limited = 0;
+        foreach (var route in ApiRoutes.All)
+        {
+            var request = new HttpRequestMessage(new HttpMethod(route.Method), "/" + route.Template.Replace("{clientId}", "c1").Replace("{id}", "abc123"));
+            using var response = await http.SendAsync(request);
+            // The bucket refills one request per second: the odd one may get through while the loop runs.
+            if (response.StatusCode != HttpStatusCode.TooManyRequests) continue;
+            limited++;
+            Assert.Equal("1", response.Headers.RetryAfter?.Delta?.TotalSeconds.ToString());
+            var body = await ApiErrors.AssertAsync(response, HttpStatusCode.TooManyRequests);
+            Assert.Equal("rate_limit_error", body.GetProperty("type").GetString());
+        }
+        Assert.True(limited >= ApiRoutes.All.Count - 3, $"only {limited} of {ApiRoutes.All.Count} routes were limited");
+    }
+}
