@@ -106,6 +106,51 @@ public sealed class AccountSyncOrchestrationTests(ITestOutputHelper output) : IA
         await _durable.Client.TerminateInstanceAsync(instanceId);
     }
 
+    /// <summary>
+    /// An account whose server was down waits out a back-off (here the longest, 15 min); new settings sent by the
+    /// application wake it (IAccountSyncControl.WakeAsync, as /connect/token and an upgrade do), so it syncs at once.
+    /// </summary>
+    [Fact]
+    public async Task A_wake_ends_a_failure_back_off_at_once()
+    {
+        string email = TestStack.NewMailbox();
+        await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "while the server was unreachable"));
+        var store = _services.GetRequiredService<AccountStore>();
+        var (app, _) = await store.CreateApplicationAsync("wake test");
+        // Nothing listens on this port: every connection is refused, as for a server that is down.
+        var down = new ImapServer(TestStack.ImapHost, FreePort(), ImapSecurity.None, email, null);
+        var (account, _) = await store.UpsertAccountAsync(app.Id, email, "", "imap", down, new AccountSecrets(TestStack.ImapPassword));
+
+        string instanceId = DurableAccountSyncControl.InstanceId(account.Id);
+        await _durable.Client.ScheduleNewOrchestrationInstanceAsync(SyncTaskNames.AccountSync, new AccountSyncInput(account.Id, ConsecutiveFailures: 5),
+            new StartOrchestrationOptions { InstanceId = instanceId });
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () =>
+        {
+            var meta = await _durable.Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true);
+            return meta?.ReadCustomStatusAs<AccountSyncStatus>() is { Phase: "backing-off", ConsecutiveFailures: 6 };
+        }, TimeSpan.FromSeconds(60)));
+        Assert.Equal(TimeSpan.FromMinutes(15), AccountSyncOrchestrator.FailureBackoff(6));
+
+        // The application sends working settings again; the engine wakes the sync instead of leaving it asleep.
+        var up = new ImapServer(TestStack.ImapHost, TestStack.ImapsPort, ImapSecurity.Ssl, email, TestStack.TlsCertSha256());
+        await store.UpsertAccountAsync(app.Id, email, "", "imap", up, new AccountSecrets(TestStack.ImapPassword));
+        var control = _services.GetRequiredService<IAccountSyncControl>();
+        Assert.False(await control.StartAsync(account.Id), "the orchestration is running (in its back-off), so Start must not start another");
+        await control.WakeAsync(account.Id);
+
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await CountMessagesAsync(account) == 1, TimeSpan.FromSeconds(60)));
+        var runtime = await control.GetStatusAsync(account.Id);
+        Assert.True(runtime is { IsRunning: true }, "the sync keeps running after the wake");
+        await _durable.Client.TerminateInstanceAsync(instanceId);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
     [Fact]
     public async Task Bad_credentials_put_the_account_in_invalid_credentials_and_end_its_orchestration()
     {
