@@ -7,6 +7,7 @@ using Nylas.Core.Messages;
 using Nylas.Core.Search;
 using Nylas.Core.Threading;
 using Nylas.Engine.Api;
+using Nylas.Core.Api;
 
 namespace Nylas.ApiBench;
 

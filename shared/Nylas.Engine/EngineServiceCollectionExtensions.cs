@@ -1,30 +1,24 @@
-using Azure.Storage.Blobs;
-using Azure.Storage.Queues;
+using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
-using Nylas.Core.Messages;
+using Microsoft.Extensions.Logging;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.Api;
-using Nylas.Engine.Api.RateLimits;
-using Nylas.Engine.Api.Accounts;
-using Nylas.Engine.Api.Calendars;
-using Nylas.Engine.Api.Connect;
-using Nylas.Engine.Api.Contacts;
-using Nylas.Engine.Api.Events;
-using Nylas.Engine.Api.Files;
-using Nylas.Engine.Api.Folders;
-using Nylas.Engine.Api.Health;
-using Nylas.Engine.Api.Messages;
-using Nylas.Engine.Api.Threads;
+using Nylas.Engine.Connect;
+using Nylas.Engine.Hosting;
 using Nylas.Engine.Ingest;
+using Nylas.Engine.MailSessions;
 using Nylas.Engine.Queues;
-using Nylas.Engine.Security;
 using Nylas.Engine.Storage;
 using Nylas.Engine.Sync;
 
 namespace Nylas.Engine;
 
+/// <summary>
+/// The engine's composition: one <c>AddXxx()</c> per module, in the order they depend on each other
+/// (Storage, Security → Accounts → MailSessions → Ingest, Queues → Sync → Connect → Api, Hosting; ModuleDependencyTests
+/// keeps it so). Ingest sits below Sync: sync produces ingest messages, ingest never needs sync.
+/// </summary>
 public static class EngineServiceCollectionExtensions
 {
     /// <summary>Everything both hosts need: storage, sync, ingest and API handlers. Options are validated on start.</summary>
@@ -43,70 +37,27 @@ public static class EngineServiceCollectionExtensions
                 "Nylas:Connect:DnsServer must be an IP address, optionally with a port (127.0.0.1:53), or empty for the machine's resolvers.")
             .Validate(o => ConnectTargetGuard.TryParseNetworks(o.Connect.AllowedPrivateNetworks, out _),
                 "Nylas:Connect:AllowedPrivateNetworks must be comma-separated CIDR ranges, such as 10.20.0.0/16.")
-            .Validate(o => Hosting.EngineTimers.IsValid(o.Timers.SyncSupervisor) && Hosting.EngineTimers.IsValid(o.Timers.DeletionSweep),
+            .Validate(o => EngineTimers.IsValid(o.Timers.SyncSupervisor) && EngineTimers.IsValid(o.Timers.DeletionSweep),
                 "Nylas:Timers:SyncSupervisor and Nylas:Timers:DeletionSweep must be six-field cron expressions, seconds first (\"0 */2 * * * *\").")
             .ValidateOnStart();
 
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<ShardDirectory>();
-        services.AddSingleton<DatabaseMigrator>();
-        services.AddSingleton<SecretSealer>();
-        services.AddSingleton(sp => StorageClients.Blobs(sp.GetRequiredService<IOptions<NylasOptions>>().Value.Storage));
-        services.AddSingleton(sp => StorageClients.Queues(sp.GetRequiredService<IOptions<NylasOptions>>().Value.Storage));
-        services.AddSingleton<RawMailStore>();
-        services.AddSingleton<FileStore>();
-        services.AddSingleton<BlobSweeper>();
-        services.AddSingleton<StorageQueueIngestQueue>();
-        services.AddSingleton<IIngestQueue>(sp => sp.GetRequiredService<StorageQueueIngestQueue>());
-
-        services.AddSingleton<AccountStore>();
-        services.AddSingleton<AccountConnector>();
-        services.AddSingleton<FolderStore>();
-        services.AddSingleton<MailboxMirror>();
-        services.AddSingleton<ImapConnector>();
-        services.AddSingleton<MailboxSyncer>();
-        services.AddSingleton<ChangeWaiter>();
-        services.AddSingleton<AccountSyncScheduler>();
-
-        services.AddSingleton(new MimeMessageMapper());
-        services.AddSingleton(new Nylas.Core.Threading.ThreadingEngine());
-        services.AddSingleton<MessageWriter>();
-        services.AddSingleton<IngestHandler>();
-
-        services.AddSingleton<ApiRateLimiter>();
-        services.AddSingleton<ApiAuthenticator>();
-        services.AddSingleton<Api.Routing.ApiPipeline>();
-        services.AddSingleton<MessageQueries>();
-        services.AddSingleton<MessagesApi>();
-        services.AddSingleton<AccountsApi>();
-        services.AddSingleton<FoldersApi>();
-        services.AddSingleton<HealthApi>();
-        services.AddSingleton<ThreadQueries>();
-        services.AddSingleton<ThreadsApi>();
-        services.AddSingleton<ContactsApi>();
-        services.AddSingleton<CalendarsApi>();
-        services.AddSingleton<EventsApi>();
-        services.AddSingleton<FilesApi>();
-
-        services.AddSingleton<OAuthTokenProvider>();
-        services.AddSingleton<SmtpConnector>();
-        services.AddSingleton<MailProviderDetector>();
-        services.AddSingleton<ConnectCodeStore>();
-        services.AddSingleton<ConnectTargetGuard>();
-        services.AddSingleton<AccountLifecycle>();
-        services.AddSingleton<DeletionSweep>();
-        services.AddSingleton<ConnectApi>();
-        services.AddSingleton<AccountManagementApi>();
-        return services;
+        return services
+            .AddStorage()
+            .AddAccounts()
+            .AddMailSessions()
+            .AddIngest()
+            .AddSync()
+            .AddConnect()
+            .AddApi();
     }
 
     /// <summary>
     /// <see cref="IAccountSyncControl"/> over the host's durable client: <paramref name="client"/> says where the host
     /// gets it (the local host from DI; the Functions app from the running trigger's [DurableClient] binding).
     /// </summary>
-    public static IServiceCollection AddDurableSyncControl(this IServiceCollection services, Func<IServiceProvider, Func<Microsoft.DurableTask.Client.DurableTaskClient>> client)
-        => services.AddSingleton<IAccountSyncControl>(sp => new DurableAccountSyncControl(client(sp),
-            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<DurableAccountSyncControl>>()));
+    public static IServiceCollection AddDurableSyncControl(this IServiceCollection services, Func<IServiceProvider, Func<DurableTaskClient>> client)
+        => services.AddSingleton<IAccountSyncControl>(sp => new DurableAccountSyncControl(client(sp), sp.GetRequiredService<ILogger<DurableAccountSyncControl>>()));
 
     /// <summary>Schema migrations and storage containers/queues; run once when a host starts.</summary>
     public static async Task PrepareStorageAsync(this IServiceProvider services, CancellationToken cancellationToken = default)

@@ -8,6 +8,7 @@ using Nylas.Engine.Accounts;
 using Nylas.Engine.Sync;
 using Nylas.Testing;
 using Xunit;
+using Nylas.Engine.MailSessions;
 
 namespace Nylas.Integration.Tests;
 

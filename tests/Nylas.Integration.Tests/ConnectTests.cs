@@ -8,6 +8,7 @@ using Nylas.Core.Connect;
 using Nylas.Engine.Accounts;
 using Nylas.Testing;
 using Xunit;
+using Nylas.Engine.Connect;
 
 namespace Nylas.Integration.Tests;
 

@@ -1,10 +1,8 @@
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 using MySqlConnector;
-using Nylas.Engine.Ingest;
 using Nylas.Engine.Security;
 using Nylas.Engine.Storage;
-using Nylas.Engine.Sync;
 
 namespace Nylas.Engine.Accounts;
 

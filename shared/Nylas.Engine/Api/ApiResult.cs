@@ -1,31 +1,9 @@
 using System.Text.Json;
-using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Nylas.Core.Api;
 
 namespace Nylas.Engine.Api;
-
-/// <summary>JSON settings of the wire format: snake_case names, nulls written (the v2 API shows them).</summary>
-public static class ApiJson
-{
-    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DictionaryKeyPolicy = null,
-        // Bodies are HTML: keep <, > and non-ASCII readable; the response is application/json, never HTML.
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { FolderOrLabels } },
-    };
-
-    // The v2 SDK sends label_ids when a message has a labels key and folder_id when it has folder: never both keys.
-    private static void FolderOrLabels(JsonTypeInfo type)
-    {
-        if (type.Type != typeof(ApiMessage)) return;
-        foreach (var property in type.Properties)
-            if (property.Name == "folder") property.ShouldSerialize = (message, _) => ((ApiMessage)message).Labels is null;
-    }
-}
 
 /// <summary>
 /// What every handler returns. It is both an ASP.NET Core <see cref="IResult"/> (local host) and an

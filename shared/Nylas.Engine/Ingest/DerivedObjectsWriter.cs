@@ -3,9 +3,8 @@ using MySqlConnector;
 using Nylas.Core.Calendar;
 using Nylas.Core.Ids;
 using Nylas.Core.Messages;
-using Nylas.Engine.Api;
+using Nylas.Core.Api;
 using Nylas.Engine.Storage;
-using Nylas.Engine.Sync;
 
 namespace Nylas.Engine.Ingest;
 

@@ -4,7 +4,6 @@ using Nylas.Core.Ids;
 using Nylas.Core.Messages;
 using Nylas.Core.Threading;
 using Nylas.Engine.Storage;
-using Nylas.Engine.Sync;
 
 namespace Nylas.Engine.Ingest;
 

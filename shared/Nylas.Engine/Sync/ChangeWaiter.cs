@@ -2,6 +2,7 @@ using MailKit;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Nylas.Engine.Accounts;
+using Nylas.Engine.MailSessions;
 
 namespace Nylas.Engine.Sync;
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
+using Nylas.Engine.Accounts;
 
 namespace Nylas.Engine.Sync;
 
@@ -66,7 +67,7 @@ public sealed partial class DurableAccountSyncControl(Func<DurableTaskClient> cl
         if (instance is null) return null;
         AccountSyncStatus? status = null;
         try { status = instance.ReadCustomStatusAs<AccountSyncStatus>(); } catch (JsonException) { }
-        return new AccountSyncRuntime(instance.RuntimeStatus.ToString(), IsActive(instance), status);
+        return new AccountSyncRuntime(instance.RuntimeStatus.ToString(), IsActive(instance), status?.Phase, status?.ConsecutiveFailures ?? 0);
     }
 
     public async Task ForgetAsync(long accountId, CancellationToken cancellationToken = default)

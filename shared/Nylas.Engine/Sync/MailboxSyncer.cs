@@ -10,6 +10,7 @@ using Nylas.Engine.Accounts;
 using Nylas.Engine.Ingest;
 using Nylas.Engine.Queues;
 using Nylas.Engine.Storage;
+using Nylas.Engine.MailSessions;
 
 namespace Nylas.Engine.Sync;
 

@@ -3,6 +3,8 @@ using Microsoft.AspNetCore.Http;
 using Nylas.Core.Api;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.Api.Routing;
+using Nylas.Engine.Connect;
+using Nylas.Engine.MailSessions;
 
 namespace Nylas.Engine.Api.Accounts;
 

@@ -3,6 +3,8 @@ using Microsoft.AspNetCore.Http;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.Api.Accounts;
 using Nylas.Engine.Security;
+using Nylas.Engine.Connect;
+using Nylas.Engine.MailSessions;
 
 namespace Nylas.Engine.Api.Connect;
 

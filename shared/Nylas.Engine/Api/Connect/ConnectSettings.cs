@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Nylas.Core.Connect;
 using Nylas.Engine.Accounts;
+using Nylas.Engine.Connect;
+using Nylas.Engine.MailSessions;
 
 namespace Nylas.Engine.Api.Connect;
 

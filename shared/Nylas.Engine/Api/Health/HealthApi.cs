@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Nylas.Engine.Queues;
 using Nylas.Engine.Storage;
 using Nylas.Engine.Sync;
+using Nylas.Engine.Accounts;
 
 namespace Nylas.Engine.Api.Health;
 

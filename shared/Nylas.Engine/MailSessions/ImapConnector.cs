@@ -7,7 +7,7 @@ using Nylas.Engine.Accounts;
 using Polly;
 using Polly.Retry;
 
-namespace Nylas.Engine.Sync;
+namespace Nylas.Engine.MailSessions;
 
 /// <summary>
 /// Opens authenticated IMAP sessions (password, or XOAUTH2/OAUTHBEARER with an access token). TLS
@@ -62,7 +62,7 @@ public sealed class ImapConnector(IOptions<NylasOptions> options, OAuthTokenProv
         {
             var responses = new ServerResponseTail();
             var client = new ImapClient(responses) { Timeout = options.Value.Sync.ConnectTimeoutSeconds * 1000 };
-            MailSessions.PinCertificate(client, server.TrustedCertSha256);
+            MailConnections.PinCertificate(client, server.TrustedCertSha256);
             try
             {
                 var socketOptions = server.Security switch
@@ -71,9 +71,9 @@ public sealed class ImapConnector(IOptions<NylasOptions> options, OAuthTokenProv
                     ImapSecurity.StartTls => SecureSocketOptions.StartTls,
                     _ => SecureSocketOptions.None,
                 };
-                await MailSessions.ConnectAsync(client, guard, server.Host, server.Port, socketOptions, ct);
+                await MailConnections.ConnectAsync(client, guard, server.Host, server.Port, socketOptions, ct);
                 if (accessToken is { Length: > 0 } token)
-                    await client.AuthenticateAsync(MailSessions.OAuthMechanism(client, server.Username, token), ct);
+                    await client.AuthenticateAsync(MailConnections.OAuthMechanism(client, server.Username, token), ct);
                 else
                 {
                     await client.AuthenticateAsync(server.Username, secrets.ImapPassword ?? "", ct);

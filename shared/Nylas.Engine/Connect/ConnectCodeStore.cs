@@ -3,8 +3,9 @@ using Microsoft.Extensions.Options;
 using MySqlConnector;
 using Nylas.Engine.Security;
 using Nylas.Engine.Storage;
+using Nylas.Engine.Accounts;
 
-namespace Nylas.Engine.Accounts;
+namespace Nylas.Engine.Connect;
 
 /// <summary>
 /// The one-time codes of the native-auth flow: a verified connection waits here, sealed, until its

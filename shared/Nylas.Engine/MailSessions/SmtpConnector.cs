@@ -2,8 +2,9 @@ using MailKit.Net.Smtp;
 using MailKit.Security;
 using Microsoft.Extensions.Options;
 using Nylas.Core.Connect;
+using Nylas.Engine.Accounts;
 
-namespace Nylas.Engine.Accounts;
+namespace Nylas.Engine.MailSessions;
 
 /// <summary>
 /// Opens authenticated SMTP sessions: a password, or XOAUTH2/OAUTHBEARER with the account's access token.
@@ -14,7 +15,7 @@ public sealed class SmtpConnector(IOptions<NylasOptions> options, OAuthTokenProv
     public async Task<SmtpClient> ConnectAsync(SmtpServer server, AccountSecrets secrets, CancellationToken cancellationToken)
     {
         var client = new SmtpClient { Timeout = options.Value.Sync.ConnectTimeoutSeconds * 1000 };
-        MailSessions.PinCertificate(client, server.TrustedCertSha256);
+        MailConnections.PinCertificate(client, server.TrustedCertSha256);
         try
         {
             var socketOptions = server.Security switch
@@ -23,12 +24,12 @@ public sealed class SmtpConnector(IOptions<NylasOptions> options, OAuthTokenProv
                 MailSecurity.StartTls => SecureSocketOptions.StartTls,
                 _ => SecureSocketOptions.None,
             };
-            await MailSessions.ConnectAsync(client, guard, server.Host, server.Port, socketOptions, cancellationToken);
+            await MailConnections.ConnectAsync(client, guard, server.Host, server.Port, socketOptions, cancellationToken);
             if (client.Capabilities.HasFlag(SmtpCapabilities.Authentication))
             {
                 string? token = secrets.OAuth is { } grant ? await oauth.GetAccessTokenAsync(grant, cancellationToken) : secrets.ImapAccessToken;
                 if (token is { Length: > 0 })
-                    await client.AuthenticateAsync(MailSessions.OAuthMechanism(client, server.Username, token), cancellationToken);
+                    await client.AuthenticateAsync(MailConnections.OAuthMechanism(client, server.Username, token), cancellationToken);
                 else
                 {
                     await client.AuthenticateAsync(server.Username, secrets.SmtpPassword ?? secrets.ImapPassword ?? "", cancellationToken);

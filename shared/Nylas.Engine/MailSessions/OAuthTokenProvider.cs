@@ -6,8 +6,9 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Nylas.Engine.Accounts;
 
-namespace Nylas.Engine.Accounts;
+namespace Nylas.Engine.MailSessions;
 
 /// <summary>The provider refused the refresh token or the client (RFC 6749 invalid_grant, invalid_client…): new credentials are needed.</summary>
 public sealed class OAuthGrantRejectedException(string message) : Exception(message);

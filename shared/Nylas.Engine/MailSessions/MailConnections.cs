@@ -2,11 +2,12 @@ using System.Net.Security;
 using System.Security.Cryptography;
 using MailKit;
 using MailKit.Security;
+using Nylas.Engine.Accounts;
 
-namespace Nylas.Engine.Accounts;
+namespace Nylas.Engine.MailSessions;
 
 /// <summary>What IMAP and SMTP sessions of an account set up alike.</summary>
-internal static class MailSessions
+internal static class MailConnections
 {
     /// <summary>
     /// Explicit per-account opt-in for self-signed or test servers: a certificate that fails validation is

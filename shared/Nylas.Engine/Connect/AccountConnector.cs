@@ -3,12 +3,12 @@ using MailKit;
 using MailKit.Net.Smtp;
 using MailKit.Security;
 using Microsoft.DurableTask.Client;
+using Nylas.Engine.Accounts;
+using Nylas.Engine.MailSessions;
 using Nylas.Engine.Sync;
 
-namespace Nylas.Engine.Accounts;
+namespace Nylas.Engine.Connect;
 
-/// <summary>What an application asks for when it connects a mailbox.</summary>
-public sealed record ConnectRequest(string EmailAddress, string Name, string Provider, ImapServer Imap, AccountSecrets Secrets, SmtpServer? Smtp = null);
 
 /// <summary>A connect request whose credentials the servers accepted, and what the IMAP server told us (labels or folders).</summary>
 public sealed record VerifiedConnection(ConnectRequest Request, string OrganizationUnit);

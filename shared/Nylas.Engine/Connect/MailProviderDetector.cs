@@ -3,8 +3,9 @@ using DnsClient;
 using DnsClient.Protocol;
 using Microsoft.Extensions.Options;
 using Nylas.Core.Connect;
+using Nylas.Engine.Accounts;
 
-namespace Nylas.Engine.Accounts;
+namespace Nylas.Engine.Connect;
 
 /// <summary>
 /// Finds a mailbox's provider when the app gave no server settings: the built-in table by email

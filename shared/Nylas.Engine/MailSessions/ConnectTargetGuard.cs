@@ -1,8 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Options;
+using Nylas.Engine.Accounts;
 
-namespace Nylas.Engine.Accounts;
+namespace Nylas.Engine.MailSessions;
 
 /// <summary>
 /// POST /connect/authorize needs only a client id, so anyone who knows one can make this server open

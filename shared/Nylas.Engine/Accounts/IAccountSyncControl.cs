@@ -1,8 +1,8 @@
-namespace Nylas.Engine.Sync;
+namespace Nylas.Engine.Accounts;
 
 /// <summary>
 /// How engine services start, stop, wake and look at an account's sync, without knowing what runs it. Each host
-/// supplies its durable client to <see cref="DurableAccountSyncControl"/> (the local host from DI, the Functions
+/// supplies its durable client to <c>Sync.DurableAccountSyncControl</c> (the local host from DI, the Functions
 /// app from the trigger's [DurableClient] binding).
 /// </summary>
 public interface IAccountSyncControl
@@ -23,5 +23,5 @@ public interface IAccountSyncControl
     Task ForgetAsync(long accountId, CancellationToken cancellationToken = default);
 }
 
-/// <summary>An account's sync as seen from outside: whether it runs and what the orchestration last reported.</summary>
-public sealed record AccountSyncRuntime(string RuntimeStatus, bool IsRunning, AccountSyncStatus? Status);
+/// <summary>An account's sync as seen from outside: whether it runs, and the phase and failure count it last reported.</summary>
+public sealed record AccountSyncRuntime(string RuntimeStatus, bool IsRunning, string? Phase, int ConsecutiveFailures);

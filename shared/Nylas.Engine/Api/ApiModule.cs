@@ -1,0 +1,40 @@
+using Microsoft.Extensions.DependencyInjection;
+using Nylas.Engine.Api.Accounts;
+using Nylas.Engine.Api.Calendars;
+using Nylas.Engine.Api.Connect;
+using Nylas.Engine.Api.Contacts;
+using Nylas.Engine.Api.Events;
+using Nylas.Engine.Api.Files;
+using Nylas.Engine.Api.Folders;
+using Nylas.Engine.Api.Health;
+using Nylas.Engine.Api.Messages;
+using Nylas.Engine.Api.RateLimits;
+using Nylas.Engine.Api.Routing;
+using Nylas.Engine.Api.Threads;
+
+namespace Nylas.Engine.Api;
+
+/// <summary>The HTTP API: the request pipeline, authentication and rate limits, and one handler per object.</summary>
+public static class ApiModule
+{
+    public static IServiceCollection AddApi(this IServiceCollection services)
+    {
+        services.AddSingleton<ApiRateLimiter>();
+        services.AddSingleton<ApiAuthenticator>();
+        services.AddSingleton<ApiPipeline>();
+        services.AddSingleton<MessageQueries>();
+        services.AddSingleton<MessagesApi>();
+        services.AddSingleton<AccountsApi>();
+        services.AddSingleton<FoldersApi>();
+        services.AddSingleton<HealthApi>();
+        services.AddSingleton<ThreadQueries>();
+        services.AddSingleton<ThreadsApi>();
+        services.AddSingleton<ContactsApi>();
+        services.AddSingleton<CalendarsApi>();
+        services.AddSingleton<EventsApi>();
+        services.AddSingleton<FilesApi>();
+        services.AddSingleton<ConnectApi>();
+        services.AddSingleton<AccountManagementApi>();
+        return services;
+    }
+}
