@@ -49,6 +49,7 @@ public static class EngineServiceCollectionExtensions
         services.AddSingleton<ShardDirectory>();
         services.AddSingleton<DatabaseMigrator>();
         services.AddSingleton<SecretSealer>();
+        services.AddSingleton<SecretResealer>();
         services.AddSingleton(sp => StorageClients.Blobs(sp.GetRequiredService<IOptions<NylasOptions>>().Value.Storage));
         services.AddSingleton(sp => StorageClients.Queues(sp.GetRequiredService<IOptions<NylasOptions>>().Value.Storage));
         services.AddSingleton<RawMailStore>();

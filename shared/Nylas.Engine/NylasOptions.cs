@@ -47,6 +47,11 @@ public sealed class SecurityOptions
 {
     /// <summary>Base64 of 32 random bytes; seals IMAP/SMTP passwords and refresh tokens at rest.</summary>
     [Required] public string EncryptionKey { get; set; } = "";
+    /// <summary>
+    /// Keys that sealed earlier values and still open them after a rotation (base64, 32 bytes; one per index,
+    /// each may list several comma-separated), until <c>admin reseal</c> has re-sealed everything with <see cref="EncryptionKey"/>.
+    /// </summary>
+    public List<string> PreviousKeys { get; set; } = [];
 }
 
 public sealed class SyncOptions
