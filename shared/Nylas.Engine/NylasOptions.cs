@@ -110,6 +110,11 @@ public sealed class ConnectOptions
     /// your own mail server on a private network ("10.20.0.0/16, fd00:1::/64").
     /// </summary>
     public string AllowedPrivateNetworks { get; set; } = "";
+    /// <summary>
+    /// POST /connect/authorize attempts per client address a minute (each makes this server contact mail servers);
+    /// 0 turns the limit off. Behind a proxy the address is the proxy's unless forwarded headers are applied.
+    /// </summary>
+    [Range(0, 100_000)] public int AttemptsPerMinutePerAddress { get; set; } = 10;
 }
 
 public sealed class OAuthOptions
