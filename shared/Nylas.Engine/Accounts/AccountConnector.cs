@@ -84,6 +84,11 @@ public sealed partial class AccountConnector(AccountStore accounts, ImapConnecto
             // Refused by policy before anything was contacted: nothing to hide.
             throw new ConnectException(ConnectFailure.Unreachable, ImapErrors.Describe(ex, request.Imap));
         }
+        catch (ImapAuthUnavailableException ex)
+        {
+            // The server's own answer to the login ([UNAVAILABLE]): it tells no more than a refused login would.
+            throw new ConnectException(ConnectFailure.Unreachable, ImapErrors.Describe(ex, request.Imap));
+        }
         catch (Exception ex) when (ex is SslHandshakeException or ArgumentException or NotSupportedException || ImapErrors.IsTransient(ex))
         {
             LogConnectFailed("IMAP", request.Imap.Host, request.Imap.Port, Cause(ex), ImapErrors.Describe(ex, request.Imap));
