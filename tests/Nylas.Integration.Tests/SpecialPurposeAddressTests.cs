@@ -142,6 +142,6 @@ public class SpecialPurposeAddressTests
             new AccountSecrets("password"));
         string? refusal = await guard.CheckAsync(request, default);
         if (refusedAddress is null) Assert.Null(refusal);
-        else Assert.Contains($"is {refusedAddress}, not a public address", refusal);
+        else Assert.Contains($"'{refusedAddress}' is not a public address", refusal);
     }
 }

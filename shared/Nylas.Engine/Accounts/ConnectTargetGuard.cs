@@ -63,14 +63,17 @@ public sealed class ConnectTargetGuard(IOptions<NylasOptions> options)
             {
                 continue; // unresolvable: the connection attempt itself reports that
             }
-            if (addresses.FirstOrDefault(IsRefused) is { } address)
-                return $"{setting} {Refusal(host, address)}";
+            if (addresses.Any(IsRefused))
+                return $"{setting} {Refusal(host)}";
         }
         return null;
     }
 
-    private static string Refusal(string host, IPAddress address)
-        => $"'{host}' is {address}, not a public address (loopback, private, link-local or another special-purpose range); this server refuses those " +
+    // The address a name resolved to is not told: it would make /connect/authorize an oracle of the internal DNS
+    // (a private endpoint's name, a VNet's hosts). An address the caller gave is only echoed.
+    private static string Refusal(string host)
+        => (IPAddress.TryParse(host, out _) ? $"'{host}' is not a public address" : $"'{host}' resolves to an address that is not public") +
+            " (loopback, private, link-local or another special-purpose range); this server refuses those " +
             "(Nylas:Connect:RefusePrivateNetworks; Nylas:Connect:AllowedPrivateNetworks lists exceptions).";
 
     /// <summary>
@@ -89,7 +92,7 @@ public sealed class ConnectTargetGuard(IOptions<NylasOptions> options)
             var addresses = IPAddress.TryParse(host, out var literal) ? [literal] : await Dns.GetHostAddressesAsync(host, timeout.Token);
             var allowed = addresses.Where(a => !IsRefused(a)).ToList();
             if (allowed.Count == 0)
-                throw new PrivateNetworkRefusedException(addresses.Length == 0 ? $"'{host}' has no address." : Refusal(host, addresses[0]));
+                throw new PrivateNetworkRefusedException(addresses.Length == 0 ? $"'{host}' has no address." : Refusal(host));
             SocketException? last = null;
             foreach (var address in allowed)
             {
