@@ -49,6 +49,11 @@ public class SecretRotationTests(RotatedKeyFixture host) : IClassFixture<Rotated
         Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(v2Token) == 1 && await host.CountMessagesAsync(v1Token) == 1,
             TimeSpan.FromSeconds(60)));
 
+        // A connect code issued before the rotation, not yet redeemed.
+        var options = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Nylas.Engine.NylasOptions>>();
+        var pending = new VerifiedConnection(new ConnectRequest(v2User, "Pending", "imap", imap with { Username = v2User }, new AccountSecrets("pending-password")), "folder");
+        string code = await new ConnectCodeStore(shards, SecretSealerTests.Sealer(RotatedKeyFixture.OldKey), TimeProvider.System, options).IssueAsync(app.Id, pending);
+
         var resealer = services.GetRequiredService<SecretResealer>();
         var accounts = (await resealer.ResealAllAsync()).Single(c => c.Table == "accounts");
         // (The other test of this class leaves one row no key opens.)
@@ -65,6 +70,8 @@ public class SecretRotationTests(RotatedKeyFixture host) : IClassFixture<Rotated
         Assert.Equal(TestStack.ImapPassword, (await newKeyOnly.GetSecretsAsync(v2.Id)).ImapPassword);
         Assert.Equal(TestStack.ImapPassword, (await newKeyOnly.GetSecretsAsync(v1.Id)).ImapPassword);
         await Assert.ThrowsAnyAsync<CryptographicException>(() => beforeRotation.GetSecretsAsync(v2.Id));
+        var codes = new ConnectCodeStore(shards, SecretSealerTests.Sealer(RotatedKeyFixture.NewKey), TimeProvider.System, options);
+        Assert.Equal("pending-password", (await codes.RedeemAsync(app.Id, code))!.Request.Secrets.ImapPassword);
 
         // Sync goes on with the re-sealed secrets.
         await TestStack.AppendAsync(v2User, TestStack.SimpleMessage(v2User, "after the reseal"));
