@@ -137,3 +137,44 @@ public class ConnectAttemptLimitTests(ConnectAttemptLimitFixture host) : IClassF
         await ApiErrors.AssertAsync(valid, HttpStatusCode.TooManyRequests);
     }
 }
+
+/// <summary>Which callers share a bucket of the per-address limit (no server: a DefaultHttpContext per request).</summary>
+public class ConnectAttemptBucketTests
+{
+    private static Nylas.Engine.Api.RateLimits.ApiRateLimiter Limiter(int perMinute)
+    {
+        var options = new NylasOptions();
+        options.Connect.AttemptsPerMinutePerAddress = perMinute;
+        return new Nylas.Engine.Api.RateLimits.ApiRateLimiter(Options.Create(options));
+    }
+
+    private static bool Allowed(Nylas.Engine.Api.RateLimits.ApiRateLimiter limiter, string? address)
+    {
+        var http = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        http.Connection.RemoteIpAddress = address is null ? null : IPAddress.Parse(address);
+        return limiter.AcquireConnectAttempt(http) is null;
+    }
+
+    [Fact]
+    public void Addresses_count_alone_ipv6_per_64_and_ipv4_mapped_as_ipv4()
+    {
+        using var limiter = Limiter(1);
+        Assert.True(Allowed(limiter, "203.0.113.7"));
+        Assert.False(Allowed(limiter, "203.0.113.7"));
+        Assert.False(Allowed(limiter, "::ffff:203.0.113.7"));
+        Assert.True(Allowed(limiter, "203.0.113.8"));
+
+        Assert.True(Allowed(limiter, "2001:db8:1:2::1"));
+        Assert.False(Allowed(limiter, "2001:db8:1:2:ffff::9")); // same /64
+        Assert.True(Allowed(limiter, "2001:db8:1:3::1"));
+    }
+
+    [Fact]
+    public void Zero_turns_the_limit_off_and_an_unknown_address_is_not_limited()
+    {
+        using var off = Limiter(0);
+        for (int i = 0; i < 20; i++) Assert.True(Allowed(off, "203.0.113.7"));
+        using var on = Limiter(1);
+        for (int i = 0; i < 3; i++) Assert.True(Allowed(on, null));
+    }
+}
