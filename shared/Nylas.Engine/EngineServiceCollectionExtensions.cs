@@ -43,6 +43,10 @@ public static class EngineServiceCollectionExtensions
                 "Nylas:Connect:DnsServer must be an IP address, optionally with a port (127.0.0.1:53), or empty for the machine's resolvers.")
             .Validate(o => ConnectTargetGuard.TryParseNetworks(o.Connect.AllowedPrivateNetworks, out _),
                 "Nylas:Connect:AllowedPrivateNetworks must be comma-separated CIDR ranges, such as 10.20.0.0/16.")
+            .Validate(o => string.IsNullOrEmpty(o.Security.EncryptionKey) || SecretSealer.IsKey(o.Security.EncryptionKey),
+                "Nylas:Security:EncryptionKey must be base64 of 32 random bytes (e.g. `openssl rand -base64 32`).")
+            .Validate(o => SecretSealer.PreviousKeysOf(o.Security).All(SecretSealer.IsKey),
+                "Nylas:Security:PreviousKeys must hold base64 keys of 32 bytes (comma-separated, or one per index).")
             .ValidateOnStart();
 
         services.AddSingleton(TimeProvider.System);

@@ -61,13 +61,19 @@ public sealed class SecretSealer
             ?? throw new InvalidOperationException("Nylas:Security:EncryptionKey must be base64 of 32 random bytes (e.g. `openssl rand -base64 32`).");
         _keyId = KeyId(_key);
         _ring.Add((_keyId, _key));
-        foreach (string configured in security.PreviousKeys.SelectMany(k => k.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
+        foreach (string configured in PreviousKeysOf(security))
         {
             var key = ParseKey(configured)
                 ?? throw new InvalidOperationException("Nylas:Security:PreviousKeys must hold base64 keys of 32 bytes (comma-separated, or one per index).");
             if (!_ring.Any(k => k.Key.AsSpan().SequenceEqual(key))) _ring.Add((KeyId(key), key));
         }
     }
+
+    /// <summary>Every entry of <c>PreviousKeys</c>, split at commas.</summary>
+    public static IEnumerable<string> PreviousKeysOf(SecurityOptions security)
+        => security.PreviousKeys.SelectMany(k => k.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+
+    public static bool IsKey(string configured) => ParseKey(configured) is not null;
 
     private static byte[]? ParseKey(string configured)
     {
