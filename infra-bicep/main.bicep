@@ -87,6 +87,9 @@ param mysqlBackupRetentionDays int = 7
 @minLength(32)
 param credentialEncryptionKey string
 
+@description('After a rotation of credentialEncryptionKey: the Key Vault versions of credential-encryption-key that sealed stored credentials before (Nylas__Security__PreviousKeys__<i>). They still open them until `admin reseal` has re-sealed everything with the current key; then set this back to [].')
+param previousCredentialEncryptionKeyVersions string[] = []
+
 @description('Redundancy of the storage account.')
 @allowed([
   'Standard_LRS'
@@ -288,6 +291,12 @@ var secretSettings = union(
     range(0, shardCount),
     i => 'Nylas__Database__Shards__${i}',
     i => '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.shardDbUris[i]})'
+  ),
+  // Versioned references: each pins an old key, while EncryptionKey follows the newest version.
+  toObject(
+    range(0, length(previousCredentialEncryptionKeyVersions)),
+    i => 'Nylas__Security__PreviousKeys__${i}',
+    i => '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.encryptionKeyUri}/${previousCredentialEncryptionKeyVersions[i]})'
   )
 )
 

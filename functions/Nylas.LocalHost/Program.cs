@@ -17,6 +17,7 @@ internal static class AdminCommands
         usage: Nylas.LocalHost admin <command>
           create-app --name NAME   create an application; prints NYLAS_CLIENT_ID=… and NYLAS_CLIENT_SECRET=… (the secret is shown once)
           migrate                  apply database migrations and create storage containers/queues
+          reseal                   re-seal every stored secret with Nylas:Security:EncryptionKey (after a key rotation; see README)
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -43,6 +44,10 @@ internal static class AdminCommands
                 Console.WriteLine($"NYLAS_CLIENT_ID={application.ClientId}");
                 Console.WriteLine($"NYLAS_CLIENT_SECRET={secret}");
                 return 0;
+            case "reseal":
+                var counts = await host.Services.GetRequiredService<Nylas.Engine.Security.SecretResealer>().ResealAllAsync();
+                foreach (var c in counts) Console.WriteLine($"{c.Table}: {c.Examined} examined, {c.Resealed} re-sealed, {c.AlreadyCurrent} already current, {c.ChangedMeanwhile} changed meanwhile, {c.Unreadable.Count} unreadable{(c.Unreadable.Count > 0 ? " (" + string.Join(", ", c.Unreadable) + ")" : "")}");
+                return counts.Any(c => c.Unreadable.Count > 0) ? 1 : 0;
             default:
                 Console.Error.WriteLine($"unknown admin command '{args[0]}'\n{Usage}");
                 return 2;

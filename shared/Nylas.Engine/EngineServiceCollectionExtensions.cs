@@ -9,6 +9,7 @@ using Nylas.Engine.Hosting;
 using Nylas.Engine.Ingest;
 using Nylas.Engine.MailSessions;
 using Nylas.Engine.Queues;
+using Nylas.Engine.Security;
 using Nylas.Engine.Storage;
 using Nylas.Engine.Sync;
 
@@ -39,6 +40,10 @@ public static class EngineServiceCollectionExtensions
                 "Nylas:Connect:AllowedPrivateNetworks must be comma-separated CIDR ranges, such as 10.20.0.0/16.")
             .Validate(o => EngineTimers.IsValid(o.Timers.SyncSupervisor) && EngineTimers.IsValid(o.Timers.DeletionSweep),
                 "Nylas:Timers:SyncSupervisor and Nylas:Timers:DeletionSweep must be six-field cron expressions, seconds first (\"0 */2 * * * *\").")
+            .Validate(o => string.IsNullOrEmpty(o.Security.EncryptionKey) || SecretSealer.IsKey(o.Security.EncryptionKey),
+                "Nylas:Security:EncryptionKey must be base64 of 32 random bytes (e.g. `openssl rand -base64 32`).")
+            .Validate(o => SecretSealer.PreviousKeysOf(o.Security).All(SecretSealer.IsKey),
+                "Nylas:Security:PreviousKeys must hold base64 keys of 32 bytes (comma-separated, or one per index).")
             .ValidateOnStart();
 
         services.AddSingleton(TimeProvider.System);

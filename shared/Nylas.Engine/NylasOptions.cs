@@ -74,6 +74,11 @@ public sealed class SecurityOptions
 {
     /// <summary>Base64 of 32 random bytes; seals IMAP/SMTP passwords and refresh tokens at rest.</summary>
     [Required] public string EncryptionKey { get; set; } = "";
+    /// <summary>
+    /// Keys that sealed earlier values and still open them after a rotation (base64, 32 bytes; one per index,
+    /// each may list several comma-separated), until <c>admin reseal</c> has re-sealed everything with <see cref="EncryptionKey"/>.
+    /// </summary>
+    public List<string> PreviousKeys { get; set; } = [];
 }
 
 public sealed class SyncOptions
@@ -137,6 +142,11 @@ public sealed class ConnectOptions
     /// your own mail server on a private network ("10.20.0.0/16, fd00:1::/64").
     /// </summary>
     public string AllowedPrivateNetworks { get; set; } = "";
+    /// <summary>
+    /// POST /connect/authorize attempts per client address a minute (each makes this server contact mail servers);
+    /// 0 turns the limit off. Behind a proxy the address is the proxy's unless forwarded headers are applied.
+    /// </summary>
+    [Range(0, 100_000)] public int AttemptsPerMinutePerAddress { get; set; } = 10;
 }
 
 public sealed class OAuthOptions

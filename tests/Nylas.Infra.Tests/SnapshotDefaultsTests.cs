@@ -167,6 +167,7 @@ public sealed class SnapshotDefaultsTests(DefaultsSnapshot fixture) : IClassFixt
         AssertKeyVaultReference(settings, "Nylas__Database__Shards__0", "mysql-shard-0");
         AssertKeyVaultReference(settings, "Nylas__Database__Shards__1", "mysql-shard-1");
         Assert.False(settings.ContainsKey("Nylas__Database__Shards__2"), "shardCount defaults to 2: shards 0 and 1 only.");
+        Assert.DoesNotContain(settings, s => s.Key.StartsWith("Nylas__Security__PreviousKeys", StringComparison.Ordinal));
     }
 
     [Theory]

@@ -17,6 +17,7 @@ public sealed class FlexSnapshot
             param mysqlAdminPassword = 'Flex-snapshot-passw0rd'
             param credentialEncryptionKey = 'flex-snapshot-encryption-key-0123456789'
             param allowedPrivateNetworks = '10.20.0.0/16'
+            param previousCredentialEncryptionKeyVersions = ['0123456789abcdef0123456789abcdef', 'fedcba9876543210fedcba9876543210']
             """);
     }
 
@@ -46,6 +47,24 @@ public sealed class SnapshotVariantsTests(FlexSnapshot fixture) : IClassFixture<
             .Where(k => k.StartsWith("Nylas__Database__Shards__", StringComparison.Ordinal))
             .Order(StringComparer.Ordinal);
         Assert.Equal(["Nylas__Database__Shards__0", "Nylas__Database__Shards__1", "Nylas__Database__Shards__2"], shardSettings);
+    }
+
+    [Fact]
+    public void Previous_encryption_keys_are_versioned_key_vault_references_of_the_same_secret()
+    {
+        var previous = flex.AppSettings.Where(s => s.Key.StartsWith("Nylas__Security__PreviousKeys__", StringComparison.Ordinal))
+            .OrderBy(s => s.Key, StringComparer.Ordinal).ToList();
+        Assert.Equal(["Nylas__Security__PreviousKeys__0", "Nylas__Security__PreviousKeys__1"], previous.Select(s => s.Key));
+        // The snapshot keeps the vault's secretUri as an expression: "{0}/{1}" is that URI, a slash, the version.
+        foreach (var (name, version) in new[] { ("Nylas__Security__PreviousKeys__0", "0123456789abcdef0123456789abcdef"), ("Nylas__Security__PreviousKeys__1", "fedcba9876543210fedcba9876543210") })
+        {
+            string value = Str(flex.AppSettings, name)!;
+            Assert.Contains("'@Microsoft.KeyVault(SecretUri={0}/{1})'", value, StringComparison.Ordinal);
+            Assert.Contains("/secrets/credential-encryption-key'", value, StringComparison.Ordinal);
+            Assert.Contains($".secretUri, '{version}')", value, StringComparison.Ordinal);
+        }
+        // The current key's reference stays versionless.
+        Assert.Contains("'@Microsoft.KeyVault(SecretUri={0})'", Str(flex.AppSettings, "Nylas__Security__EncryptionKey"), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -43,8 +43,12 @@ public class ConnectTargetGuardTests(GuardedConnectFixture host) : IClassFixture
         Assert.Contains("RefusePrivateNetworks", error.GetProperty("message").GetString());
         Assert.Contains("imap_host", error.GetProperty("message").GetString());
 
+        // A name: refused without telling what it resolves to (no oracle of this network's DNS).
         settings["imap_host"] = "localhost";
-        Assert.Contains("localhost", (await AuthorizeErrorAsync(settings)).GetProperty("message").GetString());
+        string byName = (await AuthorizeErrorAsync(settings)).GetProperty("message").GetString()!;
+        Assert.Contains("'localhost' resolves to an address that is not public", byName);
+        Assert.DoesNotContain("127.0.0.1", byName);
+        Assert.DoesNotContain("::1", byName);
     }
 
     [Fact]
@@ -100,31 +104,13 @@ public class ConnectTargetGuardTests(GuardedConnectFixture host) : IClassFixture
             return last.GetProperty("sync_error").GetString();
         }
         string? imapRefused = await ErrorOnceAsync(password, "sync-error");
-        Assert.Contains("IMAP server 'localhost' is ", imapRefused); // 127.0.0.1 or ::1, whichever the resolver lists first
+        Assert.Contains("IMAP server 'localhost' resolves to an address that is not public", imapRefused);
         Assert.Contains("RefusePrivateNetworks", imapRefused);
 
         // The token endpoint is reached before IMAP: its refusal is a grant that cannot work, so the account needs new credentials.
-        Assert.Contains("token URL '127.0.0.1' is 127.0.0.1", await ErrorOnceAsync(oauth, "invalid-credentials"));
+        Assert.Contains("token URL '127.0.0.1' is not a public address", await ErrorOnceAsync(oauth, "invalid-credentials"));
         Assert.Equal(0, refreshGrant.Redeemed);
     }
-
-    [Theory]
-    [InlineData("127.0.0.1", true)]
-    [InlineData("10.1.2.3", true)]
-    [InlineData("172.16.0.1", true)]
-    [InlineData("172.32.0.1", false)]
-    [InlineData("192.168.1.1", true)]
-    [InlineData("169.254.169.254", true)]
-    [InlineData("100.64.0.1", true)]
-    [InlineData("0.0.0.0", true)]
-    [InlineData("::1", true)]
-    [InlineData("fe80::1", true)]
-    [InlineData("fd00::1", true)]
-    [InlineData("::ffff:10.0.0.1", true)]
-    [InlineData("8.8.8.8", false)]
-    [InlineData("2001:4860:4860::8888", false)]
-    public void Private_addresses_are_recognized(string address, bool isPrivate)
-        => Assert.Equal(isPrivate, ConnectTargetGuard.IsPrivate(IPAddress.Parse(address)));
 }
 
 /// <summary>The guard on, with this machine's address listed in Nylas:Connect:AllowedPrivateNetworks (as for your own mail server on a private network).</summary>
@@ -169,6 +155,6 @@ public class AllowedPrivateNetworkTests(AllowedNetworkFixture host) : IClassFixt
         var elsewhere = ConnectFixture.ImapSettings(TestStack.NewMailbox("n"));
         elsewhere["imap_host"] = "127.0.0.2";
         using var refused = await host.PostJsonAsync("/connect/authorize", host.AuthorizeBody(email, elsewhere).ToJsonString());
-        Assert.Contains("'127.0.0.2' is 127.0.0.2", (await ApiErrors.AssertAsync(refused, HttpStatusCode.BadRequest)).GetProperty("message").GetString());
+        Assert.Contains("'127.0.0.2' is not a public address", (await ApiErrors.AssertAsync(refused, HttpStatusCode.BadRequest)).GetProperty("message").GetString());
     }
 }

@@ -208,7 +208,7 @@ public class ConnectTests(ConnectFixture host) : IClassFixture<ConnectFixture>
         settings["smtp_port"] = 1; // nothing listens there
         settings["smtp_security"] = "none";
         using (var smtp = await host.PostJsonAsync("/connect/authorize", host.AuthorizeBody(email, settings).ToJsonString()))
-            Assert.Contains("SMTP server 127.0.0.1:1", (await ApiErrors.AssertAsync(smtp, HttpStatusCode.BadRequest)).GetProperty("message").GetString());
+            Assert.Equal(AccountConnector.CouldNotConnect("SMTP", "127.0.0.1", 1), (await ApiErrors.AssertAsync(smtp, HttpStatusCode.BadRequest)).GetProperty("message").GetString());
 
         Assert.Equal(codesBefore, await host.GlobalCountAsync("SELECT COUNT(*) FROM connect_codes"));
         Assert.Equal(0, await host.GlobalCountAsync($"SELECT COUNT(*) FROM accounts WHERE email_address = '{email}'"));

@@ -39,6 +39,9 @@ public class LocalHostFixture : IAsyncLifetime
         settings["Nylas:Sync:IdleSeconds"] = "30";
         // Test classes run in parallel against one Azurite: each host gets its own ingest queue.
         settings["Nylas:Storage:IngestQueue"] = "ingest-" + Guid.NewGuid().ToString("N")[..12];
+        // Every test connects from 127.0.0.1: the default 10 connect attempts a minute per address would throttle a
+        // class's tests. The limit's own test sets it low.
+        settings["Nylas:Connect:AttemptsPerMinutePerAddress"] = "1000";
         Configure(settings);
 
         App = LocalHostApp.Build([], builder =>

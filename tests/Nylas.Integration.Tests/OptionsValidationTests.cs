@@ -39,6 +39,9 @@ public class OptionsValidationTests
     [InlineData("Nylas:Ingest:MessagesPerQueueMessage", "500", "MessagesPerQueueMessage")]
     [InlineData("Nylas:Api:RateLimitPerSecond", "-1", "RateLimitPerSecond")]
     [InlineData("Nylas:Security:EncryptionKey", "", "EncryptionKey")]
+    [InlineData("Nylas:Security:EncryptionKey", "c2hvcnQ=", "EncryptionKey")]
+    [InlineData("Nylas:Security:PreviousKeys:0", "not a key", "PreviousKeys")]
+    [InlineData("Nylas:Connect:AttemptsPerMinutePerAddress", "-1", "AttemptsPerMinutePerAddress")]
     [InlineData("Nylas:Connect:AllowedPrivateNetworks", "10.20.0.0/16, my-server", "AllowedPrivateNetworks")]
     [InlineData("Nylas:Storage:SweepGraceMinutes", "-5", "SweepGraceMinutes")]
     public void An_out_of_range_setting_in_a_section_is_refused_by_name(string key, string value, string named)

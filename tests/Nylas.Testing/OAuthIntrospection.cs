@@ -77,6 +77,9 @@ public static class OAuthIntrospection
     /// <summary>A token for which the provider answers 503, as during an identity provider outage.</summary>
     public const string OutageToken = "provider-outage";
 
+    /// <summary>Refresh tokens whose redeem answers a 1 MiB token response, with a Content-Length or chunked (length unknown until the end).</summary>
+    public const string OversizedAnswerToken = "oversized-answer", OversizedChunkedAnswerToken = "oversized-chunked-answer";
+
     public static void EnsureStarted() => _ = Listener.Value;
 
     private static HttpListener Start()
@@ -124,6 +127,25 @@ public static class OAuthIntrospection
         if (form["grant_type"] != "refresh_token")
         {
             await WriteJsonAsync(context, 400, new { error = "unsupported_grant_type" });
+            return;
+        }
+        if (form["refresh_token"] is OversizedAnswerToken or OversizedChunkedAnswerToken)
+        {
+            byte[] json = JsonSerializer.SerializeToUtf8Bytes(new { access_token = new string('a', 1024 * 1024), token_type = "Bearer", expires_in = 3600 });
+            context.Response.StatusCode = 200;
+            context.Response.ContentType = "application/json";
+            if (form["refresh_token"] == OversizedChunkedAnswerToken) context.Response.SendChunked = true;
+            else context.Response.ContentLength64 = json.Length;
+            try
+            {
+                await context.Response.OutputStream.WriteAsync(json);
+                context.Response.Close();
+            }
+            catch (Exception ex) when (ex is HttpListenerException or IOException or ObjectDisposedException)
+            {
+                // The client stopped reading at its cap and hung up; the listener serves on.
+                context.Response.Abort();
+            }
             return;
         }
         if (form["refresh_token"] is not { } refresh || !Grants.TryGetValue(refresh, out var grant) || grant.Revoked)

@@ -51,7 +51,7 @@ public sealed class AccountStore(ShardDirectory shards, SecretSealer sealer, Tim
         long applicationId, string emailAddress, string name, string provider, ImapServer imap, AccountSecrets secrets,
         CancellationToken cancellationToken = default, SmtpServer? smtp = null)
     {
-        byte[] sealedSecrets = sealer.Seal(JsonSerializer.Serialize(secrets));
+        string secretsJson = JsonSerializer.Serialize(secrets);
         string token = Credentials.NewSecret();
         var now = clock.GetUtcNow().UtcDateTime;
 
@@ -76,7 +76,7 @@ public sealed class AccountStore(ShardDirectory shards, SecretSealer sealer, Tim
                   smtp_trusted_cert_sha256 = @smtp_pin, secrets_sealed = @secrets, sync_state = 'running', sync_error = NULL, sync_enabled = 1, updated_at = @now
                 WHERE id = @id
                 """, connection, tx);
-            AddAccountParameters(update, name, provider, imap, smtp, sealedSecrets, now);
+            AddAccountParameters(update, name, provider, imap, smtp, sealer.Seal(secretsJson, SecretBinding.AccountSecrets(id)), now);
             update.Parameters.AddWithValue("@id", id);
             await update.ExecuteNonQueryAsync(cancellationToken);
             accountId = id;
@@ -93,12 +93,17 @@ public sealed class AccountStore(ShardDirectory shards, SecretSealer sealer, Tim
                   @smtp_host, @smtp_port, @smtp_security, @smtp_user, @smtp_pin, @secrets, @now, @now);
                 SELECT LAST_INSERT_ID();
                 """, connection, tx);
-            AddAccountParameters(insert, name, provider, imap, smtp, sealedSecrets, now);
+            // The seal is bound to the account id, which the insert makes: sealed right after, in the same transaction.
+            AddAccountParameters(insert, name, provider, imap, smtp, [], now);
             insert.Parameters.AddWithValue("@pid", PublicId.New());
             insert.Parameters.AddWithValue("@app", applicationId);
             insert.Parameters.AddWithValue("@shard", shardId);
             insert.Parameters.AddWithValue("@email", emailAddress);
             accountId = Convert.ToInt64(await insert.ExecuteScalarAsync(cancellationToken));
+            await using var seal = new MySqlCommand("UPDATE accounts SET secrets_sealed = @secrets WHERE id = @id", connection, tx);
+            seal.Parameters.AddWithValue("@secrets", sealer.Seal(secretsJson, SecretBinding.AccountSecrets(accountId)));
+            seal.Parameters.AddWithValue("@id", accountId);
+            await seal.ExecuteNonQueryAsync(cancellationToken);
         }
 
         await using (var tokenCmd = new MySqlCommand("INSERT INTO access_tokens (token_hash, account_id, created_at) VALUES (@hash, @account, @now)", connection, tx))
@@ -200,14 +205,14 @@ public sealed class AccountStore(ShardDirectory shards, SecretSealer sealer, Tim
         cmd.Parameters.AddWithValue("@id", accountId);
         var sealedSecrets = await cmd.ExecuteScalarAsync(cancellationToken) as byte[]
             ?? throw new InvalidOperationException($"Account {accountId} not found.");
-        return JsonSerializer.Deserialize<AccountSecrets>(sealer.Unseal(sealedSecrets))!;
+        return JsonSerializer.Deserialize<AccountSecrets>(sealer.Unseal(sealedSecrets, SecretBinding.AccountSecrets(accountId)))!;
     }
 
     /// <summary>Replaces the account's sealed secrets (an OAuth2 provider rotated the refresh token).</summary>
     public async Task UpdateSecretsAsync(long accountId, AccountSecrets secrets, CancellationToken cancellationToken = default)
     {
         await using var cmd = shards.Global.CreateCommand("UPDATE accounts SET secrets_sealed = @secrets, updated_at = @now WHERE id = @id");
-        cmd.Parameters.AddWithValue("@secrets", sealer.Seal(JsonSerializer.Serialize(secrets)));
+        cmd.Parameters.AddWithValue("@secrets", sealer.Seal(JsonSerializer.Serialize(secrets), SecretBinding.AccountSecrets(accountId)));
         cmd.Parameters.AddWithValue("@now", clock.GetUtcNow().UtcDateTime);
         cmd.Parameters.AddWithValue("@id", accountId);
         await cmd.ExecuteNonQueryAsync(cancellationToken);

@@ -2,7 +2,7 @@ using System.Net.Sockets;
 using MailKit;
 using MailKit.Net.Smtp;
 using MailKit.Security;
-using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Logging;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.MailSessions;
 using Nylas.Engine.Sync;
@@ -19,15 +19,27 @@ public sealed class ConnectException(ConnectFailure failure, string message) : E
     public ConnectFailure Failure { get; } = failure;
 }
 
-public enum ConnectFailure { InvalidCredentials, Unreachable, UntrustedCertificate }
+/// <summary>
+/// InvalidCredentials: a server refused the login (named, 401). Unreachable: anything else on the way (refused or
+/// timed-out connection, DNS, TLS, a protocol error, the token endpoint down), one message whatever the cause.
+/// </summary>
+public enum ConnectFailure { InvalidCredentials, Unreachable }
 
 /// <summary>
 /// Connects an account: verifies the credentials against the servers first (IMAP, and SMTP when it is
 /// given; nothing is created when they are wrong), stores the account on a shard, issues a token and
-/// starts its sync orchestration.
+/// starts its sync orchestration. A connection that fails for any reason but a refused login answers one message per
+/// server whatever the cause, so that the connect endpoints, which anyone with a client id can call, do not tell a
+/// closed port from a filtered one or a TLS service from another (a port scanner); the cause goes to the log.
 /// </summary>
-public sealed class AccountConnector(AccountStore accounts, ImapConnector imap, SmtpConnector smtp, IAccountSyncControl syncControl)
+public sealed partial class AccountConnector(AccountStore accounts, ImapConnector imap, SmtpConnector smtp, IAccountSyncControl syncControl,
+    ILogger<AccountConnector> logger)
 {
+    /// <summary>What a developer can check, the same for a refused port, a timeout, a failed DNS lookup or TLS handshake.</summary>
+    public static string CouldNotConnect(string server, string host, int port) =>
+        $"Could not connect to the {server} server {host}:{port}. Check the host, port and security settings (a server with a self-signed " +
+        "certificate needs settings.trusted_certificate_sha256); this server's log has the cause.";
+
     public async Task<(Account Account, string AccessToken)> ConnectAsync(Application application, ConnectRequest request, CancellationToken cancellationToken)
         => await StoreAsync(application, await VerifyAsync(request, cancellationToken), cancellationToken);
 
@@ -70,16 +82,20 @@ public sealed class AccountConnector(AccountStore accounts, ImapConnector imap, 
         }
         catch (PrivateNetworkRefusedException ex)
         {
+            // Refused by policy before anything was contacted: nothing to hide.
             throw new ConnectException(ConnectFailure.Unreachable, ImapErrors.Describe(ex, request.Imap));
         }
-        catch (SslHandshakeException ex)
+        catch (ImapAuthUnavailableException ex)
         {
-            throw new ConnectException(ConnectFailure.UntrustedCertificate,
-                $"{ImapErrors.Describe(ex, request.Imap)}. For a self-signed or test server, pin its certificate with settings.trusted_certificate_sha256.");
-        }
-        catch (Exception ex) when (ImapErrors.IsTransient(ex) || ex is ArgumentException or NotSupportedException)
-        {
+            // The server's own answer to the login ([UNAVAILABLE]): it tells no more than a refused login would.
             throw new ConnectException(ConnectFailure.Unreachable, ImapErrors.Describe(ex, request.Imap));
+        }
+        catch (Exception ex) when (ex is SslHandshakeException or ArgumentException or NotSupportedException || ImapErrors.IsTransient(ex))
+        {
+            LogConnectFailed("IMAP", request.Imap.Host, request.Imap.Port, Cause(ex), ImapErrors.Describe(ex, request.Imap));
+            throw new ConnectException(ConnectFailure.Unreachable, ex is OAuthProviderUnavailableException
+                ? "Could not get an access token from the OAuth2 token endpoint: it could not be reached or did not answer one; this server's log has the cause."
+                : CouldNotConnect("IMAP", request.Imap.Host, request.Imap.Port));
         }
         if (request.Smtp is { } server) await VerifySmtpAsync(server, secrets, cancellationToken);
         return new VerifiedConnection(request with { Secrets = secrets }, organizationUnit);
@@ -101,16 +117,17 @@ public sealed class AccountConnector(AccountStore accounts, ImapConnector imap, 
         {
             throw new ConnectException(ConnectFailure.Unreachable, $"SMTP server {ex.Message}");
         }
-        catch (SslHandshakeException)
+        catch (Exception ex) when (ex is SslHandshakeException or SocketException or IOException or TimeoutException or SmtpProtocolException
+            or SmtpCommandException or ServiceNotConnectedException or NotSupportedException or ArgumentException or OAuthProviderUnavailableException)
         {
-            throw new ConnectException(ConnectFailure.UntrustedCertificate,
-                $"TLS handshake with SMTP server {where} failed (certificate not trusted?). For a self-signed or test server, pin its certificate with settings.trusted_certificate_sha256.");
-        }
-        catch (Exception ex) when (ex is SocketException or IOException or TimeoutException or SmtpProtocolException or SmtpCommandException
-            or ServiceNotConnectedException or NotSupportedException or ArgumentException or OAuthProviderUnavailableException)
-        {
-            string reason = ex is SocketException se ? se.SocketErrorCode.ToString() : ex.Message.Split('\n', 2)[0].Trim();
-            throw new ConnectException(ConnectFailure.Unreachable, $"Could not connect to SMTP server {where}: {reason}");
+            LogConnectFailed("SMTP", server.Host, server.Port, Cause(ex), ex.Message.Split('\n', 2)[0].Trim());
+            throw new ConnectException(ConnectFailure.Unreachable, CouldNotConnect("SMTP", server.Host, server.Port));
         }
     }
+
+    private static string Cause(Exception ex) => ex is SocketException se ? $"{ex.GetType().Name} {se.SocketErrorCode}" : ex.GetType().Name;
+
+    [LoggerMessage(EventId = 1403, Level = LogLevel.Information,
+        Message = "Connect: could not use the {Server} server {Host}:{Port} ({Cause}): {Detail}")]
+    private partial void LogConnectFailed(string server, string host, int port, string cause, string detail);
 }

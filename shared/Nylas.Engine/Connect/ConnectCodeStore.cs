@@ -30,7 +30,7 @@ public sealed class ConnectCodeStore(ShardDirectory shards, SecretSealer sealer,
             """, connection);
         insert.Parameters.AddWithValue("@hash", Credentials.Hash(code));
         insert.Parameters.AddWithValue("@app", applicationId);
-        insert.Parameters.AddWithValue("@request", sealer.Seal(JsonSerializer.Serialize(verified)));
+        insert.Parameters.AddWithValue("@request", sealer.Seal(JsonSerializer.Serialize(verified), SecretBinding.ConnectRequest(applicationId)));
         insert.Parameters.AddWithValue("@now", now);
         insert.Parameters.AddWithValue("@expires", now.AddSeconds(options.Value.Connect.CodeLifetimeSeconds));
         await insert.ExecuteNonQueryAsync(cancellationToken);
@@ -68,6 +68,6 @@ public sealed class ConnectCodeStore(ShardDirectory shards, SecretSealer sealer,
             await use.ExecuteNonQueryAsync(cancellationToken);
         }
         await tx.CommitAsync(cancellationToken);
-        return JsonSerializer.Deserialize<VerifiedConnection>(sealer.Unseal(sealedRequest));
+        return JsonSerializer.Deserialize<VerifiedConnection>(sealer.Unseal(sealedRequest, SecretBinding.ConnectRequest(applicationId)));
     }
 }

@@ -125,9 +125,13 @@ public sealed partial class OAuthTokenProvider(IOptions<NylasOptions> options, T
         });
         var requestedAt = clock.GetUtcNow();
         HttpResponseMessage response;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_http.Timeout); // HttpClient's own timeout ends with the headers: this one covers the body too
         try
         {
-            response = await _http.PostAsync(uri!, form, cancellationToken);
+            // Headers only: the body is read below with a cap, not buffered whole by HttpClient.
+            using var post = new HttpRequestMessage(HttpMethod.Post, uri) { Content = form };
+            response = await _http.SendAsync(post, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
         }
         catch (HttpRequestException ex) when (ex.InnerException is PrivateNetworkRefusedException refused)
         {
@@ -140,7 +144,16 @@ public sealed partial class OAuthTokenProvider(IOptions<NylasOptions> options, T
         }
         using (response)
         {
-            string body = await response.Content.ReadAsStringAsync(cancellationToken);
+            string body;
+            try
+            {
+                body = await ReadCappedAsync(response.Content, endpoint, timeout.Token);
+            }
+            catch (Exception ex) when (ex is HttpRequestException or IOException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+            {
+                LogUnavailable(endpoint, ex.GetType().Name);
+                throw new OAuthProviderUnavailableException($"The OAuth2 token endpoint {endpoint} did not finish its answer: {ex.Message}", ex);
+            }
             if (response.IsSuccessStatusCode)
             {
                 var (accessToken, expiresIn, newRefreshToken) = ParseToken(body, endpoint);
@@ -159,6 +172,26 @@ public sealed partial class OAuthTokenProvider(IOptions<NylasOptions> options, T
             LogRejected(endpoint, status, error);
             throw new OAuthGrantRejectedException($"The OAuth2 provider at {endpoint} refused the refresh token (HTTP {status} {error}): connect the account again with a new refresh token.");
         }
+    }
+
+    /// <summary>A token response is a few hundred bytes; one bigger than this is refused before it is held in memory.</summary>
+    public const int MaxResponseBytes = 64 * 1024;
+
+    private async Task<string> ReadCappedAsync(HttpContent content, string endpoint, CancellationToken cancellationToken)
+    {
+        if (content.Headers.ContentLength > MaxResponseBytes) throw TooLarge(endpoint);
+        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
+        byte[] buffer = new byte[MaxResponseBytes + 1];
+        int total = 0, read;
+        while (total < buffer.Length && (read = await stream.ReadAsync(buffer.AsMemory(total), cancellationToken)) > 0) total += read;
+        if (total > MaxResponseBytes) throw TooLarge(endpoint);
+        return Encoding.UTF8.GetString(buffer, 0, total);
+    }
+
+    private OAuthProviderUnavailableException TooLarge(string endpoint)
+    {
+        LogUnavailable(endpoint, $"answer larger than {MaxResponseBytes / 1024} KiB");
+        return new OAuthProviderUnavailableException($"The OAuth2 token endpoint {endpoint} answered more than {MaxResponseBytes / 1024} KiB, the most this server reads of a token response.");
     }
 
     /// <summary>The access token, its lifetime in seconds, and a new refresh token when the provider rotates them.</summary>

@@ -12,6 +12,7 @@ public static class StorageModule
         services.AddSingleton<ShardDirectory>();
         services.AddSingleton<DatabaseMigrator>();
         services.AddSingleton<SecretSealer>();
+        services.AddSingleton<SecretResealer>();
         services.AddSingleton(sp => StorageClients.Blobs(sp.GetRequiredService<IOptions<NylasOptions>>().Value.Storage));
         services.AddSingleton(sp => StorageClients.Queues(sp.GetRequiredService<IOptions<NylasOptions>>().Value.Storage));
         services.AddSingleton<RawMailStore>();

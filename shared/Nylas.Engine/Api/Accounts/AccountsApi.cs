@@ -63,17 +63,9 @@ public sealed class AccountsApi(AccountStore accounts, AccountConnector connecto
     /// <summary>JSON whatever the Content-Type (the v2 SDK sends text/plain); every problem named in one 400.</summary>
     private static async Task<(ConnectRequest? Request, ApiResult? Error)> ReadConnectRequestAsync(HttpRequest request, CancellationToken ct)
     {
-        JsonElement root;
-        try
-        {
-            using var doc = await JsonDocument.ParseAsync(request.Body, cancellationToken: ct);
-            root = doc.RootElement.Clone();
-        }
-        catch (JsonException ex)
-        {
-            return (null, ApiResult.BadRequest($"Request body is not valid JSON: {ex.Message}"));
-        }
-        if (root.ValueKind != JsonValueKind.Object) return (null, ApiResult.BadRequest("Request body must be a JSON object."));
+        // Read with the connect endpoints' size cap, not parsed from the unbounded stream.
+        var (parsed, parseError) = await Connect.ConnectApi.ReadJsonObjectAsync(request, ct);
+        if (parsed is not { } root) return (null, parseError);
 
         var problems = new List<string>();
         string? email = Str(root, "email_address");

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.Api.Accounts;
+using Nylas.Engine.Api.RateLimits;
 using Nylas.Engine.Security;
 using Nylas.Engine.Connect;
 using Nylas.Engine.MailSessions;
@@ -15,7 +16,7 @@ namespace Nylas.Engine.Api.Connect;
 /// </summary>
 public sealed class ConnectApi(
     AccountStore accounts, ApiAuthenticator auth, AccountConnector connector, ConnectCodeStore codes, MailProviderDetector detector,
-    ConnectTargetGuard guard)
+    ConnectTargetGuard guard, ApiRateLimiter rateLimiter)
 {
     public async Task<ApiResult> AuthorizeAsync(HttpContext http)
     {
@@ -30,6 +31,8 @@ public sealed class ConnectApi(
 
         var (settings, problems) = ConnectSettings.Read(body);
         if (settings is null) return ApiResult.BadRequest("Invalid connect request: " + string.Join("; ", problems) + ".");
+        // From here on each attempt makes this server look up and contact hosts the caller chose.
+        if (rateLimiter.AcquireConnectAttempt(http) is { } limited) return limited;
 
         var provider = settings.NeedsProvider ? await detector.DetectAsync(settings.EmailAddress, ct) : null;
         if (settings.NeedsProvider && provider is null)
@@ -73,7 +76,7 @@ public sealed class ConnectApi(
         return ApiResult.Json(AccountsApi.ToApi(account) with { AccessToken = token });
     }
 
-    /// <summary>401 for credentials the server refused (nothing stored), 400 for servers that cannot be reached or trusted.</summary>
+    /// <summary>401 for credentials the server refused (nothing stored), 400 for servers that cannot be reached, trusted or used.</summary>
     public static ApiResult ConnectError(ConnectException ex) => ex.Failure == ConnectFailure.InvalidCredentials
         ? ApiResult.Error(StatusCodes.Status401Unauthorized, "invalid_credentials", ex.Message)
         : ApiResult.BadRequest(ex.Message);

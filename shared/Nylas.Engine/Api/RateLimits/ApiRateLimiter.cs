@@ -20,9 +20,23 @@ public sealed class ApiRateLimiter : IDisposable
     private readonly PartitionedRateLimiter<string>? _limiter;
     private readonly PartitionedRateLimiter<string>? _addressLimiter;
 
+    private readonly int _connectAttemptsPerMinute;
+    private readonly PartitionedRateLimiter<string>? _connectLimiter;
+
     public ApiRateLimiter(IOptions<NylasOptions> options)
     {
         _options = options.Value.Api;
+        _connectAttemptsPerMinute = options.Value.Connect.AttemptsPerMinutePerAddress;
+        if (_connectAttemptsPerMinute > 0)
+            _connectLimiter = PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
+            {
+                // A full minute's worth at once, then one every 60/N s.
+                TokenLimit = _connectAttemptsPerMinute,
+                TokensPerPeriod = 1,
+                ReplenishmentPeriod = TimeSpan.FromSeconds(60.0 / _connectAttemptsPerMinute),
+                QueueLimit = 0,
+                AutoReplenishment = true,
+            }));
         if (_options.RateLimitPerSecond <= 0) return; // 0 turns limiting off (benchmarks, trusted networks)
         _limiter = PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
         {
@@ -105,9 +119,36 @@ public sealed class ApiRateLimiter : IDisposable
         return headers;
     }
 
+    /// <summary>
+    /// One attempt of POST /connect/authorize from the client's address (<c>Nylas:Connect:AttemptsPerMinutePerAddress</c>),
+    /// on top of the application's bucket: a client id is public, so without it anyone could make this server try
+    /// connections at the application's whole rate. The address is <c>HttpContext.Connection.RemoteIpAddress</c>: behind
+    /// a proxy that is the proxy's unless forwarded headers are applied (the Functions host's ASP.NET Core integration
+    /// applies X-Forwarded-For). IPv6 clients count per /64, the least a site is given. Null when allowed, else the 429.
+    /// </summary>
+    public ApiResult? AcquireConnectAttempt(HttpContext http)
+    {
+        if (_connectLimiter is null || http.Connection.RemoteIpAddress is not { } remote) return null;
+        if (remote.IsIPv4MappedToIPv6) remote = remote.MapToIPv4();
+        string key = remote.ToString();
+        if (remote.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)
+        {
+            byte[] prefix = remote.GetAddressBytes();
+            Array.Clear(prefix, 8, 8);
+            key = new System.Net.IPAddress(prefix) + "/64";
+        }
+        using var lease = _connectLimiter.AttemptAcquire(key);
+        if (lease.IsAcquired) return null;
+        int retryAfter = (int)Math.Ceiling(60.0 / _connectAttemptsPerMinute);
+        http.Response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
+        return ApiResult.Error(StatusCodes.Status429TooManyRequests, "rate_limit_error",
+            $"Too many connection attempts from this address: at most {_connectAttemptsPerMinute} a minute; retry after {retryAfter} s.");
+    }
+
     public void Dispose()
     {
         _limiter?.Dispose();
         _addressLimiter?.Dispose();
+        _connectLimiter?.Dispose();
     }
 }
