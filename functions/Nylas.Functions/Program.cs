@@ -8,4 +8,5 @@ var builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
 builder.Services.AddHostedService<StoragePreparationService>();
 builder.Services.AddNylasEngine(builder.Configuration);
+Nylas.Functions.IngestFunctions.RequireTriggerForTransport(builder.Services);
 builder.Build().Run();

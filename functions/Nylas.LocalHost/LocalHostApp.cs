@@ -43,7 +43,7 @@ public static class LocalHostApp
             });
         });
         builder.Services.AddDurableTaskClient(b => b.UseGrpc(sidecar.Address));
-        builder.Services.AddHostedService<IngestQueuePump>();
+        builder.Services.AddIngestReceivers();
         builder.Services.AddHostedService<AccountSyncSupervisor>();
         builder.Services.AddHostedService<DeletionSweepService>();
 

@@ -54,8 +54,7 @@ public static class EngineServiceCollectionExtensions
         services.AddSingleton<RawMailStore>();
         services.AddSingleton<FileStore>();
         services.AddSingleton<BlobSweeper>();
-        services.AddSingleton<StorageQueueIngestQueue>();
-        services.AddSingleton<IIngestQueue>(sp => sp.GetRequiredService<StorageQueueIngestQueue>());
+        services.AddIngestTransport(configuration);
 
         services.AddSingleton<AccountStore>();
         services.AddSingleton<AccountConnector>();

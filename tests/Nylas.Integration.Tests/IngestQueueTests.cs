@@ -77,7 +77,7 @@ public class IngestQueueTests(PoisonHostFixture host) : IClassFixture<PoisonHost
                 if (m.MessageText.Contains(missingBlob)) poisoned = m.MessageText;
             return poisoned is not null;
         }, TimeSpan.FromSeconds(60)));
-        var parked = StorageQueueIngestQueue.Decode(JsonDocument.Parse(poisoned!).RootElement.GetProperty("message").GetString()!);
+        var parked = IngestBatchCodec.Decode(JsonDocument.Parse(poisoned!).RootElement.GetProperty("message").GetString()!);
         Assert.Equal([9002u], parked.Messages.Select(m => m.Uid));
     }
 
@@ -87,17 +87,17 @@ public class IngestQueueTests(PoisonHostFixture host) : IClassFixture<PoisonHost
         var messages = Enumerable.Range(1, 60).Select(i =>
             new IngestMessage(7, 1, 3, 42, (uint)i, $"sha256/ab/{i:D62}", new string('a', 64), i * 100, [@"\Seen", "$label"], 1_790_000_000 + i)).ToList();
 
-        var byCount = StorageQueueIngestQueue.Encode(messages, maxMessages: 25, maxBytes: 48 * 1024).ToList();
-        Assert.Equal([25, 25, 10], byCount.Select(b => StorageQueueIngestQueue.Decode(b).Messages.Count));
-        Assert.Equal(messages, byCount.SelectMany(b => StorageQueueIngestQueue.Decode(b).Messages), new IngestMessageComparer());
+        var byCount = IngestBatchCodec.Encode(messages, maxMessages: 25, maxBytes: 48 * 1024).ToList();
+        Assert.Equal([25, 25, 10], byCount.Select(b => IngestBatchCodec.Decode(b).Messages.Count));
+        Assert.Equal(messages, byCount.SelectMany(b => IngestBatchCodec.Decode(b).Messages), new IngestMessageComparer());
 
-        var bySize = StorageQueueIngestQueue.Encode(messages, maxMessages: 200, maxBytes: 4096).ToList();
+        var bySize = IngestBatchCodec.Encode(messages, maxMessages: 200, maxBytes: 4096).ToList();
         Assert.All(bySize, b => Assert.True(System.Text.Encoding.UTF8.GetByteCount(b) <= 4096 + 64, $"{b.Length} bytes"));
-        Assert.Equal(60, bySize.Sum(b => StorageQueueIngestQueue.Decode(b).Messages.Count));
+        Assert.Equal(60, bySize.Sum(b => IngestBatchCodec.Decode(b).Messages.Count));
 
         // A single message as queued before batching is read as a batch of one.
-        string legacy = JsonSerializer.Serialize(messages[0], StorageQueueIngestQueue.Json);
-        Assert.Equal(messages[0], StorageQueueIngestQueue.Decode(legacy).Messages.Single(), new IngestMessageComparer());
+        string legacy = JsonSerializer.Serialize(messages[0], IngestBatchCodec.Json);
+        Assert.Equal(messages[0], IngestBatchCodec.Decode(legacy).Messages.Single(), new IngestMessageComparer());
     }
 
     private sealed class IngestMessageComparer : IEqualityComparer<IngestMessage>
