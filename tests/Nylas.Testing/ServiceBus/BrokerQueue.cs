@@ -130,8 +130,10 @@ internal sealed class BrokerQueue(ServiceBusBroker broker, string name)
         {
             var token = new Guid(delivery.DeliveryTag.AsSpan());
             bool settled = Settle(token, delivery.State as Outcome);
+            // The client reads a Rejected answer as a failed settlement, so a dead-letter that worked is answered Accepted.
             if (!delivery.Settled)
-                link.DisposeDelivery(delivery, true, settled ? delivery.State : new Rejected { Error = new Error { Condition = "com.microsoft:message-lock-lost", Description = $"Lock {token} lost" } });
+                link.DisposeDelivery(delivery, true, !settled ? new Rejected { Error = new Error { Condition = "com.microsoft:message-lock-lost", Description = $"Lock {token} lost" } }
+                    : delivery.State is Rejected ? new Accepted() : delivery.State);
         });
         link.Closed += (_, _) =>
         {
