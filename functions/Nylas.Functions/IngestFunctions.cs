@@ -53,9 +53,8 @@ public sealed class ServiceBusIngestFunctions(IngestDelivery delivery, ServiceBu
         public Task AbandonAsync(ServiceBusReceivedMessage message, CancellationToken cancellationToken)
             => actions.AbandonMessageAsync(message, propertiesToModify: null, cancellationToken: cancellationToken);
 
-        public Task DeadLetterAsync(ServiceBusReceivedMessage message, string reason, string description, CancellationToken cancellationToken)
-            => actions.DeadLetterMessageAsync(message, propertiesToModify: null, deadLetterReason: reason,
-                deadLetterErrorDescription: description, cancellationToken: cancellationToken);
+        public Task DeadLetterAsync(ServiceBusReceivedMessage message, DeliveryFailure failure, CancellationToken cancellationToken)
+            => actions.DeadLetterMessageAsync(message, ServiceBusDelivery.DeadLetterProperties(failure), failure.Reason, failure.Error, cancellationToken);
     }
 }
 #endif

@@ -2,6 +2,7 @@ using Azure.Identity;
 using Azure.Messaging.ServiceBus;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Nylas.Engine.Queues;
@@ -66,9 +67,10 @@ public static class IngestTransportExtensions
     /// <summary>For a host without queue triggers (the local host): the receiver of the configured transport.</summary>
     public static IServiceCollection AddIngestReceivers(this IServiceCollection services)
     {
-        services.AddHostedService(sp => sp.GetRequiredService<IOptions<TransportOptions>>().Value.Kind == IngestTransportKind.ServiceBus
+        // AddHostedService would refuse a factory typed IHostedService (it de-duplicates by implementation type).
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<IOptions<TransportOptions>>().Value.Kind == IngestTransportKind.ServiceBus
             ? ActivatorUtilities.CreateInstance<ServiceBusIngestReceiver>(sp)
-            : (Microsoft.Extensions.Hosting.IHostedService)ActivatorUtilities.CreateInstance<IngestQueuePump>(sp));
+            : ActivatorUtilities.CreateInstance<IngestQueuePump>(sp));
         return services;
     }
 }

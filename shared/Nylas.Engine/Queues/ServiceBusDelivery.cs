@@ -10,7 +10,8 @@ public interface IServiceBusSettlement
 {
     Task CompleteAsync(ServiceBusReceivedMessage message, CancellationToken cancellationToken);
     Task AbandonAsync(ServiceBusReceivedMessage message, CancellationToken cancellationToken);
-    Task DeadLetterAsync(ServiceBusReceivedMessage message, string reason, string description, CancellationToken cancellationToken);
+    /// <summary>Dead-letters with the failure's reason and description, and its delivery count as <see cref="ServiceBusDelivery.DeliveriesProperty"/>.</summary>
+    Task DeadLetterAsync(ServiceBusReceivedMessage message, DeliveryFailure failure, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -24,6 +25,12 @@ public sealed class ServiceBusDelivery(ServiceBusReceivedMessage message, IServi
 {
     /// <summary>Application property of a retry copy: deliveries of the work item before this copy was scheduled.</summary>
     public const string PriorDeliveriesProperty = "nylas-prior-deliveries";
+
+    /// <summary>Application property of a dead-lettered message: the deliveries the policy counted (Service Bus's own restarts with each copy).</summary>
+    public const string DeliveriesProperty = "nylas-deliveries";
+
+    /// <summary>The properties a dead-lettered message gets besides DeadLetterReason and DeadLetterErrorDescription.</summary>
+    public static Dictionary<string, object> DeadLetterProperties(DeliveryFailure failure) => new() { [DeliveriesProperty] = failure.DeliveryCount };
 
     public string MessageId => message.MessageId;
 
@@ -43,7 +50,7 @@ public sealed class ServiceBusDelivery(ServiceBusReceivedMessage message, IServi
     }
 
     public Task DeadLetterAsync(DeliveryFailure failure, CancellationToken cancellationToken)
-        => settlement.DeadLetterAsync(message, failure.Reason, failure.Error, cancellationToken);
+        => settlement.DeadLetterAsync(message, failure, cancellationToken);
 
     public Task ReleaseAsync(CancellationToken cancellationToken) => settlement.AbandonAsync(message, cancellationToken);
 
@@ -79,6 +86,6 @@ public sealed class ProcessorSettlement(ProcessMessageEventArgs args) : IService
     public Task AbandonAsync(ServiceBusReceivedMessage message, CancellationToken cancellationToken)
         => args.AbandonMessageAsync(message, cancellationToken: cancellationToken);
 
-    public Task DeadLetterAsync(ServiceBusReceivedMessage message, string reason, string description, CancellationToken cancellationToken)
-        => args.DeadLetterMessageAsync(message, reason, description, cancellationToken);
+    public Task DeadLetterAsync(ServiceBusReceivedMessage message, DeliveryFailure failure, CancellationToken cancellationToken)
+        => args.DeadLetterMessageAsync(message, ServiceBusDelivery.DeadLetterProperties(failure), failure.Reason, failure.Error, cancellationToken);
 }

@@ -66,7 +66,7 @@ public sealed class ServiceBusSettlementTests
         await _policy.ProcessAsync(Delivery(1, priorDeliveries: 2, id: "0123abcd~2"), Fail, CancellationToken.None);
         Assert.Empty(_requeue.Sent);
         var deadLetter = Assert.Single(_settlement.Actions);
-        Assert.Equal("dead-letter 0123abcd~2: InvalidOperationException: boom", deadLetter.Split('|')[0]);
+        Assert.Equal("dead-letter 0123abcd~2 after 3: InvalidOperationException: boom", deadLetter.Split('|')[0]);
         Assert.Contains("System.InvalidOperationException: boom", deadLetter.Split('|')[1]);
         Assert.Contains(nameof(Fail), deadLetter.Split('|')[1]);
     }
@@ -76,7 +76,7 @@ public sealed class ServiceBusSettlementTests
     {
         // Three deliveries of the same message (locks lost, abandoned by a stopping host): the policy's limit is reached.
         await _policy.ProcessAsync(Delivery(3), Fail, CancellationToken.None);
-        Assert.StartsWith("dead-letter 0123abcd:", Assert.Single(_settlement.Actions));
+        Assert.StartsWith("dead-letter 0123abcd after 3:", Assert.Single(_settlement.Actions));
         Assert.Empty(_requeue.Sent);
     }
 
@@ -114,8 +114,8 @@ public sealed class ServiceBusSettlementTests
 
         public Task CompleteAsync(ServiceBusReceivedMessage message, CancellationToken cancellationToken) => Record($"complete {message.MessageId}");
         public Task AbandonAsync(ServiceBusReceivedMessage message, CancellationToken cancellationToken) => Record($"abandon {message.MessageId}");
-        public Task DeadLetterAsync(ServiceBusReceivedMessage message, string reason, string description, CancellationToken cancellationToken)
-            => Record($"dead-letter {message.MessageId}: {reason}|{description}");
+        public Task DeadLetterAsync(ServiceBusReceivedMessage message, DeliveryFailure failure, CancellationToken cancellationToken)
+            => Record($"dead-letter {message.MessageId} after {failure.DeliveryCount}: {failure.Reason}|{failure.Error}");
 
         private Task Record(string action)
         {

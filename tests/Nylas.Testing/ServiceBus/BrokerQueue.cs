@@ -101,6 +101,8 @@ internal sealed class BrokerQueue(ServiceBusBroker broker, string name)
     private long _sequence;
     private int _next;
 
+    public int Published;
+
     public int CountAvailable()
     {
         lock (_sync) return _messages.Count;
@@ -111,6 +113,7 @@ internal sealed class BrokerQueue(ServiceBusBroker broker, string name)
         lock (_sync)
         {
             message.Sequence = ++_sequence;
+            Published++;
             message.EnqueuedAt = DateTime.UtcNow;
             _messages.Add(message);
         }
@@ -213,6 +216,13 @@ internal sealed class BrokerQueue(ServiceBusBroker broker, string name)
                     rejected.Error?.Info?.TryGetValue("DeadLetterReason", out reason);
                     rejected.Error?.Info?.TryGetValue("DeadLetterErrorDescription", out description);
                     deadLetter = message.DeadLettered(name, reason, description);
+                    // The SDK sends a dead-letter's properties to modify in the error's info, next to reason and description.
+                    foreach (var (key, value) in rejected.Error?.Info ?? [])
+                        if (key.ToString() is not ("DeadLetterReason" or "DeadLetterErrorDescription") and var k)
+                        {
+                            deadLetter.ApplicationProperties.RemoveAll(p => p.Key == k);
+                            deadLetter.ApplicationProperties.Add(new(k, value));
+                        }
                     break;
                 case Modified modified:
                     // Abandon: properties to modify arrive as message annotations and end up as application properties.

@@ -56,6 +56,9 @@ public sealed class ServiceBusBroker : IRuntimeProvider, IDisposable
     /// <summary>A connection string the SDK accepts; the key is not checked.</summary>
     public string ConnectionString => $"Endpoint=sb://127.0.0.1:{Port};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=dGVzdA==;UseDevelopmentEmulator=true";
 
+    /// <summary>Messages ever sent to a queue (each message of a batch counts), for assertions.</summary>
+    public int Published(string queue) => Queue(queue).Published;
+
     /// <summary>Messages waiting in a queue (not locked), for assertions.</summary>
     public int CountAvailable(string queue) => Queue(queue).CountAvailable();
 
