@@ -16,10 +16,15 @@ namespace Nylas.Functions;
 public sealed class IngestFunctions(IngestDelivery delivery, StorageQueueIngestQueue storage)
 {
     // The host deletes the message after we return; after our own delete or visibility update its pop receipt is stale
-    // and the host ignores the mismatch, so nothing is settled twice.
+    // and the host ignores the mismatch, so nothing is settled twice. If a failure could not be recorded (the host renewed
+    // the lease, changing the pop receipt), throwing keeps the host from deleting the message as if it had succeeded.
     [Function("Ingest")]
-    public Task Ingest([QueueTrigger("%Nylas:Storage:IngestQueue%", Connection = "AzureWebJobsStorage")] QueueMessage message, FunctionContext context)
-        => delivery.ProcessAsync(new StorageQueueDelivery(storage.Queue, storage.PoisonQueue, message), context.CancellationToken);
+    public async Task Ingest([QueueTrigger("%Nylas:Storage:IngestQueue%", Connection = "AzureWebJobsStorage")] QueueMessage message, FunctionContext context)
+    {
+        var result = await delivery.ProcessAsync(new StorageQueueDelivery(storage.Queue, storage.PoisonQueue, message), context.CancellationToken);
+        if (result == DeliveryResult.FailedUnsettled)
+            throw new InvalidOperationException($"Ingest message {message.MessageId} failed and its retry could not be recorded; the Functions host retries it.");
+    }
 
     public const bool HasServiceBusTrigger =
 #if NYLAS_SERVICEBUS_TRIGGER

@@ -43,6 +43,17 @@ public sealed record DeliveryFailure(string Reason, string Error, long DeliveryC
     private static string Truncate(string s, int max) => s.Length <= max ? s : s[..(max - 1)] + "…";
 }
 
+/// <summary>How <see cref="QueueDelivery"/> left a message.</summary>
+public enum DeliveryResult
+{
+    Completed,
+    RetryScheduled,
+    DeadLettered,
+    Released,
+    /// <summary>The work failed and the retry or dead-letter could not be recorded: the message is still the transport's.</summary>
+    FailedUnsettled,
+}
+
 /// <summary>
 /// The retry policy of queued work, the same in both hosts and on both transports: settle on success; on failure
 /// retry with exponential backoff and jitter until the configured number of deliveries, then dead-letter with the error.
@@ -65,7 +76,7 @@ public sealed partial class QueueDelivery(int maxDeliveries, ILogger logger)
     public TimeSpan? NextAttempt(long deliveryCount, double jitter) => deliveryCount >= maxDeliveries ? null : Backoff(deliveryCount, jitter);
 
     /// <summary>Runs <paramref name="handle"/> on the delivery and settles it. Never throws for a failure of the work itself.</summary>
-    public async Task ProcessAsync(IReceivedDelivery delivery, Func<string, CancellationToken, Task> handle, CancellationToken cancellationToken)
+    public async Task<DeliveryResult> ProcessAsync(IReceivedDelivery delivery, Func<string, CancellationToken, Task> handle, CancellationToken cancellationToken)
     {
         try
         {
@@ -74,7 +85,7 @@ public sealed partial class QueueDelivery(int maxDeliveries, ILogger logger)
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             await SettleQuietlyAsync(delivery, d => d.ReleaseAsync(CancellationToken.None));
-            return;
+            return DeliveryResult.Released;
         }
         catch (Exception ex)
         {
@@ -83,31 +94,33 @@ public sealed partial class QueueDelivery(int maxDeliveries, ILogger logger)
             {
                 LogDeadLettered(delivery.MessageId, delivery.DeliveryCount, ex);
                 var failure = DeliveryFailure.From(ex, delivery.DeliveryCount);
-                await SettleQuietlyAsync(delivery, d => d.DeadLetterAsync(failure, CancellationToken.None));
+                return await SettleQuietlyAsync(delivery, d => d.DeadLetterAsync(failure, CancellationToken.None))
+                    ? DeliveryResult.DeadLettered : DeliveryResult.FailedUnsettled;
             }
-            else
-            {
-                LogRetrying(delivery.MessageId, delivery.DeliveryCount, next.Value.TotalSeconds, ex.Message);
-                await SettleQuietlyAsync(delivery, d => d.RetryAsync(next.Value, CancellationToken.None));
-            }
-            return;
+            LogRetrying(delivery.MessageId, delivery.DeliveryCount, next.Value.TotalSeconds, ex.Message);
+            return await SettleQuietlyAsync(delivery, d => d.RetryAsync(next.Value, CancellationToken.None))
+                ? DeliveryResult.RetryScheduled : DeliveryResult.FailedUnsettled;
         }
+        // Done either way: a message whose completion failed comes back and is ingested again, which changes nothing.
         await SettleQuietlyAsync(delivery, d => d.CompleteAsync(CancellationToken.None));
+        return DeliveryResult.Completed;
     }
 
     /// <summary>
     /// A settlement that fails (the lease or lock expired, the queue is unreachable) leaves the message to be delivered
     /// again, which queued work must tolerate anyway; a receiver must never stop over one message.
     /// </summary>
-    private async Task SettleQuietlyAsync(IReceivedDelivery delivery, Func<IReceivedDelivery, Task> settle)
+    private async Task<bool> SettleQuietlyAsync(IReceivedDelivery delivery, Func<IReceivedDelivery, Task> settle)
     {
         try
         {
             await settle(delivery);
+            return true;
         }
         catch (Exception ex)
         {
             LogSettlementFailed(delivery.MessageId, ex.Message);
+            return false;
         }
     }
 
@@ -128,6 +141,6 @@ public sealed class IngestDelivery(IngestHandler handler, IOptions<NylasOptions>
 
     public QueueDelivery Policy => _policy;
 
-    public Task ProcessAsync(IReceivedDelivery delivery, CancellationToken cancellationToken)
+    public Task<DeliveryResult> ProcessAsync(IReceivedDelivery delivery, CancellationToken cancellationToken)
         => _policy.ProcessAsync(delivery, (body, ct) => handler.HandleAsync(IngestBatchCodec.Decode(body), ct), cancellationToken);
 }

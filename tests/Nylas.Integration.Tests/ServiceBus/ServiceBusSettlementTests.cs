@@ -33,7 +33,7 @@ public sealed class ServiceBusSettlementTests
     public async Task A_handled_message_is_completed()
     {
         string? handled = null;
-        await _policy.ProcessAsync(Delivery(1), (body, _) => { handled = body; return Task.CompletedTask; }, CancellationToken.None);
+        Assert.Equal(DeliveryResult.Completed, await _policy.ProcessAsync(Delivery(1), (body, _) => { handled = body; return Task.CompletedTask; }, CancellationToken.None));
         Assert.Equal("""{"messages":[]}""", handled);
         Assert.Equal(["complete 0123abcd"], _settlement.Actions);
         Assert.Empty(_requeue.Sent);
@@ -42,7 +42,7 @@ public sealed class ServiceBusSettlementTests
     [Fact]
     public async Task A_first_failure_schedules_a_copy_after_the_backoff_and_completes_the_original()
     {
-        await _policy.ProcessAsync(Delivery(1), Fail, CancellationToken.None);
+        Assert.Equal(DeliveryResult.RetryScheduled, await _policy.ProcessAsync(Delivery(1), Fail, CancellationToken.None));
 
         var copy = Assert.Single(_requeue.Sent);
         Assert.Equal("0123abcd~1", copy.MessageId);
@@ -63,7 +63,7 @@ public sealed class ServiceBusSettlementTests
 
         _requeue.Sent.Clear();
         _settlement.Actions.Clear();
-        await _policy.ProcessAsync(Delivery(1, priorDeliveries: 2, id: "0123abcd~2"), Fail, CancellationToken.None);
+        Assert.Equal(DeliveryResult.DeadLettered, await _policy.ProcessAsync(Delivery(1, priorDeliveries: 2, id: "0123abcd~2"), Fail, CancellationToken.None));
         Assert.Empty(_requeue.Sent);
         var deadLetter = Assert.Single(_settlement.Actions);
         Assert.Equal("dead-letter 0123abcd~2 after 3: InvalidOperationException: boom", deadLetter.Split('|')[0]);
@@ -84,7 +84,8 @@ public sealed class ServiceBusSettlementTests
     public async Task Work_cancelled_because_the_host_stops_is_abandoned_for_another_instance()
     {
         using var stopping = new CancellationTokenSource();
-        await _policy.ProcessAsync(Delivery(1), async (_, ct) => { await stopping.CancelAsync(); ct.ThrowIfCancellationRequested(); }, stopping.Token);
+        Assert.Equal(DeliveryResult.Released,
+            await _policy.ProcessAsync(Delivery(1), async (_, ct) => { await stopping.CancelAsync(); ct.ThrowIfCancellationRequested(); }, stopping.Token));
         Assert.Equal(["abandon 0123abcd"], _settlement.Actions);
         Assert.Empty(_requeue.Sent);
     }
@@ -93,8 +94,12 @@ public sealed class ServiceBusSettlementTests
     public async Task A_settlement_that_fails_does_not_stop_the_receiver()
     {
         _settlement.FailWith = new ServiceBusException("lock lost", ServiceBusFailureReason.MessageLockLost);
-        await _policy.ProcessAsync(Delivery(1), (_, _) => Task.CompletedTask, CancellationToken.None);
+        Assert.Equal(DeliveryResult.Completed, await _policy.ProcessAsync(Delivery(1), (_, _) => Task.CompletedTask, CancellationToken.None));
         Assert.Equal(["complete 0123abcd"], _settlement.Actions);
+
+        // A failure whose dead-letter cannot be recorded says so: the Functions trigger then throws instead of returning.
+        _settlement.Actions.Clear();
+        Assert.Equal(DeliveryResult.FailedUnsettled, await _policy.ProcessAsync(Delivery(3), Fail, CancellationToken.None));
     }
 
     [Fact]
