@@ -20,6 +20,9 @@ public abstract class IngestTransportHostFixture : LocalHostFixture
     protected override void Configure(Dictionary<string, string?> settings) => settings["Nylas:Ingest:MaxDequeueCount"] = "2";
 
     public abstract Task<ParkedMessage?> FindParkedAsync(string contains);
+
+    /// <summary>The transport's state, for a failure message.</summary>
+    public virtual string Describe() => "";
 }
 
 public sealed class PoisonHostFixture : IngestTransportHostFixture
@@ -54,12 +57,23 @@ public sealed class ServiceBusHostFixture : IngestTransportHostFixture
     public override async Task<ParkedMessage?> FindParkedAsync(string contains)
     {
         var client = App.Services.GetRequiredService<ServiceBusClient>();
+        // Peek-lock, completed once recorded: a message that arrives as the receiver closes goes back to the queue, not astray.
         await using var deadLetters = client.CreateReceiver(App.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Nylas.Engine.NylasOptions>>().Value.Storage.IngestQueue,
-            new ServiceBusReceiverOptions { SubQueue = SubQueue.DeadLetter, ReceiveMode = ServiceBusReceiveMode.ReceiveAndDelete });
+            new ServiceBusReceiverOptions { SubQueue = SubQueue.DeadLetter });
         foreach (var m in await deadLetters.ReceiveMessagesAsync(32, TimeSpan.FromMilliseconds(500)))
+        {
             _parked.Add(new ParkedMessage(m.Body.ToString(), m.DeadLetterReason, m.DeadLetterErrorDescription,
                 Convert.ToInt64(m.ApplicationProperties[ServiceBusDelivery.DeliveriesProperty])));
+            await deadLetters.CompleteMessageAsync(m);
+        }
         return _parked.FirstOrDefault(p => p.Body.Contains(contains));
+    }
+
+    public override string Describe()
+    {
+        string queue = App.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Nylas.Engine.NylasOptions>>().Value.Storage.IngestQueue;
+        return $"broker: {Broker.Published(queue)} sent to {queue} ({Broker.CountAvailable(queue)} waiting), "
+            + $"{Broker.Published(queue + "/$deadletterqueue")} dead-lettered ({Broker.CountAvailable(queue + "/$deadletterqueue")} waiting), {_parked.Count} read";
     }
 
     public override async Task DisposeAsync()
@@ -103,7 +117,8 @@ public abstract class IngestTransportContract(IngestTransportHostFixture host)
         await queue.EnqueueAsync([new IngestMessage(1, 0, 1, 1, 1, missingBlob, new string('0', 64), 10, [], 0)]);
 
         ParkedMessage? parked = null;
-        Assert.NotNull(await TestStack.WaitUntilAsync(async () => (parked = await host.FindParkedAsync(missingBlob)) is not null, TimeSpan.FromSeconds(60)));
+        Assert.True((await TestStack.WaitUntilAsync(async () => (parked = await host.FindParkedAsync(missingBlob)) is not null, TimeSpan.FromSeconds(60))).HasValue,
+            "never parked; " + host.Describe());
         Assert.StartsWith("RequestFailedException", parked!.Reason);
         Assert.Contains("BlobNotFound", parked.Error);
         Assert.Equal(2, parked.DeliveryCount);
@@ -143,7 +158,8 @@ public abstract class IngestTransportContract(IngestTransportHostFixture host)
 
         Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 2, TimeSpan.FromSeconds(30)));
         ParkedMessage? parked = null;
-        Assert.NotNull(await TestStack.WaitUntilAsync(async () => (parked = await host.FindParkedAsync(missingBlob)) is not null, TimeSpan.FromSeconds(60)));
+        Assert.True((await TestStack.WaitUntilAsync(async () => (parked = await host.FindParkedAsync(missingBlob)) is not null, TimeSpan.FromSeconds(60))).HasValue,
+            "never parked; " + host.Describe());
         Assert.Equal([9002u], IngestBatchCodec.Decode(parked!.Body).Messages.Select(m => m.Uid));
     }
 }

@@ -181,7 +181,16 @@ internal sealed class BrokerQueue(ServiceBusBroker broker, string name)
             }
         }
         foreach (var (consumer, message, token) in sends)
-            consumer.Link.SendMessageNoWait(message, new ArraySegment<byte>(token.ToByteArray()), AmqpConstants.NullBinary);
+        {
+            try
+            {
+                consumer.Link.SendMessageNoWait(message, new ArraySegment<byte>(token.ToByteArray()), AmqpConstants.NullBinary);
+            }
+            catch (Exception ex) when (ex is AmqpException or ObjectDisposedException or InvalidOperationException)
+            {
+                // The link closed meanwhile; its Closed handler has put the message back (peek-lock) as Service Bus would.
+            }
+        }
     }
 
     private Consumer? NextWithCredit()
