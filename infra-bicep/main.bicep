@@ -237,6 +237,9 @@ var baseSettings = union(hostSettings, {
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD'
   Nylas__Storage__AccountName: storage.outputs.name
   Nylas__Transport: transport
+  // The ingest triggers name their queue as %Nylas:Storage:IngestQueue%; the Functions host refuses to index a binding
+  // expression whose setting is missing, so the setting is present even at its default.
+  Nylas__Storage__IngestQueue: 'ingest'
   // /connect/authorize needs no secret: on a public deployment it must not reach this network or the metadata endpoint.
   Nylas__Connect__RefusePrivateNetworks: 'true'
   Nylas__Connect__AllowedPrivateNetworks: allowedPrivateNetworks

@@ -60,7 +60,7 @@ public static class StorageProbe
                         blob = await store.PutAsync(sha, content, ct);
                     queued[k] = new IngestMessage(1, 0, 1, 1, (uint)i + 1, blob, sha, raw.LongLength, [@"\Seen"], 1_700_000_000);
                 });
-                foreach (string body in StorageQueueIngestQueue.Encode(queued, perQueueMessage, 48 * 1024))
+                foreach (string body in IngestBatchCodec.Encode(queued, perQueueMessage, 48 * 1024))
                     await queue.SendMessageAsync(body, cancellationToken);
             }
             steps.Add(new ProbeStep($"sync step's storage work per message: put blob ({messageSize / 1024.0:F1} KiB), 8 in parallel, + one enqueue per {perQueueMessage}", count, sw.Elapsed));
@@ -73,7 +73,7 @@ public static class StorageProbe
                 if (batch.Length == 0) break;
                 await Parallel.ForEachAsync(batch, parallel, async (m, ct) =>
                 {
-                    var ingest = StorageQueueIngestQueue.Decode(m.MessageText);
+                    var ingest = IngestBatchCodec.Decode(m.MessageText);
                     await Parallel.ForEachAsync(ingest.Messages, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = ct }, async (one, ct2) =>
                     {
                         await using var stream = await store.OpenReadAsync(one.BlobName, ct2);

@@ -13,4 +13,5 @@ builder.ConfigureFunctionsWebApplication();
 builder.Services.AddHostedService<StoragePreparationService>();
 builder.Services.AddNylasEngine(builder.Configuration);
 builder.Services.AddDurableSyncControl(_ => DurableClientScope.Require);
+Nylas.Functions.IngestFunctions.RequireTriggerForTransport(builder.Services);
 builder.Build().Run();

@@ -39,7 +39,7 @@ public static class LocalHostApp
         });
         builder.Services.AddDurableTaskClient(b => b.UseGrpc(sidecar.Address));
         builder.Services.AddDurableSyncControl(sp => () => sp.GetRequiredService<DurableTaskClient>());
-        builder.Services.AddHostedService<IngestQueuePump>();
+        builder.Services.AddIngestReceivers();
         foreach (var timer in EngineTimers.All)
             builder.Services.AddSingleton<IHostedService>(sp => ActivatorUtilities.CreateInstance<ScheduledJob>(sp, timer));
 

@@ -51,6 +51,7 @@ public static class EngineServiceCollectionExtensions
             .AddStorage()
             .AddAccounts()
             .AddMailSessions()
+            .AddIngestTransport(configuration)
             .AddIngest()
             .AddSync()
             .AddConnect()

@@ -19,6 +19,11 @@ public sealed class NylasOptions
     [ValidateObjectMembers] public OAuthOptions OAuth { get; set; } = new();
     [ValidateObjectMembers] public TimersOptions Timers { get; set; } = new();
     [ValidateObjectMembers] public DurableOptions Durable { get; set; } = new();
+    /// <summary>
+    /// The ingest (and later webhook) transport: <c>StorageQueues</c> or <c>ServiceBus</c> (see Queues/IngestTransport, which
+    /// validates it and reads the Service Bus connection).
+    /// </summary>
+    public string Transport { get; set; } = "StorageQueues";
 }
 
 /// <summary>Schedules of the timer table (<see cref="Hosting.EngineTimers"/>): six-field cron expressions, seconds first, UTC.</summary>

@@ -153,6 +153,7 @@ public sealed class SnapshotDefaultsTests(DefaultsSnapshot fixture) : IClassFixt
         Assert.Equal(storageName, Str(settings, "AzureWebJobsStorage__accountName"));
         Assert.Equal(storageName, Str(settings, "Nylas__Storage__AccountName"));
         Assert.Equal("StorageQueues", Str(settings, "Nylas__Transport"));
+        Assert.Equal("ingest", Str(settings, "Nylas__Storage__IngestQueue"));
         Assert.Equal("true", Str(settings, "Nylas__Connect__RefusePrivateNetworks"));
         Assert.Equal("", Str(settings, "Nylas__Connect__AllowedPrivateNetworks"));
         Assert.Contains("serviceBusEndpoint", Str(settings, "ServiceBusConnection__fullyQualifiedNamespace"), StringComparison.Ordinal);

@@ -1,43 +1,130 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using Azure.Messaging.ServiceBus;
 using Microsoft.Extensions.DependencyInjection;
 using Nylas.Engine.Ingest;
 using Nylas.Engine.Queues;
 using Nylas.Engine.Storage;
 using Nylas.Testing;
+using Nylas.Testing.ServiceBus;
 using Xunit;
 
 namespace Nylas.Integration.Tests;
 
-/// <summary>Two deliveries before an ingest message counts as poison, so the test does not wait long.</summary>
-public sealed class PoisonHostFixture : LocalHostFixture
+/// <summary>A message that the policy parked, read back from the transport's poison queue or dead-letter queue.</summary>
+public sealed record ParkedMessage(string Body, string Reason, string Error, long DeliveryCount);
+
+/// <summary>A local host whose ingest transport can be searched for parked messages; two deliveries before a message counts as poison.</summary>
+public abstract class IngestTransportHostFixture : LocalHostFixture
 {
     protected override void Configure(Dictionary<string, string?> settings) => settings["Nylas:Ingest:MaxDequeueCount"] = "2";
+
+    public abstract Task<ParkedMessage?> FindParkedAsync(string contains);
+
+    /// <summary>The transport's state, for a failure message.</summary>
+    public virtual string Describe() => "";
 }
 
-/// <summary>A message ingest cannot process is retried, then parked with its error; the pump keeps going.</summary>
-public class IngestQueueTests(PoisonHostFixture host) : IClassFixture<PoisonHostFixture>
+public sealed class PoisonHostFixture : IngestTransportHostFixture
+{
+    public override async Task<ParkedMessage?> FindParkedAsync(string contains)
+    {
+        var queue = App.Services.GetRequiredService<StorageQueueIngestQueue>();
+        foreach (var m in (await queue.PoisonQueue.PeekMessagesAsync(32)).Value)
+            if (m.MessageText.Contains(contains))
+            {
+                var envelope = JsonDocument.Parse(m.MessageText).RootElement;
+                return new ParkedMessage(envelope.GetProperty("message").GetString()!, envelope.GetProperty("reason").GetString()!,
+                    envelope.GetProperty("error").GetString()!, envelope.GetProperty("dequeue_count").GetInt64());
+            }
+        return null;
+    }
+}
+
+/// <summary>The local host with <c>Nylas:Transport=ServiceBus</c>, against the in-process test broker.</summary>
+public sealed class ServiceBusHostFixture : IngestTransportHostFixture
+{
+    public ServiceBusBroker Broker { get; } = new();
+    private readonly List<ParkedMessage> _parked = [];
+
+    protected override void Configure(Dictionary<string, string?> settings)
+    {
+        base.Configure(settings);
+        settings["Nylas:Transport"] = "ServiceBus";
+        settings["ServiceBusConnection"] = Broker.ConnectionString;
+    }
+
+    public override async Task<ParkedMessage?> FindParkedAsync(string contains)
+    {
+        var client = App.Services.GetRequiredService<ServiceBusClient>();
+        // Peek-lock, completed once recorded: a message that arrives as the receiver closes goes back to the queue, not astray.
+        await using var deadLetters = client.CreateReceiver(App.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Nylas.Engine.NylasOptions>>().Value.Storage.IngestQueue,
+            new ServiceBusReceiverOptions { SubQueue = SubQueue.DeadLetter });
+        foreach (var m in await deadLetters.ReceiveMessagesAsync(32, TimeSpan.FromMilliseconds(500)))
+        {
+            _parked.Add(new ParkedMessage(m.Body.ToString(), m.DeadLetterReason, m.DeadLetterErrorDescription,
+                Convert.ToInt64(m.ApplicationProperties[ServiceBusDelivery.DeliveriesProperty])));
+            await deadLetters.CompleteMessageAsync(m);
+        }
+        return _parked.FirstOrDefault(p => p.Body.Contains(contains));
+    }
+
+    public override string Describe()
+    {
+        string queue = App.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Nylas.Engine.NylasOptions>>().Value.Storage.IngestQueue;
+        return $"broker: {Broker.Published(queue)} sent to {queue} ({Broker.CountAvailable(queue)} waiting), "
+            + $"{Broker.Published(queue + "/$deadletterqueue")} dead-lettered ({Broker.CountAvailable(queue + "/$deadletterqueue")} waiting), {_parked.Count} read";
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        Broker.Dispose();
+    }
+}
+
+/// <summary>Storage Queues: the default transport.</summary>
+public sealed class StorageQueueIngestTests(PoisonHostFixture host) : IngestTransportContract(host), IClassFixture<PoisonHostFixture>;
+
+/// <summary>Service Bus, through the real SDK and the in-process broker.</summary>
+public sealed class ServiceBusIngestTests(ServiceBusHostFixture host) : IngestTransportContract(host), IClassFixture<ServiceBusHostFixture>
 {
     [Fact]
-    public async Task A_message_that_keeps_failing_lands_in_the_poison_queue_with_its_error_and_ingest_goes_on()
+    public async Task Mail_synced_with_the_Service_Bus_transport_is_ingested_through_the_broker()
     {
-        var queue = host.App.Services.GetRequiredService<StorageQueueIngestQueue>();
+        var (email, token, _) = await host.ConnectNewAccountAsync();
+        await TestStack.AppendManyAsync(email, Enumerable.Range(1, 30).Select(i => TestStack.SimpleMessage(email, $"over service bus {i}")));
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 30, TimeSpan.FromSeconds(60)));
+
+        string queue = host.App.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Nylas.Engine.NylasOptions>>().Value.Storage.IngestQueue;
+        Assert.True(host.Broker.Published(queue) >= 2, $"{host.Broker.Published(queue)} ingest batches went through the broker");
+        var storage = host.App.Services.GetRequiredService<StorageQueueIngestQueue>();
+        Assert.Equal(0, (await storage.Queue.GetPropertiesAsync()).Value.ApproximateMessagesCount);
+    }
+}
+
+/// <summary>
+/// What either ingest transport must do: a message ingest cannot process is retried, then parked with its error, and
+/// ingest goes on; a failing message in a batch is parked alone while the rest of its batch is stored.
+/// </summary>
+public abstract class IngestTransportContract(IngestTransportHostFixture host)
+{
+    [Fact]
+    public async Task A_message_that_keeps_failing_is_parked_with_its_error_and_ingest_goes_on()
+    {
+        var queue = host.App.Services.GetRequiredService<IIngestQueue>();
         string missingBlob = $"sha256/00/{new string('0', 62)}{Random.Shared.Next(10, 99)}";
         await queue.EnqueueAsync([new IngestMessage(1, 0, 1, 1, 1, missingBlob, new string('0', 64), 10, [], 0)]);
 
-        string? poisoned = null;
-        var parked = await TestStack.WaitUntilAsync(async () =>
-        {
-            foreach (var m in (await queue.PoisonQueue.PeekMessagesAsync(32)).Value)
-                if (m.MessageText.Contains(missingBlob)) poisoned = m.MessageText;
-            return poisoned is not null;
-        }, TimeSpan.FromSeconds(60));
-        Assert.True(parked.HasValue, "the failing message never reached the poison queue");
-        var envelope = JsonDocument.Parse(poisoned!).RootElement;
-        Assert.Contains("BlobNotFound", envelope.GetProperty("error").GetString());
-        Assert.Equal(2, envelope.GetProperty("dequeue_count").GetInt64());
+        ParkedMessage? parked = null;
+        Assert.True((await TestStack.WaitUntilAsync(async () => (parked = await host.FindParkedAsync(missingBlob)) is not null, TimeSpan.FromSeconds(60))).HasValue,
+            "never parked; " + host.Describe());
+        Assert.StartsWith("RequestFailedException", parked!.Reason);
+        Assert.Contains("BlobNotFound", parked.Error);
+        Assert.Equal(2, parked.DeliveryCount);
+        Assert.Equal(missingBlob, IngestBatchCodec.Decode(parked.Body).Messages.Single().BlobName);
 
-        // The pump is still running: mail keeps flowing.
+        // The receiver is still running: mail keeps flowing.
         var (email, token, _) = await host.ConnectNewAccountAsync();
         await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "after the poison"));
         Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 1, TimeSpan.FromSeconds(30)));
@@ -66,38 +153,49 @@ public class IngestQueueTests(PoisonHostFixture host) : IClassFixture<PoisonHost
         }
         string missingBlob = $"sha256/11/{new string('1', 62)}{Random.Shared.Next(10, 99)}";
         var bad = new IngestMessage(accountDbId, shard, inbox, 1, 9002, missingBlob, new string('1', 64), 10, [], 0);
-        var queue = host.App.Services.GetRequiredService<StorageQueueIngestQueue>();
+        var queue = host.App.Services.GetRequiredService<IIngestQueue>();
         await queue.EnqueueAsync([await Good(9001, "batch mate one"), bad, await Good(9003, "batch mate two")]);
 
         Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 2, TimeSpan.FromSeconds(30)));
-        string? poisoned = null;
-        Assert.NotNull(await TestStack.WaitUntilAsync(async () =>
-        {
-            foreach (var m in (await queue.PoisonQueue.PeekMessagesAsync(32)).Value)
-                if (m.MessageText.Contains(missingBlob)) poisoned = m.MessageText;
-            return poisoned is not null;
-        }, TimeSpan.FromSeconds(60)));
-        var parked = StorageQueueIngestQueue.Decode(JsonDocument.Parse(poisoned!).RootElement.GetProperty("message").GetString()!);
-        Assert.Equal([9002u], parked.Messages.Select(m => m.Uid));
+        ParkedMessage? parked = null;
+        Assert.True((await TestStack.WaitUntilAsync(async () => (parked = await host.FindParkedAsync(missingBlob)) is not null, TimeSpan.FromSeconds(60))).HasValue,
+            "never parked; " + host.Describe());
+        Assert.Equal([9002u], IngestBatchCodec.Decode(parked!.Body).Messages.Select(m => m.Uid));
     }
+}
 
+/// <summary>The queue message body both transports carry.</summary>
+public class IngestBatchCodecTests
+{
     [Fact]
     public void Ingest_messages_are_queued_in_batches_bounded_by_count_and_size_and_read_back_whole()
     {
         var messages = Enumerable.Range(1, 60).Select(i =>
             new IngestMessage(7, 1, 3, 42, (uint)i, $"sha256/ab/{i:D62}", new string('a', 64), i * 100, [@"\Seen", "$label"], 1_790_000_000 + i)).ToList();
 
-        var byCount = StorageQueueIngestQueue.Encode(messages, maxMessages: 25, maxBytes: 48 * 1024).ToList();
-        Assert.Equal([25, 25, 10], byCount.Select(b => StorageQueueIngestQueue.Decode(b).Messages.Count));
-        Assert.Equal(messages, byCount.SelectMany(b => StorageQueueIngestQueue.Decode(b).Messages), new IngestMessageComparer());
+        var byCount = IngestBatchCodec.Encode(messages, maxMessages: 25, maxBytes: 48 * 1024).ToList();
+        Assert.Equal([25, 25, 10], byCount.Select(b => IngestBatchCodec.Decode(b).Messages.Count));
+        Assert.Equal(messages, byCount.SelectMany(b => IngestBatchCodec.Decode(b).Messages), new IngestMessageComparer());
 
-        var bySize = StorageQueueIngestQueue.Encode(messages, maxMessages: 200, maxBytes: 4096).ToList();
+        var bySize = IngestBatchCodec.Encode(messages, maxMessages: 200, maxBytes: 4096).ToList();
         Assert.All(bySize, b => Assert.True(System.Text.Encoding.UTF8.GetByteCount(b) <= 4096 + 64, $"{b.Length} bytes"));
-        Assert.Equal(60, bySize.Sum(b => StorageQueueIngestQueue.Decode(b).Messages.Count));
+        Assert.Equal(60, bySize.Sum(b => IngestBatchCodec.Decode(b).Messages.Count));
 
         // A single message as queued before batching is read as a batch of one.
-        string legacy = JsonSerializer.Serialize(messages[0], StorageQueueIngestQueue.Json);
-        Assert.Equal(messages[0], StorageQueueIngestQueue.Decode(legacy).Messages.Single(), new IngestMessageComparer());
+        string legacy = JsonSerializer.Serialize(messages[0], IngestBatchCodec.Json);
+        Assert.Equal(messages[0], IngestBatchCodec.Decode(legacy).Messages.Single(), new IngestMessageComparer());
+    }
+
+    [Fact]
+    public void The_idempotency_key_of_a_batch_depends_on_its_content_only()
+    {
+        var one = new IngestMessage(7, 1, 3, 42, 1, "sha256/ab/1", new string('a', 64), 100, [], 1_790_000_000);
+        string body = IngestBatchCodec.Encode([one], 25, 48 * 1024).Single();
+        string again = IngestBatchCodec.Encode([one with { }], 25, 48 * 1024).Single();
+        string other = IngestBatchCodec.Encode([one with { Uid = 2 }], 25, 48 * 1024).Single();
+        Assert.Equal(IngestBatchCodec.IdempotencyKey(body), IngestBatchCodec.IdempotencyKey(again));
+        Assert.NotEqual(IngestBatchCodec.IdempotencyKey(body), IngestBatchCodec.IdempotencyKey(other));
+        Assert.Equal(IngestBatchCodec.IdempotencyKey(body), ServiceBusIngestQueue.ToMessage(body).MessageId);
     }
 
     private sealed class IngestMessageComparer : IEqualityComparer<IngestMessage>

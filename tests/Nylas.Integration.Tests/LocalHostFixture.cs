@@ -63,7 +63,7 @@ public class LocalHostFixture : IAsyncLifetime
     /// <summary>Settings a fixture for one kind of test changes (e.g. a short IDLE so changes outside INBOX are seen quickly).</summary>
     protected virtual void Configure(Dictionary<string, string?> settings) { }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         await App.StopAsync();
         await App.DisposeAsync();

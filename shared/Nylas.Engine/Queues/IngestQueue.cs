@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Azure.Storage.Queues;
@@ -6,7 +7,7 @@ using Nylas.Engine.Ingest;
 
 namespace Nylas.Engine.Queues;
 
-/// <summary>The ingest transport. Azure Storage Queues is the default adapter; Service Bus is the production alternative.</summary>
+/// <summary>The ingest transport's sending side. Azure Storage Queues is the default adapter; Service Bus the alternative (Nylas:Transport).</summary>
 public interface IIngestQueue
 {
     /// <summary>Queues the messages in as few queue messages as the transport's size limit and the configured batch size allow.</summary>
@@ -16,8 +17,6 @@ public interface IIngestQueue
 /// <summary>Ingest batches as plain JSON on an Azure Storage queue (host.json sets messageEncoding none to match).</summary>
 public sealed class StorageQueueIngestQueue(QueueServiceClient queues, IOptions<NylasOptions> options) : IIngestQueue
 {
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     /// <summary>A storage queue message holds 64 KiB; stay well below with room for the envelope.</summary>
     private const int MaxQueueMessageBytes = 48 * 1024;
 
@@ -35,7 +34,7 @@ public sealed class StorageQueueIngestQueue(QueueServiceClient queues, IOptions<
 
     public async Task EnqueueAsync(IReadOnlyList<IngestMessage> messages, CancellationToken cancellationToken = default)
     {
-        foreach (string body in Encode(messages, options.Value.Ingest.MessagesPerQueueMessage, MaxQueueMessageBytes))
+        foreach (string body in IngestBatchCodec.Encode(messages, options.Value.Ingest.MessagesPerQueueMessage, MaxQueueMessageBytes))
         {
             await _queue.SendMessageAsync(body, cancellationToken);
             _enqueued.Release();
@@ -51,6 +50,12 @@ public sealed class StorageQueueIngestQueue(QueueServiceClient queues, IOptions<
         if (await _enqueued.WaitAsync(timeout, cancellationToken))
             while (_enqueued.CurrentCount > 0 && _enqueued.Wait(0)) { } // one wake-up for a burst
     }
+}
+
+/// <summary>The body of an ingest queue message on either transport: a JSON batch of ingest messages.</summary>
+public static class IngestBatchCodec
+{
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     /// <summary>Splits the messages into JSON batches of at most <paramref name="maxMessages"/> and <paramref name="maxBytes"/> each.</summary>
     public static IEnumerable<string> Encode(IReadOnlyList<IngestMessage> messages, int maxMessages, int maxBytes)
@@ -85,4 +90,11 @@ public sealed class StorageQueueIngestQueue(QueueServiceClient queues, IOptions<
         var single = doc.RootElement.Deserialize<IngestMessage>(Json) ?? throw new FormatException("Empty ingest message.");
         return new IngestBatch([single]);
     }
+
+    /// <summary>
+    /// A name for a batch that depends only on its content, so a batch queued twice (a sync step or an ingest
+    /// retried after it had already queued) is recognised by Service Bus duplicate detection.
+    /// </summary>
+    public static string IdempotencyKey(string body)
+        => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(body)), 0, 16);
 }

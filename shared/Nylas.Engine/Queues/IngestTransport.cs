@@ -1,0 +1,76 @@
+using Azure.Identity;
+using Azure.Messaging.ServiceBus;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Nylas.Engine.Queues;
+
+public enum IngestTransportKind
+{
+    StorageQueues,
+    ServiceBus,
+}
+
+/// <summary>
+/// <c>Nylas:Transport</c> and the Service Bus connection, named as the Functions Service Bus extension names them
+/// (<c>ServiceBusConnection</c> = a connection string, or <c>ServiceBusConnection__fullyQualifiedNamespace</c> with the managed identity).
+/// </summary>
+public sealed class TransportOptions
+{
+    public const string TransportSetting = "Nylas:Transport";
+    public const string ConnectionSetting = "ServiceBusConnection";
+
+    public string Transport { get; set; } = nameof(IngestTransportKind.StorageQueues);
+    public string ServiceBusConnectionString { get; set; } = "";
+    public string ServiceBusNamespace { get; set; } = "";
+
+    public IngestTransportKind Kind => Enum.Parse<IngestTransportKind>(Transport, ignoreCase: true);
+
+    public bool IsValidTransport => Enum.TryParse<IngestTransportKind>(Transport, ignoreCase: true, out var kind) && Enum.IsDefined(kind);
+
+    public ServiceBusClient CreateServiceBusClient() => string.IsNullOrWhiteSpace(ServiceBusConnectionString)
+        ? new ServiceBusClient(ServiceBusNamespace, new DefaultAzureCredential())
+        : new ServiceBusClient(ServiceBusConnectionString);
+}
+
+public static class IngestTransportExtensions
+{
+    /// <summary>The ingest transport's sender (<see cref="IIngestQueue"/>) and delivery policy, chosen by <c>Nylas:Transport</c>; validated on start.</summary>
+    public static IServiceCollection AddIngestTransport(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<TransportOptions>()
+            .Configure(o =>
+            {
+                o.Transport = configuration[TransportOptions.TransportSetting] is { Length: > 0 } t ? t : o.Transport;
+                o.ServiceBusConnectionString = configuration[TransportOptions.ConnectionSetting] ?? "";
+                o.ServiceBusNamespace = configuration[TransportOptions.ConnectionSetting + ":fullyQualifiedNamespace"] ?? "";
+            })
+            .Validate(o => o.IsValidTransport, "Nylas:Transport must be StorageQueues or ServiceBus.")
+            .Validate(o => !o.IsValidTransport || o.Kind != IngestTransportKind.ServiceBus
+                    || !string.IsNullOrWhiteSpace(o.ServiceBusConnectionString) || !string.IsNullOrWhiteSpace(o.ServiceBusNamespace),
+                "Nylas:Transport is ServiceBus: set ServiceBusConnection__fullyQualifiedNamespace (managed identity) or ServiceBusConnection (a connection string).")
+            .ValidateOnStart();
+
+        // The storage queue is registered on either transport: /health probes it and it is created at start-up.
+        services.AddSingleton<StorageQueueIngestQueue>();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<TransportOptions>>().Value.CreateServiceBusClient());
+        services.AddSingleton<ServiceBusIngestQueue>();
+        services.AddSingleton<IIngestQueue>(sp => sp.GetRequiredService<IOptions<TransportOptions>>().Value.Kind == IngestTransportKind.ServiceBus
+            ? sp.GetRequiredService<ServiceBusIngestQueue>()
+            : sp.GetRequiredService<StorageQueueIngestQueue>());
+        services.AddSingleton<IngestDelivery>();
+        return services;
+    }
+
+    /// <summary>For a host without queue triggers (the local host): the receiver of the configured transport.</summary>
+    public static IServiceCollection AddIngestReceivers(this IServiceCollection services)
+    {
+        // AddHostedService would refuse a factory typed IHostedService (it de-duplicates by implementation type).
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<IOptions<TransportOptions>>().Value.Kind == IngestTransportKind.ServiceBus
+            ? ActivatorUtilities.CreateInstance<ServiceBusIngestReceiver>(sp)
+            : ActivatorUtilities.CreateInstance<IngestQueuePump>(sp));
+        return services;
+    }
+}
