@@ -6,8 +6,11 @@ using Nylas.Engine;
 using Nylas.Engine.Api;
 using Nylas.Engine.Queues;
 using Nylas.Engine.Sync;
+using Nylas.Engine.Telemetry;
 using Nylas.LocalHost.Durable;
 using Nylas.LocalHost.Timers;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
 
 namespace Nylas.LocalHost;
 
@@ -25,6 +28,7 @@ public static class LocalHostApp
         builder.Logging.AddFilter("Azure.Core", LogLevel.Warning);
 
         builder.Services.AddNylasEngine(builder.Configuration);
+        builder.Services.AddNylasTelemetry(builder.Configuration).WithMetrics(metrics => metrics.AddPrometheusExporter());
 
         // The sidecar must be registered (and so started) before the DurableTask worker that connects to it.
         var durableOptions = builder.Configuration.GetSection("Nylas:Durable").Get<DurableOptions>() ?? new DurableOptions();
@@ -50,6 +54,7 @@ public static class LocalHostApp
         var app = builder.Build();
         app.UseExceptionHandler(errorApp => errorApp.Run(WriteUnhandledError));
         app.MapNylasApi();
+        app.MapNylasMetrics();
         app.MapFallback((HttpContext http) => ApiResult.NotFound($"No such endpoint: {http.Request.Method} {http.Request.Path}"));
         return app;
     }

@@ -46,6 +46,8 @@ public static class EngineServiceCollectionExtensions
             .ValidateOnStart();
 
         services.AddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.AddSingleton<Telemetry.EngineMetrics>();
         services.AddSingleton<ShardDirectory>();
         services.AddSingleton<DatabaseMigrator>();
         services.AddSingleton<SecretSealer>();

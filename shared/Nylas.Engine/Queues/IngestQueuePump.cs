@@ -59,7 +59,7 @@ public sealed partial class IngestQueuePump(
     {
         try
         {
-            await handler.HandleAsync(StorageQueueIngestQueue.Decode(message.MessageText), cancellationToken);
+            await handler.HandleAsync(StorageQueueIngestQueue.Decode(message.MessageText), message.InsertedOn, cancellationToken);
             await queue.Queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

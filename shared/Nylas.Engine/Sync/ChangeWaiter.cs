@@ -2,6 +2,7 @@ using MailKit;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Nylas.Engine.Accounts;
+using Nylas.Engine.Telemetry;
 
 namespace Nylas.Engine.Sync;
 
@@ -14,9 +15,18 @@ public sealed partial class ChangeWaiter(
     FolderStore folders,
     ImapConnector connector,
     IOptions<NylasOptions> options,
+    EngineMetrics metrics,
     ILogger<ChangeWaiter> logger)
 {
     public async Task<WaitOutcome> WaitAsync(long accountId, CancellationToken cancellationToken)
+    {
+        using var wait = metrics.StartWait(accountId);
+        var outcome = await WaitForChangeAsync(accountId, wait, cancellationToken);
+        wait.Outcome = outcome.Stop ? "stopped" : !outcome.IdleSupported ? "no_idle" : outcome.Changed ? "changed" : "quiet";
+        return outcome;
+    }
+
+    private async Task<WaitOutcome> WaitForChangeAsync(long accountId, EngineMetrics.AccountWorkScope wait, CancellationToken cancellationToken)
     {
         var sync = options.Value.Sync;
         var account = await accounts.GetAsync(accountId, cancellationToken);
@@ -25,6 +35,7 @@ public sealed partial class ChangeWaiter(
 
         var secrets = await accounts.GetSecretsAsync(accountId, cancellationToken);
         using var client = await connector.ConnectAsync(account.Imap, secrets, s => accounts.UpdateSecretsAsync(accountId, s, cancellationToken), cancellationToken);
+        wait.Attach(client);
         if (!client.Capabilities.HasFlag(MailKit.Net.Imap.ImapCapabilities.Idle))
             return new WaitOutcome(Stop: false, Changed: false, IdleSupported: false, sync.PollSeconds);
 

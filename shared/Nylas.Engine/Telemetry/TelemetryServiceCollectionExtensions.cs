@@ -1,0 +1,58 @@
+using Azure.Identity;
+using Azure.Monitor.OpenTelemetry.Exporter;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace Nylas.Engine.Telemetry;
+
+public static class TelemetryServiceCollectionExtensions
+{
+    /// <summary>Meters MailKit creates once per process (connect and authenticate counts and durations, per server).</summary>
+    private static readonly string[] MailKitMeters = [MailKit.Telemetry.ImapClient.MeterName, MailKit.Telemetry.SmtpClient.MeterName, MailKit.Telemetry.Socket.MeterName];
+
+    /// <summary>
+    /// OpenTelemetry for a host: the engine's meter and spans, MailKit's, ASP.NET Core's (http.server.request.duration
+    /// by route), HttpClient's and the runtime's; exported to Azure Monitor when APPLICATIONINSIGHTS_CONNECTION_STRING
+    /// is set; the ingest queue gauges; the periodic log summary. The host adds its own exporters to the returned builder.
+    /// </summary>
+    public static IOpenTelemetryBuilder AddNylasTelemetry(this IServiceCollection services, IConfiguration configuration)
+    {
+        MailKit.Telemetry.Configure(); // process-wide meters: a host's IMeterFactory would die with the first host of a test run
+        services.TryAddSingleton<IIngestQueueProbe, StorageQueueProbe>();
+        services.AddSingleton<IngestQueueGauges>();
+        services.AddHostedService<TelemetrySummaryLogger>();
+
+        var builder = services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService("nylas", serviceInstanceId: Environment.MachineName))
+            .WithMetrics(metrics => metrics
+                .AddMeter(EngineTelemetry.Name)
+                .AddMeter(MailKitMeters)
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation()
+                .AddRuntimeInstrumentation()
+                // Builds the gauges with the provider, so they exist before the first collection.
+                .AddInstrumentation(sp => sp.GetRequiredService<IngestQueueGauges>()))
+            .WithTracing(tracing => tracing
+                .AddSource(EngineTelemetry.Name)
+                .AddSource(MailKit.Telemetry.ImapClient.ActivitySourceName, MailKit.Telemetry.SmtpClient.ActivitySourceName)
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation());
+
+        // Metrics and traces only: logs already reach Application Insights through the Functions host.
+        if (!string.IsNullOrWhiteSpace(configuration["APPLICATIONINSIGHTS_CONNECTION_STRING"]))
+        {
+            // The Bicep deployment turns on Entra ID ingestion (APPLICATIONINSIGHTS_AUTHENTICATION_STRING=Authorization=AAD): the app's managed identity.
+            var credential = (configuration["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"] ?? "").Contains("Authorization=AAD", StringComparison.OrdinalIgnoreCase)
+                ? new DefaultAzureCredential()
+                : null;
+            builder.WithMetrics(metrics => metrics.AddAzureMonitorMetricExporter(o => o.ConnectionString = configuration["APPLICATIONINSIGHTS_CONNECTION_STRING"], credential));
+            builder.WithTracing(tracing => tracing.AddAzureMonitorTraceExporter(o => o.ConnectionString = configuration["APPLICATIONINSIGHTS_CONNECTION_STRING"], credential));
+        }
+        return builder;
+    }
+}
