@@ -37,7 +37,8 @@ public static class MetricsEndpoint
     /// <summary>With a token: exactly that bearer token, from anywhere. Without: a loopback caller (no proxy in front of the local host decides this).</summary>
     public static bool IsAllowed(HttpContext http, string metricsToken)
     {
-        if (metricsToken.Length == 0) return http.Connection.RemoteIpAddress is { } remote && IPAddress.IsLoopback(remote);
+        if (metricsToken.Length == 0)
+            return http.Connection.RemoteIpAddress is { } remote && IPAddress.IsLoopback(remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote);
         string header = http.Request.Headers.Authorization.ToString();
         const string scheme = "Bearer ";
         return header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase)

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Azure.Identity;
 using Azure.Monitor.OpenTelemetry.Exporter;
 using Microsoft.Extensions.Configuration;
@@ -26,6 +27,14 @@ public static class TelemetryServiceCollectionExtensions
         services.TryAddSingleton<IIngestQueueProbe, StorageQueueProbe>();
         services.AddSingleton<IngestQueueGauges>();
         services.AddHostedService<TelemetrySummaryLogger>();
+        // The SDK subscribes to meters by name, process-wide: keep another host's meters (tests run several hosts
+        // in one process; the local host's durable sidecar is a host of its own) out of this host's metrics, or
+        // equal names merge into one stream that dies with the first host to stop.
+        services.ConfigureOpenTelemetryMeterProvider((sp, metrics) =>
+        {
+            var own = sp.GetRequiredService<IMeterFactory>();
+            metrics.AddView(instrument => instrument.Meter.Scope is { } scope && !ReferenceEquals(scope, own) ? MetricStreamConfiguration.Drop : null);
+        });
 
         var builder = services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService("nylas", serviceInstanceId: Environment.MachineName))
