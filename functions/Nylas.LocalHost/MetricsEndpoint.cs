@@ -30,7 +30,7 @@ public static class MetricsEndpoint
         }
         var refusal = token.Length > 0
             ? ApiResult.Unauthorized("GET /metrics needs Authorization: Bearer with the value of Nylas:Telemetry:MetricsToken.")
-            : ApiResult.Error(StatusCodes.Status403Forbidden, "forbidden", "GET /metrics is served to loopback callers only; set Nylas:Telemetry:MetricsToken to scrape from elsewhere.");
+            : ApiResult.Error(StatusCodes.Status403Forbidden, "invalid_request_error", "GET /metrics is served to loopback callers only; set Nylas:Telemetry:MetricsToken to scrape from elsewhere.");
         await refusal.ExecuteAsync(http);
     }
 

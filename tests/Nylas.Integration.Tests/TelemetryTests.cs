@@ -7,6 +7,7 @@ using System.Text.RegularExpressions;
 using MailKit;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Nylas.Engine;
@@ -105,6 +106,39 @@ public sealed class MetricsEndpointTests(LocalHostFixture host) : IClassFixture<
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         string text = await response.Content.ReadAsStringAsync();
         Assert.Contains("# TYPE nylas_ingest_queue_depth gauge", text);
+    }
+
+    /// <summary>The mapped endpoint's own pipeline (refusal, then the exporter) run for a request as Kestrel would pass it in.</summary>
+    private async Task<(int Status, string ContentType, string Body)> CallEndpointAsync(string remoteAddress)
+    {
+        var endpoint = host.App.Services.GetRequiredService<Microsoft.AspNetCore.Routing.EndpointDataSource>().Endpoints
+            .OfType<Microsoft.AspNetCore.Routing.RouteEndpoint>().Single(e => e.RoutePattern.RawText == MetricsEndpoint.Path);
+        using var scope = host.App.Services.CreateScope();
+        var http = new DefaultHttpContext { RequestServices = scope.ServiceProvider };
+        http.Request.Method = "GET";
+        http.Request.Path = MetricsEndpoint.Path;
+        http.Connection.RemoteIpAddress = IPAddress.Parse(remoteAddress);
+        var body = new MemoryStream();
+        http.Response.Body = body;
+        await endpoint.RequestDelegate!(http);
+        return (http.Response.StatusCode, http.Response.ContentType ?? "", System.Text.Encoding.UTF8.GetString(body.ToArray()));
+    }
+
+    [Fact]
+    public async Task A_caller_from_another_address_gets_a_JSON_403_and_no_metrics()
+    {
+        var (status, contentType, body) = await CallEndpointAsync("203.0.113.7");
+        Assert.Equal(StatusCodes.Status403Forbidden, status);
+        Assert.StartsWith("application/json", contentType);
+        var error = JsonDocument.Parse(body).RootElement;
+        Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
+        Assert.Contains("loopback", error.GetProperty("message").GetString());
+        Assert.DoesNotContain("nylas_", body);
+
+        // The same pipeline serves a loopback caller: the refusal is the address, not the way it was called.
+        var loopback = await CallEndpointAsync("127.0.0.1");
+        Assert.Equal(StatusCodes.Status200OK, loopback.Status);
+        Assert.Contains("nylas_ingest_queue_depth", loopback.Body);
     }
 
     [Fact]
@@ -348,5 +382,51 @@ public sealed class IngestQueueGaugesTests
         Assert.NotNull(gauges.Current()); // stale: answered at once, refreshed behind it
         Assert.True((await TestStack.WaitUntilAsync(() => Task.FromResult(gauges.Current()!.Depth == 20), TimeSpan.FromSeconds(10))).HasValue);
         Assert.Equal(2, probe.Calls);
+    }
+}
+
+/// <summary>The periodic log line: the engine's work since the last line, and silence while there was none.</summary>
+public sealed class TelemetrySummaryLoggerTests
+{
+    private sealed class CapturingLogger<T> : ILogger<T>
+    {
+        public List<string> Lines { get; } = [];
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(LogLevel logLevel) => true;
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (Lines) Lines.Add(formatter(state, exception));
+        }
+        public int Count { get { lock (Lines) return Lines.Count; } }
+    }
+
+    [Fact]
+    public async Task A_line_sums_up_what_was_fetched_and_ingested_and_nothing_is_logged_for_an_idle_engine()
+    {
+        var options = new NylasOptions();
+        options.Telemetry.LogSummarySeconds = 1;
+        using var services = new ServiceCollection().AddMetrics().AddSingleton(Options.Create(options)).AddSingleton<EngineMetrics>().BuildServiceProvider();
+        var metrics = services.GetRequiredService<EngineMetrics>();
+        var logger = new CapturingLogger<TelemetrySummaryLogger>();
+        using var summary = new TelemetrySummaryLogger(metrics, Options.Create(options), logger);
+        await summary.StartAsync(CancellationToken.None);
+        try
+        {
+            // An idle engine logs nothing.
+            await Task.Delay(1500);
+            Assert.Equal(0, logger.Count);
+            metrics.RecordFetched(5, messages: 3, bytes: 2 * 1024 * 1024);
+            using (var batch = metrics.StartIngestBatch(5, messages: 3, queuedAt: null)) { batch.Stored(3); batch.Complete(DateTimeOffset.UtcNow); }
+            Assert.True((await TestStack.WaitUntilAsync(() => Task.FromResult(logger.Count > 0), TimeSpan.FromSeconds(10))).HasValue, "no summary line");
+            string line;
+            lock (logger.Lines) line = Assert.Single(logger.Lines);
+            Assert.Contains("fetched 3 message(s) (2.0 MiB), ingested 3, ingest failures 0", line);
+            await Task.Delay(2500);
+            Assert.Equal(1, logger.Count);
+        }
+        finally
+        {
+            await summary.StopAsync(CancellationToken.None);
+        }
     }
 }
