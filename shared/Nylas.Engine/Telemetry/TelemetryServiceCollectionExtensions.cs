@@ -37,7 +37,8 @@ public static class TelemetryServiceCollectionExtensions
         });
 
         var builder = services.AddOpenTelemetry()
-            .ConfigureResource(r => r.AddService("nylas", serviceInstanceId: Environment.MachineName))
+            // On Azure the site name, as the Functions worker names itself; otherwise "nylas".
+            .ConfigureResource(r => r.AddService(configuration["WEBSITE_SITE_NAME"] ?? "nylas"))
             .WithMetrics(metrics => metrics
                 .AddMeter(EngineTelemetry.Name)
                 .AddMeter(MailKitMeters)
