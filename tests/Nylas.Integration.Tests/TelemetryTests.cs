@@ -108,6 +108,38 @@ public sealed class MetricsEndpointTests(LocalHostFixture host) : IClassFixture<
         Assert.Contains("# TYPE nylas_ingest_queue_depth gauge", text);
     }
 
+    [Fact]
+    public async Task A_sync_step_its_IMAP_connect_and_the_ingest_batch_are_traced_with_the_account()
+    {
+        var stopped = new System.Collections.Concurrent.ConcurrentBag<System.Diagnostics.Activity>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name == EngineTelemetry.Name,
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = stopped.Add,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+
+        var (email, token, _) = await host.ConnectNewAccountAsync();
+        await TestStack.AppendManyAsync(email, Enumerable.Range(0, 2).Select(i => TestStack.SimpleMessage(email, $"traced {i}")));
+        Assert.True((await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 2, Timeout)).HasValue, "the mailbox did not sync");
+        long accountId = (await host.App.Services.GetRequiredService<AccountStore>().FindByAccessTokenAsync(token))!.Id;
+        bool Ours(System.Diagnostics.Activity a) => a.GetTagItem(EngineTelemetry.AccountId) is long id && id == accountId;
+
+        // The span of the step that fetched the two messages (others of this account fetched nothing).
+        System.Diagnostics.Activity? step = null;
+        Assert.True((await TestStack.WaitUntilAsync(() => Task.FromResult((step = stopped.FirstOrDefault(a => a.OperationName == "sync.step" && Ours(a)
+            && a.GetTagItem("nylas.sync.fetched") is 2)) is not null), Timeout)).HasValue, "no sync.step span fetched the two messages");
+        Assert.Equal("done", step!.GetTagItem(EngineTelemetry.Outcome));
+        Assert.True(step.GetTagItem("nylas.sync.folders") is int folders && folders >= 1);
+        Assert.True(step.GetTagItem("nylas.imap.commands") is long commands && commands > 0);
+        var connect = Assert.Single(stopped, a => a.OperationName == "imap.connect" && a.ParentSpanId == step.SpanId);
+        Assert.Equal(TestStack.ImapHost, connect.GetTagItem("server.address"));
+
+        Assert.True((await TestStack.WaitUntilAsync(() => Task.FromResult(stopped.Where(a => a.OperationName == "ingest.batch" && Ours(a))
+            .Sum(a => a.GetTagItem("nylas.ingest.stored") as int? ?? 0) >= 2), Timeout)).HasValue, "no ingest.batch span stored the two messages");
+    }
+
     /// <summary>The mapped endpoint's own pipeline (refusal, then the exporter) run for a request as Kestrel would pass it in.</summary>
     private async Task<(int Status, string ContentType, string Body)> CallEndpointAsync(string remoteAddress)
     {

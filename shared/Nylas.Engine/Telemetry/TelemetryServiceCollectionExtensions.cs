@@ -17,8 +17,8 @@ public static class TelemetryServiceCollectionExtensions
     private static readonly string[] MailKitMeters = [MailKit.Telemetry.ImapClient.MeterName, MailKit.Telemetry.SmtpClient.MeterName, MailKit.Telemetry.Socket.MeterName];
 
     /// <summary>
-    /// OpenTelemetry for a host: the engine's meter and spans, MailKit's, ASP.NET Core's (http.server.request.duration
-    /// by route), HttpClient's and the runtime's; exported to Azure Monitor when APPLICATIONINSIGHTS_CONNECTION_STRING
+    /// OpenTelemetry for a host: the engine's meter and spans, MailKit's, and the metrics of ASP.NET Core
+    /// (http.server.request.duration by route), HttpClient and the runtime; exported to Azure Monitor when APPLICATIONINSIGHTS_CONNECTION_STRING
     /// is set; the ingest queue gauges; the periodic log summary. The host adds its own exporters to the returned builder.
     /// </summary>
     public static IOpenTelemetryBuilder AddNylasTelemetry(this IServiceCollection services, IConfiguration configuration)
@@ -47,11 +47,11 @@ public static class TelemetryServiceCollectionExtensions
                 .AddRuntimeInstrumentation()
                 // Builds the gauges with the provider, so they exist before the first collection.
                 .AddInstrumentation(sp => sp.GetRequiredService<IngestQueueGauges>()))
+            // Spans per step, batch and connection only. No HTTP spans: the Functions host already records each
+            // request, and HttpClient's would be one per blob upload, i.e. per message.
             .WithTracing(tracing => tracing
                 .AddSource(EngineTelemetry.Name)
-                .AddSource(MailKit.Telemetry.ImapClient.ActivitySourceName, MailKit.Telemetry.SmtpClient.ActivitySourceName)
-                .AddAspNetCoreInstrumentation()
-                .AddHttpClientInstrumentation());
+                .AddSource(MailKit.Telemetry.ImapClient.ActivitySourceName, MailKit.Telemetry.SmtpClient.ActivitySourceName));
 
         // Metrics and traces only: logs already reach Application Insights through the Functions host.
         if (!string.IsNullOrWhiteSpace(configuration["APPLICATIONINSIGHTS_CONNECTION_STRING"]))
