@@ -13,17 +13,16 @@ namespace Nylas.Engine.Telemetry;
 
 public static class TelemetryServiceCollectionExtensions
 {
-    /// <summary>Meters MailKit creates once per process (connect and authenticate counts and durations, per server).</summary>
-    private static readonly string[] MailKitMeters = [MailKit.Telemetry.ImapClient.MeterName, MailKit.Telemetry.SmtpClient.MeterName, MailKit.Telemetry.Socket.MeterName];
-
     /// <summary>
-    /// OpenTelemetry for a host: the engine's meter and spans, MailKit's, and the metrics of ASP.NET Core
+    /// OpenTelemetry for a host: the engine's meter and spans, MailKit's spans, and the metrics of ASP.NET Core
     /// (http.server.request.duration by route), HttpClient and the runtime; exported to Azure Monitor when APPLICATIONINSIGHTS_CONNECTION_STRING
     /// is set; the ingest queue gauges; the periodic log summary. The host adds its own exporters to the returned builder.
     /// </summary>
     public static IOpenTelemetryBuilder AddNylasTelemetry(this IServiceCollection services, IConfiguration configuration)
     {
-        MailKit.Telemetry.Configure(); // process-wide meters: a host's IMeterFactory would die with the first host of a test run
+        // MailKit's own meters stay off (no MailKit.Telemetry.Configure): in 4.18.2, disposing a client whose connection
+        // failed throws a NullReferenceException from its metrics (ClientMetrics.GetTags without a URI), which turned a
+        // refused connection into a 500. Its spans need no configuration and are collected below.
         services.TryAddSingleton<IIngestQueueProbe, StorageQueueProbe>();
         services.AddSingleton<IngestQueueGauges>();
         services.AddHostedService<TelemetrySummaryLogger>();
@@ -41,7 +40,6 @@ public static class TelemetryServiceCollectionExtensions
             .ConfigureResource(r => r.AddService(configuration["WEBSITE_SITE_NAME"] ?? "nylas"))
             .WithMetrics(metrics => metrics
                 .AddMeter(EngineTelemetry.Name)
-                .AddMeter(MailKitMeters)
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation()
