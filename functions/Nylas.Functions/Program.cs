@@ -1,10 +1,12 @@
 using Microsoft.Azure.Functions.Worker.Builder;
+using Microsoft.Azure.Functions.Worker.OpenTelemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Nylas.Engine;
 using Nylas.Engine.Hosting;
 using Nylas.Engine.Storage;
 using Nylas.Functions;
+using Nylas.Engine.Telemetry;
 
 // The host applies host.json without asking the app: fail at start, naming the value, rather than quietly later.
 HostJsonCheck.Require(Path.Combine(AppContext.BaseDirectory, "host.json"));
@@ -14,4 +16,5 @@ builder.Services.AddHostedService<StoragePreparationService>();
 builder.Services.AddNylasEngine(builder.Configuration);
 builder.Services.AddDurableSyncControl(_ => DurableClientScope.Require);
 Nylas.Functions.IngestFunctions.RequireTriggerForTransport(builder.Services);
+builder.Services.AddNylasTelemetry(builder.Configuration).UseFunctionsWorkerDefaults();
 builder.Build().Run();

@@ -6,8 +6,11 @@ using Nylas.Engine.Api;
 using Nylas.Engine.Api.Routing;
 using Nylas.Engine.Hosting;
 using Nylas.Engine.Queues;
+using Nylas.Engine.Telemetry;
 using Nylas.LocalHost.Durable;
 using Nylas.LocalHost.Timers;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
 
 namespace Nylas.LocalHost;
 
@@ -25,6 +28,7 @@ public static class LocalHostApp
         builder.Logging.AddFilter("Azure.Core", LogLevel.Warning);
 
         builder.Services.AddNylasEngine(builder.Configuration);
+        builder.Services.AddNylasTelemetry(builder.Configuration).WithMetrics(metrics => metrics.AddPrometheusExporter());
 
         // The sidecar must be registered (and so started) before the DurableTask worker that connects to it.
         var durableOptions = builder.Configuration.GetSection("Nylas:Durable").Get<DurableOptions>() ?? new DurableOptions();
@@ -47,6 +51,7 @@ public static class LocalHostApp
         // Exceptions outside the pipeline (while an answer is written): the same JSON error.
         app.UseExceptionHandler(errorApp => errorApp.Run(WriteUnhandledError));
         app.MapNylasApi();
+        app.MapNylasMetrics();
         return app;
     }
 

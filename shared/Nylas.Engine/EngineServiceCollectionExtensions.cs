@@ -47,6 +47,8 @@ public static class EngineServiceCollectionExtensions
             .ValidateOnStart();
 
         services.AddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.AddSingleton<Telemetry.EngineMetrics>();
         return services
             .AddStorage()
             .AddAccounts()

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
+using Nylas.Engine.Telemetry;
 
 namespace Nylas.Engine;
 
@@ -17,6 +18,7 @@ public sealed class NylasOptions
     [ValidateObjectMembers] public ApiOptions Api { get; set; } = new();
     [ValidateObjectMembers] public ConnectOptions Connect { get; set; } = new();
     [ValidateObjectMembers] public OAuthOptions OAuth { get; set; } = new();
+    [ValidateObjectMembers] public TelemetryOptions Telemetry { get; set; } = new();
     [ValidateObjectMembers] public TimersOptions Timers { get; set; } = new();
     [ValidateObjectMembers] public DurableOptions Durable { get; set; } = new();
     /// <summary>

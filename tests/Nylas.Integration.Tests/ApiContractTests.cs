@@ -162,6 +162,8 @@ public class ApiContractTests(LocalHostFixture host) : IClassFixture<LocalHostFi
         // Read from the host's route table, so a route added later is checked too, slashed and not.
         var routes = host.App.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .Where(e => !e.RoutePattern.RawText!.Contains("{*")) // the 404 fallback
+            // Operations endpoints (GET /metrics) are not the API: their own access rule is tested in TelemetryTests.
+            .Where(e => e.Metadata.GetMetadata<IExcludeFromDescriptionMetadata>() is not { ExcludeFromDescription: true })
             .SelectMany(e => (e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["GET"]).Select(m => (Method: m, Pattern: "/" + e.RoutePattern.RawText!.TrimStart('/'))))
             .Where(r => !PublicRoutes.Contains(r.Pattern))
             .ToList();

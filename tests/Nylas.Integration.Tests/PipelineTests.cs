@@ -161,8 +161,8 @@ public class PipelineTests(LocalHostFixture host, ITestOutputHelper output) : IC
         string sha = (string)(await host.Databases.QueryScalarAsync(shardDb, $"SELECT data_sha256 FROM messages WHERE account_id = {accountDbId}"))!;
         var redelivery = new IngestMessage(accountDbId, shard, folderId, 0, (uint)uid,
             RawMailStore.BlobName(sha), sha, 100, [@"\Seen"], DateTimeOffset.UtcNow.ToUnixTimeSeconds());
-        await handler.HandleAsync(redelivery, CancellationToken.None);
-        await handler.HandleAsync(redelivery, CancellationToken.None);
+        await handler.HandleAsync(new IngestBatch([redelivery]), CancellationToken.None);
+        await handler.HandleAsync(new IngestBatch([redelivery]), CancellationToken.None);
 
         Assert.Equal(before, await Counts());
     }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Nylas.Core.Messages;
 using Nylas.Engine.Queues;
 using Nylas.Engine.Storage;
+using Nylas.Engine.Telemetry;
 
 namespace Nylas.Engine.Ingest;
 
@@ -21,13 +22,17 @@ public sealed partial class IngestHandler(
     MimeMessageMapper mapper,
     IIngestQueue queue,
     IOptions<NylasOptions> options,
+    EngineMetrics metrics,
+    TimeProvider clock,
     ILogger<IngestHandler> logger)
 {
-    public Task HandleAsync(IngestMessage message, CancellationToken cancellationToken) => HandleAsync(new IngestBatch([message]), cancellationToken);
+    public Task HandleAsync(IngestBatch batch, CancellationToken cancellationToken) => HandleAsync(batch, queuedAt: null, cancellationToken);
 
-    public async Task HandleAsync(IngestBatch batch, CancellationToken cancellationToken)
+    /// <param name="queuedAt">When the transport took the batch in (its insertion time), for the ingest latency metric; null when unknown.</param>
+    public async Task HandleAsync(IngestBatch batch, DateTimeOffset? queuedAt, CancellationToken cancellationToken)
     {
         var messages = batch.Messages;
+        using var measured = metrics.StartIngestBatch(messages[0].AccountId, messages.Count, queuedAt);
         // A batch of one fails as a whole: the transport retries it and finally parks it in the poison queue.
         bool isolate = messages.Count > 1;
         var prepared = new ConcurrentDictionary<int, Prepared>();
@@ -54,6 +59,7 @@ public sealed partial class IngestHandler(
                 try
                 {
                     int created = await writer.SaveBatchAsync(ready.Select(p => (p.Message, p.Parsed)).ToList(), cancellationToken);
+                    measured.Stored(ready.Count);
                     LogIngested(messages[0].AccountId, messages[0].FolderId, ready.Count, created);
                 }
                 catch (Exception ex) when (isolate && ex is not OperationCanceledException)
@@ -65,6 +71,7 @@ public sealed partial class IngestHandler(
                         try
                         {
                             await writer.SaveAsync(p.Message, p.Parsed, cancellationToken);
+                            measured.Stored(1);
                         }
                         catch (Exception one) when (one is not OperationCanceledException)
                         {
@@ -74,6 +81,12 @@ public sealed partial class IngestHandler(
                 }
             }
         }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The whole batch goes back to the transport (a batch of one, or the queue itself failed).
+            measured.Failed(messages.Count, ex);
+            throw;
+        }
         finally
         {
             foreach (var p in prepared.Values) await p.DisposeAsync();
@@ -82,8 +95,10 @@ public sealed partial class IngestHandler(
         foreach (var (message, error) in failed)
         {
             LogRequeued(message.AccountId, message.FolderId, message.Uid, error.Message);
+            measured.Failed(1, error);
             await queue.EnqueueAsync([message], cancellationToken);
         }
+        measured.Complete(clock.GetUtcNow());
     }
 
     /// <summary>Messages up to this size are parsed in memory; larger ones are spooled to a temporary file.</summary>

@@ -4,6 +4,7 @@ using MailKit.Net.Imap;
 using MailKit.Security;
 using Microsoft.Extensions.Options;
 using Nylas.Engine.Accounts;
+using Nylas.Engine.Telemetry;
 using Polly;
 using Polly.Retry;
 
@@ -57,6 +58,21 @@ public sealed class ImapConnector(IOptions<NylasOptions> options, OAuthTokenProv
     }
 
     private async Task<ImapClient> ConnectOnceAsync(ImapServer server, AccountSecrets secrets, string? accessToken, CancellationToken cancellationToken)
+    {
+        using var activity = EngineTelemetry.Source.StartActivity("imap.connect", System.Diagnostics.ActivityKind.Client)?
+            .SetTag("server.address", server.Host).SetTag("server.port", server.Port);
+        try
+        {
+            return await ConnectWithRetryAsync(server, secrets, accessToken, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, ex.GetType().Name);
+            throw;
+        }
+    }
+
+    private async Task<ImapClient> ConnectWithRetryAsync(ImapServer server, AccountSecrets secrets, string? accessToken, CancellationToken cancellationToken)
     {
         return await ConnectRetry.ExecuteAsync(async ct =>
         {
@@ -144,9 +160,9 @@ public sealed class ImapAuthUnavailableException(string message, Exception inner
 
 /// <summary>
 /// Keeps the last few hundred bytes the server sent (never what the client sent: that has credentials),
-/// so a refused login can be told apart by the server's response code.
+/// so a refused login can be told apart by the server's response code. Counts the commands sent, for the metrics.
 /// </summary>
-internal sealed class ServerResponseTail : IProtocolLogger
+internal sealed class ServerResponseTail : IProtocolLogger, IImapCommandCounter
 {
     private const int Keep = 512;
     private readonly byte[] _ring = new byte[Keep];
@@ -168,7 +184,18 @@ internal sealed class ServerResponseTail : IProtocolLogger
 
     public void LogConnect(Uri uri) { }
 
-    public void LogClient(byte[] buffer, int offset, int count) { }
+    private long _commandsSent;
+
+    public long CommandsSent => Interlocked.Read(ref _commandsSent);
+
+    // MailKit sends one command at a time and flushes it whole, starting with its tag ("A00000001 "): a flush
+    // that starts otherwise is the rest of one (a literal, a SASL response, IDLE's DONE).
+    public void LogClient(byte[] buffer, int offset, int count)
+    {
+        if (count >= 10 && buffer[offset] is >= (byte)'A' and <= (byte)'Z' && buffer[offset + 9] == (byte)' '
+            && buffer.AsSpan(offset + 1, 8).IndexOfAnyExceptInRange((byte)'0', (byte)'9') < 0)
+            Interlocked.Increment(ref _commandsSent);
+    }
 
     // Called for every byte the server sends (message bodies too): copy only the last Keep bytes of each chunk.
     public void LogServer(byte[] buffer, int offset, int count)

@@ -14,6 +14,9 @@ public interface IReceivedDelivery
 
     string Body { get; }
 
+    /// <summary>When the transport first accepted it (the ingest latency metric); null where the transport does not say.</summary>
+    DateTimeOffset? EnqueuedAt { get; }
+
     /// <summary>Done: remove it from the queue.</summary>
     Task CompleteAsync(CancellationToken cancellationToken);
 
@@ -142,5 +145,5 @@ public sealed class IngestDelivery(IngestHandler handler, IOptions<NylasOptions>
     public QueueDelivery Policy => _policy;
 
     public Task<DeliveryResult> ProcessAsync(IReceivedDelivery delivery, CancellationToken cancellationToken)
-        => _policy.ProcessAsync(delivery, (body, ct) => handler.HandleAsync(IngestBatchCodec.Decode(body), ct), cancellationToken);
+        => _policy.ProcessAsync(delivery, (body, ct) => handler.HandleAsync(IngestBatchCodec.Decode(body), delivery.EnqueuedAt, ct), cancellationToken);
 }

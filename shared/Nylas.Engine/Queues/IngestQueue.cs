@@ -77,18 +77,15 @@ public static class IngestBatchCodec
         if (current.Count > 0) yield return JsonSerializer.Serialize(new IngestBatch(current), Json);
     }
 
-    /// <summary>Reads a queue message: a batch, or a single ingest message as queued before batching existed.</summary>
+    /// <summary>Reads a queue message: an ingest batch; anything else is a FormatException naming what was expected (the message is then parked with it).</summary>
     public static IngestBatch Decode(string body)
     {
         using var doc = JsonDocument.Parse(body);
-        if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("messages", out _))
-        {
-            var batch = doc.RootElement.Deserialize<IngestBatch>(Json) ?? throw new FormatException("Empty ingest batch.");
-            if (batch.Messages is null || batch.Messages.Count == 0) throw new FormatException("Ingest batch without messages.");
-            return batch;
-        }
-        var single = doc.RootElement.Deserialize<IngestMessage>(Json) ?? throw new FormatException("Empty ingest message.");
-        return new IngestBatch([single]);
+        if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("messages", out _))
+            throw new FormatException("Not an ingest batch: a JSON object with \"messages\" was expected.");
+        var batch = doc.RootElement.Deserialize<IngestBatch>(Json) ?? throw new FormatException("Empty ingest batch.");
+        if (batch.Messages is null || batch.Messages.Count == 0) throw new FormatException("Ingest batch without messages.");
+        return batch;
     }
 
     /// <summary>

@@ -34,6 +34,8 @@ public sealed class ServiceBusDelivery(ServiceBusReceivedMessage message, IServi
 
     public string MessageId => message.MessageId;
 
+    public DateTimeOffset? EnqueuedAt => message.EnqueuedTime;
+
     /// <summary>Earlier copies' deliveries plus Service Bus's own count for this one (which also counts lock losses and abandons).</summary>
     public long DeliveryCount => PriorDeliveries(message) + message.DeliveryCount;
 

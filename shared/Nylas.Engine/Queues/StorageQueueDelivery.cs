@@ -8,13 +8,15 @@ namespace Nylas.Engine.Queues;
 /// A storage queue message under a lease (the local host's pump or the Functions queue trigger): retry by hiding it
 /// for the backoff, dead-letter by moving it to <c>&lt;queue&gt;-poison</c> wrapped with its error.
 /// </summary>
-public sealed class StorageQueueDelivery(QueueClient queue, QueueClient poisonQueue, string messageId, string popReceipt, long dequeueCount, string body)
+public sealed class StorageQueueDelivery(QueueClient queue, QueueClient poisonQueue, string messageId, string popReceipt, long dequeueCount, string body,
+    DateTimeOffset? enqueuedAt = null)
     : IReceivedDelivery
 {
     public StorageQueueDelivery(QueueClient queue, QueueClient poisonQueue, QueueMessage message)
-        : this(queue, poisonQueue, message.MessageId, message.PopReceipt, message.DequeueCount, message.MessageText) { }
+        : this(queue, poisonQueue, message.MessageId, message.PopReceipt, message.DequeueCount, message.MessageText, message.InsertedOn) { }
 
     public string MessageId => messageId;
+    public DateTimeOffset? EnqueuedAt => enqueuedAt;
     public long DeliveryCount => dequeueCount;
     public string Body => body;
 

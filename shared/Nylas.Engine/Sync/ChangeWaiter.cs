@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.MailSessions;
+using Nylas.Engine.Telemetry;
 
 namespace Nylas.Engine.Sync;
 
@@ -15,9 +16,19 @@ public sealed partial class ChangeWaiter(
     FolderStore folders,
     ImapConnector connector,
     IOptions<NylasOptions> options,
+    EngineMetrics metrics,
     ILogger<ChangeWaiter> logger)
 {
     public async Task<WaitOutcome> WaitAsync(long accountId, CancellationToken cancellationToken)
+    {
+        using var wait = metrics.StartWait(accountId);
+        var outcome = await WaitForChangeAsync(accountId, wait, cancellationToken);
+        // "changed" is set where IDLE (or the check before it) saw mail; the durable outcome does not carry it.
+        if (wait.Outcome != "changed") wait.Outcome = outcome.Stop ? "stopped" : !outcome.IdleSupported ? "no_idle" : "quiet";
+        return outcome;
+    }
+
+    private async Task<WaitOutcome> WaitForChangeAsync(long accountId, EngineMetrics.AccountWorkScope wait, CancellationToken cancellationToken)
     {
         var sync = options.Value.Sync;
         var account = await accounts.GetAsync(accountId, cancellationToken);
@@ -26,6 +37,7 @@ public sealed partial class ChangeWaiter(
 
         var secrets = await accounts.GetSecretsAsync(accountId, cancellationToken);
         using var client = await connector.ConnectAsync(account.Imap, secrets, s => accounts.UpdateSecretsAsync(accountId, s, cancellationToken), cancellationToken);
+        wait.Attach(client);
         if (!client.Capabilities.HasFlag(MailKit.Net.Imap.ImapCapabilities.Idle))
             return new WaitOutcome(Stop: false, IdleSupported: false, sync.PollSeconds);
 
@@ -40,7 +52,10 @@ public sealed partial class ChangeWaiter(
         // Mail that arrived between the sync step and now would not wake the IDLE: check first.
         var state = await folders.EnsureAsync(account.ShardId, account.Id, inbox.FullName, inbox.FullName, allMail is null ? FolderRoles.Inbox : "all", cancellationToken);
         if (state.UidValidity != inbox.UidValidity || (inbox.UidNext is { } next && next.Id - 1 > state.SyncedHighUid))
+        {
+            wait.Outcome = "changed";
             return new WaitOutcome(Stop: false, IdleSupported: true, 0);
+        }
 
         // IDLE in slices with a NOOP between them: a connection that died silently fails the NOOP
         // (and the activity, which is retried) instead of idling until the step's end.
@@ -75,7 +90,11 @@ public sealed partial class ChangeWaiter(
             inbox.CountChanged -= OnChange;
             inbox.MessageFlagsChanged -= OnChange;
         }
-        if (changed) LogWoken(accountId);
+        if (changed)
+        {
+            LogWoken(accountId);
+            wait.Outcome = "changed";
+        }
         if (client.IsConnected) await client.DisconnectAsync(quit: true, cancellationToken);
         return new WaitOutcome(Stop: false, IdleSupported: true, 0);
     }

@@ -11,6 +11,7 @@ using Nylas.Engine.Ingest;
 using Nylas.Engine.Queues;
 using Nylas.Engine.Storage;
 using Nylas.Engine.MailSessions;
+using Nylas.Engine.Telemetry;
 
 namespace Nylas.Engine.Sync;
 
@@ -29,11 +30,20 @@ public sealed partial class MailboxSyncer(
     IIngestQueue ingestQueue,
     IOptions<NylasOptions> options,
     TimeProvider clock,
+    EngineMetrics metrics,
     ILogger<MailboxSyncer> logger)
 {
     private const MessageSummaryItems SummaryItems = MessageSummaryItems.UniqueId | MessageSummaryItems.Flags | MessageSummaryItems.InternalDate | MessageSummaryItems.Size | MessageSummaryItems.Envelope;
 
     public async Task<SyncOutcome> SyncAsync(long accountId, CancellationToken cancellationToken)
+    {
+        using var step = metrics.StartSyncStep(accountId);
+        var outcome = await SyncStepAsync(accountId, step, cancellationToken);
+        step.Outcome = outcome.Stop ? "stopped" : outcome.HasMore ? "more" : "done";
+        return outcome;
+    }
+
+    private async Task<SyncOutcome> SyncStepAsync(long accountId, EngineMetrics.AccountWorkScope step, CancellationToken cancellationToken)
     {
         var account = await accounts.GetAsync(accountId, cancellationToken);
         if (account is null) return new SyncOutcome(Stop: true, HasMore: false, 0, "account deleted");
@@ -61,12 +71,14 @@ public sealed partial class MailboxSyncer(
 
         using (client)
         {
+            step.Attach(client);
             try
             {
                 var (fetched, hasMore) = await SyncAllFoldersAsync(account, client, cancellationToken);
                 if (account.SyncState != SyncStates.Running || account.SyncError is not null)
                     await accounts.SetSyncStateAsync(accountId, SyncStates.Running, null, cancellationToken);
                 await client.DisconnectAsync(quit: true, cancellationToken);
+                EngineTelemetry.Tag("nylas.sync.fetched", fetched);
                 return new SyncOutcome(Stop: false, hasMore, fetched);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
@@ -98,6 +110,7 @@ public sealed partial class MailboxSyncer(
             account = account with { OrganizationUnit = unit };
         }
         var remote = await SyncFolderListAsync(account, client, cancellationToken);
+        EngineTelemetry.Tag("nylas.sync.folders", remote.Count);
         var labels = labelServer ? new GmailLabels.Map(remote.Select(r => r.State)) : null;
         var budget = new StepBudget(options.Value.Sync.MaxMessagesPerStep);
         foreach (var (folder, state) in remote)
@@ -397,6 +410,7 @@ public sealed partial class MailboxSyncer(
             {
                 await folder.GetStreamsAsync(toDownload.Select(s => s.UniqueId).ToList(), async (_, _, uid, stream, ct) =>
                     bodies[uid] = await FetchedMessage.ReadAsync(stream, SpoolThreshold, ct), cancellationToken);
+                metrics.RecordFetched(account.Id, bodies.Count, bodies.Values.Sum(b => b.Length));
             }
             var known = await mirror.FindByHashesAsync(account.ShardId, account.Id, bodies.Values.Select(b => b.Sha256).ToList(), cancellationToken);
             var toIngest = new List<IMessageSummary>();

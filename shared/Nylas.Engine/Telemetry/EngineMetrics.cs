@@ -1,0 +1,178 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using MailKit;
+using Microsoft.Extensions.Options;
+
+namespace Nylas.Engine.Telemetry;
+
+/// <summary>
+/// The engine's instruments, on one <see cref="System.Diagnostics.Metrics.Meter"/> from the host's
+/// <see cref="IMeterFactory"/>. Per-account counters carry <c>nylas.account.id</c> (unless
+/// Nylas:Telemetry:PerAccountTags is off); histograms and gauges never do, so their series stay few.
+/// Everything is recorded once per step or batch, never per message.
+/// </summary>
+public sealed class EngineMetrics
+{
+    private readonly bool _perAccount;
+    private readonly Counter<long> _fetchedMessages;
+    private readonly Counter<long> _fetchedBytes;
+    private readonly Counter<double> _activeTime;
+    private readonly Counter<long> _imapCommands;
+    private readonly Histogram<double> _stepDuration;
+    private readonly Histogram<double> _waitDuration;
+    private readonly Counter<long> _storedMessages;
+    private readonly Counter<long> _ingestFailures;
+    private readonly Histogram<double> _batchDuration;
+    private readonly Histogram<double> _ingestLatency;
+
+    public EngineMetrics(IMeterFactory meterFactory, IOptions<NylasOptions> options)
+    {
+        _perAccount = options.Value.Telemetry.PerAccountTags;
+        Meter = meterFactory.Create(EngineTelemetry.Name);
+        _fetchedMessages = Meter.CreateCounter<long>("nylas.sync.fetched.messages", "{message}", "Messages downloaded from IMAP servers (re-linked ones are not downloaded)");
+        _fetchedBytes = Meter.CreateCounter<long>("nylas.sync.fetched.size", "By", "Bytes of the messages downloaded from IMAP servers");
+        _activeTime = Meter.CreateCounter<double>("nylas.sync.active_time", "s", "Time spent in sync steps (connected and working; waiting for a change excluded)");
+        _imapCommands = Meter.CreateCounter<long>("nylas.imap.commands", "{command}", "IMAP commands sent by sync steps and change waits");
+        _stepDuration = Meter.CreateHistogram<double>("nylas.sync.step.duration", "s", "Duration of one sync step (the SyncMailbox activity)");
+        _waitDuration = Meter.CreateHistogram<double>("nylas.sync.wait.duration", "s", "Duration of one wait for a change (the WaitForChange activity: IMAP IDLE)");
+        _storedMessages = Meter.CreateCounter<long>("nylas.ingest.stored.messages", "{message}", "Messages ingest parsed and stored");
+        _ingestFailures = Meter.CreateCounter<long>("nylas.ingest.failures", "{message}", "Messages ingest failed to store on one attempt (each is retried, and ends in the poison queue if it keeps failing)");
+        _batchDuration = Meter.CreateHistogram<double>("nylas.ingest.batch.duration", "s", "Duration of ingesting one queue message (a batch of ingest messages)");
+        _ingestLatency = Meter.CreateHistogram<double>("nylas.ingest.latency", "s", "From a batch's insertion in the ingest queue to its messages being stored");
+    }
+
+    public Meter Meter { get; }
+
+    private TagList Account(long accountId)
+    {
+        var tags = new TagList();
+        if (_perAccount) tags.Add(EngineTelemetry.AccountId, accountId);
+        return tags;
+    }
+
+    /// <summary>A sync step (SyncMailbox): a span, its duration, the account's active time and IMAP commands, when disposed.</summary>
+    public AccountWorkScope StartSyncStep(long accountId) => new(this, accountId, step: true);
+
+    /// <summary>A wait for a change (WaitForChange): a span, its duration and the account's IMAP commands, when disposed.</summary>
+    public AccountWorkScope StartWait(long accountId) => new(this, accountId, step: false);
+
+    /// <summary>One FETCH batch's downloaded messages.</summary>
+    public void RecordFetched(long accountId, int messages, long bytes)
+    {
+        if (messages == 0) return;
+        var tags = Account(accountId);
+        _fetchedMessages.Add(messages, tags);
+        _fetchedBytes.Add(bytes, tags);
+    }
+
+    /// <summary>One ingest batch (a queue message): a span, its duration, the messages stored, and when it completes, its latency from the queue.</summary>
+    public IngestBatchScope StartIngestBatch(long accountId, int messages, DateTimeOffset? queuedAt) => new(this, accountId, messages, queuedAt);
+
+    /// <summary>Measures one step or wait of an account's sync; set <see cref="Outcome"/> before it is disposed (otherwise it counts as an error).</summary>
+    public sealed class AccountWorkScope : IDisposable
+    {
+        private readonly EngineMetrics _metrics;
+        private readonly long _accountId;
+        private readonly bool _step;
+        private readonly long _started = Stopwatch.GetTimestamp();
+        private readonly Activity? _activity;
+        private IImapCommandCounter? _imap;
+
+        internal AccountWorkScope(EngineMetrics metrics, long accountId, bool step)
+        {
+            _metrics = metrics;
+            _accountId = accountId;
+            _step = step;
+            _activity = EngineTelemetry.Source.StartActivity(step ? "sync.step" : "sync.wait");
+            _activity?.SetTag(EngineTelemetry.AccountId, accountId);
+        }
+
+        /// <summary>done, more, stopped (step); changed, quiet, no_idle, stopped (wait); error when left unset.</summary>
+        public string Outcome { get; set; } = "error";
+
+        /// <summary>The IMAP session whose commands count towards this account.</summary>
+        public void Attach(MailService client) => _imap = client.ProtocolLogger as IImapCommandCounter;
+
+        public void Dispose()
+        {
+            double seconds = Stopwatch.GetElapsedTime(_started).TotalSeconds;
+            var outcome = new TagList { { EngineTelemetry.Outcome, Outcome } };
+            if (_step)
+            {
+                _metrics._stepDuration.Record(seconds, outcome);
+                _metrics._activeTime.Add(seconds, _metrics.Account(_accountId));
+            }
+            else
+            {
+                _metrics._waitDuration.Record(seconds, outcome);
+            }
+            long commands = _imap?.CommandsSent ?? 0;
+            if (commands > 0) _metrics._imapCommands.Add(commands, _metrics.Account(_accountId));
+            if (_activity is not null)
+            {
+                _activity.SetTag(EngineTelemetry.Outcome, Outcome);
+                _activity.SetTag("nylas.imap.commands", commands);
+                if (Outcome == "error") _activity.SetStatus(ActivityStatusCode.Error);
+                _activity.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Measures one ingest batch; call <see cref="Stored"/> and <see cref="Failed"/> as it goes, <see cref="Complete"/> at its end.</summary>
+    public sealed class IngestBatchScope : IDisposable
+    {
+        private readonly EngineMetrics _metrics;
+        private readonly long _accountId;
+        private readonly DateTimeOffset? _queuedAt;
+        private readonly long _started = Stopwatch.GetTimestamp();
+        private readonly Activity? _activity;
+        private int _stored;
+        private int _failed;
+        private bool _completed;
+
+        internal IngestBatchScope(EngineMetrics metrics, long accountId, int messages, DateTimeOffset? queuedAt)
+        {
+            _metrics = metrics;
+            _accountId = accountId;
+            _queuedAt = queuedAt;
+            _activity = EngineTelemetry.Source.StartActivity("ingest.batch");
+            _activity?.SetTag(EngineTelemetry.AccountId, accountId);
+            _activity?.SetTag("messaging.batch.message_count", messages);
+        }
+
+        public void Stored(int messages)
+        {
+            _stored += messages;
+            _metrics._storedMessages.Add(messages, _metrics.Account(_accountId));
+        }
+
+        /// <summary>Messages that failed for one reason (requeued on their own, or the whole batch when it throws).</summary>
+        public void Failed(int messages, Exception error)
+        {
+            _failed += messages;
+            var tags = _metrics.Account(_accountId);
+            tags.Add(EngineTelemetry.ErrorType, error.GetType().Name);
+            _metrics._ingestFailures.Add(messages, tags);
+        }
+
+        /// <summary>The batch ended without throwing: its latency from the queue counts.</summary>
+        public void Complete(DateTimeOffset now)
+        {
+            _completed = true;
+            if (_queuedAt is { } queued) _metrics._ingestLatency.Record(Math.Max(0, (now - queued).TotalSeconds));
+        }
+
+        public void Dispose()
+        {
+            _metrics._batchDuration.Record(Stopwatch.GetElapsedTime(_started).TotalSeconds,
+                new TagList { { EngineTelemetry.Outcome, _completed ? "ok" : "error" } });
+            if (_activity is not null)
+            {
+                _activity.SetTag("nylas.ingest.stored", _stored);
+                _activity.SetTag("nylas.ingest.failed", _failed);
+                if (!_completed) _activity.SetStatus(ActivityStatusCode.Error);
+                _activity.Dispose();
+            }
+        }
+    }
+}
