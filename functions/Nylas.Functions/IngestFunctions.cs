@@ -1,3 +1,4 @@
+using Nylas.Engine.Ingest;
 using Azure.Storage.Queues.Models;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.DependencyInjection;

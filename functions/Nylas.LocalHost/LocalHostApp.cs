@@ -1,3 +1,4 @@
+using Nylas.Engine.Ingest;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.DurableTask.Client;
 using Microsoft.DurableTask.Worker;

@@ -28,11 +28,11 @@ public sealed class NylasOptions
     public string Transport { get; set; } = "StorageQueues";
 }
 
-/// <summary>Schedules of the timer table (<see cref="Hosting.EngineTimers"/>): six-field cron expressions, seconds first, UTC.</summary>
+/// <summary>Schedules of the timer table (Hosting/EngineTimers): six-field cron expressions, seconds first, UTC.</summary>
 public sealed class TimersOptions
 {
-    public string SyncSupervisor { get; set; } = Hosting.EngineTimers.SyncSupervisor.DefaultSchedule;
-    public string DeletionSweep { get; set; } = Hosting.EngineTimers.DeletionSweep.DefaultSchedule;
+    public string SyncSupervisor { get; set; } = "0 */2 * * * *";
+    public string DeletionSweep { get; set; } = "0 17 * * * *";
 }
 
 /// <summary>

@@ -1,3 +1,4 @@
+using Nylas.Engine.Ingest;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.DurableTask.Testing;

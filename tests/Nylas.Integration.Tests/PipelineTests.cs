@@ -1,3 +1,4 @@
+using Nylas.Engine.Queues;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;

@@ -26,11 +26,13 @@ public sealed record EngineTimer(string Name, string ScheduleSetting, string Def
 public static class EngineTimers
 {
     /// <summary>Every syncable account has its sync running; a disabled one is left to end.</summary>
-    public static readonly EngineTimer SyncSupervisor = new("SyncSupervisor", "Nylas:Timers:SyncSupervisor", "0 */2 * * * *",
+    private static readonly TimersOptions Defaults = new();
+
+    public static readonly EngineTimer SyncSupervisor = new("SyncSupervisor", "Nylas:Timers:SyncSupervisor", Defaults.SyncSupervisor,
         (services, ct) => services.GetRequiredService<AccountSyncScheduler>().EnsureAllRunningAsync(ct));
 
     /// <summary>Rows written after an account's deletion, and blobs no account references once the grace period is over.</summary>
-    public static readonly EngineTimer DeletionSweep = new("DeletionSweep", "Nylas:Timers:DeletionSweep", "0 17 * * * *",
+    public static readonly EngineTimer DeletionSweep = new("DeletionSweep", "Nylas:Timers:DeletionSweep", Defaults.DeletionSweep,
         async (services, ct) => (await services.GetRequiredService<DeletionSweep>().RunAsync(ct)).BlobsDeleted);
 
     public static readonly IReadOnlyList<EngineTimer> All = [SyncSupervisor, DeletionSweep];

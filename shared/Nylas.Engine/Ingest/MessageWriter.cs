@@ -5,6 +5,7 @@ using Nylas.Core.Messages;
 using Nylas.Core.Search;
 using Nylas.Core.Threading;
 using Nylas.Engine.Storage;
+using Nylas.Engine.Queues;
 
 namespace Nylas.Engine.Ingest;
 

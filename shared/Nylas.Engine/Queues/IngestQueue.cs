@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Json;
 using Azure.Storage.Queues;
 using Microsoft.Extensions.Options;
-using Nylas.Engine.Ingest;
 
 namespace Nylas.Engine.Queues;
 

@@ -2,6 +2,7 @@ using Azure.Identity;
 using Azure.Messaging.ServiceBus;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -60,17 +61,9 @@ public static class IngestTransportExtensions
         services.AddSingleton<IIngestQueue>(sp => sp.GetRequiredService<IOptions<TransportOptions>>().Value.Kind == IngestTransportKind.ServiceBus
             ? sp.GetRequiredService<ServiceBusIngestQueue>()
             : sp.GetRequiredService<StorageQueueIngestQueue>());
-        services.AddSingleton<IngestDelivery>();
-        return services;
-    }
-
-    /// <summary>For a host without queue triggers (the local host): the receiver of the configured transport.</summary>
-    public static IServiceCollection AddIngestReceivers(this IServiceCollection services)
-    {
-        // AddHostedService would refuse a factory typed IHostedService (it de-duplicates by implementation type).
-        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<IOptions<TransportOptions>>().Value.Kind == IngestTransportKind.ServiceBus
-            ? ActivatorUtilities.CreateInstance<ServiceBusIngestReceiver>(sp)
-            : ActivatorUtilities.CreateInstance<IngestQueuePump>(sp));
+        // The queue gauges read the storage queue; a Service Bus probe is not written yet (its gauges then show the
+        // storage queue, which stays empty).
+        services.TryAddSingleton<Telemetry.IIngestQueueProbe, StorageQueueProbe>();
         return services;
     }
 }

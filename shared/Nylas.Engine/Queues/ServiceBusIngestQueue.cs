@@ -1,6 +1,5 @@
 using Azure.Messaging.ServiceBus;
 using Microsoft.Extensions.Options;
-using Nylas.Engine.Ingest;
 
 namespace Nylas.Engine.Queues;
 

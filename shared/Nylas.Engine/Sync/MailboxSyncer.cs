@@ -7,7 +7,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Nylas.Core.Sync;
 using Nylas.Engine.Accounts;
-using Nylas.Engine.Ingest;
 using Nylas.Engine.Queues;
 using Nylas.Engine.Storage;
 using Nylas.Engine.MailSessions;

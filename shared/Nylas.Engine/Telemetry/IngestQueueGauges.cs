@@ -1,30 +1,16 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Nylas.Engine.Queues;
 
 namespace Nylas.Engine.Telemetry;
 
 /// <summary>One reading of the ingest transport: queue messages waiting, the oldest one's age, and the poison queue's size.</summary>
 public sealed record IngestQueueSnapshot(long Depth, TimeSpan? OldestAge, long PoisonDepth);
 
-/// <summary>Reads the ingest transport's depth; one implementation per transport (Storage Queues here).</summary>
+/// <summary>Reads the ingest transport's depth; one implementation per transport (Queues/StorageQueueProbe).</summary>
 public interface IIngestQueueProbe
 {
     Task<IngestQueueSnapshot> ProbeAsync(CancellationToken cancellationToken);
-}
-
-/// <summary>Approximate counts from the queues' properties, the age from a peek at the front of the queue.</summary>
-public sealed class StorageQueueProbe(StorageQueueIngestQueue queue, TimeProvider clock) : IIngestQueueProbe
-{
-    public async Task<IngestQueueSnapshot> ProbeAsync(CancellationToken cancellationToken)
-    {
-        var properties = await queue.Queue.GetPropertiesAsync(cancellationToken);
-        var oldest = (await queue.Queue.PeekMessageAsync(cancellationToken)).Value;
-        var poison = await queue.PoisonQueue.GetPropertiesAsync(cancellationToken);
-        TimeSpan? age = oldest?.InsertedOn is { } inserted ? clock.GetUtcNow() - inserted : null;
-        return new IngestQueueSnapshot(properties.Value.ApproximateMessagesCount, age, poison.Value.ApproximateMessagesCount);
-    }
 }
 
 /// <summary>

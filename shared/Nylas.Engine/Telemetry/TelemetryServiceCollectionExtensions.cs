@@ -23,7 +23,6 @@ public static class TelemetryServiceCollectionExtensions
         // MailKit's own meters stay off (no MailKit.Telemetry.Configure): in 4.18.2, disposing a client whose connection
         // failed throws a NullReferenceException from its metrics (ClientMetrics.GetTags without a URI), which turned a
         // refused connection into a 500. Its spans need no configuration and are collected below.
-        services.TryAddSingleton<IIngestQueueProbe, StorageQueueProbe>();
         services.AddSingleton<IngestQueueGauges>();
         services.AddHostedService<TelemetrySummaryLogger>();
         // The SDK subscribes to meters by name, process-wide: keep another host's meters (tests run several hosts

@@ -1,6 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using Nylas.Engine.Ingest;
 
 namespace Nylas.Engine.Queues;
 
@@ -135,15 +133,4 @@ public sealed partial class QueueDelivery(int maxDeliveries, ILogger logger)
 
     [LoggerMessage(EventId = 2104, Level = LogLevel.Warning, Message = "Queue message {MessageId}: could not settle it ({Error}); it will be delivered again")]
     private partial void LogSettlementFailed(string messageId, string error);
-}
-
-/// <summary>Ingest's use of <see cref="QueueDelivery"/>: a queue message is an ingest batch; deliveries up to <c>Nylas:Ingest:MaxDequeueCount</c>.</summary>
-public sealed class IngestDelivery(IngestHandler handler, IOptions<NylasOptions> options, ILogger<IngestDelivery> logger)
-{
-    private readonly QueueDelivery _policy = new(options.Value.Ingest.MaxDequeueCount, logger);
-
-    public QueueDelivery Policy => _policy;
-
-    public Task<DeliveryResult> ProcessAsync(IReceivedDelivery delivery, CancellationToken cancellationToken)
-        => _policy.ProcessAsync(delivery, (body, ct) => handler.HandleAsync(IngestBatchCodec.Decode(body), delivery.EnqueuedAt, ct), cancellationToken);
 }

@@ -1,4 +1,4 @@
-namespace Nylas.Engine.Ingest;
+namespace Nylas.Engine.Queues;
 
 /// <summary>
 /// What the sync step queues for each fetched message: ids and the blob name, never the MIME itself.

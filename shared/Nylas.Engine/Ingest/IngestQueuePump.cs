@@ -2,8 +2,9 @@ using Azure.Storage.Queues.Models;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Nylas.Engine.Queues;
 
-namespace Nylas.Engine.Queues;
+namespace Nylas.Engine.Ingest;
 
 /// <summary>
 /// Pulls ingest messages off the storage queue for hosts without a queue trigger (the local host) and settles each

@@ -2,8 +2,9 @@ using Azure.Messaging.ServiceBus;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Nylas.Engine.Queues;
 
-namespace Nylas.Engine.Queues;
+namespace Nylas.Engine.Ingest;
 
 /// <summary>The local host's Service Bus consumer: a peek-lock processor whose messages <see cref="IngestDelivery"/> settles.</summary>
 public sealed partial class ServiceBusIngestReceiver(
