@@ -25,6 +25,13 @@ public sealed class EngineMetrics
     private readonly Histogram<double> _batchDuration;
     private readonly Histogram<double> _ingestLatency;
 
+    // The SDK's default buckets (0, 5, 10, 25 … 10000) are made for milliseconds; these are seconds, from a fast
+    // ingest batch to an IDLE wait of minutes.
+    private static readonly InstrumentAdvice<double> Seconds = new()
+    {
+        HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
+    };
+
     public EngineMetrics(IMeterFactory meterFactory, IOptions<NylasOptions> options)
     {
         _perAccount = options.Value.Telemetry.PerAccountTags;
@@ -33,12 +40,12 @@ public sealed class EngineMetrics
         _fetchedBytes = Meter.CreateCounter<long>("nylas.sync.fetched.size", "By", "Bytes of the messages downloaded from IMAP servers");
         _activeTime = Meter.CreateCounter<double>("nylas.sync.active_time", "s", "Time spent in sync steps (connected and working; waiting for a change excluded)");
         _imapCommands = Meter.CreateCounter<long>("nylas.imap.commands", "{command}", "IMAP commands sent by sync steps and change waits");
-        _stepDuration = Meter.CreateHistogram<double>("nylas.sync.step.duration", "s", "Duration of one sync step (the SyncMailbox activity)");
-        _waitDuration = Meter.CreateHistogram<double>("nylas.sync.wait.duration", "s", "Duration of one wait for a change (the WaitForChange activity: IMAP IDLE)");
+        _stepDuration = Meter.CreateHistogram<double>("nylas.sync.step.duration", "s", "Duration of one sync step (the SyncMailbox activity)", tags: null, advice: Seconds);
+        _waitDuration = Meter.CreateHistogram<double>("nylas.sync.wait.duration", "s", "Duration of one wait for a change (the WaitForChange activity: IMAP IDLE)", tags: null, advice: Seconds);
         _storedMessages = Meter.CreateCounter<long>("nylas.ingest.stored.messages", "{message}", "Messages ingest parsed and stored");
         _ingestFailures = Meter.CreateCounter<long>("nylas.ingest.failures", "{message}", "Messages ingest failed to store on one attempt (each is retried, and ends in the poison queue if it keeps failing)");
-        _batchDuration = Meter.CreateHistogram<double>("nylas.ingest.batch.duration", "s", "Duration of ingesting one queue message (a batch of ingest messages)");
-        _ingestLatency = Meter.CreateHistogram<double>("nylas.ingest.latency", "s", "From a batch's insertion in the ingest queue to its messages being stored");
+        _batchDuration = Meter.CreateHistogram<double>("nylas.ingest.batch.duration", "s", "Duration of ingesting one queue message (a batch of ingest messages)", tags: null, advice: Seconds);
+        _ingestLatency = Meter.CreateHistogram<double>("nylas.ingest.latency", "s", "From a batch's insertion in the ingest queue to its messages being stored", tags: null, advice: Seconds);
     }
 
     public Meter Meter { get; }

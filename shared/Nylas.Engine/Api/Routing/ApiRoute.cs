@@ -34,6 +34,7 @@ public sealed record ApiRoute(
     long? MaxBodyBytes = null)
 {
     private readonly RouteTemplate _parsed = TemplateParser.Parse(Template);
+    private TemplateMatcher? _matcher;
 
     /// <summary>The template as parsed by ASP.NET Core routing (for precedence and matching).</summary>
     public RouteTemplate Parsed => _parsed;
@@ -43,6 +44,8 @@ public sealed record ApiRoute(
     {
         var values = new RouteValueDictionary();
         string p = path.Value is { Length: > 1 } v ? v.TrimEnd('/') : path.Value ?? "/";
-        return new TemplateMatcher(_parsed, new RouteValueDictionary()).TryMatch(p, values) ? values : null;
+        // TemplateMatcher keeps no per-match state: one per route serves every request (ASP.NET Core's routing shares them too).
+        _matcher ??= new TemplateMatcher(_parsed, new RouteValueDictionary());
+        return _matcher.TryMatch(p, values) ? values : null;
     }
 }
