@@ -111,10 +111,15 @@ public sealed class ApiFunctions(ApiPipeline pipeline)
     [Function(nameof(RevokeToken))]
     public Task<IActionResult> RevokeToken([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "oauth/revoke")] HttpRequest req) => Run(req);
 
-    /// <summary>Any other path or method: the JSON 404 (the host's own would be an empty page).</summary>
+    /// <summary>
+    /// Any other path or method: the JSON 404 (the host's own would be an empty page). Where the host hands this
+    /// catch-all a path another trigger declares (it orders overlapping routes by function name), the pipeline still
+    /// answers it as that route; so it binds the durable client too, for the routes that need one.
+    /// </summary>
     [Function(nameof(NotFound))]
     public Task<IActionResult> NotFound(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", "post", "put", "patch", "delete", Route = "{*path}")] HttpRequest req) => Run(req);
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", "post", "put", "patch", "delete", Route = "{*path}")] HttpRequest req,
+        [DurableClient] DurableTaskClient durable) => Run(req, durable);
 
     private async Task<IActionResult> Run(HttpRequest req, DurableTaskClient? durable = null)
     {

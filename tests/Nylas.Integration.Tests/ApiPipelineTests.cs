@@ -249,6 +249,26 @@ public class ApiPipelineTests(PipelineHostFixture host) : IClassFixture<Pipeline
         Assert.DoesNotContain("Invalid message id", answer.Body!.Value.GetProperty("message").GetString());
     }
 
+    /// <summary>
+    /// The Functions host may hand the "{*path}" catch-all a path another trigger declares (it orders overlapping routes
+    /// by name, and "NotFound" sorts before "UpgradeAccount"): the upgrade must still run. (Here the sync control is the
+    /// local host's; that the catch-all binds the Functions durable client is checked by HostParityTests.)
+    /// </summary>
+    [Fact]
+    public async Task The_Functions_catch_all_answers_an_upgrade_as_the_upgrade_route()
+    {
+        var (_, token, accountId) = await host.ConnectNewAccountAsync();
+        using (var app = host.AppClient())
+            (await app.PostAsync($"/a/{host.ClientId}/accounts/{accountId}/downgrade", null)).EnsureSuccessStatusCode();
+        var notFound = HttpFunctions.Single(f => f.GetCustomAttribute<FunctionAttribute>()!.Name == ApiRoutes.NotFound.Name);
+        var answer = await CallFunctionAsync(notFound, "POST", $"/a/{host.ClientId}/accounts/{accountId}/upgrade",
+            "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes(host.ClientSecret + ":")));
+        Assert.Equal(200, answer.Status);
+        using var http = host.Client(token);
+        using var account = await http.GetAsync("/account");
+        Assert.Equal("running", JsonDocument.Parse(await account.Content.ReadAsStringAsync()).RootElement.GetProperty("sync_state").GetString());
+    }
+
     [Fact]
     public async Task A_handler_that_throws_answers_500_as_JSON_in_both_entry_points()
     {

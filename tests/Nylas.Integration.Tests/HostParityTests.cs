@@ -50,6 +50,8 @@ public class HostParityTests(LocalHostFixture host) : IClassFixture<LocalHostFix
         var extra = http.Keys.Except(ApiRoutes.All.Select(r => r.Name)).Except([ApiRoutes.NotFound.Name]).ToList();
         Assert.True(extra.Count == 0, $"HTTP triggers not in ApiRoutes.All: {string.Join(", ", extra)}");
         Assert.Equal("{*path}", Trigger<HttpTriggerAttribute>(http[ApiRoutes.NotFound.Name])!.Route);
+        // The host may hand the catch-all any path (it orders overlapping routes by name): it must carry the durable client.
+        Assert.True(BindsDurableClient(http[ApiRoutes.NotFound.Name]), "the catch-all must bind [DurableClient]");
     }
 
     [Fact]
