@@ -126,8 +126,8 @@ public sealed partial class MailboxSyncer(
     }
 
     /// <summary>
-    /// Mirrors the server's folder list: new folders are created, vanished ones deleted, and a folder that
-    /// disappeared while one with the same UIDVALIDITY appeared is a rename (it keeps its id).
+    /// Mirrors the server's folder list as <see cref="FolderListPlan"/> decides: new folders are created, vanished
+    /// ones deleted, and a folder that disappeared while one with the same UIDVALIDITY appeared is a rename (it keeps its id).
     /// </summary>
     private async Task<List<(ImapFolder Folder, FolderState State)>> SyncFolderListAsync(Account account, ImapClient client, CancellationToken cancellationToken)
     {
@@ -139,34 +139,41 @@ public sealed partial class MailboxSyncer(
             .DistinctBy(f => f.FullName)
             .OrderBy(f => FolderRoles.Priority(FolderRoles.Resolve(f))).ThenBy(f => f.FullName, StringComparer.Ordinal)
             .ToList();
-        var local = (await folders.ListAsync(account.ShardId, account.Id, cancellationToken)).ToDictionary(f => f.Name);
+        var local = await folders.ListAsync(account.ShardId, account.Id, cancellationToken);
+        var knownNames = local.Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
+        // A new name can only be matched as a rename by its UIDVALIDITY; a folder listed without status data (INBOX, or no LIST-STATUS) is asked.
+        foreach (var folder in listed.Where(f => !knownNames.Contains(f.FullName) && f.UidValidity == 0 && f.Count == 0))
+            await folder.StatusAsync(StatusItems.UidValidity, cancellationToken);
 
-        var vanished = local.Values.Where(f => listed.All(r => r.FullName != f.Name)).ToList();
+        var plan = FolderListPlan.Create(
+            local.Select(f => new MirroredFolder(f.Id, f.Name, f.UidValidity)).ToList(),
+            listed.Select(f => new ListedFolder(f.FullName, f.UidValidity)).ToList());
+        var byId = local.ToDictionary(f => f.Id);
         var result = new List<(ImapFolder, FolderState)>();
-        foreach (var folder in listed)
+        foreach (var (folder, step) in listed.Zip(plan.Steps))
         {
             string? role = FolderRoles.Resolve(folder);
             string attributes = folder.Attributes.ToString();
-            if (local.TryGetValue(folder.FullName, out var known))
+            switch (step.Action)
             {
-                if (known.Role != role)
-                    await folders.UpdateAsync(account.ShardId, account.Id, known, folder.FullName, folder.FullName, role, attributes, cancellationToken);
-                result.Add((folder, known with { Role = role }));
-                continue;
+                case FolderListAction.Keep:
+                    var known = byId[step.MirroredId!.Value];
+                    if (known.Role != role)
+                        await folders.UpdateAsync(account.ShardId, account.Id, known, folder.FullName, folder.FullName, role, attributes, cancellationToken);
+                    result.Add((folder, known with { Role = role }));
+                    break;
+                case FolderListAction.Rename:
+                    var renamedFrom = byId[step.MirroredId!.Value];
+                    await folders.UpdateAsync(account.ShardId, account.Id, renamedFrom, folder.FullName, folder.FullName, role, attributes, cancellationToken);
+                    LogRenamed(account.Id, renamedFrom.Name, folder.FullName);
+                    result.Add((folder, renamedFrom with { Name = folder.FullName, DisplayName = folder.FullName, Role = role }));
+                    break;
+                default:
+                    result.Add((folder, await folders.CreateAsync(account.ShardId, account.Id, folder.FullName, folder.FullName, role, attributes, cancellationToken)));
+                    break;
             }
-            if (folder.UidValidity == 0 && folder.Count == 0) await folder.StatusAsync(StatusItems.UidValidity, cancellationToken);
-            var renamedFrom = vanished.FirstOrDefault(v => v.UidValidity is uint uv && uv == folder.UidValidity && uv != 0);
-            if (renamedFrom is not null)
-            {
-                vanished.Remove(renamedFrom);
-                await folders.UpdateAsync(account.ShardId, account.Id, renamedFrom, folder.FullName, folder.FullName, role, attributes, cancellationToken);
-                LogRenamed(account.Id, renamedFrom.Name, folder.FullName);
-                result.Add((folder, renamedFrom with { Name = folder.FullName, DisplayName = folder.FullName, Role = role }));
-                continue;
-            }
-            result.Add((folder, await folders.CreateAsync(account.ShardId, account.Id, folder.FullName, folder.FullName, role, attributes, cancellationToken)));
         }
-        foreach (var gone in vanished)
+        foreach (var gone in plan.Deleted.Select(id => byId[id]))
         {
             await folders.DeleteAsync(account.ShardId, account.Id, gone, cancellationToken);
             LogFolderDeleted(account.Id, gone.Name);
