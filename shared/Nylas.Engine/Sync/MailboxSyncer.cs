@@ -350,31 +350,16 @@ public sealed partial class MailboxSyncer(
         return state;
     }
 
-    /// <summary>Groups UIDs (kept in the given order) into batches bounded by count and by total size.</summary>
+    /// <summary>The UIDs' summaries (kept in the given order) in batches bounded by count and by total size (<see cref="FetchBatches"/>).</summary>
     private async Task<List<List<IMessageSummary>>> PlanBatchesAsync(ImapFolder folder, List<UniqueId> uids, bool gmail, CancellationToken cancellationToken)
     {
-        var batches = new List<List<IMessageSummary>>();
-        if (uids.Count == 0) return batches;
+        if (uids.Count == 0) return [];
         var items = gmail ? SummaryItems | GmailLabels.SummaryItems : SummaryItems;
         var summaries = (await folder.FetchAsync(uids, items, cancellationToken)).ToDictionary(s => s.UniqueId);
         var sync = options.Value.Sync;
-        var current = new List<IMessageSummary>();
-        long bytes = 0;
-        foreach (var uid in uids)
-        {
-            if (!summaries.TryGetValue(uid, out var summary)) continue; // expunged meanwhile
-            long size = summary.Size ?? 0;
-            if (current.Count > 0 && (current.Count >= sync.MaxBatchMessages || bytes + size > sync.MaxBatchBytes))
-            {
-                batches.Add(current);
-                current = [];
-                bytes = 0;
-            }
-            current.Add(summary);
-            bytes += size;
-        }
-        if (current.Count > 0) batches.Add(current);
-        return batches;
+        // A UID without a summary was expunged meanwhile.
+        var present = uids.Where(summaries.ContainsKey).Select(uid => summaries[uid]);
+        return FetchBatches.Plan(present, s => (long)(s.Size ?? 0), sync.MaxBatchMessages, sync.MaxBatchBytes);
     }
 
     /// <summary>
