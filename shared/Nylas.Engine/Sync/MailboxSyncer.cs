@@ -237,17 +237,9 @@ public sealed partial class MailboxSyncer(
 
         var stored = await mirror.LoadLocationsAsync(account.ShardId, state.Id, cancellationToken);
         var storedLabels = labels is null ? [] : await mirror.LoadGmailLabelsAsync(account.ShardId, state.Id, cancellationToken);
-        var flagChanges = new List<(uint Uid, string Flags)>();
-        var labelChanges = new List<(uint Uid, long[] LabelIds)>();
+        var diff = new MirrorDiff(stored, storedLabels);
         var items = MessageSummaryItems.UniqueId | MessageSummaryItems.Flags | (labels is null ? MessageSummaryItems.None : MessageSummaryItems.GMailLabels);
-        void Compare(IMessageSummary s)
-        {
-            if (stored.TryGetValue(s.UniqueId.Id, out var old) && ImapFlags.Format(s.Flags ?? MessageFlags.None, s.Keywords) is var now && now != old)
-                flagChanges.Add((s.UniqueId.Id, now));
-            if (labels is not null && storedLabels.TryGetValue(s.UniqueId.Id, out var oldLabels) && labels.Resolve(s.GMailLabels) is var nowLabels
-                && !nowLabels.SequenceEqual(oldLabels))
-                labelChanges.Add((s.UniqueId.Id, nowLabels));
-        }
+        void Compare(IMessageSummary s) => diff.Observe(s.UniqueId.Id, FlagNames(s), labels?.Resolve(s.GMailLabels));
         HashSet<uint> onServer;
         if (condStore && state.HighestModSeq is ulong modSeq)
         {
@@ -275,22 +267,20 @@ public sealed partial class MailboxSyncer(
             }
         }
 
-        // Fetched and queued but not ingested yet: their flags may be older than the server's now.
-        if (onServer.Any(uid => uid <= state.SyncedHighUid && uid > state.SyncedLowUid && !stored.ContainsKey(uid)))
+        if (diff.AwaitsIngest(onServer, state.SyncedLowUid, state.SyncedHighUid))
             complete = false;
 
-        if (flagChanges.Count > 0)
+        if (diff.FlagChanges.Count > 0)
         {
-            int changedMessages = await mirror.ApplyFlagsAsync(account.ShardId, account.Id, state.Id, flagChanges, cancellationToken);
-            LogFlagsChanged(account.Id, folder.FullName, flagChanges.Count, changedMessages);
+            int changedMessages = await mirror.ApplyFlagsAsync(account.ShardId, account.Id, state.Id, diff.FlagChanges, cancellationToken);
+            LogFlagsChanged(account.Id, folder.FullName, diff.FlagChanges.Count, changedMessages);
         }
-        if (labelChanges.Count > 0)
+        if (diff.LabelChanges.Count > 0)
         {
-            int changedMessages = await mirror.ApplyGmailLabelsAsync(account.ShardId, account.Id, state.Id, labelChanges, cancellationToken);
-            LogLabelsChanged(account.Id, folder.FullName, labelChanges.Count, changedMessages);
+            int changedMessages = await mirror.ApplyGmailLabelsAsync(account.ShardId, account.Id, state.Id, diff.LabelChanges, cancellationToken);
+            LogLabelsChanged(account.Id, folder.FullName, diff.LabelChanges.Count, changedMessages);
         }
-        // Gmail locations fetched but not ingested yet have labels to drop too.
-        var expunged = stored.Keys.Union(storedLabels.Keys).Where(uid => !onServer.Contains(uid)).ToList();
+        var expunged = diff.Expunged(onServer);
         if (expunged.Count > 0)
         {
             await mirror.RemoveAsync(account.ShardId, state.Id, expunged, cancellationToken);
