@@ -126,8 +126,8 @@ public sealed partial class MailboxSyncer(
     }
 
     /// <summary>
-    /// Mirrors the server's folder list: new folders are created, vanished ones deleted, and a folder that
-    /// disappeared while one with the same UIDVALIDITY appeared is a rename (it keeps its id).
+    /// Mirrors the server's folder list as <see cref="FolderListPlan"/> decides: new folders are created, vanished
+    /// ones deleted, and a folder that disappeared while one with the same UIDVALIDITY appeared is a rename (it keeps its id).
     /// </summary>
     private async Task<List<(ImapFolder Folder, FolderState State)>> SyncFolderListAsync(Account account, ImapClient client, CancellationToken cancellationToken)
     {
@@ -139,34 +139,41 @@ public sealed partial class MailboxSyncer(
             .DistinctBy(f => f.FullName)
             .OrderBy(f => FolderRoles.Priority(FolderRoles.Resolve(f))).ThenBy(f => f.FullName, StringComparer.Ordinal)
             .ToList();
-        var local = (await folders.ListAsync(account.ShardId, account.Id, cancellationToken)).ToDictionary(f => f.Name);
+        var local = await folders.ListAsync(account.ShardId, account.Id, cancellationToken);
+        var knownNames = local.Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
+        // A new name can only be matched as a rename by its UIDVALIDITY; a folder listed without status data (INBOX, or no LIST-STATUS) is asked.
+        foreach (var folder in listed.Where(f => !knownNames.Contains(f.FullName) && f.UidValidity == 0 && f.Count == 0))
+            await folder.StatusAsync(StatusItems.UidValidity, cancellationToken);
 
-        var vanished = local.Values.Where(f => listed.All(r => r.FullName != f.Name)).ToList();
+        var plan = FolderListPlan.Create(
+            local.Select(f => new MirroredFolder(f.Id, f.Name, f.UidValidity)).ToList(),
+            listed.Select(f => new ListedFolder(f.FullName, f.UidValidity)).ToList());
+        var byId = local.ToDictionary(f => f.Id);
         var result = new List<(ImapFolder, FolderState)>();
-        foreach (var folder in listed)
+        foreach (var (folder, step) in listed.Zip(plan.Steps))
         {
             string? role = FolderRoles.Resolve(folder);
             string attributes = folder.Attributes.ToString();
-            if (local.TryGetValue(folder.FullName, out var known))
+            switch (step.Action)
             {
-                if (known.Role != role)
-                    await folders.UpdateAsync(account.ShardId, account.Id, known, folder.FullName, folder.FullName, role, attributes, cancellationToken);
-                result.Add((folder, known with { Role = role }));
-                continue;
+                case FolderListAction.Keep:
+                    var known = byId[step.MirroredId!.Value];
+                    if (known.Role != role)
+                        await folders.UpdateAsync(account.ShardId, account.Id, known, folder.FullName, folder.FullName, role, attributes, cancellationToken);
+                    result.Add((folder, known with { Role = role }));
+                    break;
+                case FolderListAction.Rename:
+                    var renamedFrom = byId[step.MirroredId!.Value];
+                    await folders.UpdateAsync(account.ShardId, account.Id, renamedFrom, folder.FullName, folder.FullName, role, attributes, cancellationToken);
+                    LogRenamed(account.Id, renamedFrom.Name, folder.FullName);
+                    result.Add((folder, renamedFrom with { Name = folder.FullName, DisplayName = folder.FullName, Role = role }));
+                    break;
+                default:
+                    result.Add((folder, await folders.CreateAsync(account.ShardId, account.Id, folder.FullName, folder.FullName, role, attributes, cancellationToken)));
+                    break;
             }
-            if (folder.UidValidity == 0 && folder.Count == 0) await folder.StatusAsync(StatusItems.UidValidity, cancellationToken);
-            var renamedFrom = vanished.FirstOrDefault(v => v.UidValidity is uint uv && uv == folder.UidValidity && uv != 0);
-            if (renamedFrom is not null)
-            {
-                vanished.Remove(renamedFrom);
-                await folders.UpdateAsync(account.ShardId, account.Id, renamedFrom, folder.FullName, folder.FullName, role, attributes, cancellationToken);
-                LogRenamed(account.Id, renamedFrom.Name, folder.FullName);
-                result.Add((folder, renamedFrom with { Name = folder.FullName, DisplayName = folder.FullName, Role = role }));
-                continue;
-            }
-            result.Add((folder, await folders.CreateAsync(account.ShardId, account.Id, folder.FullName, folder.FullName, role, attributes, cancellationToken)));
         }
-        foreach (var gone in vanished)
+        foreach (var gone in plan.Deleted.Select(id => byId[id]))
         {
             await folders.DeleteAsync(account.ShardId, account.Id, gone, cancellationToken);
             LogFolderDeleted(account.Id, gone.Name);
@@ -230,17 +237,9 @@ public sealed partial class MailboxSyncer(
 
         var stored = await mirror.LoadLocationsAsync(account.ShardId, state.Id, cancellationToken);
         var storedLabels = labels is null ? [] : await mirror.LoadGmailLabelsAsync(account.ShardId, state.Id, cancellationToken);
-        var flagChanges = new List<(uint Uid, string Flags)>();
-        var labelChanges = new List<(uint Uid, long[] LabelIds)>();
+        var diff = new MirrorDiff(stored, storedLabels);
         var items = MessageSummaryItems.UniqueId | MessageSummaryItems.Flags | (labels is null ? MessageSummaryItems.None : MessageSummaryItems.GMailLabels);
-        void Compare(IMessageSummary s)
-        {
-            if (stored.TryGetValue(s.UniqueId.Id, out var old) && ImapFlags.Format(s.Flags ?? MessageFlags.None, s.Keywords) is var now && now != old)
-                flagChanges.Add((s.UniqueId.Id, now));
-            if (labels is not null && storedLabels.TryGetValue(s.UniqueId.Id, out var oldLabels) && labels.Resolve(s.GMailLabels) is var nowLabels
-                && !nowLabels.SequenceEqual(oldLabels))
-                labelChanges.Add((s.UniqueId.Id, nowLabels));
-        }
+        void Compare(IMessageSummary s) => diff.Observe(s.UniqueId.Id, FlagNames(s), labels?.Resolve(s.GMailLabels));
         HashSet<uint> onServer;
         if (condStore && state.HighestModSeq is ulong modSeq)
         {
@@ -268,22 +267,20 @@ public sealed partial class MailboxSyncer(
             }
         }
 
-        // Fetched and queued but not ingested yet: their flags may be older than the server's now.
-        if (onServer.Any(uid => uid <= state.SyncedHighUid && uid > state.SyncedLowUid && !stored.ContainsKey(uid)))
+        if (diff.AwaitsIngest(onServer, state.SyncedLowUid, state.SyncedHighUid))
             complete = false;
 
-        if (flagChanges.Count > 0)
+        if (diff.FlagChanges.Count > 0)
         {
-            int changedMessages = await mirror.ApplyFlagsAsync(account.ShardId, account.Id, state.Id, flagChanges, cancellationToken);
-            LogFlagsChanged(account.Id, folder.FullName, flagChanges.Count, changedMessages);
+            int changedMessages = await mirror.ApplyFlagsAsync(account.ShardId, account.Id, state.Id, diff.FlagChanges, cancellationToken);
+            LogFlagsChanged(account.Id, folder.FullName, diff.FlagChanges.Count, changedMessages);
         }
-        if (labelChanges.Count > 0)
+        if (diff.LabelChanges.Count > 0)
         {
-            int changedMessages = await mirror.ApplyGmailLabelsAsync(account.ShardId, account.Id, state.Id, labelChanges, cancellationToken);
-            LogLabelsChanged(account.Id, folder.FullName, labelChanges.Count, changedMessages);
+            int changedMessages = await mirror.ApplyGmailLabelsAsync(account.ShardId, account.Id, state.Id, diff.LabelChanges, cancellationToken);
+            LogLabelsChanged(account.Id, folder.FullName, diff.LabelChanges.Count, changedMessages);
         }
-        // Gmail locations fetched but not ingested yet have labels to drop too.
-        var expunged = stored.Keys.Union(storedLabels.Keys).Where(uid => !onServer.Contains(uid)).ToList();
+        var expunged = diff.Expunged(onServer);
         if (expunged.Count > 0)
         {
             await mirror.RemoveAsync(account.ShardId, state.Id, expunged, cancellationToken);
@@ -343,31 +340,16 @@ public sealed partial class MailboxSyncer(
         return state;
     }
 
-    /// <summary>Groups UIDs (kept in the given order) into batches bounded by count and by total size.</summary>
+    /// <summary>The UIDs' summaries (kept in the given order) in batches bounded by count and by total size (<see cref="FetchBatches"/>).</summary>
     private async Task<List<List<IMessageSummary>>> PlanBatchesAsync(ImapFolder folder, List<UniqueId> uids, bool gmail, CancellationToken cancellationToken)
     {
-        var batches = new List<List<IMessageSummary>>();
-        if (uids.Count == 0) return batches;
+        if (uids.Count == 0) return [];
         var items = gmail ? SummaryItems | GmailLabels.SummaryItems : SummaryItems;
         var summaries = (await folder.FetchAsync(uids, items, cancellationToken)).ToDictionary(s => s.UniqueId);
         var sync = options.Value.Sync;
-        var current = new List<IMessageSummary>();
-        long bytes = 0;
-        foreach (var uid in uids)
-        {
-            if (!summaries.TryGetValue(uid, out var summary)) continue; // expunged meanwhile
-            long size = summary.Size ?? 0;
-            if (current.Count > 0 && (current.Count >= sync.MaxBatchMessages || bytes + size > sync.MaxBatchBytes))
-            {
-                batches.Add(current);
-                current = [];
-                bytes = 0;
-            }
-            current.Add(summary);
-            bytes += size;
-        }
-        if (current.Count > 0) batches.Add(current);
-        return batches;
+        // A UID without a summary was expunged meanwhile.
+        var present = uids.Where(summaries.ContainsKey).Select(uid => summaries[uid]);
+        return FetchBatches.Plan(present, s => (long)(s.Size ?? 0), sync.MaxBatchMessages, sync.MaxBatchBytes);
     }
 
     /// <summary>
