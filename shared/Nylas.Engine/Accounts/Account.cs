@@ -17,7 +17,7 @@ public sealed record AccountSecrets(string? ImapPassword, string? ImapAccessToke
 /// <summary>An OAuth2 refresh-token grant: redeemed at <paramref name="TokenUrl"/> for short-lived access tokens (XOAUTH2).</summary>
 public sealed record OAuthGrant(string TokenUrl, string ClientId, string ClientSecret, string RefreshToken);
 
-/// <summary>Values of <c>sync_state</c> as the v2 API reports them.</summary>
+/// <summary>Values of <c>sync_state</c> as the v2 API reports them, and the changes between them (<see cref="Of"/>).</summary>
 public static class SyncStates
 {
     public const string Running = "running";
@@ -26,6 +26,59 @@ public static class SyncStates
     public const string SyncError = "sync-error";
     /// <summary>Being deleted: sync is off and its tokens are revoked; only DELETE (to finish) still sees it.</summary>
     public const string Deleting = "deleting";
+
+    private static readonly string[] All = [Running, SyncError, InvalidCredentials, Stopped, Deleting];
+    private static readonly string[] NotDeleting = [Running, SyncError, InvalidCredentials, Stopped];
+    private static readonly string[] Syncing = [Running, SyncError, InvalidCredentials];
+
+    /// <summary>
+    /// The state a change leads to and the states it may be made from: what sync reports never overrides a stop or a
+    /// deletion the application asked for, and only a deletion leaves nothing to change. The SQL takes both from here.
+    /// </summary>
+    public static SyncStateTransition Of(SyncStateChange change) => change switch
+    {
+        // Kept as it was: new credentials revive any account, even one being deleted (see the issue note).
+        SyncStateChange.CredentialsStored => new(Running, All),
+        SyncStateChange.Synced => new(Running, Syncing),
+        SyncStateChange.SyncFailed => new(SyncError, Syncing),
+        SyncStateChange.CredentialsRefused => new(InvalidCredentials, Syncing),
+        SyncStateChange.Downgraded => new(Stopped, NotDeleting),
+        SyncStateChange.Upgraded => new(Running, NotDeleting),
+        SyncStateChange.DeletionStarted => new(Deleting, All),
+        _ => throw new ArgumentOutOfRangeException(nameof(change), change, null),
+    };
+
+    /// <summary>The change a sync step reports with <paramref name="state"/> (running, sync-error or invalid-credentials).</summary>
+    public static SyncStateChange ReportedBySync(string state) => state switch
+    {
+        Running => SyncStateChange.Synced,
+        SyncError => SyncStateChange.SyncFailed,
+        InvalidCredentials => SyncStateChange.CredentialsRefused,
+        _ => throw new ArgumentException($"A sync step does not report '{state}'.", nameof(state)),
+    };
+}
+
+/// <summary>What changes an account's sync state.</summary>
+public enum SyncStateChange { CredentialsStored, Synced, SyncFailed, CredentialsRefused, Downgraded, Upgraded, DeletionStarted }
+
+/// <summary>A change of <c>sync_state</c>: to <paramref name="To"/>, only from one of <paramref name="From"/>.</summary>
+public sealed record SyncStateTransition(string To, IReadOnlyList<string> From)
+{
+    /// <summary>Binds <c>@state</c> to the new state and answers the SQL condition on the current one.</summary>
+    public string Bind(System.Data.Common.DbCommand cmd)
+    {
+        cmd.Parameters.Add(Parameter(cmd, "@state", To));
+        for (int i = 0; i < From.Count; i++) cmd.Parameters.Add(Parameter(cmd, $"@from_state{i}", From[i]));
+        return $"sync_state IN ({string.Join(',', From.Select((_, i) => $"@from_state{i}"))})";
+    }
+
+    private static System.Data.Common.DbParameter Parameter(System.Data.Common.DbCommand cmd, string name, string value)
+    {
+        var p = cmd.CreateParameter();
+        p.ParameterName = name;
+        p.Value = value;
+        return p;
+    }
 }
 
 public sealed record Account(

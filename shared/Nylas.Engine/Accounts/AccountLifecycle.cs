@@ -18,26 +18,27 @@ public sealed partial class AccountLifecycle(ShardDirectory shards, IAccountSync
     /// <summary>Stops syncing (sync_state <c>stopped</c>); the data and the tokens stay, account endpoints answer 403 until an upgrade.</summary>
     public async Task DowngradeAsync(Account account, CancellationToken cancellationToken)
     {
-        await SetEnabledAsync(account.Id, enabled: false, SyncStates.Stopped, cancellationToken);
+        await SetEnabledAsync(account.Id, enabled: false, SyncStateChange.Downgraded, cancellationToken);
         await syncControl.StopAsync(account.Id, StopWait, cancellationToken);
     }
 
     /// <summary>Resumes syncing where it stopped (the per-folder checkpoints are kept).</summary>
     public async Task UpgradeAsync(Account account, CancellationToken cancellationToken)
     {
-        await SetEnabledAsync(account.Id, enabled: true, SyncStates.Running, cancellationToken);
+        await SetEnabledAsync(account.Id, enabled: true, SyncStateChange.Upgraded, cancellationToken);
         // A sync still in its back-off (the account was failing before the downgrade) is woken too.
         if (!await syncControl.StartAsync(account.Id, cancellationToken)) await syncControl.WakeAsync(account.Id, cancellationToken);
     }
 
-    private async Task SetEnabledAsync(long accountId, bool enabled, string state, CancellationToken cancellationToken)
+    private async Task SetEnabledAsync(long accountId, bool enabled, SyncStateChange change, CancellationToken cancellationToken)
     {
-        await using var cmd = shards.Global.CreateCommand("""
+        await using var cmd = shards.Global.CreateCommand();
+        string from = SyncStates.Of(change).Bind(cmd);
+        cmd.CommandText = $"""
             UPDATE accounts SET sync_enabled = @enabled, sync_state = @state, sync_error = NULL, updated_at = @now
-            WHERE id = @id AND sync_state <> 'deleting'
-            """);
+            WHERE id = @id AND {from}
+            """;
         cmd.Parameters.AddWithValue("@enabled", enabled);
-        cmd.Parameters.AddWithValue("@state", state);
         cmd.Parameters.AddWithValue("@now", clock.GetUtcNow().UtcDateTime);
         cmd.Parameters.AddWithValue("@id", accountId);
         await cmd.ExecuteNonQueryAsync(cancellationToken);
@@ -75,8 +76,10 @@ public sealed partial class AccountLifecycle(ShardDirectory shards, IAccountSync
     /// </summary>
     public async Task<long> DeleteAsync(Account account, CancellationToken cancellationToken)
     {
-        await using (var mark = shards.Global.CreateCommand("UPDATE accounts SET sync_enabled = 0, sync_state = 'deleting', updated_at = @now WHERE id = @id"))
+        await using (var mark = shards.Global.CreateCommand())
         {
+            string from = SyncStates.Of(SyncStateChange.DeletionStarted).Bind(mark);
+            mark.CommandText = $"UPDATE accounts SET sync_enabled = 0, sync_state = @state, updated_at = @now WHERE id = @id AND {from}";
             mark.Parameters.AddWithValue("@now", clock.GetUtcNow().UtcDateTime);
             mark.Parameters.AddWithValue("@id", account.Id);
             await mark.ExecuteNonQueryAsync(cancellationToken);

@@ -69,13 +69,15 @@ public sealed class AccountStore(ShardDirectory shards, SecretSealer sealer, Tim
         long accountId;
         if (existingId is long id)
         {
-            await using var update = new MySqlCommand("""
+            await using var update = new MySqlCommand("", connection, tx);
+            string from = SyncStates.Of(SyncStateChange.CredentialsStored).Bind(update);
+            update.CommandText = $"""
                 UPDATE accounts SET name = @name, provider = @provider, imap_host = @host, imap_port = @port,
                   imap_security = @security, imap_username = @user, imap_trusted_cert_sha256 = @pin,
                   smtp_host = @smtp_host, smtp_port = @smtp_port, smtp_security = @smtp_security, smtp_username = @smtp_user,
-                  smtp_trusted_cert_sha256 = @smtp_pin, secrets_sealed = @secrets, sync_state = 'running', sync_error = NULL, sync_enabled = 1, updated_at = @now
-                WHERE id = @id
-                """, connection, tx);
+                  smtp_trusted_cert_sha256 = @smtp_pin, secrets_sealed = @secrets, sync_state = @state, sync_error = NULL, sync_enabled = 1, updated_at = @now
+                WHERE id = @id AND {from}
+                """;
             AddAccountParameters(update, name, provider, imap, smtp, sealer.Seal(secretsJson, SecretBinding.AccountSecrets(id)), now);
             update.Parameters.AddWithValue("@id", id);
             await update.ExecuteNonQueryAsync(cancellationToken);
@@ -89,13 +91,14 @@ public sealed class AccountStore(ShardDirectory shards, SecretSealer sealer, Tim
                   sync_enabled, imap_host, imap_port, imap_security, imap_username, imap_trusted_cert_sha256,
                   smtp_host, smtp_port, smtp_security, smtp_username, smtp_trusted_cert_sha256,
                   secrets_sealed, created_at, updated_at)
-                VALUES (@pid, @app, @shard, @email, @name, @provider, 'running', 1, @host, @port, @security, @user, @pin,
+                VALUES (@pid, @app, @shard, @email, @name, @provider, @state, 1, @host, @port, @security, @user, @pin,
                   @smtp_host, @smtp_port, @smtp_security, @smtp_user, @smtp_pin, @secrets, @now, @now);
                 SELECT LAST_INSERT_ID();
                 """, connection, tx);
             // The seal is bound to the account id, which the insert makes: sealed right after, in the same transaction.
             AddAccountParameters(insert, name, provider, imap, smtp, [], now);
             insert.Parameters.AddWithValue("@pid", PublicId.New());
+            insert.Parameters.AddWithValue("@state", SyncStates.Running);
             insert.Parameters.AddWithValue("@app", applicationId);
             insert.Parameters.AddWithValue("@shard", shardId);
             insert.Parameters.AddWithValue("@email", emailAddress);
@@ -185,8 +188,9 @@ public sealed class AccountStore(ShardDirectory shards, SecretSealer sealer, Tim
 
     public async Task<IReadOnlyList<Account>> ListForApplicationAsync(long applicationId, int limit, int offset, CancellationToken cancellationToken = default)
     {
-        await using var cmd = shards.Global.CreateCommand($"SELECT {AccountColumns} FROM accounts a WHERE a.application_id = @app AND a.sync_state <> 'deleting' ORDER BY a.id LIMIT @limit OFFSET @offset");
+        await using var cmd = shards.Global.CreateCommand($"SELECT {AccountColumns} FROM accounts a WHERE a.application_id = @app AND a.sync_state <> @deleting ORDER BY a.id LIMIT @limit OFFSET @offset");
         cmd.Parameters.AddWithValue("@app", applicationId);
+        cmd.Parameters.AddWithValue("@deleting", SyncStates.Deleting);
         cmd.Parameters.AddWithValue("@limit", limit);
         cmd.Parameters.AddWithValue("@offset", offset);
         return await ReadAccountsAsync(cmd, cancellationToken);
@@ -195,7 +199,8 @@ public sealed class AccountStore(ShardDirectory shards, SecretSealer sealer, Tim
     /// <summary>Accounts whose sync should be running: enabled, and not waiting for new credentials.</summary>
     public async Task<IReadOnlyList<Account>> ListSyncableAsync(CancellationToken cancellationToken = default)
     {
-        await using var cmd = shards.Global.CreateCommand($"SELECT {AccountColumns} FROM accounts a WHERE a.sync_enabled = 1 AND a.sync_state <> 'invalid-credentials' ORDER BY a.id");
+        await using var cmd = shards.Global.CreateCommand($"SELECT {AccountColumns} FROM accounts a WHERE a.sync_enabled = 1 AND a.sync_state <> @refused ORDER BY a.id");
+        cmd.Parameters.AddWithValue("@refused", SyncStates.InvalidCredentials);
         return await ReadAccountsAsync(cmd, cancellationToken);
     }
 
@@ -221,11 +226,12 @@ public sealed class AccountStore(ShardDirectory shards, SecretSealer sealer, Tim
     /// <summary>What sync reports (running, sync-error, invalid-credentials); never overrides a stop or a deletion an application asked for.</summary>
     public async Task SetSyncStateAsync(long accountId, string state, string? error, CancellationToken cancellationToken = default)
     {
-        await using var cmd = shards.Global.CreateCommand("""
+        await using var cmd = shards.Global.CreateCommand();
+        string from = SyncStates.Of(SyncStates.ReportedBySync(state)).Bind(cmd);
+        cmd.CommandText = $"""
             UPDATE accounts SET sync_state = @state, sync_error = @error, updated_at = @now
-            WHERE id = @id AND sync_enabled = 1 AND sync_state NOT IN ('stopped', 'deleting')
-            """);
-        cmd.Parameters.AddWithValue("@state", state);
+            WHERE id = @id AND sync_enabled = 1 AND {from}
+            """;
         cmd.Parameters.AddWithValue("@error", error is { Length: > 2000 } ? error[..2000] : error);
         cmd.Parameters.AddWithValue("@now", clock.GetUtcNow().UtcDateTime);
         cmd.Parameters.AddWithValue("@id", accountId);

@@ -5,6 +5,7 @@ using Nylas.Core.Messages;
 using Nylas.Core.Search;
 using Nylas.Core.Threading;
 using Nylas.Engine.Storage;
+using Nylas.Engine.Accounts;
 using Nylas.Engine.Queues;
 
 namespace Nylas.Engine.Ingest;
@@ -60,7 +61,8 @@ public sealed class MessageWriter(ShardDirectory shards, ThreadingEngine threadi
 
     private async Task<bool> AccountExistsAsync(long accountId, CancellationToken cancellationToken)
     {
-        await using var cmd = shards.Global.CreateCommand("SELECT 1 FROM accounts WHERE id = @id AND sync_state <> 'deleting'");
+        await using var cmd = shards.Global.CreateCommand("SELECT 1 FROM accounts WHERE id = @id AND sync_state <> @deleting");
+        cmd.Parameters.AddWithValue("@deleting", SyncStates.Deleting);
         cmd.Parameters.AddWithValue("@id", accountId);
         return await cmd.ExecuteScalarAsync(cancellationToken) is not null;
     }
