@@ -326,6 +326,8 @@ public static class ImapFlags
     private static bool Has(string flags, string flag)
         => flags.Split(' ', StringSplitOptions.RemoveEmptyEntries).Contains(flag, StringComparer.OrdinalIgnoreCase);
 
+    public static string Format(MailKit.IMessageSummary summary) => Format(summary.Flags ?? MailKit.MessageFlags.None, summary.Keywords);
+
     public static string Format(MailKit.MessageFlags flags, IReadOnlySet<string>? keywords)
     {
         var names = new List<string>();

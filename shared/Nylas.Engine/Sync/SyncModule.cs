@@ -9,6 +9,9 @@ public static class SyncModule
     {
         services.AddSingleton<FolderStore>();
         services.AddSingleton<MailboxMirror>();
+        services.AddSingleton<FolderListMirror>();
+        services.AddSingleton<FolderChangeScanner>();
+        services.AddSingleton<NewMailFetcher>();
         services.AddSingleton<MailboxSyncer>();
         services.AddSingleton<ChangeWaiter>();
         services.AddSingleton<AccountSyncScheduler>();

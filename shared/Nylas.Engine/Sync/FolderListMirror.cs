@@ -1,0 +1,88 @@
+using MailKit;
+using MailKit.Net.Imap;
+using Microsoft.Extensions.Logging;
+using Nylas.Core.Sync;
+using Nylas.Engine.Accounts;
+
+namespace Nylas.Engine.Sync;
+
+/// <summary>The server's folder list mirrored as FolderState rows (created, renamed, deleted, roles updated).</summary>
+public sealed partial class FolderListMirror(FolderStore folders, ILogger<MailboxSyncer> logger)
+{
+    // Logs under MailboxSyncer's category, as before the split: log filters and the sync benchmark select on it.
+
+    /// <summary>
+    /// Mirrors the server's folder list as <see cref="FolderListPlan"/> decides: new folders are created, vanished
+    /// ones deleted, and a folder that disappeared while one with the same UIDVALIDITY appeared is a rename (it keeps its id).
+    /// </summary>
+    public async Task<List<(ImapFolder Folder, FolderState State)>> MirrorAsync(Account account, ImapClient client, CancellationToken cancellationToken)
+    {
+        var personal = client.GetFolder(client.PersonalNamespaces[0]);
+        var listed = (await ListDescendantsAsync(personal, cancellationToken))
+            .Append(client.Inbox)
+            .Cast<ImapFolder>()
+            .Where(f => !f.Attributes.HasFlag(FolderAttributes.NoSelect) && !f.Attributes.HasFlag(FolderAttributes.NonExistent))
+            .DistinctBy(f => f.FullName)
+            .OrderBy(f => FolderRoles.Priority(FolderRoles.Resolve(f))).ThenBy(f => f.FullName, StringComparer.Ordinal)
+            .ToList();
+        var local = await folders.ListAsync(account.ShardId, account.Id, cancellationToken);
+        var knownNames = local.Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
+        // A new name can only be matched as a rename by its UIDVALIDITY; a folder listed without status data (INBOX, or no LIST-STATUS) is asked.
+        foreach (var folder in listed.Where(f => !knownNames.Contains(f.FullName) && f.UidValidity == 0 && f.Count == 0))
+            await folder.StatusAsync(StatusItems.UidValidity, cancellationToken);
+
+        var plan = FolderListPlan.Create(
+            local.Select(f => new MirroredFolder(f.Id, f.Name, f.UidValidity)).ToList(),
+            listed.Select(f => new ListedFolder(f.FullName, f.UidValidity)).ToList());
+        var byId = local.ToDictionary(f => f.Id);
+        var result = new List<(ImapFolder, FolderState)>();
+        foreach (var (folder, step) in listed.Zip(plan.Steps))
+        {
+            string? role = FolderRoles.Resolve(folder);
+            string attributes = folder.Attributes.ToString();
+            switch (step.Action)
+            {
+                case FolderListAction.Keep:
+                    var known = byId[step.MirroredId!.Value];
+                    if (known.Role != role)
+                        await folders.UpdateAsync(account.ShardId, account.Id, known, folder.FullName, folder.FullName, role, attributes, cancellationToken);
+                    result.Add((folder, known with { Role = role }));
+                    break;
+                case FolderListAction.Rename:
+                    var renamedFrom = byId[step.MirroredId!.Value];
+                    await folders.UpdateAsync(account.ShardId, account.Id, renamedFrom, folder.FullName, folder.FullName, role, attributes, cancellationToken);
+                    LogRenamed(account.Id, renamedFrom.Name, folder.FullName);
+                    result.Add((folder, renamedFrom with { Name = folder.FullName, DisplayName = folder.FullName, Role = role }));
+                    break;
+                default:
+                    result.Add((folder, await folders.CreateAsync(account.ShardId, account.Id, folder.FullName, folder.FullName, role, attributes, cancellationToken)));
+                    break;
+            }
+        }
+        foreach (var gone in plan.Deleted.Select(id => byId[id]))
+        {
+            await folders.DeleteAsync(account.ShardId, account.Id, gone, cancellationToken);
+            LogFolderDeleted(account.Id, gone.Name);
+        }
+        return result;
+    }
+
+    /// <summary>Every folder below <paramref name="parent"/>; one whose server says \HasNoChildren is not asked for its children.</summary>
+    private static async Task<List<IMailFolder>> ListDescendantsAsync(IMailFolder parent, CancellationToken cancellationToken)
+    {
+        var all = new List<IMailFolder>();
+        foreach (var child in await parent.GetSubfoldersAsync(StatusItems.UidValidity, subscribedOnly: false, cancellationToken))
+        {
+            all.Add(child);
+            if (!child.Attributes.HasFlag(FolderAttributes.HasNoChildren))
+                all.AddRange(await ListDescendantsAsync(child, cancellationToken));
+        }
+        return all;
+    }
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Information, Message = "Account {AccountId}: folder {Old} renamed to {New}")]
+    private partial void LogRenamed(long accountId, string old, string @new);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Information, Message = "Account {AccountId}: folder {Folder} deleted on the server")]
+    private partial void LogFolderDeleted(long accountId, string folder);
+}

@@ -1,0 +1,189 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using MailKit;
+using MailKit.Net.Imap;
+using MailKit.Search;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Nylas.Core.Sync;
+using Nylas.Engine.Accounts;
+using Nylas.Engine.Queues;
+using Nylas.Engine.Storage;
+using Nylas.Engine.Telemetry;
+
+namespace Nylas.Engine.Sync;
+
+/// <summary>
+/// A folder's missing messages (new and backfill UIDs) fetched in pipelined batches, each raw message written
+/// once to Blob storage and announced on the ingest queue, with the folder's checkpoint moved per batch.
+/// </summary>
+public sealed partial class NewMailFetcher(
+    FolderStore folders,
+    MailboxMirror mirror,
+    RawMailStore rawMail,
+    IIngestQueue ingestQueue,
+    IOptions<NylasOptions> options,
+    EngineMetrics metrics,
+    ILogger<MailboxSyncer> logger)
+{
+    // Logs under MailboxSyncer's category, as before the split: log filters and the sync benchmark select on it.
+
+    private const MessageSummaryItems SummaryItems = MessageSummaryItems.UniqueId | MessageSummaryItems.Flags | MessageSummaryItems.InternalDate | MessageSummaryItems.Size | MessageSummaryItems.Envelope;
+
+    /// <summary>New mail (above the checkpoint, oldest first) then backfill (below it, newest first), within the step's budget.</summary>
+    internal async Task<FolderState> FetchMissingAsync(Account account, ImapFolder folder, FolderState state, GmailLabels.Map? labels, StepBudget budget, CancellationToken cancellationToken)
+    {
+        List<UniqueId> newer, older;
+        if (state.NeverSynced)
+        {
+            var all = folder.Count == 0 ? [] : await folder.SearchAsync(SearchQuery.All, cancellationToken);
+            if (all.Count == 0) return state;
+            uint top = all.Max(u => u.Id);
+            state = state with { SyncedHighUid = top, SyncedLowUid = top };
+            newer = [];
+            older = all.OrderByDescending(u => u.Id).ToList();
+        }
+        else
+        {
+            bool mayHaveNew = folder.UidNext is not { } next || next.Id - 1 > state.SyncedHighUid;
+            newer = mayHaveNew && folder.Count > 0
+                ? (await folder.SearchAsync(SearchQuery.Uids(new UniqueIdRange(new UniqueId(state.SyncedHighUid + 1), UniqueId.MaxValue)), cancellationToken))
+                    .Where(u => u.Id > state.SyncedHighUid).OrderBy(u => u.Id).ToList()
+                : [];
+            older = state.SyncedLowUid > 0 && folder.Count > 0
+                ? (await folder.SearchAsync(SearchQuery.Uids(new UniqueIdRange(new UniqueId(1), new UniqueId(state.SyncedLowUid))), cancellationToken))
+                    .OrderByDescending(u => u.Id).ToList()
+                : [];
+        }
+
+        var newWork = newer.Take(Math.Max(0, budget.Remaining)).ToList();
+        foreach (var batch in await PlanBatchesAsync(folder, newWork, labels is not null, cancellationToken))
+        {
+            budget.Fetched += await FetchBatchAsync(account, state, folder, batch, labels, cancellationToken);
+            state = state with { SyncedHighUid = Math.Max(state.SyncedHighUid, batch.Max(s => s.UniqueId.Id)) };
+            await folders.SaveCheckpointAsync(account.ShardId, state, cancellationToken);
+        }
+        budget.Remaining -= newWork.Count;
+
+        var oldWork = older.Take(Math.Max(0, budget.Remaining)).ToList();
+        foreach (var batch in await PlanBatchesAsync(folder, oldWork, labels is not null, cancellationToken))
+        {
+            budget.Fetched += await FetchBatchAsync(account, state, folder, batch, labels, cancellationToken);
+            state = state with { SyncedLowUid = batch.Min(s => s.UniqueId.Id) - 1 };
+            await folders.SaveCheckpointAsync(account.ShardId, state, cancellationToken);
+        }
+        budget.Remaining -= oldWork.Count;
+        if (oldWork.Count == older.Count)
+            state = state with { SyncedLowUid = 0 }; // nothing left below the last batch
+        if (newer.Count > newWork.Count || older.Count > oldWork.Count)
+            budget.Exhausted = true;
+        if (newWork.Count + oldWork.Count > 0) LogFetched(account.Id, folder.FullName, newWork.Count + oldWork.Count, budget.Exhausted);
+        return state;
+    }
+
+    /// <summary>The UIDs' summaries (kept in the given order) in batches bounded by count and by total size (<see cref="FetchBatches"/>).</summary>
+    private async Task<List<List<IMessageSummary>>> PlanBatchesAsync(ImapFolder folder, List<UniqueId> uids, bool gmail, CancellationToken cancellationToken)
+    {
+        if (uids.Count == 0) return [];
+        var items = gmail ? SummaryItems | GmailLabels.SummaryItems : SummaryItems;
+        var summaries = (await folder.FetchAsync(uids, items, cancellationToken)).ToDictionary(s => s.UniqueId);
+        var sync = options.Value.Sync;
+        // A UID without a summary was expunged meanwhile.
+        var present = uids.Where(summaries.ContainsKey).Select(uid => summaries[uid]);
+        return FetchBatches.Plan(present, s => (long)(s.Size ?? 0), sync.MaxBatchMessages, sync.MaxBatchBytes);
+    }
+
+    /// <summary>
+    /// One batch of new UIDs. A message the account already has (on Gmail: the same X-GM-MSGID, in another
+    /// of All Mail, Trash and Spam or just moved out of one) or that lost its old location (moved, or its
+    /// folder's UIDVALIDITY changed: Message-ID + size) is re-linked without downloading it; the rest are
+    /// fetched with one UID FETCH BODY.PEEK[] for the whole batch, re-linked when the account already has
+    /// those bytes, and otherwise written to Blob storage and queued for ingest.
+    /// </summary>
+    private async Task<int> FetchBatchAsync(Account account, FolderState state, ImapFolder folder, List<IMessageSummary> batch, GmailLabels.Map? labels, CancellationToken cancellationToken)
+    {
+        var links = new List<(uint, KnownMessage, string)>();
+        var orphans = await mirror.LoadOrphansAsync(account.ShardId, account.Id, cancellationToken);
+        var sameGmailMessage = labels is null ? [] : await mirror.FindByGmailIdsAsync(account.ShardId, account.Id,
+            batch.Where(s => s.GMailMessageId is not null).Select(s => s.GMailMessageId!.Value).ToList(), cancellationToken);
+        var toDownload = new List<IMessageSummary>();
+        foreach (var summary in batch)
+        {
+            string? messageId = summary.Envelope?.MessageId;
+            var orphan = summary.GMailMessageId is ulong gmailId && sameGmailMessage.TryGetValue(gmailId, out var known)
+                ? known
+                // Message-ID + size only for orphans without an X-GM-MSGID: on Gmail that id is the authority.
+                : messageId is null ? null : orphans.FirstOrDefault(o => o.GmailMessageId is null && o.MessageIdHeader == messageId && o.Size == (long)(summary.Size ?? 0));
+            if (orphan is not null)
+            {
+                orphans.Remove(orphan);
+                links.Add((summary.UniqueId.Id, orphan, ImapFlags.Format(summary)));
+            }
+            else
+            {
+                toDownload.Add(summary);
+            }
+        }
+
+        var bodies = new ConcurrentDictionary<UniqueId, FetchedMessage>();
+        try
+        {
+            if (toDownload.Count > 0)
+            {
+                await folder.GetStreamsAsync(toDownload.Select(s => s.UniqueId).ToList(), async (_, _, uid, stream, ct) =>
+                    bodies[uid] = await FetchedMessage.ReadAsync(stream, SpoolThreshold, ct), cancellationToken);
+                metrics.RecordFetched(account.Id, bodies.Count, bodies.Values.Sum(b => b.Length));
+            }
+            var known = await mirror.FindByHashesAsync(account.ShardId, account.Id, bodies.Values.Select(b => b.Sha256).ToList(), cancellationToken);
+            var toIngest = new List<IMessageSummary>();
+            foreach (var summary in toDownload)
+            {
+                if (!bodies.TryGetValue(summary.UniqueId, out var body)) continue; // expunged between the two fetches
+                if (known.TryGetValue(body.Sha256, out var message)) links.Add((summary.UniqueId.Id, message, ImapFlags.Format(summary)));
+                else toIngest.Add(summary);
+            }
+            await mirror.LinkAsync(account.ShardId, account.Id, state.Id, links, cancellationToken);
+            if (labels is not null)
+            {
+                // Before ingest is queued, so the message never shows without its labels.
+                var located = batch.Where(s => s.GMailMessageId is not null && (bodies.ContainsKey(s.UniqueId) || !toDownload.Contains(s)))
+                    .Select(s => new GmailLocation(s.UniqueId.Id, s.GMailMessageId!.Value, s.GMailThreadId ?? 0, labels.Resolve(s.GMailLabels)))
+                    .ToList();
+                await mirror.SaveGmailLocationsAsync(account.ShardId, account.Id, state.Id, located, cancellationToken);
+            }
+
+            // Queued in chunks as soon as each chunk's blobs are written, so ingest starts on the first
+            // messages while the rest of the batch is still being uploaded.
+            foreach (var chunk in toIngest.Chunk(options.Value.Ingest.MessagesPerQueueMessage))
+            {
+                var queued = new IngestMessage[chunk.Length];
+                await Parallel.ForEachAsync(Enumerable.Range(0, chunk.Length),
+                    new ParallelOptions { MaxDegreeOfParallelism = options.Value.Sync.UploadParallelism, CancellationToken = cancellationToken },
+                    async (i, ct) =>
+                    {
+                        var summary = chunk[i];
+                        var body = bodies[summary.UniqueId];
+                        string blobName;
+                        await using (var content = body.OpenRead())
+                            blobName = await rawMail.PutAsync(body.Sha256, content, ct);
+                        queued[i] = new IngestMessage(
+                            account.Id, account.ShardId, state.Id, state.UidValidity ?? 0, summary.UniqueId.Id, blobName, body.Sha256, body.Length,
+                            ImapFlags.Format(summary).Split(' ', StringSplitOptions.RemoveEmptyEntries), (summary.InternalDate ?? DateTimeOffset.UnixEpoch).ToUnixTimeSeconds(),
+                            summary.GMailThreadId?.ToString(CultureInfo.InvariantCulture));
+                    });
+                await ingestQueue.EnqueueAsync(queued, cancellationToken);
+            }
+        }
+        finally
+        {
+            foreach (var body in bodies.Values) body.Dispose();
+        }
+        return batch.Count;
+    }
+
+    /// <summary>Messages above this size are spooled to a temporary file rather than held in memory.</summary>
+    private const int SpoolThreshold = 1024 * 1024;
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Account {AccountId} folder {Folder}: fetched {Count} message(s), more pending: {HasMore}")]
+    private partial void LogFetched(long accountId, string folder, int count, bool hasMore);
+}
