@@ -156,6 +156,12 @@ public class ApiPipelineTests(PipelineHostFixture host) : IClassFixture<Pipeline
             Assert.Contains(requestId, message);
             Assert.DoesNotContain("messages", message);
             Assert.DoesNotContain("MySql", message);
+
+            // The same through the Functions app's trigger.
+            var listMessages = HttpFunctions.Single(f => f.Name == "ListMessages");
+            var answer = await CallFunctionAsync(listMessages, "GET", "/messages", "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes(token + ":")));
+            AssertJsonError(answer, 500, "ListMessages");
+            Assert.DoesNotContain("MySql", answer.Body!.Value.GetProperty("message").GetString());
         }
         finally
         {
@@ -168,14 +174,19 @@ public class ApiPipelineTests(PipelineHostFixture host) : IClassFixture<Pipeline
     // The Functions app's HTTP triggers, called as the Functions worker calls them
     // ---------------------------------------------------------------------------------------------
 
-    private static readonly MethodInfo[] HttpFunctions = typeof(ApiFunctions).GetMethods()
+    internal static readonly MethodInfo[] HttpFunctions = typeof(ApiFunctions).GetMethods()
         .Where(m => m.GetCustomAttribute<FunctionAttribute>() is not null)
         .ToArray();
 
-    private async Task<(int Status, JsonElement? Body, HttpResponse Response)> CallFunctionAsync(MethodInfo function, string method, string path,
+    private Task<(int Status, JsonElement? Body, HttpResponse Response)> CallFunctionAsync(MethodInfo function, string method, string path,
         string? authorization = null, string? body = null)
+        => CallFunctionAsync(host.App.Services, function, method, path, authorization, body);
+
+    /// <summary>A Functions HTTP trigger method called as the worker calls it, with <paramref name="services"/> as the request's services.</summary>
+    internal static async Task<(int Status, JsonElement? Body, HttpResponse Response)> CallFunctionAsync(IServiceProvider services, MethodInfo function,
+        string method, string path, string? authorization = null, string? body = null)
     {
-        var http = new DefaultHttpContext { RequestServices = host.App.Services };
+        var http = new DefaultHttpContext { RequestServices = services };
         http.Request.Method = method;
         http.Request.Path = path;
         http.Connection.RemoteIpAddress = IPAddress.Loopback;
@@ -187,9 +198,9 @@ public class ApiPipelineTests(PipelineHostFixture host) : IClassFixture<Pipeline
         }
         var output = new MemoryStream();
         http.Response.Body = output;
-        var functions = ActivatorUtilities.CreateInstance<ApiFunctions>(host.App.Services);
+        var functions = ActivatorUtilities.CreateInstance<ApiFunctions>(services);
         var args = function.GetParameters().Select(p => p.ParameterType == typeof(HttpRequest) ? http.Request
-            : p.ParameterType == typeof(DurableTaskClient) ? (object)host.App.Services.GetRequiredService<DurableTaskClient>()
+            : p.ParameterType == typeof(DurableTaskClient) ? (object)services.GetRequiredService<DurableTaskClient>()
             : throw new InvalidOperationException($"unexpected parameter {p.Name}")).ToArray();
         var result = (IActionResult)await (Task<IActionResult>)function.Invoke(functions, args)!;
         await ((ApiResult)result).ExecuteAsync(http);
@@ -197,7 +208,7 @@ public class ApiPipelineTests(PipelineHostFixture host) : IClassFixture<Pipeline
         return (http.Response.StatusCode, text.Length > 0 && http.Response.ContentType?.StartsWith("application/json") == true ? JsonDocument.Parse(text).RootElement : null, http.Response);
     }
 
-    private static void AssertJsonError((int Status, JsonElement? Body, HttpResponse Response) answer, int status, string function)
+    internal static void AssertJsonError((int Status, JsonElement? Body, HttpResponse Response) answer, int status, string function)
     {
         Assert.True(status == answer.Status, $"{function}: expected {status}, got {answer.Status}");
         Assert.True(answer.Body is { } b && b.GetProperty("type").GetString() is { Length: > 0 } && b.GetProperty("message").GetString() is { Length: > 0 },
@@ -317,5 +328,19 @@ public class AddressRateLimitTests(AddressLimitHostFixture host) : IClassFixture
             Assert.Equal("rate_limit_error", body.GetProperty("type").GetString());
         }
         Assert.True(limited >= ApiRoutes.All.Count - 3, $"only {limited} of {ApiRoutes.All.Count} routes were limited");
+
+        // The Functions app's triggers share the pipeline and its buckets: the same loopback address is refused there too.
+        int functionsLimited = 0;
+        foreach (var function in ApiPipelineTests.HttpFunctions)
+        {
+            string name = function.GetCustomAttribute<FunctionAttribute>()!.Name;
+            var route = name == ApiRoutes.NotFound.Name ? ApiRoutes.NotFound : ApiRoutes.Named(name);
+            string path = name == ApiRoutes.NotFound.Name ? "/nothing" : "/" + route.Template.Replace("{clientId}", "c1").Replace("{id}", "abc123");
+            var answer = await ApiPipelineTests.CallFunctionAsync(host.App.Services, function, route.Method == "*" ? "GET" : route.Method, path);
+            if (answer.Status != 429) continue;
+            functionsLimited++;
+            ApiPipelineTests.AssertJsonError(answer, 429, name);
+        }
+        Assert.True(functionsLimited >= ApiPipelineTests.HttpFunctions.Length - 3, $"only {functionsLimited} Functions triggers were limited");
     }
 }
