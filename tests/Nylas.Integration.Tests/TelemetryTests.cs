@@ -390,8 +390,8 @@ public sealed class IngestQueueGaugesTests
     private sealed class CountingProbe : IIngestQueueProbe
     {
         public int Calls;
-        public Task<IngestQueueSnapshot> ProbeAsync(CancellationToken cancellationToken)
-            => Task.FromResult(new IngestQueueSnapshot(Interlocked.Increment(ref Calls) * 10, TimeSpan.FromSeconds(3), 1));
+        public Task<IngestQueueSnapshot?> ProbeAsync(CancellationToken cancellationToken)
+            => Task.FromResult<IngestQueueSnapshot?>(new IngestQueueSnapshot(Interlocked.Increment(ref Calls) * 10, TimeSpan.FromSeconds(3), 1));
     }
 
     [Fact]

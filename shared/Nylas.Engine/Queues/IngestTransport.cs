@@ -61,9 +61,10 @@ public static class IngestTransportExtensions
         services.AddSingleton<IIngestQueue>(sp => sp.GetRequiredService<IOptions<TransportOptions>>().Value.Kind == IngestTransportKind.ServiceBus
             ? sp.GetRequiredService<ServiceBusIngestQueue>()
             : sp.GetRequiredService<StorageQueueIngestQueue>());
-        // The queue gauges read the storage queue; a Service Bus probe is not written yet (its gauges then show the
-        // storage queue, which stays empty).
-        services.TryAddSingleton<Telemetry.IIngestQueueProbe, StorageQueueProbe>();
+        // The queue gauges read the storage queue; with Service Bus they report nothing (UnreportedQueueProbe).
+        services.TryAddSingleton<Telemetry.IIngestQueueProbe>(sp => sp.GetRequiredService<IOptions<TransportOptions>>().Value.Kind == IngestTransportKind.ServiceBus
+            ? new UnreportedQueueProbe()
+            : ActivatorUtilities.CreateInstance<StorageQueueProbe>(sp));
         return services;
     }
 }

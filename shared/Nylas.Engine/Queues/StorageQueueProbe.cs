@@ -5,7 +5,7 @@ namespace Nylas.Engine.Queues;
 /// <summary>Approximate counts from the queues' properties, the age from a peek at the front of the queue.</summary>
 public sealed class StorageQueueProbe(StorageQueueIngestQueue queue, TimeProvider clock) : IIngestQueueProbe
 {
-    public async Task<IngestQueueSnapshot> ProbeAsync(CancellationToken cancellationToken)
+    public async Task<IngestQueueSnapshot?> ProbeAsync(CancellationToken cancellationToken)
     {
         var properties = await queue.Queue.GetPropertiesAsync(cancellationToken);
         var oldest = (await queue.Queue.PeekMessageAsync(cancellationToken)).Value;
@@ -13,4 +13,13 @@ public sealed class StorageQueueProbe(StorageQueueIngestQueue queue, TimeProvide
         TimeSpan? age = oldest?.InsertedOn is { } inserted ? clock.GetUtcNow() - inserted : null;
         return new IngestQueueSnapshot(properties.Value.ApproximateMessagesCount, age, poison.Value.ApproximateMessagesCount);
     }
+}
+
+/// <summary>
+/// Service Bus: the queue's depth needs the management API (ServiceBusAdministrationClient and the Manage right), which
+/// is not wired or tested here yet, so the depth gauges report nothing rather than the unused storage queue's zero.
+/// </summary>
+public sealed class UnreportedQueueProbe : IIngestQueueProbe
+{
+    public Task<IngestQueueSnapshot?> ProbeAsync(CancellationToken cancellationToken) => Task.FromResult<IngestQueueSnapshot?>(null);
 }

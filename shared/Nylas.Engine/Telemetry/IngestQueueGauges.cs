@@ -10,7 +10,8 @@ public sealed record IngestQueueSnapshot(long Depth, TimeSpan? OldestAge, long P
 /// <summary>Reads the ingest transport's depth; one implementation per transport (Queues/StorageQueueProbe).</summary>
 public interface IIngestQueueProbe
 {
-    Task<IngestQueueSnapshot> ProbeAsync(CancellationToken cancellationToken);
+    /// <summary>The reading; null when the transport does not report its depth (then the gauges report nothing, not zero).</summary>
+    Task<IngestQueueSnapshot?> ProbeAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>
