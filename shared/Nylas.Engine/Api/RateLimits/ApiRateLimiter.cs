@@ -27,34 +27,13 @@ public sealed class ApiRateLimiter : IDisposable
     {
         _options = options.Value.Api;
         _connectAttemptsPerMinute = options.Value.Connect.AttemptsPerMinutePerAddress;
+        // A full minute's worth at once, then one every 60/N s.
         if (_connectAttemptsPerMinute > 0)
-            _connectLimiter = PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
-            {
-                // A full minute's worth at once, then one every 60/N s.
-                TokenLimit = _connectAttemptsPerMinute,
-                TokensPerPeriod = 1,
-                ReplenishmentPeriod = TimeSpan.FromSeconds(60.0 / _connectAttemptsPerMinute),
-                QueueLimit = 0,
-                AutoReplenishment = true,
-            }));
+            _connectLimiter = TokenBuckets(_connectAttemptsPerMinute, 1, TimeSpan.FromSeconds(60.0 / _connectAttemptsPerMinute));
         if (_options.RateLimitPerSecond <= 0) return; // 0 turns limiting off (benchmarks, trusted networks)
-        _limiter = PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = _options.RateLimitBurst,
-            TokensPerPeriod = _options.RateLimitPerSecond,
-            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-            QueueLimit = 0,
-            AutoReplenishment = true,
-        }));
+        _limiter = TokenBuckets(_options.RateLimitBurst, _options.RateLimitPerSecond, TimeSpan.FromSeconds(1));
         if (_options.RateLimitPerAddressPerSecond <= 0) return;
-        _addressLimiter = PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = _options.RateLimitPerAddressBurst,
-            TokensPerPeriod = _options.RateLimitPerAddressPerSecond,
-            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-            QueueLimit = 0,
-            AutoReplenishment = true,
-        }));
+        _addressLimiter = TokenBuckets(_options.RateLimitPerAddressBurst, _options.RateLimitPerAddressPerSecond, TimeSpan.FromSeconds(1));
     }
 
     /// <summary>
@@ -144,6 +123,17 @@ public sealed class ApiRateLimiter : IDisposable
         return ApiResult.Error(StatusCodes.Status429TooManyRequests, "rate_limit_error",
             $"Too many connection attempts from this address: at most {_connectAttemptsPerMinute} a minute; retry after {retryAfter} s.");
     }
+
+    /// <summary>One token bucket per key: <paramref name="burst"/> at once, refilled by <paramref name="perPeriod"/> every <paramref name="period"/>.</summary>
+    private static PartitionedRateLimiter<string> TokenBuckets(int burst, int perPeriod, TimeSpan period)
+        => PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = burst,
+            TokensPerPeriod = perPeriod,
+            ReplenishmentPeriod = period,
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        }));
 
     public void Dispose()
     {
