@@ -67,17 +67,11 @@ public sealed record SyncStateTransition(string To, IReadOnlyList<string> From)
     /// <summary>Binds <c>@state</c> to the new state and answers the SQL condition on the current one.</summary>
     public string Bind(System.Data.Common.DbCommand cmd)
     {
-        cmd.Parameters.Add(Parameter(cmd, "@state", To));
-        for (int i = 0; i < From.Count; i++) cmd.Parameters.Add(Parameter(cmd, $"@from_state{i}", From[i]));
-        return $"sync_state IN ({string.Join(',', From.Select((_, i) => $"@from_state{i}"))})";
-    }
-
-    private static System.Data.Common.DbParameter Parameter(System.Data.Common.DbCommand cmd, string name, string value)
-    {
-        var p = cmd.CreateParameter();
-        p.ParameterName = name;
-        p.Value = value;
-        return p;
+        var state = cmd.CreateParameter();
+        state.ParameterName = "@state";
+        state.Value = To;
+        cmd.Parameters.Add(state);
+        return $"sync_state IN ({Storage.Sql.InList(cmd, [.. From], "from_state")})";
     }
 }
 
