@@ -38,7 +38,7 @@ public static class EngineServiceCollectionExtensions
                 "Nylas:Connect:DnsServer must be an IP address, optionally with a port (127.0.0.1:53), or empty for the machine's resolvers.")
             .Validate(o => ConnectTargetGuard.TryParseNetworks(o.Connect.AllowedPrivateNetworks, out _),
                 "Nylas:Connect:AllowedPrivateNetworks must be comma-separated CIDR ranges, such as 10.20.0.0/16.")
-            .Validate(o => EngineTimers.IsValid(o.Timers.SyncSupervisor) && EngineTimers.IsValid(o.Timers.DeletionSweep),
+            .Validate(o => EngineTimers.All.All(t => EngineTimer.IsValid(t.Schedule(o.Timers))),
                 "Nylas:Timers:SyncSupervisor and Nylas:Timers:DeletionSweep must be six-field cron expressions, seconds first (\"0 */2 * * * *\").")
             .Validate(o => string.IsNullOrEmpty(o.Security.EncryptionKey) || SecretSealer.IsKey(o.Security.EncryptionKey),
                 "Nylas:Security:EncryptionKey must be base64 of 32 random bytes (e.g. `openssl rand -base64 32`).")

@@ -86,7 +86,7 @@ public class HostParityTests(LocalHostFixture host) : IClassFixture<LocalHostFix
         foreach (var timer in EngineTimers.All)
         {
             Assert.Equal($"%{timer.ScheduleSetting}%", Trigger<TimerTriggerAttribute>(timers[timer.Name])!.Schedule);
-            Assert.True(EngineTimers.IsValid(timer.DefaultSchedule), $"{timer.Name}: default schedule '{timer.DefaultSchedule}' is not a six-field cron expression");
+            Assert.True(EngineTimer.IsValid(timer.DefaultSchedule), $"{timer.Name}: default schedule '{timer.DefaultSchedule}' is not a six-field cron expression");
         }
         // The supervisor starts syncs, so its trigger binds the durable client.
         Assert.True(BindsDurableClient(timers[EngineTimers.SyncSupervisor.Name]));

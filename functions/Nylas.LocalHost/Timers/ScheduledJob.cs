@@ -14,7 +14,7 @@ public sealed partial class ScheduledJob(EngineTimer timer, IServiceProvider ser
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var schedule = EngineTimer.Parse(EngineTimers.ScheduleOf(timer, options.Value));
+        var schedule = EngineTimer.Parse(timer.Schedule(options.Value.Timers));
         while (!stoppingToken.IsCancellationRequested)
         {
             try

@@ -8,10 +8,13 @@ namespace Nylas.Engine.Hosting;
 /// <summary>
 /// A job that runs on a schedule in both hosts. <paramref name="ScheduleSetting"/> holds a six-field cron expression
 /// (seconds first, UTC), the form Functions timer triggers take: the Functions app binds it as
-/// <c>%Nylas:Timers:…%</c>, the local host computes the next run from it with Cronos.
+/// <c>%Nylas:Timers:…%</c>, the local host computes the next run from it with Cronos. <paramref name="Schedule"/> reads
+/// that setting from the options.
 /// </summary>
-public sealed record EngineTimer(string Name, string ScheduleSetting, string DefaultSchedule, Func<IServiceProvider, CancellationToken, Task<int>> RunAsync)
+public sealed record EngineTimer(string Name, string ScheduleSetting, Func<TimersOptions, string> Schedule, Func<IServiceProvider, CancellationToken, Task<int>> RunAsync)
 {
+    public string DefaultSchedule => Schedule(new TimersOptions());
+
     public static CronExpression Parse(string schedule) => CronExpression.Parse(schedule, CronFormat.IncludeSeconds);
 
     public static bool IsValid(string? schedule)
@@ -26,24 +29,12 @@ public sealed record EngineTimer(string Name, string ScheduleSetting, string Def
 public static class EngineTimers
 {
     /// <summary>Every syncable account has its sync running; a disabled one is left to end.</summary>
-    private static readonly TimersOptions Defaults = new();
-
-    public static readonly EngineTimer SyncSupervisor = new("SyncSupervisor", "Nylas:Timers:SyncSupervisor", Defaults.SyncSupervisor,
+    public static readonly EngineTimer SyncSupervisor = new("SyncSupervisor", "Nylas:Timers:SyncSupervisor", t => t.SyncSupervisor,
         (services, ct) => services.GetRequiredService<AccountSyncScheduler>().EnsureAllRunningAsync(ct));
 
     /// <summary>Rows written after an account's deletion, and blobs no account references once the grace period is over.</summary>
-    public static readonly EngineTimer DeletionSweep = new("DeletionSweep", "Nylas:Timers:DeletionSweep", Defaults.DeletionSweep,
+    public static readonly EngineTimer DeletionSweep = new("DeletionSweep", "Nylas:Timers:DeletionSweep", t => t.DeletionSweep,
         async (services, ct) => (await services.GetRequiredService<DeletionSweep>().RunAsync(ct)).BlobsDeleted);
 
     public static readonly IReadOnlyList<EngineTimer> All = [SyncSupervisor, DeletionSweep];
-
-    public static bool IsValid(string? schedule) => EngineTimer.IsValid(schedule);
-
-    /// <summary>The configured schedule of <paramref name="timer"/>.</summary>
-    public static string ScheduleOf(EngineTimer timer, NylasOptions options) => timer.Name switch
-    {
-        nameof(SyncSupervisor) => options.Timers.SyncSupervisor,
-        nameof(DeletionSweep) => options.Timers.DeletionSweep,
-        _ => throw new ArgumentException($"Timer '{timer.Name}' has no setting in TimersOptions.", nameof(timer)),
-    };
 }
