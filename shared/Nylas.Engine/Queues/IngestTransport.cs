@@ -20,7 +20,6 @@ public enum IngestTransportKind
 /// </summary>
 public sealed class TransportOptions
 {
-    public const string TransportSetting = "Nylas:Transport";
     public const string ConnectionSetting = "ServiceBusConnection";
 
     public string Transport { get; set; } = nameof(IngestTransportKind.StorageQueues);
@@ -42,9 +41,10 @@ public static class IngestTransportExtensions
     public static IServiceCollection AddIngestTransport(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<TransportOptions>()
-            .Configure(o =>
+            // Nylas:Transport is bound once, with the rest of the Nylas section; the Service Bus connection lives outside it.
+            .Configure<IOptions<NylasOptions>>((o, nylas) =>
             {
-                o.Transport = configuration[TransportOptions.TransportSetting] is { Length: > 0 } t ? t : o.Transport;
+                o.Transport = nylas.Value.Transport is { Length: > 0 } t ? t : o.Transport;
                 o.ServiceBusConnectionString = configuration[TransportOptions.ConnectionSetting] ?? "";
                 o.ServiceBusNamespace = configuration[TransportOptions.ConnectionSetting + ":fullyQualifiedNamespace"] ?? "";
             })
