@@ -34,7 +34,7 @@ public sealed class PipelineHostFixture : LocalHostFixture
 /// </summary>
 public class ApiPipelineTests(PipelineHostFixture host) : IClassFixture<PipelineHostFixture>
 {
-    private static string SamplePath(ApiRoute route, string clientId)
+    internal static string SamplePath(ApiRoute route, string clientId)
         => "/" + route.Template.Replace("{clientId}", clientId).Replace("{id}", "abc123");
 
     // A server may close the connection after refusing a body it did not read: each request on its own connection.
@@ -318,7 +318,7 @@ public class AddressRateLimitTests(AddressLimitHostFixture host) : IClassFixture
         int limited = 0;
         foreach (var route in ApiRoutes.All)
         {
-            var request = new HttpRequestMessage(new HttpMethod(route.Method), "/" + route.Template.Replace("{clientId}", "c1").Replace("{id}", "abc123"));
+            var request = new HttpRequestMessage(new HttpMethod(route.Method), ApiPipelineTests.SamplePath(route, "c1"));
             using var response = await http.SendAsync(request);
             // The bucket refills one request per second: the odd one may get through while the loop runs.
             if (response.StatusCode != HttpStatusCode.TooManyRequests) continue;
@@ -335,7 +335,7 @@ public class AddressRateLimitTests(AddressLimitHostFixture host) : IClassFixture
         {
             string name = function.GetCustomAttribute<FunctionAttribute>()!.Name;
             var route = name == ApiRoutes.NotFound.Name ? ApiRoutes.NotFound : ApiRoutes.Named(name);
-            string path = name == ApiRoutes.NotFound.Name ? "/nothing" : "/" + route.Template.Replace("{clientId}", "c1").Replace("{id}", "abc123");
+            string path = name == ApiRoutes.NotFound.Name ? "/nothing" : ApiPipelineTests.SamplePath(route, "c1");
             var answer = await ApiPipelineTests.CallFunctionAsync(host.App.Services, function, route.Method == "*" ? "GET" : route.Method, path);
             if (answer.Status != 429) continue;
             functionsLimited++;

@@ -16,14 +16,7 @@ namespace Nylas.Integration.Tests;
 /// </summary>
 public partial class ConfigurationAgreementTests
 {
-    private static readonly string Root = FindRoot();
-
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Nylas.Functions.sln"))) return dir.FullName;
-        throw new InvalidOperationException("repository root (Nylas.Functions.sln) not found above " + AppContext.BaseDirectory);
-    }
+    private static readonly string Root = RepoRoot.Path;
 
     /// <summary>Every setting of the options classes as an environment-variable name, with its default ("" when none; null for a dictionary).</summary>
     private static SortedDictionary<string, string?> OptionSettings()
@@ -185,7 +178,7 @@ public class HostJsonCheckTests
     [Fact]
     public void The_repository_host_json_passes_and_is_the_one_the_Functions_app_ships()
     {
-        string root = new DirectoryInfo(AppContext.BaseDirectory).EnumerateAncestors().First(d => File.Exists(Path.Combine(d.FullName, "Nylas.Functions.sln"))).FullName;
+        string root = RepoRoot.Path;
         Assert.Empty(Nylas.Engine.Hosting.HostJsonCheck.Problems(File.ReadAllText(Path.Combine(root, "host.json"))));
         // The Functions build copies the same file next to the app, where the check reads it.
         string shipped = Path.Combine(root, "functions/Nylas.Functions/bin/Debug/net10.0/host.json");
@@ -201,13 +194,5 @@ public class HostJsonCheckTests
     {
         var problems = Nylas.Engine.Hosting.HostJsonCheck.Problems(hostJson);
         Assert.Contains(problems, p => p.Contains(expected, StringComparison.Ordinal));
-    }
-}
-
-internal static class DirectoryInfoExtensions
-{
-    public static IEnumerable<DirectoryInfo> EnumerateAncestors(this DirectoryInfo dir)
-    {
-        for (var d = dir; d is not null; d = d.Parent) yield return d;
     }
 }

@@ -35,7 +35,7 @@ public partial class ModuleDependencyTests
     [Fact]
     public void Every_engine_folder_is_a_module_of_the_table()
     {
-        string engine = Path.Combine(RepoRoot(), "shared", "Nylas.Engine");
+        string engine = Path.Combine(RepoRoot.Path, "shared", "Nylas.Engine");
         var folders = Directory.GetDirectories(engine).Select(Path.GetFileName).Where(f => f is not ("bin" or "obj")).ToList();
         var unknown = folders.Where(f => LevelOf(f!) < 0).ToList();
         Assert.True(unknown.Count == 0, $"folders of shared/Nylas.Engine with no level in ModuleDependencyTests.Levels: {string.Join(", ", unknown)}");
@@ -44,7 +44,7 @@ public partial class ModuleDependencyTests
     [Fact]
     public void No_module_uses_one_above_it()
     {
-        string engine = Path.Combine(RepoRoot(), "shared", "Nylas.Engine");
+        string engine = Path.Combine(RepoRoot.Path, "shared", "Nylas.Engine");
         var violations = new List<string>();
         foreach (string file in Directory.GetFiles(engine, "*.cs", SearchOption.AllDirectories))
         {
@@ -67,12 +67,5 @@ public partial class ModuleDependencyTests
             }
         }
         Assert.True(violations.Count == 0, "modules used from below:\n  " + string.Join("\n  ", violations));
-    }
-
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Nylas.Functions.sln"))) return dir.FullName;
-        throw new InvalidOperationException("repository root not found");
     }
 }
