@@ -35,6 +35,8 @@ public static class ApiModule
         services.AddSingleton<FilesApi>();
         services.AddSingleton<ConnectApi>();
         services.AddSingleton<AccountManagementApi>();
+        services.AddSingleton<Delta.DeltaObjects>();
+        services.AddSingleton<Delta.DeltaApi>();
         return services;
     }
 }
