@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
+using Nylas.Engine.Queues;
 using Nylas.Engine.Telemetry;
 
 namespace Nylas.Engine;
@@ -21,6 +22,7 @@ public sealed class NylasOptions
     [ValidateObjectMembers] public TelemetryOptions Telemetry { get; set; } = new();
     [ValidateObjectMembers] public TimersOptions Timers { get; set; } = new();
     [ValidateObjectMembers] public DurableOptions Durable { get; set; } = new();
+    [ValidateObjectMembers] public ServiceBusOptions ServiceBus { get; set; } = new();
     /// <summary>
     /// The ingest (and later webhook) transport: <c>StorageQueues</c> or <c>ServiceBus</c> (see Queues/IngestTransport, which
     /// validates it and reads the Service Bus connection).
