@@ -1,5 +1,6 @@
 using Azure.Messaging.ServiceBus;
 using Azure.Messaging.ServiceBus.Administration;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Nylas.Engine.Telemetry;
 
@@ -10,7 +11,7 @@ namespace Nylas.Engine.Queues;
 /// transport already has: it proves the connection and gives the age of the oldest message. The message counts need
 /// the management API and the Manage right, so they are read only with <see cref="ServiceBusOptions.ReadQueueDepth"/>.
 /// </summary>
-public sealed class ServiceBusQueueProbe : IIngestQueueProbe, IIngestTransportCheck, IAsyncDisposable
+public sealed partial class ServiceBusQueueProbe : IIngestQueueProbe, IIngestTransportCheck, IAsyncDisposable
 {
     /// <summary>Peeked per call; scheduled retry copies are skipped on the way to the first active message.</summary>
     private const int PeekPage = 32;
@@ -22,14 +23,17 @@ public sealed class ServiceBusQueueProbe : IIngestQueueProbe, IIngestTransportCh
     private readonly ServiceBusAdministrationClient? _administration;
     private readonly string _queue;
     private readonly TimeProvider _clock;
+    private readonly ILogger<ServiceBusQueueProbe> _logger;
 
-    public ServiceBusQueueProbe(ServiceBusClient client, IOptions<NylasOptions> options, IOptions<TransportOptions> transport, TimeProvider clock)
+    public ServiceBusQueueProbe(ServiceBusClient client, IOptions<NylasOptions> options, IOptions<TransportOptions> transport, TimeProvider clock,
+        ILogger<ServiceBusQueueProbe> logger)
     {
         _queue = options.Value.Storage.IngestQueue;
         // A receiver opens its receive link only when asked to receive; a peek goes over the entity's management link.
         _receiver = client.CreateReceiver(_queue);
         _administration = options.Value.ServiceBus.ReadQueueDepth ? transport.Value.CreateServiceBusAdministrationClient() : null;
         _clock = clock;
+        _logger = logger;
     }
 
     public string Name => "servicebus";
@@ -49,9 +53,18 @@ public sealed class ServiceBusQueueProbe : IIngestQueueProbe, IIngestTransportCh
         var age = await OldestAgeAsync(timeout.Token);
         if (_administration is null) return new IngestQueueSnapshot(null, age, null);
 
-        var counts = (await _administration.GetQueueRuntimePropertiesAsync(_queue, timeout.Token).WaitAsync(timeout.Token)).Value;
-        // Scheduled messages are retries waiting for their backoff: the storage queue counts its hidden retries too.
-        return new IngestQueueSnapshot(counts.ActiveMessageCount + counts.ScheduledMessageCount, age, counts.DeadLetterMessageCount);
+        try
+        {
+            var counts = (await _administration.GetQueueRuntimePropertiesAsync(_queue, timeout.Token).WaitAsync(timeout.Token)).Value;
+            // Scheduled messages are retries waiting for their backoff: the storage queue counts its hidden retries too.
+            return new IngestQueueSnapshot(counts.ActiveMessageCount + counts.ScheduledMessageCount, age, counts.DeadLetterMessageCount);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Most likely the Manage right is missing: the age from the peek still stands.
+            LogCountsFailed(_queue, $"{ex.GetType().Name}: {ex.Message.Split('\n', 2)[0]}");
+            return new IngestQueueSnapshot(null, age, null);
+        }
     }
 
     /// <summary>
@@ -82,4 +95,8 @@ public sealed class ServiceBusQueueProbe : IIngestQueueProbe, IIngestTransportCh
     }
 
     public ValueTask DisposeAsync() => _receiver.DisposeAsync();
+
+    [LoggerMessage(EventId = 4103, Level = LogLevel.Warning,
+        Message = "Could not read the message counts of Service Bus queue {Queue} (Nylas:ServiceBus:ReadQueueDepth needs the Manage right): {Error}")]
+    private partial void LogCountsFailed(string queue, string error);
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Azure.Messaging.ServiceBus;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Nylas.Engine;
 using Nylas.Engine.Queues;
@@ -39,12 +40,14 @@ public sealed class ServiceBusQueueProbeTests : IAsyncLifetime
         _broker.Dispose();
     }
 
-    private ServiceBusQueueProbe Probe(ServiceBusClient client, TimeProvider clock, string connectionString)
+    private ServiceBusQueueProbe Probe(ServiceBusClient client, TimeProvider clock, string connectionString, bool readQueueDepth = false)
     {
         var options = new NylasOptions();
         options.Storage.IngestQueue = _queue;
+        options.ServiceBus.ReadQueueDepth = readQueueDepth;
         return new ServiceBusQueueProbe(client, Options.Create(options),
-            Options.Create(new TransportOptions { Transport = "ServiceBus", ServiceBusConnectionString = connectionString }), clock);
+            Options.Create(new TransportOptions { Transport = "ServiceBus", ServiceBusConnectionString = connectionString }), clock,
+            NullLogger<ServiceBusQueueProbe>.Instance);
     }
 
     [Fact]
@@ -79,6 +82,24 @@ public sealed class ServiceBusQueueProbeTests : IAsyncLifetime
         var received = await receiver.ReceiveMessageAsync(TimeSpan.FromSeconds(10));
         Assert.Equal("waiting", received.MessageId);
         Assert.Equal(1, received.DeliveryCount);
+    }
+
+    /// <summary>
+    /// The counts themselves come from the management API over HTTPS, which the test broker does not serve, so only the
+    /// failure path runs here: a refused management call (the usual cause: no Manage right) keeps the age from the peek.
+    /// </summary>
+    [Fact]
+    public async Task With_ReadQueueDepth_a_failed_management_call_leaves_the_counts_unknown_and_keeps_the_age()
+    {
+        await using var sender = _client.CreateSender(_queue);
+        var before = DateTimeOffset.UtcNow;
+        await sender.SendMessageAsync(new ServiceBusMessage("waiting"));
+        var now = DateTimeOffset.UtcNow.AddMinutes(10);
+        await using var probe = Probe(_client, new FixedClock(now), _broker.ConnectionString, readQueueDepth: true);
+        var snapshot = (await probe.ProbeAsync(CancellationToken.None))!;
+        Assert.Null(snapshot.Depth);
+        Assert.Null(snapshot.PoisonDepth);
+        Assert.InRange(snapshot.OldestAge!.Value, TimeSpan.FromMinutes(9), now - before + TimeSpan.FromSeconds(1));
     }
 
     [Fact]
