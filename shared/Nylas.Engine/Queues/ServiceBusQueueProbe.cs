@@ -48,11 +48,16 @@ public sealed partial class ServiceBusQueueProbe : IIngestQueueProbe, IIngestTra
 
     public async Task<IngestQueueSnapshot?> ProbeAsync(CancellationToken cancellationToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(CallTimeout);
-        var age = await OldestAgeAsync(timeout.Token);
+        TimeSpan? age;
+        using (var peekTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            peekTimeout.CancelAfter(CallTimeout);
+            age = await OldestAgeAsync(peekTimeout.Token);
+        }
         if (_administration is null) return new IngestQueueSnapshot(null, age, null);
 
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(CallTimeout);
         try
         {
             var counts = (await _administration.GetQueueRuntimePropertiesAsync(_queue, timeout.Token).WaitAsync(timeout.Token)).Value;
