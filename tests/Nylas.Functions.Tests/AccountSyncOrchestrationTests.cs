@@ -9,6 +9,7 @@ using Nylas.Engine;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.Queues;
 using Nylas.Engine.Sync;
+using Nylas.Engine.Sync.Watching;
 using Nylas.Engine.Hosting;
 using Nylas.Testing;
 using Xunit;
@@ -18,7 +19,8 @@ namespace Nylas.Functions.Tests;
 
 /// <summary>
 /// The orchestration of the task registry both hosts use, in the DurableTask test host, calling the real
-/// activities against Dovecot, MariaDB and Azurite, with the ingest queue drained as in production.
+/// activities against Dovecot, MariaDB and Azurite, with the ingest queue drained and the mailbox watcher
+/// running as in production.
 /// </summary>
 public sealed class AccountSyncOrchestrationTests(ITestOutputHelper output) : IAsyncLifetime
 {
@@ -26,30 +28,35 @@ public sealed class AccountSyncOrchestrationTests(ITestOutputHelper output) : IA
     private DurableTaskTestHost _durable = null!;
     private IngestQueuePump _pump = null!;
     private TestDatabases _databases = null!;
+    private MailboxWatcher _watcher = null!;
 
     public async Task InitializeAsync()
     {
         _databases = await TestStack.CreateDatabasesAsync();
         var settings = _databases.EngineSettings();
         settings["Nylas:Storage:IngestQueue"] = "ingest-" + Guid.NewGuid().ToString("N")[..12];
-        settings["Nylas:Sync:IdleSeconds"] = "20";
+        // A safety cycle far longer than any test waits: only the watcher's wake explains new mail being synced.
+        settings["Nylas:Sync:IdleSeconds"] = "900";
+        settings["Nylas:Watch:LeaseSeconds"] = "10";
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         _services = new ServiceCollection()
             .AddLogging(l => l.SetMinimumLevel(LogLevel.Warning))
             .AddNylasEngine(configuration)
             .AddDurableSyncControl(_ => () => _durable.Client)
+            .AddMailboxWatcher()
             .BuildServiceProvider();
         await _services.PrepareStorageAsync();
 
         var syncer = _services.GetRequiredService<MailboxSyncer>();
-        var waiter = _services.GetRequiredService<ChangeWaiter>();
         // The task registry both hosts use (the Functions app's triggers are checked against it by HostParityTests),
         // its activities built from this test's engine services.
         _durable = await DurableTaskTestHost.StartAsync(EngineTasks.Register, new DurableTaskTestHostOptions
         {
             LoggerFactory = LoggerFactory.Create(l => l.SetMinimumLevel(LogLevel.Warning)),
-            ConfigureServices = worker => worker.AddSingleton(syncer).AddSingleton(waiter),
+            ConfigureServices = worker => worker.AddSingleton(syncer),
         });
+        _watcher = _services.GetRequiredService<MailboxWatcher>();
+        await _watcher.StartAsync(CancellationToken.None);
 
         _pump = ActivatorUtilities.CreateInstance<IngestQueuePump>(_services);
         await _pump.StartAsync(CancellationToken.None);
@@ -57,6 +64,7 @@ public sealed class AccountSyncOrchestrationTests(ITestOutputHelper output) : IA
 
     public async Task DisposeAsync()
     {
+        await _watcher.StopAsync(CancellationToken.None);
         await _pump.StopAsync(CancellationToken.None);
         await _durable.DisposeAsync();
         await _services.DisposeAsync();
@@ -76,7 +84,7 @@ public sealed class AccountSyncOrchestrationTests(ITestOutputHelper output) : IA
         => _databases.ScalarAsync($"shard{account.ShardId}", $"SELECT COUNT(*) FROM messages WHERE account_id = {account.Id}");
 
     [Fact]
-    public async Task Syncs_existing_mail_then_idles_and_wakes_up_for_new_mail()
+    public async Task Syncs_existing_mail_then_waits_until_the_watcher_wakes_it_for_new_mail()
     {
         string email = TestStack.NewMailbox();
         await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "before the orchestration"));
@@ -88,16 +96,17 @@ public sealed class AccountSyncOrchestrationTests(ITestOutputHelper output) : IA
 
         Assert.NotNull(await TestStack.WaitUntilAsync(async () => await CountMessagesAsync(account) == 1, TimeSpan.FromSeconds(30)));
 
-        // Once the orchestration sits in its IDLE wait, new mail must wake it and be synced.
+        // Once the orchestration waits (and the watcher holds the account), new mail must wake it and be synced.
         Assert.NotNull(await TestStack.WaitUntilAsync(async () =>
         {
             var meta = await _durable.Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true);
             return meta?.ReadCustomStatusAs<AccountSyncStatus>()?.Phase == "waiting";
         }, TimeSpan.FromSeconds(30)));
-        await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "during the idle"));
-        var woke = await TestStack.WaitUntilAsync(async () => await CountMessagesAsync(account) == 2, TimeSpan.FromSeconds(15));
-        Assert.True(woke.HasValue, "new mail during IDLE was not synced before the IDLE timeout");
-        output.WriteLine($"new mail synced {woke.Value.TotalMilliseconds:F0} ms after APPEND (IDLE timeout 20 s)");
+        Assert.NotNull(await TestStack.WaitUntilAsync(() => Task.FromResult(_watcher.Watched.Contains(account.Id)), TimeSpan.FromSeconds(30)));
+        await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "while waiting"));
+        var woke = await TestStack.WaitUntilAsync(async () => await CountMessagesAsync(account) == 2, TimeSpan.FromSeconds(30));
+        Assert.True(woke.HasValue, "new mail was not synced while the orchestration waited (its safety cycle is 15 min)");
+        output.WriteLine($"new mail synced {woke.Value.TotalMilliseconds:F0} ms after APPEND");
 
         var status = (await _durable.Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true))!;
         Assert.Equal(OrchestrationRuntimeStatus.Running, status.RuntimeStatus);
