@@ -339,6 +339,18 @@ public sealed class EngineMetricsTests : IDisposable
     }
 
     [Fact]
+    public void The_watcher_counts_wakes_by_cause_without_the_account_and_its_watched_accounts()
+    {
+        Metrics.RecordWake("probe");
+        Metrics.RecordWatched(+2);
+        Metrics.RecordWatched(-1);
+        var wake = Assert.Single(Measured("nylas.watch.wakes"));
+        Assert.Equal("probe", wake.Tags["nylas.watch.cause"]);
+        Assert.False(wake.Tags.ContainsKey("nylas.account.id"));
+        Assert.Equal(1, Measured("nylas.watch.accounts").Sum(m => m.Value));
+    }
+
+    [Fact]
     public void An_ingest_batch_records_stored_failures_by_error_type_and_its_latency_from_the_queue()
     {
         var queuedAt = new DateTimeOffset(2026, 12, 6, 9, 0, 0, TimeSpan.Zero);

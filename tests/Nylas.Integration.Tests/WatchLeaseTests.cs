@@ -41,6 +41,7 @@ public abstract class WatcherHarness : IAsyncLifetime
         var settings = databases.EngineSettings();
         settings["Nylas:Watch:LeaseSeconds"] = "10";
         settings["Nylas:Watch:DebounceMilliseconds"] = "50";
+        settings["Nylas:Storage:IngestQueue"] = "ingest-" + Guid.NewGuid().ToString("N")[..12];
         Configure(settings);
         _services = new ServiceCollection()
             .AddLogging(l => l.SetMinimumLevel(LogLevel.Warning))
