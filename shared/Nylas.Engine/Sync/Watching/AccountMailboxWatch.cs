@@ -71,11 +71,11 @@ public sealed partial class AccountMailboxWatch(
         }
     }
 
-    private async Task WatchOnceAsync(Account account, WakeDebouncer wakes, Action connected, CancellationToken cancellationToken)
+    /// <param name="healthy">Called whenever the connection proved to work (a NOOP or a probe answered): the reconnect back-off starts over.</param>
+    private async Task WatchOnceAsync(Account account, WakeDebouncer wakes, Action healthy, CancellationToken cancellationToken)
     {
         var secrets = await accounts.GetSecretsAsync(account.Id, cancellationToken);
         using var client = await connector.ConnectAsync(account.Imap, secrets, s => accounts.UpdateSecretsAsync(account.Id, s, cancellationToken), cancellationToken);
-        connected();
         bool labelServer = GmailLabels.IsLabelServer(client);
         var items = FolderStatusListing.ItemsFor(client);
         bool notify = client.Capabilities.HasFlag(ImapCapabilities.Notify) && !options.Value.Watch.DisableNotify;
@@ -84,15 +84,26 @@ public sealed partial class AccountMailboxWatch(
         LogWatching(account.Id, notify && watched is not null ? "notify" : idle && watched is not null ? "idle+probe" : "probe");
         try
         {
-            if (notify && watched is not null)
-                await WatchWithNotifyAsync(account, client, watched, items, wakes, cancellationToken);
-            else
-                await WatchWithProbesAsync(account, client, idle ? watched : null, items, wakes, cancellationToken);
+            if (!(notify && watched is not null && await WatchWithNotifyAsync(account, client, watched, items, wakes, healthy, cancellationToken)))
+                await WatchWithProbesAsync(account, client, idle ? watched : null, items, wakes, healthy, cancellationToken);
         }
         finally
         {
-            if (client.IsConnected && !cancellationToken.IsCancellationRequested)
-                await client.DisconnectAsync(quit: true, CancellationToken.None);
+            if (client.IsConnected) await LogOutAsync(client);
+        }
+    }
+
+    /// <summary>A polite LOGOUT, bounded; the connection may be the one that just failed, and its error is already on its way.</summary>
+    private static async Task LogOutAsync(ImapClient client)
+    {
+        using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            await client.DisconnectAsync(quit: true, bounded.Token);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or ImapProtocolException or ImapCommandException or ServiceNotConnectedException)
+        {
+            // Disposing the client closes the socket anyway.
         }
     }
 
@@ -102,15 +113,24 @@ public sealed partial class AccountMailboxWatch(
     /// and FETCH responses into events on its folder objects (cached by the LIST), and those events wake. The LIST comes
     /// after NOTIFY SET, so a change is either in its status (compared with the mirror) or reported afterwards.
     /// </summary>
-    private async Task WatchWithNotifyAsync(Account account, ImapClient client, IMailFolder watched, StatusItems items, WakeDebouncer wakes, CancellationToken cancellationToken)
+    /// <returns>False when the server refused the NOTIFY SET (the connection is still usable: probe instead).</returns>
+    private async Task<bool> WatchWithNotifyAsync(Account account, ImapClient client, IMailFolder watched, StatusItems items, WakeDebouncer wakes, Action healthy, CancellationToken cancellationToken)
     {
         // Opening with CONDSTORE enables it for the session, so the server's STATUS reports carry HIGHESTMODSEQ (flag changes).
         await watched.OpenAsync(FolderAccess.ReadOnly, cancellationToken);
-        await client.NotifyAsync(status: false,
-        [
-            new ImapEventGroup(ImapMailboxFilter.Selected, new ImapEvent.MessageNew(), ImapEvent.MessageExpunge, ImapEvent.FlagChange),
-            new ImapEventGroup(ImapMailboxFilter.Personal, new ImapEvent.MessageNew(), ImapEvent.MessageExpunge, ImapEvent.FlagChange, ImapEvent.MailboxName),
-        ], cancellationToken);
+        try
+        {
+            await client.NotifyAsync(status: false,
+            [
+                new ImapEventGroup(ImapMailboxFilter.Selected, new ImapEvent.MessageNew(), ImapEvent.MessageExpunge, ImapEvent.FlagChange),
+                new ImapEventGroup(ImapMailboxFilter.Personal, new ImapEvent.MessageNew(), ImapEvent.MessageExpunge, ImapEvent.FlagChange, ImapEvent.MailboxName),
+            ], cancellationToken);
+        }
+        catch (ImapCommandException ex)
+        {
+            LogNotifyRefused(account.Id, ex.Response.ToString(), ex.ResponseText);
+            return false;
+        }
         var listed = await ListAsync(client, items, cancellationToken);
 
         var subscribed = new HashSet<IMailFolder>();
@@ -145,12 +165,14 @@ public sealed partial class AccountMailboxWatch(
                 using var done = new CancellationTokenSource(slice, clock);
                 await client.IdleAsync(done.Token, cancellationToken);
                 await client.NoOpAsync(cancellationToken);
+                healthy();
             }
         }
         finally
         {
             client.FolderCreated -= OnFolderCreated;
         }
+        return true;
     }
 
     /// <summary>Whatever changed while nobody watched (before this connection) is due now.</summary>
@@ -165,7 +187,7 @@ public sealed partial class AccountMailboxWatch(
     /// IDLE on the watched folder (when there is one) for slices that end at the next probe; a probe compares every
     /// folder's status with the previous probe's and wakes when any moved, appeared or vanished.
     /// </summary>
-    private async Task WatchWithProbesAsync(Account account, ImapClient client, IMailFolder? watched, StatusItems items, WakeDebouncer wakes, CancellationToken cancellationToken)
+    private async Task WatchWithProbesAsync(Account account, ImapClient client, IMailFolder? watched, StatusItems items, WakeDebouncer wakes, Action healthy, CancellationToken cancellationToken)
     {
         var probeEvery = TimeSpan.FromSeconds(options.Value.Watch.ProbeSeconds);
         var refreshEvery = TimeSpan.FromSeconds(options.Value.Sync.IdleRefreshSeconds);
@@ -211,6 +233,7 @@ public sealed partial class AccountMailboxWatch(
                 wakes.Trigger("probe");
             }
             last = now;
+            healthy();
             nextProbe = clock.GetUtcNow() + probeEvery;
         }
     }
@@ -273,6 +296,9 @@ public sealed partial class AccountMailboxWatch(
 
     [LoggerMessage(EventId = 1105, Level = LogLevel.Warning, Message = "Account {AccountId}: could not wake the sync ({Error}: {Message}); its safety cycle will run it")]
     private partial void LogWakeFailed(long accountId, string error, string message);
+
+    [LoggerMessage(EventId = 1110, Level = LogLevel.Warning, Message = "Account {AccountId}: the server refused NOTIFY ({Response}: {Text}); watching by IDLE and probes instead")]
+    private partial void LogNotifyRefused(long accountId, string response, string text);
 
     [LoggerMessage(EventId = 1106, Level = LogLevel.Debug, Message = "Account {AccountId}: the probe saw {Count} folder(s) move, first {Folder}")]
     private partial void LogProbeMoved(long accountId, int count, string folder);
