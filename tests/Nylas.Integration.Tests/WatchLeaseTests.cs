@@ -111,6 +111,12 @@ public abstract class WatcherHarness : IAsyncLifetime
     protected static async Task WaitForAsync(string what, Func<bool> condition)
         => Assert.True((await TestStack.WaitUntilAsync(() => Task.FromResult(condition()), TimeSpan.FromSeconds(30))).HasValue, what);
 
+    protected async Task ExecuteGlobalAsync(string sql)
+    {
+        await using var cmd = _services.GetRequiredService<Nylas.Engine.Storage.ShardDirectory>().Global.CreateCommand(sql);
+        await cmd.ExecuteNonQueryAsync();
+    }
+
     protected async Task<long> CountLeasesAsync(long accountId, string owner)
     {
         await using var cmd = _services.GetRequiredService<Nylas.Engine.Storage.ShardDirectory>().Global
@@ -158,6 +164,24 @@ public sealed class WatchLeaseTests : WatcherHarness
         Assert.Empty(first.Watched);
         await WaitForAsync("the second watcher did not take the account after the first stopped", () => second.Watched.Contains(account.Id));
         Assert.Equal(1, await CountLeasesAsync(account.Id, "watcher-b"));
+    }
+
+    /// <summary>A process that died holds leases nobody renews: another takes them once they expire, and not before.</summary>
+    [Fact]
+    public async Task A_dead_process_s_expired_lease_moves_and_a_live_one_does_not()
+    {
+        var (_, orphaned) = await CreateAccountAsync();
+        var (_, held) = await CreateAccountAsync();
+        await ExecuteGlobalAsync($"""
+            INSERT INTO watch_leases (account_id, owner, expires_at) VALUES
+              ({orphaned.Id}, 'dead-process', UTC_TIMESTAMP(3) + INTERVAL 3 SECOND),
+              ({held.Id}, 'live-process', UTC_TIMESTAMP(3) + INTERVAL 1 HOUR)
+            """);
+        var watcher = await StartWatcherAsync("watcher-b");
+        await WaitForAsync("the expired lease did not move", () => watcher.Watched.Contains(orphaned.Id));
+        Assert.Equal(1, await CountLeasesAsync(orphaned.Id, "watcher-b"));
+        Assert.DoesNotContain(held.Id, watcher.Watched);
+        Assert.Equal(1, await CountLeasesAsync(held.Id, "live-process"));
     }
 
     [Fact]
