@@ -42,7 +42,7 @@ public sealed partial class AccountMailboxWatch(
             {
                 var account = await accounts.GetAsync(accountId, cancellationToken);
                 if (account is null) return; // deleted: the next renewal releases the lease
-                await WatchOnceAsync(account, wakes, () => failures = 0, cancellationToken);
+                await WatchOnceAsync(account, wakes, recovering: failures > 0, () => failures = 0, cancellationToken);
                 continue;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -71,11 +71,13 @@ public sealed partial class AccountMailboxWatch(
         }
     }
 
+    /// <param name="recovering">The last connection failed: a sync backing off after the same outage is woken once this one logs in.</param>
     /// <param name="healthy">Called whenever the connection proved to work (a NOOP or a probe answered): the reconnect back-off starts over.</param>
-    private async Task WatchOnceAsync(Account account, WakeDebouncer wakes, Action healthy, CancellationToken cancellationToken)
+    private async Task WatchOnceAsync(Account account, WakeDebouncer wakes, bool recovering, Action healthy, CancellationToken cancellationToken)
     {
         var secrets = await accounts.GetSecretsAsync(account.Id, cancellationToken);
         using var client = await connector.ConnectAsync(account.Imap, secrets, s => accounts.UpdateSecretsAsync(account.Id, s, cancellationToken), cancellationToken);
+        if (recovering) wakes.Trigger("reconnect");
         bool labelServer = GmailLabels.IsLabelServer(client);
         var items = FolderStatusListing.ItemsFor(client);
         bool notify = client.Capabilities.HasFlag(ImapCapabilities.Notify) && !options.Value.Watch.DisableNotify;
