@@ -81,6 +81,36 @@ public sealed class ApiFunctions(ApiPipeline pipeline)
     [Function(nameof(GetLabel))]
     public Task<IActionResult> GetLabel([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "labels/{id}")] HttpRequest req) => Run(req);
 
+    [Function(nameof(UpdateMessage))]
+    public Task<IActionResult> UpdateMessage([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "messages/{id}")] HttpRequest req, [DurableClient] DurableTaskClient durable) => Run(req, durable);
+
+    [Function(nameof(UpdateThread))]
+    public Task<IActionResult> UpdateThread([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "threads/{id}")] HttpRequest req, [DurableClient] DurableTaskClient durable) => Run(req, durable);
+
+    [Function(nameof(CreateFolder))]
+    public Task<IActionResult> CreateFolder([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "folders")] HttpRequest req, [DurableClient] DurableTaskClient durable) => Run(req, durable);
+
+    [Function(nameof(UpdateFolder))]
+    public Task<IActionResult> UpdateFolder([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "folders/{id}")] HttpRequest req, [DurableClient] DurableTaskClient durable) => Run(req, durable);
+
+    [Function(nameof(DeleteFolder))]
+    public Task<IActionResult> DeleteFolder([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "folders/{id}")] HttpRequest req, [DurableClient] DurableTaskClient durable) => Run(req, durable);
+
+    [Function(nameof(CreateLabel))]
+    public Task<IActionResult> CreateLabel([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "labels")] HttpRequest req, [DurableClient] DurableTaskClient durable) => Run(req, durable);
+
+    [Function(nameof(UpdateLabel))]
+    public Task<IActionResult> UpdateLabel([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "labels/{id}")] HttpRequest req, [DurableClient] DurableTaskClient durable) => Run(req, durable);
+
+    [Function(nameof(DeleteLabel))]
+    public Task<IActionResult> DeleteLabel([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "labels/{id}")] HttpRequest req, [DurableClient] DurableTaskClient durable) => Run(req, durable);
+
+    [Function(nameof(ListJobStatuses))]
+    public Task<IActionResult> ListJobStatuses([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "job-statuses")] HttpRequest req) => Run(req);
+
+    [Function(nameof(GetJobStatus))]
+    public Task<IActionResult> GetJobStatus([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "job-statuses/{id}")] HttpRequest req) => Run(req);
+
     [Function(nameof(LatestCursor))]
     public Task<IActionResult> LatestCursor([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "delta/latest_cursor")] HttpRequest req) => Run(req);
 

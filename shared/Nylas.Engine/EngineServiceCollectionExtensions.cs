@@ -12,6 +12,7 @@ using Nylas.Engine.Queues;
 using Nylas.Engine.Security;
 using Nylas.Engine.Storage;
 using Nylas.Engine.Sync;
+using Nylas.Engine.Syncback;
 
 namespace Nylas.Engine;
 
@@ -56,6 +57,7 @@ public static class EngineServiceCollectionExtensions
             .AddIngestTransport(configuration)
             .AddIngest()
             .AddSync()
+            .AddSyncback()
             .AddConnect()
             .AddApi();
     }

@@ -15,6 +15,7 @@ public sealed class NylasOptions
     [Required, ValidateObjectMembers] public StorageOptions Storage { get; set; } = new();
     [Required, ValidateObjectMembers] public SecurityOptions Security { get; set; } = new();
     [ValidateObjectMembers] public SyncOptions Sync { get; set; } = new();
+    [ValidateObjectMembers] public SyncbackOptions Syncback { get; set; } = new();
     [ValidateObjectMembers] public Sync.Watching.WatchOptions Watch { get; set; } = new();
     [ValidateObjectMembers] public IngestOptions Ingest { get; set; } = new();
     [ValidateObjectMembers] public ApiOptions Api { get; set; } = new();
@@ -129,6 +130,17 @@ public sealed class SyncOptions
     [Range(5, 1800)] public int IdleRefreshSeconds { get; set; } = 60;
     /// <summary>Behave as if the server lacked CONDSTORE (tests of the full-comparison path; servers with a broken CONDSTORE).</summary>
     public bool DisableCondStore { get; set; }
+}
+
+/// <summary>How API writes are applied to the mail server (Syncback/).</summary>
+public sealed class SyncbackOptions
+{
+    /// <summary>Refusals by the server before an action fails for good and is undone locally.</summary>
+    [Range(1, 100)] public int MaxAttempts { get; set; } = 5;
+    /// <summary>The first wait after a refusal; it doubles with each attempt.</summary>
+    [Range(1, 3600)] public int RetrySeconds { get; set; } = 5;
+    /// <summary>An action not applied within this time (the server unreachable all along) fails and is undone.</summary>
+    [Range(1, 525_600)] public int MaxAgeMinutes { get; set; } = 1440;
 }
 
 public sealed class IngestOptions

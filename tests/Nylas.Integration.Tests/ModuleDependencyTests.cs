@@ -17,7 +17,7 @@ public partial class ModuleDependencyTests
         ["MailSessions"],
         ["Queues"],
         ["Ingest"],
-        ["Sync"],
+        ["Sync", "Syncback"],
         ["Connect"],
         ["Api", "Hosting"],
     ];

@@ -281,6 +281,23 @@ public class OpenApiTests(ReadApiFixture host) : IClassFixture<ReadApiFixture>
         await CheckAsync("/events", "get", Get("/events"), host.Client(), expectStatus: 401);
         await CheckAsync("/a/{client_id}/accounts", "get", Get($"/a/{host.ClientId}/accounts"), http, expectStatus: 401);
 
+        // Writes: answered at once with the new state (Syncback applies them on the server); folders with their job statuses.
+        var starred = await Call("put", "/messages/{id}", $"/messages/{contract}", http, new JsonObject { ["starred"] = true, ["subject"] = "echoed, ignored" });
+        Assert.True(starred!.Value.GetProperty("starred").GetBoolean());
+        await Call("put", "/messages/{id}", $"/messages/{contract}", http, new JsonObject { ["label_ids"] = new JsonArray("x") }, status: 400);
+        await Call("put", "/threads/{id}", $"/threads/{ids["/threads"]}", http, new JsonObject { ["unread"] = false });
+        var created = (await Call("post", "/folders", "/folders", http, new JsonObject { ["display_name"] = "OpenAPI folder" }))!.Value;
+        string folderId = created.GetProperty("id").GetString()!, job = created.GetProperty("job_status_id").GetString()!;
+        await Call("put", "/folders/{id}", $"/folders/{folderId}", http, new JsonObject { ["display_name"] = "OpenAPI folder renamed", ["name"] = "" });
+        await Call("put", "/folders/{id}", $"/folders/{ids["/folders"]}", http, new JsonObject { ["display_name"] = "Renamed inbox" }, status: 400);
+        await Call("delete", "/folders/{id}", $"/folders/{folderId}", http);
+        await Call("get", "/job-statuses", "/job-statuses?limit=10", http);
+        await Call("get", "/job-statuses/{id}", $"/job-statuses/{job}", http);
+        await Call("get", "/job-statuses/{id}", "/job-statuses/0000000000000000000000000", http, status: 404);
+        await Call("post", "/labels", "/labels", http, new JsonObject { ["display_name"] = "x" }, status: 404);
+        await Call("put", "/labels/{id}", $"/labels/{folderId}", http, new JsonObject { ["display_name"] = "x" }, status: 404);
+        await Call("delete", "/labels/{id}", $"/labels/{folderId}", http, status: 404);
+
         // A route added to the document must be added here too (with its ids), or this fails.
         Assert.Equal(DocumentedRoutes(), new SortedSet<string>(exercised));
     }

@@ -76,6 +76,9 @@ public sealed record ApiFolder
     public required string AccountId { get; init; }
     public string? Name { get; init; }
     public required string DisplayName { get; init; }
+    /// <summary>The job status of the write that answered this folder (POST, PUT); absent on reads.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? JobStatusId { get; init; }
 }
 
 /// <summary>A file (attachment or inline part) as listed on its message.</summary>

@@ -24,6 +24,9 @@ public static class ApiModule
         services.AddSingleton<ApiPipeline>();
         services.AddSingleton<MessageQueries>();
         services.AddSingleton<MessagesApi>();
+        services.AddSingleton<MessageUpdates>();
+        services.AddSingleton<Folders.FolderWrites>();
+        services.AddSingleton<JobStatuses.JobStatusesApi>();
         services.AddSingleton<AccountsApi>();
         services.AddSingleton<FoldersApi>();
         services.AddSingleton<HealthApi>();

@@ -3,11 +3,12 @@ using MailKit.Net.Imap;
 using Microsoft.Extensions.Logging;
 using Nylas.Core.Sync;
 using Nylas.Engine.Accounts;
+using Nylas.Engine.Syncback;
 
 namespace Nylas.Engine.Sync;
 
 /// <summary>The server's folder list mirrored as FolderState rows (created, renamed, deleted, roles updated).</summary>
-public sealed partial class FolderListMirror(FolderStore folders, ILogger<MailboxSyncer> logger)
+public sealed partial class FolderListMirror(FolderStore folders, ActionLog actions, ILogger<MailboxSyncer> logger)
 {
     // Logs under MailboxSyncer's category, as before the split: log filters and the sync benchmark select on it.
 
@@ -28,7 +29,10 @@ public sealed partial class FolderListMirror(FolderStore folders, ILogger<Mailbo
             .DistinctBy(f => f.FullName)
             .OrderBy(f => FolderRoles.Priority(FolderRoles.Resolve(f))).ThenBy(f => f.FullName, StringComparer.Ordinal)
             .ToList();
-        var local = await folders.ListAsync(account.ShardId, account.Id, cancellationToken);
+        // A folder the API created, renamed or deleted and the server has not confirmed yet is left as the API made it.
+        var (claimedRows, claimedNames) = await actions.PendingFolderClaimsAsync(account.ShardId, account.Id, cancellationToken);
+        listed.RemoveAll(f => claimedNames.Contains(f.FullName));
+        var local = (await folders.ListAsync(account.ShardId, account.Id, cancellationToken)).Where(f => !claimedRows.Contains(f.Id)).ToList();
         var knownNames = local.Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
         // A new name can only be matched as a rename by its UIDVALIDITY; a folder listed without status data (INBOX, or no LIST-STATUS) is asked.
         if (account.UsesLabels)

@@ -69,7 +69,8 @@ public sealed class MailboxMirror(ShardDirectory shards, TimeProvider clock)
             await using var cmd = new MySqlCommand("""
                 INSERT INTO imap_uids (account_id, folder_id, uid, message_id, flags) VALUES (@account, @folder, @uid, @message, @flags)
                 ON DUPLICATE KEY UPDATE message_id = VALUES(message_id), flags = VALUES(flags);
-                UPDATE messages SET orphaned_at = NULL, is_read = @read, is_starred = @starred, updated_at = @now WHERE id = @message;
+                UPDATE messages SET orphaned_at = NULL, is_read = @read, is_starred = @starred, updated_at = @now,
+                  pending_folder_id = IF(pending_folder_id = @folder, NULL, pending_folder_id) WHERE id = @message;
                 """, connection, tx);
             cmd.Parameters.AddWithValue("@account", accountId);
             cmd.Parameters.AddWithValue("@folder", folderId);
@@ -98,7 +99,9 @@ public sealed class MailboxMirror(ShardDirectory shards, TimeProvider clock)
                 await using var cmd = new MySqlCommand("""
                     UPDATE imap_uids SET flags = @flags WHERE folder_id = @folder AND uid = @uid;
                     SELECT m.id, m.public_id, m.is_read, m.is_starred FROM imap_uids u JOIN messages m ON m.id = u.message_id
-                    WHERE u.folder_id = @folder AND u.uid = @uid;
+                    WHERE u.folder_id = @folder AND u.uid = @uid
+                      AND NOT EXISTS (SELECT 1 FROM syncback_actions a WHERE a.object_row_id = m.id AND a.object_type = 'message'
+                                      AND a.state = 'pending' AND a.action IN ('mark_unread', 'mark_starred'));
                     """, connection, tx);
                 cmd.Parameters.AddWithValue("@flags", flags);
                 cmd.Parameters.AddWithValue("@folder", folderId);

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Nylas.Core.Sync;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.MailSessions;
+using Nylas.Engine.Syncback;
 using Nylas.Engine.Telemetry;
 
 namespace Nylas.Engine.Sync;
@@ -22,6 +23,7 @@ public sealed partial class MailboxSyncer(
     FolderListMirror folderList,
     FolderChangeScanner changeScanner,
     NewMailFetcher newMail,
+    SyncbackApplier syncback,
     IOptions<NylasOptions> options,
     EngineMetrics metrics,
     TimeProvider clock,
@@ -66,12 +68,17 @@ public sealed partial class MailboxSyncer(
             step.Attach(client);
             try
             {
+                // API writes first, in order: the mirror then reads the server with them applied.
+                var retryAt = await syncback.ApplyAsync(account, client, cancellationToken);
                 var (fetched, hasMore) = await SyncAllFoldersAsync(account, client, cancellationToken);
                 if (account.SyncState != SyncStates.Running || account.SyncError is not null)
                     await accounts.SetSyncStateAsync(accountId, SyncStates.Running, null, cancellationToken);
                 await client.DisconnectAsync(quit: true, cancellationToken);
                 EngineTelemetry.Tag("nylas.sync.fetched", fetched);
-                return new SyncOutcome(Stop: false, hasMore, fetched, SafetyCycleSeconds: options.Value.Sync.IdleSeconds);
+                int wait = options.Value.Sync.IdleSeconds;
+                // A refused write is tried again when its back-off ends, whether or not the watcher sees a change by then.
+                if (retryAt is DateTime at) wait = (int)Math.Clamp(Math.Ceiling((at - clock.GetUtcNow().UtcDateTime).TotalSeconds), 1, wait);
+                return new SyncOutcome(Stop: false, hasMore, fetched, SafetyCycleSeconds: wait);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

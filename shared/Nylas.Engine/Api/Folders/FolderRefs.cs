@@ -27,7 +27,7 @@ internal static class FolderRefs
         // DISTINCT: a thread's messages share folders (the UNION de-duplicates on its own, but may be left out).
         await using var cmd = shard.CreateCommand($"""
             SELECT DISTINCT {keyColumn}, f.id, f.public_id, f.role, f.display_name
-            FROM messages m JOIN imap_uids u ON u.message_id = m.id JOIN folders f ON f.id = u.folder_id
+            FROM messages m JOIN imap_uids u ON u.message_id = m.id JOIN folders f ON f.id = COALESCE(m.pending_folder_id, u.folder_id)
             WHERE {keyColumn} IN ({rowIds}) AND m.account_id = @account
             {labels}
             ORDER BY 1, 2

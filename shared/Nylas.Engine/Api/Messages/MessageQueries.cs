@@ -21,8 +21,9 @@ public sealed class MessageQueries(ShardDirectory shards) : IMailListQueries<Api
         f.public_id, f.role, f.display_name, m.id, t.public_id
         """;
 
-    // The folder shown is the lowest-id folder holding the message (a folder account shows one).
-    private const string FolderOfMessage = "(SELECT MIN(u.folder_id) FROM imap_uids u WHERE u.message_id = m.id)";
+    // The folder shown is the lowest-id folder holding the message (a folder account shows one), or the one an API move
+    // the server has not confirmed yet takes it to (Syncback/).
+    private const string FolderOfMessage = "COALESCE(m.pending_folder_id, (SELECT MIN(u.folder_id) FROM imap_uids u WHERE u.message_id = m.id))";
 
     /// <summary>Messages picked by id or thread: a handful of rows.</summary>
     private const string Select = $"""

@@ -11,6 +11,7 @@ using Nylas.Engine.Api.Events;
 using Nylas.Engine.Api.Files;
 using Nylas.Engine.Api.Folders;
 using Nylas.Engine.Api.Health;
+using Nylas.Engine.Api.JobStatuses;
 using Nylas.Engine.Api.Messages;
 using Nylas.Engine.Api.OpenApi;
 using Nylas.Engine.Api.Threads;
@@ -50,6 +51,17 @@ public static class ApiRoutes
         Get("GetFolder", "folders/{id}", Account, (h, v) => S<FoldersApi>(h).GetAsync(h, Id(v))),
         Get("ListLabels", "labels", Account, (h, _) => S<FoldersApi>(h).ListLabelsAsync(h)),
         Get("GetLabel", "labels/{id}", Account, (h, v) => S<FoldersApi>(h).GetLabelAsync(h, Id(v))),
+
+        Put("UpdateMessage", "messages/{id}", (h, v) => S<MessageUpdates>(h).UpdateMessageAsync(h, Id(v))),
+        Put("UpdateThread", "threads/{id}", (h, v) => S<MessageUpdates>(h).UpdateThreadAsync(h, Id(v))),
+        Post("CreateFolder", "folders", Account, (h, _) => S<FolderWrites>(h).CreateFolderAsync(h), usesSyncControl: true),
+        Put("UpdateFolder", "folders/{id}", (h, v) => S<FolderWrites>(h).UpdateFolderAsync(h, Id(v))),
+        Delete("DeleteFolder", "folders/{id}", (h, v) => S<FolderWrites>(h).DeleteFolderAsync(h, Id(v))),
+        Post("CreateLabel", "labels", Account, (h, _) => S<FolderWrites>(h).CreateLabelAsync(h), usesSyncControl: true),
+        Put("UpdateLabel", "labels/{id}", (h, v) => S<FolderWrites>(h).UpdateLabelAsync(h, Id(v))),
+        Delete("DeleteLabel", "labels/{id}", (h, v) => S<FolderWrites>(h).DeleteLabelAsync(h, Id(v))),
+        Get("ListJobStatuses", "job-statuses", Account, (h, _) => S<JobStatusesApi>(h).ListAsync(h)),
+        Get("GetJobStatus", "job-statuses/{id}", Account, (h, v) => S<JobStatusesApi>(h).GetAsync(h, Id(v))),
 
         Post("LatestCursor", "delta/latest_cursor", Account, (h, _) => S<DeltaApi>(h).LatestCursorAsync(h)),
         Post("GenerateCursor", "delta/generate_cursor", Account, (h, _) => S<DeltaApi>(h).GenerateCursorAsync(h)),
@@ -100,6 +112,13 @@ public static class ApiRoutes
 
     private static ApiRoute Post(string name, string template, ApiAccess access, Func<HttpContext, RouteValueDictionary, Task<ApiResult>> handler, bool usesSyncControl = false)
         => new(name, "POST", template, access, handler, usesSyncControl);
+
+    // Writes of an account's objects: they wake its sync, which applies them on the server.
+    private static ApiRoute Put(string name, string template, Func<HttpContext, RouteValueDictionary, Task<ApiResult>> handler)
+        => new(name, "PUT", template, Account, handler, UsesSyncControl: true);
+
+    private static ApiRoute Delete(string name, string template, Func<HttpContext, RouteValueDictionary, Task<ApiResult>> handler)
+        => new(name, "DELETE", template, Account, handler, UsesSyncControl: true);
 
     private static T S<T>(HttpContext http) where T : notnull => http.RequestServices.GetRequiredService<T>();
 
