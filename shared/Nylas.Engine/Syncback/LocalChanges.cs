@@ -93,7 +93,8 @@ public sealed class LocalChanges(ShardDirectory shards, ActionLog log, TimeProvi
     {
         await using var connection = await shards.Shard(shardId).OpenConnectionAsync(cancellationToken);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
-        await using (var cmd = new MySqlCommand("UPDATE folders SET name = @display, display_name = @display WHERE id = @id", connection, tx))
+        // name stays the server's name until the rename is applied there: actions queued before it still find the folder.
+        await using (var cmd = new MySqlCommand("UPDATE folders SET display_name = @display WHERE id = @id", connection, tx))
         {
             cmd.Parameters.AddWithValue("@display", displayName);
             cmd.Parameters.AddWithValue("@id", folder.Id);
@@ -160,8 +161,7 @@ public sealed class LocalChanges(ShardDirectory shards, ActionLog log, TimeProvi
             case SyncbackActionNames.UpdateFolder:
             {
                 var rename = action.Read<FolderPayload>();
-                await using var cmd = new MySqlCommand("UPDATE folders SET name = @name, display_name = @display WHERE id = @id", connection, tx);
-                cmd.Parameters.AddWithValue("@name", rename.OldName);
+                await using var cmd = new MySqlCommand("UPDATE folders SET display_name = @display WHERE id = @id", connection, tx);
                 cmd.Parameters.AddWithValue("@display", rename.OldDisplayName);
                 cmd.Parameters.AddWithValue("@id", action.ObjectRowId);
                 await cmd.ExecuteNonQueryAsync(cancellationToken);

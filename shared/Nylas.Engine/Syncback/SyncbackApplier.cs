@@ -219,7 +219,9 @@ public sealed partial class SyncbackApplier(ActionLog log, ShardDirectory shards
             }
             case SyncbackActionNames.UpdateFolder:
             {
-                var folder = await client.GetFolderAsync(payload.OldName!, cancellationToken);
+                // The row keeps the server's name until a rename applies: after the earlier actions, it is the name there now.
+                string current = await FolderNameAsync(account, action.ObjectRowId, cancellationToken) ?? payload.OldName!;
+                var folder = await client.GetFolderAsync(current, cancellationToken);
                 await folder.RenameAsync(folder.ParentFolder ?? client.GetFolder(client.PersonalNamespaces[0]), payload.Name, cancellationToken);
                 serverName = folder.FullName;
                 break;

@@ -73,7 +73,12 @@ public sealed class FolderWrites(FolderStore folders, LocalChanges changes, Shar
         if (folder.Role is not null) return ApiResult.BadRequest($"'{folder.DisplayName}' is a system folder ({folder.Role}): it cannot be deleted.");
         string? job = await changes.DeleteFolderAsync(account.ShardId, account.Id, Local(folder), ct);
         if (job is null)
-            return ApiResult.BadRequest($"Folder '{folder.DisplayName}' still holds {await CountMessagesAsync(account, folder.Id, ct)} message(s): move or delete them before deleting the folder.");
+        {
+            var (held, movingOut) = await CountMessagesAsync(account, folder.Id, ct);
+            return ApiResult.BadRequest(held > movingOut
+                ? $"Folder '{folder.DisplayName}' still holds {held - movingOut} message(s): move or delete them before deleting the folder."
+                : $"Folder '{folder.DisplayName}' still holds {held} message(s) that are being moved out of it: try again once their job statuses are successful.");
+        }
         await sync.WakeAsync(account.Id, CancellationToken.None);
         return ApiResult.Json(new FolderJob(job));
     }
@@ -113,14 +118,18 @@ public sealed class FolderWrites(FolderStore folders, LocalChanges changes, Shar
         => (await folders.ListAsync(account.ShardId, account.Id, ct))
             .Any(f => f.Id != exceptId && (string.Equals(f.DisplayName, displayName, StringComparison.OrdinalIgnoreCase) || string.Equals(f.Name, displayName, StringComparison.OrdinalIgnoreCase)));
 
-    private async Task<long> CountMessagesAsync(Account account, long folderId, CancellationToken ct)
+    /// <summary>Messages the folder holds or will hold (moves into it the server has not applied yet), and how many of them are being moved out.</summary>
+    private async Task<(long Held, long MovingOut)> CountMessagesAsync(Account account, long folderId, CancellationToken ct)
     {
         await using var cmd = shards.Shard(account.ShardId).CreateCommand("""
-            SELECT (SELECT COUNT(*) FROM imap_uids WHERE folder_id = @folder) + (SELECT COUNT(*) FROM messages WHERE account_id = @account AND pending_folder_id = @folder)
+            SELECT (SELECT COUNT(*) FROM imap_uids WHERE folder_id = @folder) + (SELECT COUNT(*) FROM messages WHERE account_id = @account AND pending_folder_id = @folder),
+                   (SELECT COUNT(*) FROM imap_uids u JOIN messages m ON m.id = u.message_id WHERE u.folder_id = @folder AND m.pending_folder_id IS NOT NULL AND m.pending_folder_id <> @folder)
             """);
         cmd.Parameters.AddWithValue("@folder", folderId);
         cmd.Parameters.AddWithValue("@account", account.Id);
-        return Convert.ToInt64(await cmd.ExecuteScalarAsync(ct));
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        await r.ReadAsync(ct);
+        return (r.GetInt64(0), r.GetInt64(1));
     }
 
     private static LocalFolder Local(FolderState f) => new(f.Id, f.PublicId, f.Name, f.DisplayName, f.Role);
