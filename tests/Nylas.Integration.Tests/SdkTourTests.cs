@@ -503,4 +503,61 @@ public class SdkTourTests(SdkTourFixture host) : IClassFixture<SdkTourFixture>
         Assert.Equal("application/octet-stream", download.GetProperty("content_type_header").GetString());
         Assert.Contains(SdkTourFixture.AttachmentName, download.GetProperty("content_disposition_header").GetString());
     }
+
+    [Fact]
+    public async Task Writes_through_the_SDK_are_answered_at_once_and_reach_the_server()
+    {
+        string receiptId = IdsByKey()["receipt"];
+        var marked = Result("message.save read and star");
+        Assert.Equal(receiptId, marked.GetProperty("id").GetString());
+        Assert.False(marked.GetProperty("unread").GetBoolean());
+        Assert.True(marked.GetProperty("starred").GetBoolean());
+
+        var created = Result("folder.save create");
+        Assert.Equal("Tour archive", created.GetProperty("display_name").GetString());
+        string job = created.GetProperty("job_status_id").GetString()!;
+        Assert.False(string.IsNullOrEmpty(job));
+        var moved = Result("message.save move");
+        Assert.Equal(receiptId, moved.GetProperty("id").GetString());
+        Assert.Equal(created.GetProperty("id").GetString(), moved.GetProperty("folder").GetProperty("id").GetString());
+        Assert.False(Result("thread.save read").GetProperty("unread").GetBoolean());
+        // The SDK sends name "" back for the folder's null role (quirk 5): a rename, not a role change.
+        var renamed = Result("folder.save rename");
+        Assert.Equal("Tour archive renamed", renamed.GetProperty("display_name").GetString());
+        Assert.NotEqual(job, renamed.GetProperty("job_status_id").GetString());
+
+        var status = Result("jobStatuses.find");
+        Assert.Equal(job, status.GetProperty("id").GetString());
+        Assert.Equal(job, status.GetProperty("job_status_id").GetString());
+        Assert.Equal("create_folder", status.GetProperty("action").GetString());
+        Assert.Equal("folder", status.GetProperty("object").GetString());
+        Assert.Contains(status.GetProperty("status").GetString(), new[] { "pending", "successful" });
+        foreach (string settled in new[] { "writes: applied", "writes: moved back", "writes: deleted" })
+            Assert.All(Result(settled).EnumerateArray(), j => Assert.Equal("successful", j.GetProperty("status").GetString()));
+        var actions = Result("writes: deleted").EnumerateArray().Select(j => j.GetProperty("action").GetString()).ToList();
+        foreach (string action in new[] { "mark_unread", "mark_starred", "create_folder", "move", "update_folder", "delete_folder" })
+            Assert.Contains(action, actions);
+
+        // Once applied, the API showed the message in the renamed folder, then back home; the folder is gone.
+        var inNew = Result("writes: in the new folder");
+        Assert.Equal(receiptId, inNew.GetProperty("id").GetString());
+        Assert.Equal("Tour archive renamed", inNew.GetProperty("folder").GetProperty("display_name").GetString());
+        Assert.Equal("Receipts", Result("message.save move back").GetProperty("folder").GetProperty("display_name").GetString());
+        Assert.DoesNotContain(Result("folders.delete").EnumerateArray(), f => f.GetProperty("display_name").GetString()!.StartsWith("Tour archive", StringComparison.Ordinal));
+
+        // And the server, seen by another IMAP client: flags, the message back in Receipts, no tour folder left.
+        using var imap = await TestStack.ConnectImapAsync(host.Email);
+        var names = (await imap.GetFoldersAsync(imap.PersonalNamespaces[0])).Select(f => f.FullName).ToList();
+        Assert.DoesNotContain(names, n => n.StartsWith("Tour archive", StringComparison.Ordinal));
+        var receipts = await imap.GetFolderAsync("Receipts");
+        await receipts.OpenAsync(FolderAccess.ReadOnly);
+        var summary = Assert.Single(await receipts.FetchAsync(0, -1, MessageSummaryItems.Flags | MessageSummaryItems.Envelope));
+        Assert.Equal("Receipt #1042", summary.Envelope?.Subject);
+        Assert.True(summary.Flags!.Value.HasFlag(MessageFlags.Seen) && summary.Flags.Value.HasFlag(MessageFlags.Flagged), summary.Flags.ToString());
+        await imap.Inbox.OpenAsync(FolderAccess.ReadOnly);
+        var lunch = await imap.Inbox.SearchAsync(MailKit.Search.SearchQuery.SubjectContains("Lunch on Friday"));
+        var lunchFlags = Assert.Single(await imap.Inbox.FetchAsync(lunch, MessageSummaryItems.Flags)).Flags!.Value;
+        Assert.True(lunchFlags.HasFlag(MessageFlags.Seen), lunchFlags.ToString());
+        await imap.DisconnectAsync(true);
+    }
 }

@@ -349,7 +349,66 @@ async function tour() {
     };
   });
 
+  await writes(nylas);
+
   return { sdk: { name: 'nylas', version: SDK_VERSION, node: process.version }, steps };
+}
+
+// Writes (syncback), last: every read step above has recorded the seeded mailbox as it was. The receipt is read,
+// starred, moved to a new folder and back; the lunch thread is marked read; the folder is renamed and deleted.
+async function writes(nylas) {
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const job = (j) => ({ id: j.id, object: j.object, action: j.action, status: j.status, job_status_id: j.jobStatusId });
+  // Every job applied by the account's sync step (or 60 s): the next write may depend on it (a delete needs the move out).
+  const settle = async () => {
+    for (let i = 0; i < 120; i++) {
+      const jobs = await nylas.jobStatuses.list();
+      if (jobs.every((j) => j.status !== 'pending')) return jobs.map(job);
+      await sleep(500);
+    }
+    throw new Error('job statuses still pending after 60 s');
+  };
+  const receipt = await step('writes: find the receipt', [], async () =>
+    (await nylas.messages.list({ subject: 'Receipt #1042' }))[0], message);
+  const home = receipt && receipt.folder;
+  await step('message.save read and star', [receipt], async () => {
+    receipt.unread = false;
+    receipt.starred = true;
+    return message(await receipt.save());
+  });
+  const created = await step('folder.save create', [], async () => {
+    const f = nylas.folders.build({ displayName: 'Tour archive' });
+    await f.save();
+    return f;
+  }, (f) => ({ ...folder(f), job_status_id: f.jobStatusId }));
+  const createJob = created && created.jobStatusId; // a later save() of the folder replaces it with its own job
+  await step('message.save move', [receipt, created], async () => {
+    receipt.folder = created;
+    return message(await receipt.save());
+  });
+  await step('thread.save read', [], async () => {
+    const t = (await nylas.threads.list({ subject: 'Lunch on Friday' }))[0];
+    t.unread = false;
+    return thread(await t.save());
+  });
+  await step('folder.save rename', [created], async () => {
+    created.displayName = 'Tour archive renamed';
+    await created.save();
+    return { ...folder(created), job_status_id: created.jobStatusId };
+  });
+  await step('jobStatuses.find', [createJob], async () => job(await nylas.jobStatuses.find(createJob)));
+  await step('writes: applied', [receipt, created], settle);
+  await step('writes: in the new folder', [receipt], async () => message(await nylas.messages.find(receipt.id)));
+  await step('message.save move back', [receipt, home], async () => {
+    receipt.folder = home;
+    return message(await receipt.save());
+  });
+  await step('writes: moved back', [receipt, home], settle);
+  await step('folders.delete', [created], async () => {
+    await nylas.folders.delete(created.id);
+    return (await nylas.folders.list()).map(folder);
+  });
+  await step('writes: deleted', [created], settle);
 }
 
 // POST /a/{client_id}/accounts with the SDK's request path: Basic base64(client_secret:) and a
