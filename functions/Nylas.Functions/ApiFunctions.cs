@@ -102,6 +102,24 @@ public sealed class ApiFunctions(ApiPipeline pipeline)
     [Function(nameof(RevokeAllTokens))]
     public Task<IActionResult> RevokeAllTokens([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "a/{clientId}/accounts/{id}/revoke-all")] HttpRequest req) => Run(req);
 
+    [Function(nameof(ListWebhooks))]
+    public Task<IActionResult> ListWebhooks([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "a/{clientId}/webhooks")] HttpRequest req) => Run(req);
+
+    [Function(nameof(CreateWebhook))]
+    public Task<IActionResult> CreateWebhook([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "a/{clientId}/webhooks")] HttpRequest req) => Run(req);
+
+    [Function(nameof(GetWebhook))]
+    public Task<IActionResult> GetWebhook([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "a/{clientId}/webhooks/{id}")] HttpRequest req) => Run(req);
+
+    [Function(nameof(UpdateWebhook))]
+    public Task<IActionResult> UpdateWebhook([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "a/{clientId}/webhooks/{id}")] HttpRequest req) => Run(req);
+
+    [Function(nameof(DeleteWebhook))]
+    public Task<IActionResult> DeleteWebhook([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "a/{clientId}/webhooks/{id}")] HttpRequest req) => Run(req);
+
+    [Function(nameof(ListWebhookDeliveries))]
+    public Task<IActionResult> ListWebhookDeliveries([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "a/{clientId}/webhooks/{id}/deliveries")] HttpRequest req) => Run(req);
+
     [Function(nameof(ConnectAuthorize))]
     public Task<IActionResult> ConnectAuthorize([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "connect/authorize")] HttpRequest req) => Run(req);
 

@@ -7,6 +7,7 @@ using Nylas.Engine.Hosting;
 using Nylas.Engine.Storage;
 using Nylas.Functions;
 using Nylas.Engine.Telemetry;
+using Nylas.Engine.Webhooks;
 
 // The host applies host.json without asking the app: fail at start, naming the value, rather than quietly later.
 HostJsonCheck.Require(Path.Combine(AppContext.BaseDirectory, "host.json"));
@@ -14,6 +15,8 @@ var builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
 builder.Services.AddHostedService<StoragePreparationService>();
 builder.Services.AddNylasEngine(builder.Configuration);
+// The webhook poller runs in every instance (safe with several); the queue trigger (WebhookFunctions) delivers.
+builder.Services.AddWebhookPoller();
 builder.Services.AddDurableSyncControl(_ => DurableClientScope.Require);
 Nylas.Functions.IngestFunctions.RequireTriggerForTransport(builder.Services);
 builder.Services.AddNylasTelemetry(builder.Configuration).UseFunctionsWorkerDefaults();

@@ -12,12 +12,13 @@ using Nylas.Engine.Queues;
 using Nylas.Engine.Security;
 using Nylas.Engine.Storage;
 using Nylas.Engine.Sync;
+using Nylas.Engine.Webhooks;
 
 namespace Nylas.Engine;
 
 /// <summary>
 /// The engine's composition: one <c>AddXxx()</c> per module, in the order they depend on each other
-/// (Storage, Security → Accounts → MailSessions → Ingest, Queues → Sync → Connect → Api, Hosting; ModuleDependencyTests
+/// (Storage, Security → Accounts → MailSessions → Queues → Webhooks → Ingest → Sync → Connect → Api, Hosting; ModuleDependencyTests
 /// keeps it so). Ingest sits below Sync: sync produces ingest messages, ingest never needs sync.
 /// </summary>
 public static class EngineServiceCollectionExtensions
@@ -38,6 +39,8 @@ public static class EngineServiceCollectionExtensions
                 "Nylas:Connect:DnsServer must be an IP address, optionally with a port (127.0.0.1:53), or empty for the machine's resolvers.")
             .Validate(o => ConnectTargetGuard.TryParseNetworks(o.Connect.AllowedPrivateNetworks, out _),
                 "Nylas:Connect:AllowedPrivateNetworks must be comma-separated CIDR ranges, such as 10.20.0.0/16.")
+            .Validate(o => ConnectTargetGuard.TryParseNetworks(o.Webhooks.AllowedPrivateNetworks, out _),
+                "Nylas:Webhooks:AllowedPrivateNetworks must be comma-separated CIDR ranges, such as 127.0.0.0/8.")
             .Validate(o => EngineTimers.All.All(t => EngineTimer.IsValid(t.Schedule(o.Timers))),
                 "Nylas:Timers:SyncSupervisor and Nylas:Timers:DeletionSweep must be six-field cron expressions, seconds first (\"0 */2 * * * *\").")
             .Validate(o => string.IsNullOrEmpty(o.Security.EncryptionKey) || SecretSealer.IsKey(o.Security.EncryptionKey),
@@ -54,6 +57,7 @@ public static class EngineServiceCollectionExtensions
             .AddAccounts()
             .AddMailSessions()
             .AddIngestTransport(configuration)
+            .AddWebhooks()
             .AddIngest()
             .AddSync()
             .AddConnect()
@@ -74,5 +78,6 @@ public static class EngineServiceCollectionExtensions
         await services.GetRequiredService<RawMailStore>().EnsureCreatedAsync(cancellationToken);
         await services.GetRequiredService<FileStore>().EnsureCreatedAsync(cancellationToken);
         await services.GetRequiredService<StorageQueueIngestQueue>().EnsureCreatedAsync(cancellationToken);
+        await services.GetRequiredService<StorageQueueWebhookQueue>().EnsureCreatedAsync(cancellationToken);
     }
 }

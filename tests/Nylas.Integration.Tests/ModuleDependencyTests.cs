@@ -16,6 +16,7 @@ public partial class ModuleDependencyTests
         ["Accounts"],
         ["MailSessions"],
         ["Queues"],
+        ["Webhooks"],
         ["Ingest"],
         ["Sync"],
         ["Connect"],

@@ -157,7 +157,10 @@ public sealed class SdkTourFixture : LocalHostFixture, IAsyncLifetime
     }
 
     /// <summary>Runs <c>node tour.js ARGS</c> against this host's API; the process is killed after two minutes.</summary>
-    public async Task<TourRun> RunTourAsync(string[] args, Dictionary<string, string> environment)
+    public Task<TourRun> RunTourAsync(string[] args, Dictionary<string, string> environment) => RunTourAsync(this, args, environment);
+
+    /// <summary>Runs <c>node tour.js ARGS</c> against <paramref name="host"/>'s API (any fixture's); killed after two minutes.</summary>
+    public static async Task<TourRun> RunTourAsync(LocalHostFixture host, string[] args, Dictionary<string, string> environment)
     {
         string dir = TourDirectory();
         if (!File.Exists(Path.Combine(dir, "node_modules", "nylas", "package.json")))
@@ -165,9 +168,9 @@ public sealed class SdkTourFixture : LocalHostFixture, IAsyncLifetime
         var psi = new ProcessStartInfo("node") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add(Path.Combine(dir, "tour.js"));
         foreach (string a in args) psi.ArgumentList.Add(a);
-        psi.Environment["NYLAS_API_URL"] = BaseAddress.ToString().TrimEnd('/');
-        psi.Environment["NYLAS_CLIENT_ID"] = ClientId;
-        psi.Environment["NYLAS_CLIENT_SECRET"] = ClientSecret;
+        psi.Environment["NYLAS_API_URL"] = host.BaseAddress.ToString().TrimEnd('/');
+        psi.Environment["NYLAS_CLIENT_ID"] = host.ClientId;
+        psi.Environment["NYLAS_CLIENT_SECRET"] = host.ClientSecret;
         foreach (var (name, value) in environment) psi.Environment[name] = value;
 
         using var process = Process.Start(psi)!;

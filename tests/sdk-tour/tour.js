@@ -9,6 +9,10 @@
 //                           account with its access token
 //   node tour.js authorize  the same through the SDK's native auth: Nylas.connect.authorize() then
 //                           Nylas.connect.token() (POST /connect/authorize, POST /connect/token)
+//   node tour.js webhooks   Nylas.webhooks: build().save() (create; the server challenges the callback),
+//                           list(), find(), save() with a new state, delete(); prints the steps
+//   node tour.js verify     a delivery a receiver got: WebhookNotification.verifyWebhookSignature on
+//                           its raw body, and the SDK's WebhookNotification model of it
 //
 // Environment (the names of .dev/env, so `source .dev/env && node tests/sdk-tour/tour.js` works):
 //   NYLAS_API_URL          base URL of the API, e.g. http://127.0.0.1:5080
@@ -18,6 +22,9 @@
 //   NYLAS_TOUR_SEARCH      the search query (optional; default: the longest word of the newest subject)
 //   NYLAS_CONNECT_BODY     `connect`/`authorize`: {email_address, name, provider, settings} as
 //                          POST /a/{client_id}/accounts takes it
+//   NYLAS_WEBHOOK_CALLBACK `webhooks`: the callback URL to subscribe (it must answer the challenge)
+//   NYLAS_WEBHOOK_BODY_FILE, NYLAS_WEBHOOK_SIGNATURE
+//                          `verify`: the file holding a delivery's exact body, and its X-Nylas-Signature
 //
 // Every SDK call is one step. A step records {ok: true, result} or {ok: false, error}; steps that
 // need an earlier step's result are not run when it failed. The document is printed in either
@@ -339,9 +346,57 @@ async function authorize() {
   return account.toJSON();
 }
 
+const webhook = (w) => ({
+  id: w.id,
+  application_id: w.applicationId,
+  callback_url: w.callbackUrl,
+  state: w.state,
+  triggers: w.triggers,
+  version: w.version,
+});
+
+// The management calls of Nylas.webhooks, in the order an app makes them.
+async function webhooks() {
+  configure();
+  const created = await step('webhooks.build().save()', [], () =>
+    Nylas.webhooks.build({ callbackUrl: env('NYLAS_WEBHOOK_CALLBACK'), state: 'active', triggers: ['message.created', 'thread.replied'] }).save(), webhook);
+  await step('webhooks.list', [created], () => Nylas.webhooks.list(), (list) => list.map(webhook));
+  const found = await step('webhooks.find', [created], () => Nylas.webhooks.find(created.id), webhook);
+  await step('webhook.save() state inactive', [found], () => {
+    found.state = 'inactive';
+    return found.save();
+  }, webhook);
+  await step('webhooks.delete', [created], () => Nylas.webhooks.delete(created), () => true);
+  await step('webhooks.list after delete', [created], () => Nylas.webhooks.list(), (list) => list.map(webhook));
+  return { sdk: { name: 'nylas', version: SDK_VERSION, node: process.version }, steps };
+}
+
+// What a receiver does with a delivery: check the signature with the SDK's own function, read it with its model.
+async function verify() {
+  const WebhookNotification = require('nylas/lib/models/webhook-notification').default;
+  const raw = require('fs').readFileSync(env('NYLAS_WEBHOOK_BODY_FILE'));
+  const valid = WebhookNotification.verifyWebhookSignature(env('NYLAS_WEBHOOK_SIGNATURE'), raw, env('NYLAS_CLIENT_SECRET'));
+  const tampered = Buffer.concat([raw, Buffer.from(' ')]);
+  const notification = new WebhookNotification().fromJSON(JSON.parse(raw.toString('utf8')));
+  return {
+    valid,
+    tampered_valid: WebhookNotification.verifyWebhookSignature(env('NYLAS_WEBHOOK_SIGNATURE'), tampered, env('NYLAS_CLIENT_SECRET')),
+    deltas: notification.deltas.map((d) => ({
+      date: unix(d.date),
+      object: d.object,
+      type: d.type,
+      id: d.objectData.id,
+      account_id: d.objectData.accountId,
+      namespace_id: d.objectData.namespaceId,
+      thread_id: d.objectData.objectAttributes ? d.objectData.objectAttributes.threadId : null,
+      received_date: d.objectData.objectAttributes ? unix(d.objectData.objectAttributes.receivedDate) : null,
+    })),
+  };
+}
+
 async function main() {
   const command = process.argv[2] || 'tour';
-  const setup = { connect, authorize }[command];
+  const setup = { connect, authorize, webhooks, verify }[command];
   if (setup) {
     try {
       process.stdout.write(JSON.stringify(await setup(), null, 2) + '\n');
@@ -352,7 +407,7 @@ async function main() {
     return;
   }
   if (command !== 'tour') {
-    process.stderr.write(`usage: node tour.js [tour|connect|authorize]\n`);
+    process.stderr.write(`usage: node tour.js [tour|connect|authorize|webhooks|verify]\n`);
     process.exit(2);
   }
   const document = await tour();

@@ -11,6 +11,7 @@ using Nylas.Engine.Api.Messages;
 using Nylas.Engine.Api.RateLimits;
 using Nylas.Engine.Api.Routing;
 using Nylas.Engine.Api.Threads;
+using Nylas.Engine.Api.Webhooks;
 
 namespace Nylas.Engine.Api;
 
@@ -35,6 +36,7 @@ public static class ApiModule
         services.AddSingleton<FilesApi>();
         services.AddSingleton<ConnectApi>();
         services.AddSingleton<AccountManagementApi>();
+        services.AddSingleton<WebhooksApi>();
         return services;
     }
 }

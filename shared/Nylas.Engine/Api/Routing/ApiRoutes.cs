@@ -13,6 +13,7 @@ using Nylas.Engine.Api.Health;
 using Nylas.Engine.Api.Messages;
 using Nylas.Engine.Api.OpenApi;
 using Nylas.Engine.Api.Threads;
+using Nylas.Engine.Api.Webhooks;
 using static Nylas.Engine.Api.Routing.ApiAccess;
 
 namespace Nylas.Engine.Api.Routing;
@@ -57,6 +58,13 @@ public static class ApiRoutes
         Post("DowngradeAccount", "a/{clientId}/accounts/{id}/downgrade", Application, (h, v) => S<AccountManagementApi>(h).DowngradeAsync(h, Id(v)), usesSyncControl: true),
         Post("UpgradeAccount", "a/{clientId}/accounts/{id}/upgrade", Application, (h, v) => S<AccountManagementApi>(h).UpgradeAsync(h, Id(v)), usesSyncControl: true),
         Post("RevokeAllTokens", "a/{clientId}/accounts/{id}/revoke-all", Application, (h, v) => S<AccountManagementApi>(h).RevokeAllAsync(h, Id(v))),
+
+        Get("ListWebhooks", "a/{clientId}/webhooks", Application, (h, _) => S<WebhooksApi>(h).ListAsync(h)),
+        Post("CreateWebhook", "a/{clientId}/webhooks", Application, (h, _) => S<WebhooksApi>(h).CreateAsync(h)),
+        Get("GetWebhook", "a/{clientId}/webhooks/{id}", Application, (h, v) => S<WebhooksApi>(h).GetAsync(h, Id(v))),
+        new("UpdateWebhook", "PUT", "a/{clientId}/webhooks/{id}", Application, (h, v) => S<WebhooksApi>(h).UpdateAsync(h, Id(v))),
+        new("DeleteWebhook", "DELETE", "a/{clientId}/webhooks/{id}", Application, (h, v) => S<WebhooksApi>(h).DeleteAsync(h, Id(v))),
+        Get("ListWebhookDeliveries", "a/{clientId}/webhooks/{id}/deliveries", Application, (h, v) => S<WebhooksApi>(h).ListDeliveriesAsync(h, Id(v))),
 
         // The native-auth flow names its application inside the body (client_id, and client_secret at /connect/token).
         Post("ConnectAuthorize", "connect/authorize", Anonymous, (h, _) => S<ConnectApi>(h).AuthorizeAsync(h)),
