@@ -249,6 +249,7 @@ var baseSettings = union(hostSettings, {
   Nylas__Durable__TaskHub: 'nylas'
   Nylas__Timers__SyncSupervisor: '0 */2 * * * *'
   Nylas__Timers__DeletionSweep: '0 17 * * * *'
+  Nylas__Timers__ChangeLogPurge: '0 23 * * * *'
 })
 
 module functionApp 'modules/functionapp.bicep' = {

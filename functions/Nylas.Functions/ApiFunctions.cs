@@ -81,6 +81,22 @@ public sealed class ApiFunctions(ApiPipeline pipeline)
     [Function(nameof(GetLabel))]
     public Task<IActionResult> GetLabel([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "labels/{id}")] HttpRequest req) => Run(req);
 
+    [Function(nameof(LatestCursor))]
+    public Task<IActionResult> LatestCursor([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "delta/latest_cursor")] HttpRequest req) => Run(req);
+
+    [Function(nameof(GenerateCursor))]
+    public Task<IActionResult> GenerateCursor([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "delta/generate_cursor")] HttpRequest req) => Run(req);
+
+    [Function(nameof(GetDelta))]
+    public Task<IActionResult> GetDelta([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "delta")] HttpRequest req) => Run(req);
+
+    [Function(nameof(LongPollDelta))]
+    public Task<IActionResult> LongPollDelta([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "delta/longpoll")] HttpRequest req) => Run(req);
+
+    // Azure's front end ends any HTTP response after 230 s; the SDK's stream reconnects from the last cursor it saw.
+    [Function(nameof(StreamDelta))]
+    public Task<IActionResult> StreamDelta([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "delta/streaming")] HttpRequest req) => Run(req);
+
     [Function(nameof(ListAccounts))]
     public Task<IActionResult> ListAccounts([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "a/{clientId}/accounts")] HttpRequest req) => Run(req);
 

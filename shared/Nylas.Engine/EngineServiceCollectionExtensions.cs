@@ -42,7 +42,7 @@ public static class EngineServiceCollectionExtensions
             .Validate(o => ConnectTargetGuard.TryParseNetworks(o.Webhooks.AllowedPrivateNetworks, out _),
                 "Nylas:Webhooks:AllowedPrivateNetworks must be comma-separated CIDR ranges, such as 127.0.0.0/8.")
             .Validate(o => EngineTimers.All.All(t => EngineTimer.IsValid(t.Schedule(o.Timers))),
-                "Nylas:Timers:SyncSupervisor and Nylas:Timers:DeletionSweep must be six-field cron expressions, seconds first (\"0 */2 * * * *\").")
+                "Every Nylas:Timers:* setting must be a six-field cron expression, seconds first (\"0 */2 * * * *\").")
             .Validate(o => string.IsNullOrEmpty(o.Security.EncryptionKey) || SecretSealer.IsKey(o.Security.EncryptionKey),
                 "Nylas:Security:EncryptionKey must be base64 of 32 random bytes (e.g. `openssl rand -base64 32`).")
             .Validate(o => SecretSealer.PreviousKeysOf(o.Security).All(SecretSealer.IsKey),

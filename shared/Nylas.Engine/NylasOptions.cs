@@ -21,6 +21,8 @@ public sealed class NylasOptions
     [ValidateObjectMembers] public TelemetryOptions Telemetry { get; set; } = new();
     [ValidateObjectMembers] public TimersOptions Timers { get; set; } = new();
     [ValidateObjectMembers] public DurableOptions Durable { get; set; } = new();
+    [ValidateObjectMembers] public ChangeLogOptions ChangeLog { get; set; } = new();
+    [ValidateObjectMembers] public DeltaOptions Delta { get; set; } = new();
     [ValidateObjectMembers] public WebhooksOptions Webhooks { get; set; } = new();
     /// <summary>
     /// The ingest (and later webhook) transport: <c>StorageQueues</c> or <c>ServiceBus</c> (see Queues/IngestTransport, which
@@ -34,6 +36,27 @@ public sealed class TimersOptions
 {
     public string SyncSupervisor { get; set; } = "0 */2 * * * *";
     public string DeletionSweep { get; set; } = "0 17 * * * *";
+    public string ChangeLogPurge { get; set; } = "0 23 * * * *";
+}
+
+/// <summary>The change log that /delta and webhooks read (Storage/ChangeLog, ChangeFeed).</summary>
+public sealed class ChangeLogOptions
+{
+    /// <summary>Entries older than this are purged; a cursor from before the purge gets a 410 naming it.</summary>
+    [Range(1, 3650)] public int RetentionDays { get; set; } = 30;
+}
+
+/// <summary>/delta, /delta/longpoll and /delta/streaming.</summary>
+public sealed class DeltaOptions
+{
+    /// <summary>Long polls and streams open at once per account in this process (v2 allowed 10); more get a 429.</summary>
+    [Range(1, 1000)] public int MaxLongRequestsPerAccount { get; set; } = 10;
+    /// <summary>A stream writes a bare newline when nothing else was written for this long (the v2 SDK reconnects after 15 s of silence).</summary>
+    [Range(1, 14)] public int StreamHeartbeatSeconds { get; set; } = 5;
+    /// <summary>How often a waiting long poll or stream looks for new entries in its shard (one query per shard per interval, shared by all waiters).</summary>
+    [Range(10, 5000)] public int PollIntervalMs { get; set; } = 100;
+    /// <summary>The longest <c>timeout</c> a long poll may ask for.</summary>
+    [Range(1, 3600)] public int MaxLongPollSeconds { get; set; } = 600;
 }
 
 /// <summary>

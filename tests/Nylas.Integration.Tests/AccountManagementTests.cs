@@ -210,7 +210,7 @@ public class AccountManagementTests(LocalHostFixture host) : IClassFixture<Local
     private async Task<List<string>> ShardTablesWithAccountIdAsync(string shard)
     {
         var names = new List<string>();
-        foreach (string table in new[] { "folders", "messages", "imap_uids", "transactions", "threads", "thread_message_ids", "thread_gmail_ids",
+        foreach (string table in new[] { "folders", "messages", "imap_uids", "transactions", "change_cursors", "threads", "thread_message_ids", "thread_gmail_ids",
                      "contacts", "files", "calendars", "events", "gmail_uids", "imap_uid_labels" })
             if (await host.Databases.ScalarAsync(shard, $"SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '{table}' AND COLUMN_NAME = 'account_id'") == 1)
                 names.Add(table);

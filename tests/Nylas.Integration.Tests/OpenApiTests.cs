@@ -265,6 +265,15 @@ public class OpenApiTests(ReadApiFixture host) : IClassFixture<ReadApiFixture>
         using (var owner = host.Client(token)) await Call("post", "/oauth/revoke", "/oauth/revoke", owner, new JsonObject());
         await Call("delete", "/a/{client_id}/accounts/{id}", managed, app, new JsonObject());
 
+        // The change feed: cursors, a page, a long poll and a stream that end at their timeout, a bad type.
+        string cursor = (await Call("post", "/delta/latest_cursor", "/delta/latest_cursor", http, new JsonObject()))!.Value.GetProperty("cursor").GetString()!;
+        await Call("post", "/delta/generate_cursor", "/delta/generate_cursor", http, new JsonObject { ["start"] = 0 });
+        var page = await Ok("/delta", "/delta?cursor=0&view=expanded&limit=50");
+        Assert.NotEmpty(page!.Value.GetProperty("deltas").EnumerateArray());
+        await Ok("/delta/longpoll", $"/delta/longpoll?cursor={cursor}&timeout=1");
+        await Ok("/delta/streaming", $"/delta/streaming?cursor={cursor}&timeout=1");
+        await CheckAsync("/delta", "get", Get("/delta?cursor=0&include_types=banana"), http, expectStatus: 400);
+
         // Errors: unknown parameter, bad id, unknown object, no credentials, wrong credentials.
         await CheckAsync("/messages", "get", Get("/messages?colour=red"), http, expectStatus: 400);
         await CheckAsync("/messages/{id}", "get", Get("/messages/NOT-AN-ID"), http, expectStatus: 400);
@@ -309,6 +318,9 @@ public class OpenApiTests(ReadApiFixture host) : IClassFixture<ReadApiFixture>
                 string name = parameter.GetProperty("name").GetString()!;
                 string query = $"{name}={Uri.EscapeDataString(SampleValue(name, parameter.GetProperty("schema")))}";
                 if (name != "q" && path.Name.EndsWith("/search")) query += "&q=budget";
+                // The change feed needs a cursor, and its long requests a short timeout.
+                if (name != "cursor" && path.Name.StartsWith("/delta")) query += "&cursor=0";
+                if (name != "timeout" && path.Name is "/delta/longpoll" or "/delta/streaming") query += "&timeout=1";
                 using var response = await (path.Name.StartsWith("/a/") ? app : http).GetAsync($"{url}?{query}");
                 string text = await response.Content.ReadAsStringAsync();
                 Assert.True(response.StatusCode == HttpStatusCode.OK, $"GET {url}?{query}: {(int)response.StatusCode} {text}");
@@ -335,6 +347,8 @@ public class OpenApiTests(ReadApiFixture host) : IClassFixture<ReadApiFixture>
             _ => name switch
             {
                 "in" => "inbox",
+                "cursor" => "0",
+                "include_types" or "exclude_types" => "message",
                 "q" => "budget",
                 "email" or "from" or "to" or "cc" or "bcc" => "alice@example.org",
                 _ => "0000000000000000000000000",

@@ -10,7 +10,7 @@ namespace Nylas.Engine.Accounts;
 /// What an application does to its accounts besides connecting them: stop and resume their sync
 /// (v2 downgrade / upgrade), revoke their access tokens, and delete them with everything they own.
 /// </summary>
-public sealed partial class AccountLifecycle(ShardDirectory shards, IAccountSyncControl syncControl, BlobSweeper blobSweeper, TimeProvider clock,
+public sealed partial class AccountLifecycle(ShardDirectory shards, AccountStore store, IAccountSyncControl syncControl, BlobSweeper blobSweeper, TimeProvider clock,
     ILogger<AccountLifecycle> logger)
 {
     private static readonly TimeSpan StopWait = TimeSpan.FromSeconds(30);
@@ -19,6 +19,7 @@ public sealed partial class AccountLifecycle(ShardDirectory shards, IAccountSync
     public async Task DowngradeAsync(Account account, CancellationToken cancellationToken)
     {
         await SetEnabledAsync(account.Id, enabled: false, SyncStateChange.Downgraded, cancellationToken);
+        await store.RecordChangeAsync(account, "update", cancellationToken);
         await syncControl.StopAsync(account.Id, StopWait, cancellationToken);
     }
 
@@ -26,6 +27,7 @@ public sealed partial class AccountLifecycle(ShardDirectory shards, IAccountSync
     public async Task UpgradeAsync(Account account, CancellationToken cancellationToken)
     {
         await SetEnabledAsync(account.Id, enabled: true, SyncStateChange.Upgraded, cancellationToken);
+        await store.RecordChangeAsync(account, "update", cancellationToken);
         // A sync still in its back-off (the account was failing before the downgrade) is woken too.
         if (!await syncControl.StartAsync(account.Id, cancellationToken)) await syncControl.WakeAsync(account.Id, cancellationToken);
     }

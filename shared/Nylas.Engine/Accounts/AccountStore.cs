@@ -119,6 +119,7 @@ public sealed class AccountStore(ShardDirectory shards, SecretSealer sealer, Tim
         await tx.CommitAsync(cancellationToken);
 
         var account = await GetAsync(accountId, cancellationToken) ?? throw new InvalidOperationException("Account vanished after insert.");
+        await RecordChangeAsync(account, existingId is null ? "insert" : "update", cancellationToken);
         return (account, token);
     }
 
@@ -226,6 +227,7 @@ public sealed class AccountStore(ShardDirectory shards, SecretSealer sealer, Tim
     /// <summary>What sync reports (running, sync-error, invalid-credentials); never overrides a stop or a deletion an application asked for.</summary>
     public async Task SetSyncStateAsync(long accountId, string state, string? error, CancellationToken cancellationToken = default)
     {
+        var before = await GetAsync(accountId, cancellationToken);
         await using var cmd = shards.Global.CreateCommand();
         string from = SyncStates.Of(SyncStates.ReportedBySync(state)).Bind(cmd);
         cmd.CommandText = $"""
@@ -235,7 +237,22 @@ public sealed class AccountStore(ShardDirectory shards, SecretSealer sealer, Tim
         cmd.Parameters.AddWithValue("@error", error is { Length: > 2000 } ? error[..2000] : error);
         cmd.Parameters.AddWithValue("@now", clock.GetUtcNow().UtcDateTime);
         cmd.Parameters.AddWithValue("@id", accountId);
-        await cmd.ExecuteNonQueryAsync(cancellationToken);
+        // Only a change of state is a change of the account (a new error text for the same state is not).
+        if (await cmd.ExecuteNonQueryAsync(cancellationToken) > 0 && before is not null && before.SyncState != state)
+            await RecordChangeAsync(before, "update", cancellationToken);
+    }
+
+    /// <summary>
+    /// An account change in the account's own change log, for /delta and the account.* webhooks. The account row lives in
+    /// the global database and its log in the shard, so this is a second transaction right after the first: a crash in
+    /// between loses the entry (the state itself is kept and shown by GET /account).
+    /// </summary>
+    public async Task RecordChangeAsync(Account account, string command, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await shards.Shard(account.ShardId).OpenConnectionAsync(cancellationToken);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+        await ChangeLog.AppendAsync(connection, tx, account.Id, "account", account.PublicId, command, clock, cancellationToken);
+        await tx.CommitAsync(cancellationToken);
     }
 
     /// <summary>Folders or labels, as the server's capabilities say (X-GM-EXT-1 means labels).</summary>

@@ -37,6 +37,8 @@ public static class ApiModule
         services.AddSingleton<ConnectApi>();
         services.AddSingleton<AccountManagementApi>();
         services.AddSingleton<WebhooksApi>();
+        services.AddSingleton<Delta.DeltaObjects>();
+        services.AddSingleton<Delta.DeltaApi>();
         return services;
     }
 }

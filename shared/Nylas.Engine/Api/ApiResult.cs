@@ -45,6 +45,14 @@ public sealed class ApiResult : IResult, IActionResult
             await stream.CopyToAsync(response.Body, response.HttpContext.RequestAborted);
         });
 
+    /// <summary>A 200 whose body the handler writes itself, for as long as it likes (/delta/streaming).</summary>
+    public static ApiResult Streaming(string contentType, Func<HttpResponse, Task> write)
+        => new(StatusCodes.Status200OK, async response =>
+        {
+            response.ContentType = contentType;
+            await write(response);
+        });
+
     public async Task ExecuteAsync(HttpContext httpContext)
     {
         httpContext.Response.StatusCode = StatusCode;

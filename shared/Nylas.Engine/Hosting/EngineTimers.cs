@@ -36,5 +36,9 @@ public static class EngineTimers
     public static readonly EngineTimer DeletionSweep = new("DeletionSweep", "Nylas:Timers:DeletionSweep", t => t.DeletionSweep,
         async (services, ct) => (await services.GetRequiredService<DeletionSweep>().RunAsync(ct)).BlobsDeleted);
 
-    public static readonly IReadOnlyList<EngineTimer> All = [SyncSupervisor, DeletionSweep];
+    /// <summary>Change-log entries older than Nylas:ChangeLog:RetentionDays.</summary>
+    public static readonly EngineTimer ChangeLogPurge = new("ChangeLogPurge", "Nylas:Timers:ChangeLogPurge", t => t.ChangeLogPurge,
+        (services, ct) => services.GetRequiredService<Storage.ChangeLogPurge>().RunAsync(ct));
+
+    public static readonly IReadOnlyList<EngineTimer> All = [SyncSupervisor, DeletionSweep, ChangeLogPurge];
 }

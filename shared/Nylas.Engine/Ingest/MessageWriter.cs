@@ -128,8 +128,7 @@ public sealed class MessageWriter(ShardDirectory shards, ThreadingEngine threadi
                   @error, @notes, @now, @now);
                 """ + string.Format(Location, "LAST_INSERT_ID()") + """
                 SELECT LAST_INSERT_ID();
-                INSERT INTO transactions (account_id, object_type, object_public_id, command, created_at) VALUES (@account, 'message', @pid, 'insert', @now);
-                """, connection, tx);
+                """ + ChangeLog.AppendSql("'message'", "@pid", "'insert'"), connection, tx);
             var p = insert.Parameters;
             p.AddWithValue("@pid", publicId);
             p.AddWithValue("@sha", ingest.Sha256);

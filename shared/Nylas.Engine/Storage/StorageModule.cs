@@ -18,6 +18,9 @@ public static class StorageModule
         services.AddSingleton<RawMailStore>();
         services.AddSingleton<FileStore>();
         services.AddSingleton<BlobSweeper>();
+        services.AddSingleton<ChangeFeed>();
+        services.AddSingleton<ChangeNotifier>();
+        services.AddSingleton<ChangeLogPurge>();
         return services;
     }
 }

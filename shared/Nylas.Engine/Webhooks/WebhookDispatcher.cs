@@ -206,7 +206,7 @@ public sealed partial class WebhookDispatcher(
     }
 
     /// <summary>The account's position <paramref name="seq"/> as a /delta cursor (a receiver replays a gap from it).</summary>
-    private static string EncodeCursor(Account account, long seq) => DeltaCursor.Encode(account.PublicId, seq);
+    private static string EncodeCursor(Account account, long seq) => ChangeCursor.Encode(account.PublicId, seq);
 
     [LoggerMessage(EventId = 6001, Level = LogLevel.Warning, Message = "Webhook {WebhookId}, account {AccountId}: delivery {DeliveryId} attempt {Attempt} failed ({StatusCode}: {Error}); retry at {RetryAt:o}")]
     private partial void LogFailed(long webhookId, long accountId, string deliveryId, int attempt, int? statusCode, string error, DateTime retryAt);

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 
 namespace Nylas.Engine.Webhooks;
@@ -9,7 +8,6 @@ public static class WebhooksModule
 {
     public static IServiceCollection AddWebhooks(this IServiceCollection services)
     {
-        services.TryAddSingleton<Storage.ChangeFeed>(); // Storage registers it; kept here for the temporary stub
         services.AddSingleton<CallbackTargets>();
         services.AddSingleton<CallbackClient>();
         services.AddSingleton<WebhookStore>();

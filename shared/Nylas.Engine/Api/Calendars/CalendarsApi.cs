@@ -37,7 +37,8 @@ public sealed class CalendarsApi(ShardDirectory shards)
         return calendar is null ? ApiResult.NotFound($"Couldn't find calendar {id}") : ApiResult.Json(calendar);
     }
 
-    private async Task<List<ApiCalendar>> LoadAsync(Account account, string? publicId, CancellationToken cancellationToken)
+    /// <summary>All calendars, or the one with <paramref name="publicId"/> (also what /delta renders).</summary>
+    internal async Task<List<ApiCalendar>> LoadAsync(Account account, string? publicId, CancellationToken cancellationToken)
     {
         await using var cmd = shards.Shard(account.ShardId).CreateCommand($"""
             SELECT public_id, name, description, read_only FROM calendars

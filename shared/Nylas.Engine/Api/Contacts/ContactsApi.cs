@@ -46,7 +46,8 @@ public sealed class ContactsApi(ShardDirectory shards)
         return contact is null ? ApiResult.NotFound($"Couldn't find contact {id}") : ApiResult.Json(contact);
     }
 
-    private async Task<ApiContact?> FindAsync(Account account, string publicId, CancellationToken cancellationToken)
+    /// <summary>One contact, or null (also what /delta renders).</summary>
+    internal async Task<ApiContact?> FindAsync(Account account, string publicId, CancellationToken cancellationToken)
     {
         await using var cmd = shards.Shard(account.ShardId).CreateCommand("SELECT public_id, name, email FROM contacts WHERE account_id = @account AND public_id = @pid");
         cmd.Parameters.AddWithValue("@account", account.Id);

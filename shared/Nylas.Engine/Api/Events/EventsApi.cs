@@ -66,6 +66,10 @@ public sealed class EventsApi(ShardDirectory shards)
         return e is null ? ApiResult.NotFound($"Couldn't find event {id}") : ApiResult.Json(e.Event);
     }
 
+    /// <summary>What /delta renders for an event (cancelled ones too: a cancellation is a change).</summary>
+    internal async Task<ApiEvent?> FindAsync(Account account, string publicId, CancellationToken cancellationToken)
+        => (await LoadAsync(account, publicId, null, showCancelled: true, cancellationToken)).FirstOrDefault()?.Event;
+
     private async Task<List<EventRow>> LoadAsync(Account account, string? publicId, string? calendarId, bool showCancelled, CancellationToken cancellationToken)
     {
         await using var cmd = shards.Shard(account.ShardId).CreateCommand($"""

@@ -75,6 +75,10 @@ public sealed class FilesApi(ShardDirectory shards, FileStore store)
             new Dictionary<string, string> { [HeaderNames.ContentDisposition] = disposition.ToString() });
     }
 
+    /// <summary>What /delta renders for a file.</summary>
+    internal async Task<ApiFile?> FindFileAsync(Account account, string publicId, CancellationToken cancellationToken)
+        => (await FindAsync(account, publicId, cancellationToken))?.File;
+
     private async Task<FileRow?> FindAsync(Account account, string publicId, CancellationToken cancellationToken)
     {
         await using var cmd = shards.Shard(account.ShardId).CreateCommand("""

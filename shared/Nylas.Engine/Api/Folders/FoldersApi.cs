@@ -51,6 +51,10 @@ public sealed class FoldersApi(FolderStore folders)
         return folder is null ? ApiResult.NotFound($"Couldn't find {kind} {id}") : ApiResult.Json(ToApi(folder, account));
     }
 
+    /// <summary>Every folder (or label) of the account by id: what /delta renders.</summary>
+    internal async Task<Dictionary<string, ApiFolder>> AllAsync(Account account, CancellationToken cancellationToken)
+        => (await folders.ListAsync(account.ShardId, account.Id, cancellationToken)).ToDictionary(f => f.PublicId, f => ToApi(f, account));
+
     private static ApiResult WrongFamily(Account account) => account.UsesLabels
         ? ApiResult.NotFound("This account organizes mail with labels (Gmail): use /labels, not /folders.")
         : ApiResult.NotFound("This account organizes mail with folders: use /folders, not /labels.");

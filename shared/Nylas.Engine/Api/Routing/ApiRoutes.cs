@@ -6,6 +6,7 @@ using Nylas.Engine.Api.Accounts;
 using Nylas.Engine.Api.Calendars;
 using Nylas.Engine.Api.Connect;
 using Nylas.Engine.Api.Contacts;
+using Nylas.Engine.Api.Delta;
 using Nylas.Engine.Api.Events;
 using Nylas.Engine.Api.Files;
 using Nylas.Engine.Api.Folders;
@@ -50,6 +51,12 @@ public static class ApiRoutes
         Get("GetFolder", "folders/{id}", Account, (h, v) => S<FoldersApi>(h).GetAsync(h, Id(v))),
         Get("ListLabels", "labels", Account, (h, _) => S<FoldersApi>(h).ListLabelsAsync(h)),
         Get("GetLabel", "labels/{id}", Account, (h, v) => S<FoldersApi>(h).GetLabelAsync(h, Id(v))),
+
+        Post("LatestCursor", "delta/latest_cursor", Account, (h, _) => S<DeltaApi>(h).LatestCursorAsync(h)),
+        Post("GenerateCursor", "delta/generate_cursor", Account, (h, _) => S<DeltaApi>(h).GenerateCursorAsync(h)),
+        Get("GetDelta", "delta", Account, (h, _) => S<DeltaApi>(h).GetAsync(h)),
+        Get("LongPollDelta", "delta/longpoll", Account, (h, _) => S<DeltaApi>(h).LongPollAsync(h)),
+        Get("StreamDelta", "delta/streaming", Account, (h, _) => S<DeltaApi>(h).StreamAsync(h)),
 
         Get("ListAccounts", "a/{clientId}/accounts", Application, (h, _) => S<AccountsApi>(h).ListAsync(h)),
         Post("ConnectAccount", "a/{clientId}/accounts", Application, (h, _) => S<AccountsApi>(h).ConnectAsync(h), usesSyncControl: true),
