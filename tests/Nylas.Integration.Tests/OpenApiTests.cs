@@ -230,6 +230,21 @@ public class OpenApiTests(ReadApiFixture host) : IClassFixture<ReadApiFixture>
         }
         await Call("post", "/a/{client_id}/accounts", $"/a/{host.ClientId}/accounts", app, new JsonObject { ["email_address"] = "nope" }, status: 400);
 
+        // Webhooks: a create refused (WebhookTests make real ones, with a receiver for the challenge), then one stored
+        // directly, inactive so nothing is sent, through every route.
+        await Call("post", "/a/{client_id}/webhooks", $"/a/{host.ClientId}/webhooks", app,
+            new JsonObject { ["callback_url"] = "http://93.184.215.14/hook", ["triggers"] = new JsonArray("message.created") }, status: 400);
+        var application = await host.App.Services.GetRequiredService<Nylas.Engine.Accounts.AccountStore>().FindApplicationAsync(host.ClientId);
+        var subscription = await host.App.Services.GetRequiredService<Nylas.Engine.Webhooks.WebhookStore>()
+            .CreateAsync(application!.Id, "https://93.184.215.14/hook", ["message.created"], "inactive", CancellationToken.None);
+        string hook = $"/a/{host.ClientId}/webhooks/{subscription.PublicId}";
+        await Call("get", "/a/{client_id}/webhooks", $"/a/{host.ClientId}/webhooks", app);
+        await Call("get", "/a/{client_id}/webhooks/{id}", hook, app);
+        await Call("put", "/a/{client_id}/webhooks/{id}", hook, app, new JsonObject { ["state"] = "inactive" });
+        await Call("get", "/a/{client_id}/webhooks/{id}/deliveries", hook + "/deliveries", app);
+        await Call("delete", "/a/{client_id}/webhooks/{id}", hook, app, new JsonObject());
+        await Call("get", "/a/{client_id}/webhooks/{id}", hook, app, status: 404);
+
         // Native auth: /connect/authorize (no credentials: the body names the application) answers a code,
         // /connect/token (the client secret in the body) the account with its token; then the management routes.
         string email = Nylas.Testing.TestStack.NewMailbox();
