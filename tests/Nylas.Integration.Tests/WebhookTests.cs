@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using MailKit;
 using MimeKit;
 using Nylas.Engine;
 using Nylas.Engine.Accounts;
@@ -396,6 +397,65 @@ public class WebhookDeliveryTests(WebhookFixture host) : IClassFixture<WebhookFi
         Assert.Contains(attempts, a => a.GetProperty("status_code").ValueKind == JsonValueKind.Number && a.GetProperty("status_code").GetInt32() == 200);
         Assert.All(attempts, a => Assert.Equal(accountId, a.GetProperty("account_id").GetString()));
         Assert.Equal("active", await StateAsync());
+    }
+
+    [Fact]
+    public async Task Mail_filed_outside_the_inbox_a_flag_change_and_a_move_by_another_client_are_delivered_in_order()
+    {
+        await using var receiver = new WebhookReceiver();
+        await receiver.StartAsync();
+        string email = TestStack.NewMailbox();
+        using (var imap = await TestStack.ConnectImapAsync(email))
+        {
+            await imap.GetFolder(imap.PersonalNamespaces[0]).CreateAsync("Filed", true);
+            await imap.DisconnectAsync(true);
+        }
+        string token;
+        using (var connected = await host.PostAccountAsync(email))
+        {
+            Assert.Equal(HttpStatusCode.OK, connected.StatusCode);
+            token = (await connected.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("access_token").GetString()!;
+        }
+        await host.CreateOkAsync(receiver.Url, "message.created", "message.updated");
+
+        // As a server-side filter files mail: APPENDed straight into another folder.
+        await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "Filed by a rule", "x"), folder: "Filed");
+        string filed = await MessageIdAsync(token, "Filed by a rule");
+        await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "Flag and move me", "y"));
+        string moved = await MessageIdAsync(token, "Flag and move me");
+        bool Has(string type, string id) => Deltas(receiver.Acknowledged).Any(d => d.GetProperty("type").GetString() == type && d.GetProperty("object_data").GetProperty("id").GetString() == id);
+        Assert.NotNull(await TestStack.WaitUntilAsync(() => Task.FromResult(Has("message.created", filed) && Has("message.created", moved)), Patience));
+
+        // Another client flags it, then moves it: each a message.updated of the same message (a move keeps the id).
+        using (var other = await TestStack.ConnectImapAsync(email))
+        {
+            await other.Inbox.OpenAsync(MailKit.FolderAccess.ReadWrite);
+            var uids = await other.Inbox.SearchAsync(MailKit.Search.SearchQuery.SubjectContains("Flag and move me"));
+            await other.Inbox.AddFlagsAsync(uids, MailKit.MessageFlags.Flagged, true);
+            await other.DisconnectAsync(true);
+        }
+        using var api = host.Client(token);
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => (await api.GetFromJsonAsync<JsonElement>($"/messages/{moved}")).GetProperty("starred").GetBoolean(), Patience));
+        Assert.NotNull(await TestStack.WaitUntilAsync(() => Task.FromResult(
+            Deltas(receiver.Acknowledged).Count(d => d.GetProperty("type").GetString() == "message.updated" && d.GetProperty("object_data").GetProperty("id").GetString() == moved) >= 1), Patience));
+        using (var other = await TestStack.ConnectImapAsync(email))
+        {
+            await other.Inbox.OpenAsync(MailKit.FolderAccess.ReadWrite);
+            var uids = await other.Inbox.SearchAsync(MailKit.Search.SearchQuery.SubjectContains("Flag and move me"));
+            await other.Inbox.MoveToAsync(uids, await other.GetFolderAsync("Filed"));
+            await other.DisconnectAsync(true);
+        }
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () =>
+            (await api.GetFromJsonAsync<JsonElement>($"/messages/{moved}")).GetProperty("folder") is { ValueKind: JsonValueKind.Object } f && f.GetProperty("display_name").GetString() == "Filed", Patience));
+        Assert.NotNull(await TestStack.WaitUntilAsync(() => Task.FromResult(
+            Deltas(receiver.Acknowledged).Count(d => d.GetProperty("type").GetString() == "message.updated" && d.GetProperty("object_data").GetProperty("id").GetString() == moved) >= 2), Patience));
+
+        // In change-log order: the message's creation before its updates, one cursor chain throughout.
+        var acked = receiver.Acknowledged.ToList();
+        var ofMoved = Deltas(acked).Where(d => d.GetProperty("object_data").GetProperty("id").GetString() == moved).Select(d => d.GetProperty("type").GetString()).ToList();
+        Assert.Equal("message.created", ofMoved[0]);
+        Assert.All(ofMoved.Skip(1), t => Assert.Equal("message.updated", t));
+        for (int i = 1; i < acked.Count; i++) Assert.Equal(acked[i - 1].Header("X-Nylas-Cursor-End"), acked[i].Header("X-Nylas-Cursor-Start"));
     }
 
     [Fact]
