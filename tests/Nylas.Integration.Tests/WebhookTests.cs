@@ -20,7 +20,7 @@ namespace Nylas.Integration.Tests;
 /// The local host with loopback callbacks allowed (as <c>./dev up</c> allows them), short retries and timeouts so a
 /// failing receiver is retried within seconds, and a receiver of its own.
 /// </summary>
-public sealed class WebhookFixture : LocalHostFixture, IAsyncLifetime
+public class WebhookFixture : LocalHostFixture, IAsyncLifetime
 {
     public WebhookReceiver Receiver { get; } = new();
 
@@ -490,5 +490,50 @@ public class WebhookDeliveryTests(WebhookFixture host) : IClassFixture<WebhookFi
         var acked = receiver.Acknowledged.ToList();
         for (int i = 1; i < acked.Count; i++) Assert.Equal(acked[i - 1].Header("X-Nylas-Cursor-End"), acked[i].Header("X-Nylas-Cursor-Start"));
         Assert.Equal(3, Deltas(acked).Count());
+    }
+}
+
+/// <summary>The webhook host with the shortest time to inactive (one minute of failures).</summary>
+public sealed class ShortPatienceWebhookFixture : WebhookFixture
+{
+    protected override void Configure(Dictionary<string, string?> settings)
+    {
+        base.Configure(settings);
+        settings["Nylas:Webhooks:InactiveAfterMinutes"] = "1";
+    }
+}
+
+/// <summary>A subscription whose deliveries keep failing is set inactive after the configured time, and loses nothing.</summary>
+public class WebhookDeactivationTests(ShortPatienceWebhookFixture host) : IClassFixture<ShortPatienceWebhookFixture>
+{
+    [Fact]
+    public async Task Failing_for_the_configured_time_makes_a_subscription_inactive_and_active_again_delivers_what_it_missed()
+    {
+        await using var receiver = new WebhookReceiver { Deliveries = WebhookReceiver.Behaviour.Fail500 };
+        await receiver.StartAsync();
+        var (email, token, _) = await host.ConnectNewAccountAsync();
+        string id = (await host.CreateOkAsync(receiver.Url, "message.created")).GetProperty("id").GetString()!;
+        using var app = host.AppClient();
+        async Task<string> StateAsync() => (await app.GetFromJsonAsync<JsonElement>($"/a/{host.ClientId}/webhooks/{id}")).GetProperty("state").GetString()!;
+
+        await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "Never acknowledged", "x"));
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await StateAsync() == "failing", TimeSpan.FromSeconds(60)));
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await StateAsync() == "inactive", TimeSpan.FromSeconds(150)));
+        // Inactive: no more attempts.
+        int attempts = receiver.Posts.Count();
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        Assert.Equal(attempts, receiver.Posts.Count());
+
+        receiver.Deliveries = WebhookReceiver.Behaviour.Ok;
+        using (var on = await app.PutAsync($"/a/{host.ClientId}/webhooks/{id}", new StringContent("""{"state":"active"}""", Encoding.UTF8, "text/plain")))
+            Assert.Equal(HttpStatusCode.OK, on.StatusCode);
+        using var api = host.Client(token);
+        string messageId = (await api.GetFromJsonAsync<JsonElement>("/messages?subject=Never%20acknowledged"))[0].GetProperty("id").GetString()!;
+        Assert.NotNull(await TestStack.WaitUntilAsync(() => Task.FromResult(receiver.Acknowledged.Any()), TimeSpan.FromSeconds(30)));
+        var delivered = receiver.Acknowledged.Single();
+        // The very delivery that failed, under its id, now acknowledged.
+        Assert.Equal(receiver.Posts.First().Header("X-Nylas-Delivery-Id"), delivered.Header("X-Nylas-Delivery-Id"));
+        Assert.Equal(messageId, JsonDocument.Parse(delivered.Body).RootElement.GetProperty("deltas")[0].GetProperty("object_data").GetProperty("id").GetString());
+        Assert.Equal("active", await StateAsync());
     }
 }

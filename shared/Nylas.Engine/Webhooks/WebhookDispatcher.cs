@@ -47,21 +47,24 @@ public sealed partial class WebhookDispatcher(
         var position = await positions.TryLeaseAsync(work, owner, Now + Lease, cancellationToken);
         if (position is null) return; // another worker has it, it is backing off, or the subscription stopped delivering
 
-        // An exception (the host stopping mid-POST, the database gone) hands the pair back to the queue.
-        var outcome = Outcome.More;
+        Outcome outcome;
         try
         {
             outcome = await DeliverLeasedAsync(position, owner, cancellationToken);
         }
-        finally
+        catch (Exception ex)
         {
-            // A failed attempt released the lease with its retry time; a lost lease is someone else's now. Otherwise
-            // released whatever happened: a delivery cut short (the host stopping) is retried from its fixed batch.
-            if (outcome is Outcome.CaughtUp or Outcome.More)
-            {
-                await positions.ReleaseAsync(position, owner, outcome == Outcome.More, CancellationToken.None);
-                if (outcome == Outcome.More) await queue.EnqueueAsync([work], CancellationToken.None);
-            }
+            // Our own failure (the host stopping mid-POST, the database or the key unreadable): the pair is due again
+            // shortly, found by the poller, and nothing is queued here, so failing work never multiplies on the queue.
+            if (ex is not OperationCanceledException) LogError(work.WebhookId, work.AccountId, ex);
+            await positions.RetryLaterAsync(position, owner, Now + Backoff(1, Random.Shared.NextDouble()), CancellationToken.None);
+            throw;
+        }
+        // A failed attempt released the lease with its retry time; a lost lease is someone else's now.
+        if (outcome is Outcome.CaughtUp or Outcome.More)
+        {
+            await positions.ReleaseAsync(position, owner, outcome == Outcome.More, CancellationToken.None);
+            if (outcome == Outcome.More) await queue.EnqueueAsync([work], CancellationToken.None);
         }
     }
 
@@ -141,8 +144,8 @@ public sealed partial class WebhookDispatcher(
         {
             // Retention purged changes this subscription never received: say so, and go on after them (the start cursor shows the gap).
             LogExpired(position.WebhookId, account.Id, position.ScannedSeq, expired.PurgedThrough);
-            await positions.SkipAsync(position, owner, expired.PurgedThrough, cancellationToken);
-            return position with { ScannedSeq = expired.PurgedThrough };
+            await positions.SkipGapAsync(position, owner, expired.PurgedThrough, cancellationToken);
+            return position with { ScannedSeq = expired.PurgedThrough, SentSeq = expired.PurgedThrough };
         }
         if (page.Entries.Count == 0) return null;
 
@@ -213,6 +216,9 @@ public sealed partial class WebhookDispatcher(
 
     [LoggerMessage(EventId = 6002, Level = LogLevel.Warning, Message = "Webhook {WebhookId} set inactive: its deliveries have failed for {Minutes} minutes")]
     private partial void LogDeactivated(long webhookId, int minutes);
+
+    [LoggerMessage(EventId = 6004, Level = LogLevel.Error, Message = "Webhook {WebhookId}, account {AccountId}: delivery failed on our side; retrying shortly")]
+    private partial void LogError(long webhookId, long accountId, Exception ex);
 
     [LoggerMessage(EventId = 6003, Level = LogLevel.Warning, Message = "Webhook {WebhookId}, account {AccountId}: changes after {ScannedSeq} through {PurgedThrough} were purged by retention before delivery")]
     private partial void LogExpired(long webhookId, long accountId, long scannedSeq, long purgedThrough);

@@ -68,6 +68,14 @@ public sealed class WebhookPositions(ShardDirectory shards, TimeProvider clock)
     public Task<bool> SkipAsync(WebhookPosition position, string owner, long scannedSeq, CancellationToken cancellationToken)
         => UpdateOwnedAsync(position, owner, "scanned_seq = @scanned", cmd => cmd.Parameters.AddWithValue("@scanned", scannedSeq), cancellationToken);
 
+    /// <summary>
+    /// Retention purged changes the subscription never received: both cursors move past them, so the next delivery's
+    /// start cursor differs from the last end cursor the receiver saw, which is how it learns of the gap.
+    /// </summary>
+    public Task<bool> SkipGapAsync(WebhookPosition position, string owner, long purgedThrough, CancellationToken cancellationToken)
+        => UpdateOwnedAsync(position, owner, "scanned_seq = @purged, sent_seq = @purged, batch_id = NULL, batch_end_seq = NULL",
+            cmd => cmd.Parameters.AddWithValue("@purged", purgedThrough), cancellationToken);
+
     /// <summary>Fixes the next delivery's id and range before its first attempt: every retry sends the same id for the same changes.</summary>
     public Task<bool> PlanAsync(WebhookPosition position, string owner, string batchId, long batchEndSeq, long scannedSeq, CancellationToken cancellationToken)
         => UpdateOwnedAsync(position, owner, "batch_id = @batch, batch_end_seq = @end, scanned_seq = @scanned", cmd =>
@@ -93,6 +101,11 @@ public sealed class WebhookPositions(ShardDirectory shards, TimeProvider clock)
                 cmd.Parameters.AddWithValue("@since", failingSince);
                 cmd.Parameters.AddWithValue("@retry", retryAt);
             }, cancellationToken);
+
+    /// <summary>Our side failed (not the receiver): the lease is given up and the pair is due again at <paramref name="retryAt"/>, its failure count untouched.</summary>
+    public Task<bool> RetryLaterAsync(WebhookPosition position, string owner, DateTime retryAt, CancellationToken cancellationToken)
+        => UpdateOwnedAsync(position, owner, "next_attempt_at = @retry, lease_until = NULL, lease_owner = NULL",
+            cmd => cmd.Parameters.AddWithValue("@retry", retryAt), cancellationToken);
 
     /// <summary>
     /// Done for now. With <paramref name="more"/> (the worker stopped with changes left) the pair is due at once and
@@ -211,15 +224,6 @@ public sealed class WebhookPositions(ShardDirectory shards, TimeProvider clock)
             if (await cmd.ExecuteNonQueryAsync(cancellationToken) > 0) claimed.Add(work);
         }
         return claimed;
-    }
-
-    /// <summary>Marks a subscription's pairs whose retries have run for <paramref name="failingSince"/> or longer; true when one has.</summary>
-    public async Task<bool> AnyFailingSinceAsync(long webhookId, DateTime failingSince, CancellationToken cancellationToken)
-    {
-        await using var cmd = shards.Global.CreateCommand("SELECT 1 FROM webhook_positions WHERE webhook_id = @w AND failing_since <= @since LIMIT 1");
-        cmd.Parameters.AddWithValue("@w", webhookId);
-        cmd.Parameters.AddWithValue("@since", failingSince);
-        return await cmd.ExecuteScalarAsync(cancellationToken) is not null;
     }
 
     /// <summary>True when some pair of the subscription has failed at least <paramref name="attempts"/> times in a row.</summary>
