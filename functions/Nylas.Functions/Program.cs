@@ -13,6 +13,8 @@ using Nylas.Engine.Webhooks;
 HostJsonCheck.Require(Path.Combine(AppContext.BaseDirectory, "host.json"));
 var builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
+// After the ASP.NET Core integration's own middleware, so inside it: that one writes the JSON answer this one sets.
+builder.UseMiddleware<ApiErrorMiddleware>();
 builder.Services.AddHostedService<StoragePreparationService>();
 builder.Services.AddNylasEngine(builder.Configuration);
 // The webhook poller runs in every instance (safe with several); the queue trigger (WebhookFunctions) delivers.

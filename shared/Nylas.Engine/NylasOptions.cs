@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
+using Nylas.Engine.Queues;
 using Nylas.Engine.Telemetry;
 
 namespace Nylas.Engine;
@@ -23,6 +24,7 @@ public sealed class NylasOptions
     [ValidateObjectMembers] public DurableOptions Durable { get; set; } = new();
     [ValidateObjectMembers] public ChangeLogOptions ChangeLog { get; set; } = new();
     [ValidateObjectMembers] public DeltaOptions Delta { get; set; } = new();
+    [ValidateObjectMembers] public ServiceBusOptions ServiceBus { get; set; } = new();
     [ValidateObjectMembers] public WebhooksOptions Webhooks { get; set; } = new();
     /// <summary>
     /// The ingest (and later webhook) transport: <c>StorageQueues</c> or <c>ServiceBus</c> (see Queues/IngestTransport, which

@@ -80,6 +80,21 @@ public sealed class DeltaApiTests(DeltaHostFixture host, ITestOutputHelper outpu
     }
 
     [Fact]
+    public async Task An_invitation_shows_its_calendar_event_and_contact_as_deltas()
+    {
+        var (email, token, _) = await host.ConnectNewAccountAsync();
+        using var http = host.Client(token);
+        var invitation = TestStack.SimpleMessage(email, "Invitation: Planning", from: "Boss <boss@example.org>");
+        invitation.Body = TestStack.InvitationBody(email, "Planning", "Room 1", new DateTime(2026, 12, 24, 10, 0, 0, DateTimeKind.Utc), "Let us plan");
+        await TestStack.AppendAsync(email, invitation);
+
+        var deltas = await DeltasUntilAsync(http, "0", d => Has(d, "event", "create"));
+        Assert.True(Has(deltas, "event", "create", a => a.GetProperty("title").GetString() == "Planning"));
+        Assert.True(Has(deltas, "calendar", "create", a => a.GetProperty("read_only").GetBoolean()));
+        Assert.True(Has(deltas, "contact", "create", a => a.GetProperty("email").GetString() == "boss@example.org"));
+    }
+
+    [Fact]
     public async Task A_flag_change_a_delete_and_the_expanded_view_reach_the_feed_in_order()
     {
         var (email, token, _) = await host.ConnectNewAccountAsync();

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Azure.Messaging.ServiceBus;
@@ -100,6 +101,31 @@ public sealed class ServiceBusIngestTests(ServiceBusHostFixture host) : IngestTr
         Assert.True(host.Broker.Published(queue) >= 2, $"{host.Broker.Published(queue)} ingest batches went through the broker");
         var storage = host.App.Services.GetRequiredService<StorageQueueIngestQueue>();
         Assert.Equal(0, (await storage.Queue.GetPropertiesAsync()).Value.ApproximateMessagesCount);
+    }
+}
+
+/// <summary>/health and the queue gauges on the Service Bus transport read the broker, not the idle storage queue.</summary>
+public sealed class ServiceBusHealthTests(ServiceBusHostFixture host) : IClassFixture<ServiceBusHostFixture>
+{
+    [Fact]
+    public async Task Health_checks_the_Service_Bus_queue_and_the_metrics_report_its_age_but_no_depth()
+    {
+        using var http = host.Client();
+        using var health = await http.GetAsync("/health");
+        var body = await health.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(System.Net.HttpStatusCode.OK, health.StatusCode);
+        var checks = body.GetProperty("checks");
+        Assert.True(checks.GetProperty("servicebus").GetProperty("ok").GetBoolean(), checks.ToString());
+        Assert.False(checks.TryGetProperty("queue", out _), "the storage queue is not the transport: " + checks);
+
+        // The gauges wait for the first reading only briefly: scrape until it has arrived.
+        string metrics = "";
+        Assert.True((await TestStack.WaitUntilAsync(async () => (metrics = await http.GetStringAsync("/metrics")).Contains("nylas_ingest_queue_age_seconds"),
+            TimeSpan.FromSeconds(30))).HasValue, "no queue age in /metrics");
+        Assert.Matches(@"(?m)^nylas_ingest_queue_age_seconds(\{[^}]*\})? ", metrics);
+        // The counts need the management API (Nylas:ServiceBus:ReadQueueDepth): without it, no series rather than a zero.
+        Assert.DoesNotMatch(@"(?m)^nylas_ingest_queue_depth", metrics);
+        Assert.DoesNotMatch(@"(?m)^nylas_ingest_poison_depth", metrics);
     }
 }
 

@@ -463,6 +463,35 @@ public class SdkTourTests(SdkTourFixture host) : IClassFixture<SdkTourFixture>
     }
 
     [Fact]
+    public void The_change_feed_replays_every_message_through_since_longPoll_and_startStream()
+    {
+        var messageIds = Result("messages.list").EnumerateArray().Select(m => m.GetProperty("id").GetString()!).Order().ToList();
+        string latest = Result("deltas.latestCursor").GetString()!;
+        Assert.False(string.IsNullOrEmpty(latest));
+
+        // since('0', {includeTypes}) : every message's create, as the SDK's Message model, and nothing else.
+        var since = Result("deltas.since");
+        var deltas = since.GetProperty("deltas").EnumerateArray().ToList();
+        Assert.All(deltas, d => Assert.Equal("message", d.GetProperty("object").GetString()));
+        var created = deltas.Where(d => d.GetProperty("event").GetString() == "create").ToList();
+        Assert.Equal(messageIds, created.Select(d => d.GetProperty("id").GetString()!).Order());
+        Assert.All(created, d => Assert.Equal(d.GetProperty("id").GetString(), d.GetProperty("attributes_id").GetString()));
+        Assert.Equal("0", since.GetProperty("cursor_start").GetString());
+
+        // A long poll from the latest cursor on a quiet mailbox: an empty answer at its timeout, ending where it began.
+        var poll = Result("deltas.longPoll");
+        Assert.Empty(poll.GetProperty("deltas").EnumerateArray());
+        Assert.Equal(latest, poll.GetProperty("cursor_start").GetString());
+        Assert.Equal(latest, poll.GetProperty("cursor_end").GetString());
+
+        // A stream from 0: the same creates, and the SDK kept the last cursor to resume from.
+        var streamed = Result("deltas.startStream");
+        Assert.Equal(messageIds, streamed.GetProperty("deltas").EnumerateArray()
+            .Where(d => d.GetProperty("event").GetString() == "create").Select(d => d.GetProperty("id").GetString()!).Distinct().Order());
+        Assert.False(string.IsNullOrEmpty(streamed.GetProperty("last_cursor").GetString()));
+    }
+
+    [Fact]
     public void The_attachment_downloads_byte_for_byte()
     {
         var file = Result("files.list").EnumerateArray().Single(f => f.GetProperty("filename").GetString() == SdkTourFixture.AttachmentName);

@@ -190,14 +190,18 @@ internal sealed class DerivedObjectsWriter(MySqlConnection connection, MySqlTran
 
     private async Task<long> EnsureCalendarAsync(CancellationToken ct)
     {
+        string publicId = PublicId.New();
         await using var cmd = new MySqlCommand("""
             INSERT IGNORE INTO calendars (account_id, public_id, name, description, read_only) VALUES (@account, @pid, @name, @desc, 1);
-            SELECT id FROM calendars WHERE account_id = @account AND name = @name;
             """, connection, tx);
         cmd.Parameters.AddWithValue("@account", accountId);
-        cmd.Parameters.AddWithValue("@pid", PublicId.New());
+        cmd.Parameters.AddWithValue("@pid", publicId);
         cmd.Parameters.AddWithValue("@name", EmailedEventsCalendar);
         cmd.Parameters.AddWithValue("@desc", "Invitations found in this account's mail");
+        // The first invitation creates the calendar: that is a change too.
+        if (await cmd.ExecuteNonQueryAsync(ct) == 1)
+            await ChangeLog.AppendAsync(connection, tx, accountId, "calendar", publicId, "insert", clock, ct);
+        cmd.CommandText = "SELECT id FROM calendars WHERE account_id = @account AND name = @name";
         return Convert.ToInt64(await cmd.ExecuteScalarAsync(ct));
     }
 

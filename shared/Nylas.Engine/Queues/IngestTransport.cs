@@ -1,5 +1,6 @@
 using Azure.Identity;
 using Azure.Messaging.ServiceBus;
+using Azure.Messaging.ServiceBus.Administration;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -33,6 +34,20 @@ public sealed class TransportOptions
     public ServiceBusClient CreateServiceBusClient() => string.IsNullOrWhiteSpace(ServiceBusConnectionString)
         ? new ServiceBusClient(ServiceBusNamespace, new DefaultAzureCredential())
         : new ServiceBusClient(ServiceBusConnectionString);
+
+    /// <summary>The management API's client (HTTPS, not AMQP), with the same credential: it needs the Manage right.</summary>
+    public ServiceBusAdministrationClient CreateServiceBusAdministrationClient() => string.IsNullOrWhiteSpace(ServiceBusConnectionString)
+        ? new ServiceBusAdministrationClient(ServiceBusNamespace, new DefaultAzureCredential())
+        : new ServiceBusAdministrationClient(ServiceBusConnectionString);
+}
+
+/// <summary>The /health check of the ingest transport in use, reported under <see cref="Name"/>.</summary>
+public interface IIngestTransportCheck
+{
+    string Name { get; }
+
+    /// <summary>Throws when the transport cannot be reached or refuses this app.</summary>
+    Task CheckAsync(CancellationToken cancellationToken);
 }
 
 public static class IngestTransportExtensions
@@ -54,17 +69,22 @@ public static class IngestTransportExtensions
                 "Nylas:Transport is ServiceBus: set ServiceBusConnection__fullyQualifiedNamespace (managed identity) or ServiceBusConnection (a connection string).")
             .ValidateOnStart();
 
-        // The storage queue is registered on either transport: /health probes it and it is created at start-up.
+        // The storage queue is registered on either transport: it is created at start-up.
         services.AddSingleton<StorageQueueIngestQueue>();
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<TransportOptions>>().Value.CreateServiceBusClient());
         services.AddSingleton<ServiceBusIngestQueue>();
         services.AddSingleton<IIngestQueue>(sp => sp.GetRequiredService<IOptions<TransportOptions>>().Value.Kind == IngestTransportKind.ServiceBus
             ? sp.GetRequiredService<ServiceBusIngestQueue>()
             : sp.GetRequiredService<StorageQueueIngestQueue>());
-        // The queue gauges read the storage queue; with Service Bus they report nothing (UnreportedQueueProbe).
+        // /health and the queue gauges read the transport in use.
+        services.AddSingleton<StorageQueueProbe>();
+        services.AddSingleton<ServiceBusQueueProbe>();
         services.TryAddSingleton<Telemetry.IIngestQueueProbe>(sp => sp.GetRequiredService<IOptions<TransportOptions>>().Value.Kind == IngestTransportKind.ServiceBus
-            ? new UnreportedQueueProbe()
-            : ActivatorUtilities.CreateInstance<StorageQueueProbe>(sp));
+            ? sp.GetRequiredService<ServiceBusQueueProbe>()
+            : sp.GetRequiredService<StorageQueueProbe>());
+        services.TryAddSingleton<IIngestTransportCheck>(sp => sp.GetRequiredService<IOptions<TransportOptions>>().Value.Kind == IngestTransportKind.ServiceBus
+            ? sp.GetRequiredService<ServiceBusQueueProbe>()
+            : sp.GetRequiredService<StorageQueueProbe>());
         return services;
     }
 }

@@ -4,10 +4,13 @@ using Microsoft.Extensions.Options;
 
 namespace Nylas.Engine.Telemetry;
 
-/// <summary>One reading of the ingest transport: queue messages waiting, the oldest one's age, and the poison queue's size.</summary>
-public sealed record IngestQueueSnapshot(long Depth, TimeSpan? OldestAge, long PoisonDepth);
+/// <summary>
+/// One reading of the ingest transport: queue messages waiting, the oldest one's age (zero when none waits), and the
+/// poison queue's size; null where the transport cannot tell (Service Bus without the management API: the counts).
+/// </summary>
+public sealed record IngestQueueSnapshot(long? Depth, TimeSpan? OldestAge, long? PoisonDepth);
 
-/// <summary>Reads the ingest transport's depth; one implementation per transport (Queues/StorageQueueProbe).</summary>
+/// <summary>Reads the ingest transport's depth; one implementation per transport (Queues/StorageQueueProbe, Queues/ServiceBusQueueProbe).</summary>
 public interface IIngestQueueProbe
 {
     /// <summary>The reading; null when the transport does not report its depth (then the gauges report nothing, not zero).</summary>
@@ -41,14 +44,15 @@ public sealed partial class IngestQueueGauges
         _logger = logger;
         metrics.Meter.CreateObservableGauge("nylas.ingest.queue.depth", () => Observe(s => s.Depth), "{batch}",
             "Queue messages (batches of ingest messages) waiting in the ingest queue, approximately");
-        metrics.Meter.CreateObservableGauge("nylas.ingest.queue.age", () => Observe(s => s.OldestAge?.TotalSeconds ?? 0), "s",
+        metrics.Meter.CreateObservableGauge("nylas.ingest.queue.age", () => Observe(s => s.OldestAge?.TotalSeconds), "s",
             "Age of the message at the front of the ingest queue (0 when empty)");
         metrics.Meter.CreateObservableGauge("nylas.ingest.poison.depth", () => Observe(s => s.PoisonDepth), "{batch}",
             "Queue messages in the ingest poison queue, approximately: ingest gave up on them and recorded the error");
     }
 
-    private IEnumerable<Measurement<T>> Observe<T>(Func<IngestQueueSnapshot, T> value) where T : struct
-        => Current() is { } snapshot ? [new Measurement<T>(value(snapshot))] : [];
+    /// <summary>A value the transport did not report is left out, not reported as zero.</summary>
+    private IEnumerable<Measurement<T>> Observe<T>(Func<IngestQueueSnapshot, T?> value) where T : struct
+        => Current() is { } snapshot && value(snapshot) is { } reading ? [new Measurement<T>(reading)] : [];
 
     /// <summary>The latest reading; starts a refresh when it is stale.</summary>
     public IngestQueueSnapshot? Current()

@@ -60,8 +60,8 @@ public sealed partial class TelemetrySummaryLogger : BackgroundService
             last = now;
             lastQueue = queue;
             LogSummary((int)_interval.TotalSeconds, delta[0], (delta[1] / (1024.0 * 1024)).ToString("0.0", CultureInfo.InvariantCulture), delta[2], delta[3], delta[4],
-                queue?.Depth.ToString(CultureInfo.InvariantCulture) ?? "?", queue?.OldestAge is { } age ? ((long)age.TotalSeconds).ToString(CultureInfo.InvariantCulture) : "0",
-                queue?.PoisonDepth.ToString(CultureInfo.InvariantCulture) ?? "?");
+                queue?.Depth?.ToString(CultureInfo.InvariantCulture) ?? "?", queue?.OldestAge is { } age ? ((long)age.TotalSeconds).ToString(CultureInfo.InvariantCulture) : "?",
+                queue?.PoisonDepth?.ToString(CultureInfo.InvariantCulture) ?? "?");
         }
     }
 

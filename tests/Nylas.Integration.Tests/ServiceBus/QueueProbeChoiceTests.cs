@@ -7,10 +7,10 @@ using Xunit;
 
 namespace Nylas.Integration.Tests.ServiceBus;
 
-/// <summary>The queue-depth gauges read the transport in use: the storage queue, or nothing on Service Bus (never the idle storage queue's zero).</summary>
+/// <summary>/health and the queue-depth gauges read the transport in use: the storage queue, or the Service Bus queue (never the idle storage queue).</summary>
 public class QueueProbeChoiceTests
 {
-    private static IIngestQueueProbe ProbeFor(string transport)
+    private static ServiceProvider EngineFor(string transport)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -23,19 +23,23 @@ public class QueueProbeChoiceTests
             ["Nylas:Security:EncryptionKey"] = Convert.ToBase64String(new byte[32]),
         };
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
-        var services = new ServiceCollection().AddLogging().AddNylasEngine(configuration).BuildServiceProvider();
-        return services.GetRequiredService<IIngestQueueProbe>();
+        return new ServiceCollection().AddLogging().AddNylasEngine(configuration).BuildServiceProvider();
     }
 
     [Fact]
-    public async Task Service_Bus_reports_no_depth_rather_than_the_storage_queue()
+    public async Task Service_Bus_is_probed_and_checked_on_the_Service_Bus_queue()
     {
-        var probe = ProbeFor("ServiceBus");
-        Assert.IsType<UnreportedQueueProbe>(probe);
-        Assert.Null(await probe.ProbeAsync(CancellationToken.None));
+        await using var services = EngineFor("ServiceBus");
+        Assert.IsType<ServiceBusQueueProbe>(services.GetRequiredService<IIngestQueueProbe>());
+        var check = Assert.IsType<ServiceBusQueueProbe>(services.GetRequiredService<IIngestTransportCheck>());
+        Assert.Equal("servicebus", check.Name);
     }
 
     [Fact]
-    public void Storage_queues_are_read_by_the_storage_probe()
-        => Assert.IsType<StorageQueueProbe>(ProbeFor("StorageQueues"));
+    public async Task Storage_queues_are_probed_and_checked_on_the_storage_queue()
+    {
+        await using var services = EngineFor("StorageQueues");
+        Assert.IsType<StorageQueueProbe>(services.GetRequiredService<IIngestQueueProbe>());
+        Assert.Equal("queue", Assert.IsType<StorageQueueProbe>(services.GetRequiredService<IIngestTransportCheck>()).Name);
+    }
 }

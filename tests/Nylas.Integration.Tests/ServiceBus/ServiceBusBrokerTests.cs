@@ -129,6 +129,33 @@ public sealed class ServiceBusBrokerTests : IAsyncLifetime
         await receiver.CompleteMessageAsync(message);
     }
 
+    [Fact]
+    public async Task A_peek_sees_waiting_locked_and_scheduled_messages_in_sequence_order_and_takes_nothing()
+    {
+        await using var sender = _client.CreateSender(_queue);
+        await sender.SendMessageAsync(new ServiceBusMessage("first") { MessageId = "first" });
+        await sender.SendMessageAsync(new ServiceBusMessage("later") { MessageId = "later", ScheduledEnqueueTime = DateTimeOffset.UtcNow.AddHours(1) });
+        await sender.SendMessageAsync(new ServiceBusMessage("third") { MessageId = "third" });
+        await using var receiver = _client.CreateReceiver(_queue);
+        var locked = (await ReceiveAsync(receiver, 1)).Single();
+        Assert.Equal("first", locked.MessageId);
+
+        var peeked = await receiver.PeekMessagesAsync(10, fromSequenceNumber: 1);
+        Assert.Equal(["first", "later", "third"], peeked.Select(m => m.MessageId));
+        Assert.Equal(["first", "later", "third"], peeked.Select(m => m.Body.ToString()));
+        Assert.Equal(peeked.Select(m => m.SequenceNumber).Order(), peeked.Select(m => m.SequenceNumber));
+        Assert.Equal([ServiceBusMessageState.Active, ServiceBusMessageState.Scheduled, ServiceBusMessageState.Active], peeked.Select(m => m.State));
+        Assert.Equal(locked.SequenceNumber, peeked[0].SequenceNumber);
+        Assert.Equal(["third"], (await receiver.PeekMessagesAsync(10, fromSequenceNumber: peeked[1].SequenceNumber + 1)).Select(m => m.MessageId));
+        Assert.Empty(await receiver.PeekMessagesAsync(10, fromSequenceNumber: peeked[2].SequenceNumber + 1));
+
+        // Peeking locked nothing: the next receive gets "third" on its first delivery.
+        var next = (await ReceiveAsync(receiver, 1)).Single();
+        Assert.Equal(("third", 1), (next.MessageId, next.DeliveryCount));
+        await receiver.CompleteMessageAsync(locked);
+        await receiver.CompleteMessageAsync(next);
+    }
+
     private static async Task<List<ServiceBusReceivedMessage>> ReceiveAsync(ServiceBusReceiver receiver, int count)
     {
         var all = new List<ServiceBusReceivedMessage>();

@@ -114,7 +114,8 @@ internal sealed class BrokerQueue(ServiceBusBroker broker, string name)
         {
             message.Sequence = ++_sequence;
             Published++;
-            message.EnqueuedAt = DateTime.UtcNow;
+            // A scheduled message counts as enqueued when it becomes active, as Service Bus reports it.
+            message.EnqueuedAt = message.DueAt > DateTime.UtcNow ? message.DueAt : DateTime.UtcNow;
             _messages.Add(message);
         }
         Pump();
@@ -253,6 +254,26 @@ internal sealed class BrokerQueue(ServiceBusBroker broker, string name)
         if (deadLetter is not null) broker.DeadLetterQueue(name).Enqueue(deadLetter);
         Pump();
         return true;
+    }
+
+    /// <summary>
+    /// What a peek sees from a sequence number on, in sequence order: waiting, locked and scheduled messages alike, the
+    /// scheduled ones marked so (x-opt-message-state 2, ServiceBusMessageState.Scheduled).
+    /// </summary>
+    public List<AmqpMessage> Peek(long fromSequence, int count)
+    {
+        lock (_sync)
+        {
+            var now = DateTime.UtcNow;
+            return _messages.Concat(_locked.Values).Where(m => m.Sequence >= fromSequence).OrderBy(m => m.Sequence).Take(count)
+                .Select(m =>
+                {
+                    var message = m.ToAmqp(null);
+                    message.MessageAnnotations.Map["x-opt-message-state"] = m.DueAt > now ? 2 : 0;
+                    return message;
+                })
+                .ToList();
+        }
     }
 
     public DateTime? RenewLock(Guid token)

@@ -15,9 +15,10 @@ namespace Nylas.Testing.ServiceBus;
 /// uses). Enough of the service for Azure.Messaging.ServiceBus senders, receivers and processors: SASL MSSBCBS, ANONYMOUS
 /// and PLAIN; <c>$cbs</c> put-token; queues created on first use; batched and scheduled sends; peek-lock with GUID lock
 /// tokens as delivery tags and a lock duration; complete, abandon (rising delivery count), dead-letter into
-/// <c>&lt;queue&gt;/$deadletterqueue</c> with reason and description; the management operations renew-lock and
-/// update-disposition. Plain AMQP only: clients connect with <c>UseDevelopmentEmulator=true</c>, as to the official emulator.
-/// Not modelled: sessions, topics, transactions, duplicate detection, deferral, peek.
+/// <c>&lt;queue&gt;/$deadletterqueue</c> with reason and description; the management operations renew-lock,
+/// update-disposition and peek-message. Plain AMQP only: clients connect with <c>UseDevelopmentEmulator=true</c>, as to
+/// the official emulator. Not modelled: sessions, topics, transactions, duplicate detection, deferral, the HTTPS
+/// management API (ServiceBusAdministrationClient).
 /// </summary>
 public sealed class ServiceBusBroker : IRuntimeProvider, IDisposable
 {
@@ -224,9 +225,25 @@ public sealed class ServiceBusBroker : IRuntimeProvider, IDisposable
                     if (!settled) return Reply(410, $"Lock {token} lost", null);
                 }
                 return Reply(200, "OK", null);
+            case "com.microsoft:peek-message":
+                // Answered with each message encoded whole, as a batch carries them; 204 when nothing is at or after the sequence number.
+                long from = body.TryGetValue(new MapKey("from-sequence-number"), out long sequence) ? sequence : 1;
+                int count = body.TryGetValue(new MapKey("message-count"), out int wanted) ? wanted : 1;
+                var peeked = queue.Peek(from, count);
+                if (peeked.Count == 0) return Reply(204, "No Content", null);
+                var entries = peeked.Select(m => new AmqpMap { [new MapKey("message")] = new ArraySegment<byte>(Encode(m)) }).ToList();
+                return Reply(200, "OK", new AmqpMap { [new MapKey("messages")] = entries });
             default:
                 return Reply(501, $"{operation} is not implemented by the test broker", null);
         }
+    }
+
+    private static byte[] Encode(AmqpMessage message)
+    {
+        using var encoded = message.ToStream();
+        using var bytes = new MemoryStream();
+        encoded.CopyTo(bytes);
+        return bytes.ToArray();
     }
 
     private static string? Text(AmqpMap map, string key) => map.TryGetValue(new MapKey(key), out string value) ? value : null;

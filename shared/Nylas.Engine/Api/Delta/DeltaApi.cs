@@ -52,7 +52,7 @@ public sealed partial class DeltaApi(ChangeFeed feed, ChangeNotifier notifier, D
         try
         {
             var (deltas, endSeq, _) = await ReadPageAsync(account, request, request.AfterSeq, http.RequestAborted);
-            return ApiResult.Json(Page(account, request.AfterSeq, endSeq, deltas));
+            return ApiResult.Json(Page(account, request, endSeq, deltas));
         }
         catch (ChangeLogExpiredException ex)
         {
@@ -74,11 +74,11 @@ public sealed partial class DeltaApi(ChangeFeed feed, ChangeNotifier notifier, D
             {
                 var (deltas, endSeq, full) = await ReadPageAsync(account, request, position, http.RequestAborted);
                 position = endSeq;
-                if (deltas.Count > 0) return ApiResult.Json(Page(account, request.AfterSeq, position, deltas));
+                if (deltas.Count > 0) return ApiResult.Json(Page(account, request, position, deltas));
                 if (full) continue; // everything read was filtered out and more is waiting
                 var left = deadline - DateTimeOffset.UtcNow;
                 if (left <= TimeSpan.Zero || !await notifier.WaitAsync(account.ShardId, account.Id, position, left, http.RequestAborted))
-                    return ApiResult.Json(Page(account, request.AfterSeq, position, []));
+                    return ApiResult.Json(Page(account, request, position, []));
             }
         }
         catch (ChangeLogExpiredException ex)
@@ -161,8 +161,9 @@ public sealed partial class DeltaApi(ChangeFeed feed, ChangeNotifier notifier, D
         return (deltas, end, page.Entries.Count == request.Limit);
     }
 
-    private static ApiDeltaPage Page(Account account, long startSeq, long endSeq, List<ApiDelta> deltas)
-        => new(ChangeCursor.Encode(account.PublicId, startSeq), ChangeCursor.Encode(account.PublicId, endSeq), deltas);
+    /// <summary>cursor_start echoes the cursor asked for (v2 did); cursor_end is where the next request continues.</summary>
+    private static ApiDeltaPage Page(Account account, DeltaRequest request, long endSeq, List<ApiDelta> deltas)
+        => new(request.Cursor, endSeq == request.AfterSeq ? request.Cursor : ChangeCursor.Encode(account.PublicId, endSeq), deltas);
 
     private static ApiResult Expired(ChangeLogExpiredException ex) => ApiResult.Error(StatusCodes.Status410Gone, "invalid_request_error",
         $"This cursor is older than the change log's retention ({ex.Retention.TotalDays:0.#} days): the changes after it are no longer kept. " +

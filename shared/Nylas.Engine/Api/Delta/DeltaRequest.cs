@@ -4,13 +4,14 @@ using Nylas.Engine.Storage;
 namespace Nylas.Engine.Api.Delta;
 
 /// <summary>The checked query of /delta, /delta/longpoll and /delta/streaming.</summary>
-public sealed record DeltaRequest(long AfterSeq, Func<string, bool> Wanted, bool Expanded, int Limit, TimeSpan? Timeout)
+public sealed record DeltaRequest(string Cursor, long AfterSeq, Func<string, bool> Wanted, bool Expanded, int Limit, TimeSpan? Timeout)
 {
     public const int DefaultLimit = 100;
     public const int MaxLimit = 1000;
 
     // The v2 SDK's deltas.since() sends includeTypes in camelCase (notes: SDK quirk 1): both spellings are accepted.
-    private static readonly string[] Known = ["cursor", "view", "limit", "timeout", "include_types", "exclude_types", "includeTypes", "excludeTypes"];
+    // startStream(cursor, {expanded: true}) sends expanded=true rather than view=expanded.
+    private static readonly string[] Known = ["cursor", "view", "expanded", "limit", "timeout", "include_types", "exclude_types", "includeTypes", "excludeTypes"];
 
     /// <param name="timeout">Whether the endpoint takes <c>timeout</c>, and its default (null: no limit).</param>
     public static (DeltaRequest? Request, ApiResult? Error) Parse(IQueryCollection query, string accountPublicId, long latestSeq, bool takesTimeout, TimeSpan? defaultTimeout, int maxTimeoutSeconds)
@@ -35,6 +36,11 @@ public sealed record DeltaRequest(long AfterSeq, Func<string, bool> Wanted, bool
         string? view = query.TryGetValue("view", out var v) ? v.ToString() : null;
         if (view is not null and not "expanded")
             return (null, ApiResult.BadRequest($"Invalid view '{view}': only expanded is supported here."));
+        if (query.TryGetValue("expanded", out var e))
+        {
+            if (e.ToString() is not ("true" or "false")) return (null, ApiResult.BadRequest($"Invalid expanded '{e}': expected true or false."));
+            if (e.ToString() == "true") view = "expanded";
+        }
 
         int limit = DefaultLimit;
         if (query.TryGetValue("limit", out var l) && (!int.TryParse(l.ToString(), out limit) || limit < 1 || limit > MaxLimit))
@@ -56,7 +62,7 @@ public sealed record DeltaRequest(long AfterSeq, Func<string, bool> Wanted, bool
             return (null, ApiResult.BadRequest("Give include_types or exclude_types, not both."));
         Func<string, bool> wanted = include is not null ? include.Contains : exclude is not null ? type => !exclude.Contains(type) : _ => true;
 
-        return (new DeltaRequest(seq, wanted, view == "expanded", limit, timeout), null);
+        return (new DeltaRequest(cursor, seq, wanted, view == "expanded", limit, timeout), null);
     }
 
     private static (HashSet<string>? Types, ApiResult? Error) Types(IQueryCollection query, string name, string camelName)

@@ -7,8 +7,11 @@ using Nylas.Engine.Accounts;
 
 namespace Nylas.Engine.Api.Health;
 
-/// <summary>GET /health: each dependency checked for real, with its latency; 503 when any is down.</summary>
-public sealed class HealthApi(ShardDirectory shards, RawMailStore rawMail, StorageQueueIngestQueue ingestQueue, IAccountSyncControl syncControl)
+/// <summary>
+/// GET /health: each dependency checked for real, with its latency; 503 when any is down. The ingest transport is the
+/// one in use: "queue" (the storage queue) or "servicebus" (a peek at the ingest queue).
+/// </summary>
+public sealed class HealthApi(ShardDirectory shards, RawMailStore rawMail, IIngestTransportCheck transport, IAccountSyncControl syncControl)
 {
     public sealed record Check(bool Ok, long Ms, string? Error);
 
@@ -22,7 +25,7 @@ public sealed class HealthApi(ShardDirectory shards, RawMailStore rawMail, Stora
         {
             ["mysql_global"] = Run(async () => { await using var c = await shards.Global.OpenConnectionAsync(ct); await c.PingAsync(ct); }),
             ["blob"] = Run(async () => { if (!await rawMail.ContainerExistsAsync(ct)) throw new InvalidOperationException("raw-mail container missing"); }),
-            ["queue"] = Run(async () => await ingestQueue.Queue.GetPropertiesAsync(ct)),
+            [transport.Name] = Run(() => transport.CheckAsync(ct)),
             // The status of an account that cannot exist (id 0) still goes through the durable backend's storage.
             ["durable"] = Run(async () => await syncControl.GetStatusAsync(0, ct)),
         };

@@ -102,6 +102,19 @@ public sealed partial class ApiPipeline(ApiAuthenticator auth, ApiRateLimiter ra
         }
     }
 
+    /// <summary>
+    /// The answer to an exception thrown outside <see cref="DispatchAsync"/>, where no handler's pipeline ran (the
+    /// Functions host binding a trigger's parameters): <see cref="ErrorFor"/>'s v2 JSON with the request id and nosniff
+    /// headers. Null when nothing can be answered any more: the response has started, or the caller has gone.
+    /// </summary>
+    public static ApiResult? AnswerUnhandled(HttpContext http, Exception ex, ILogger logger)
+    {
+        if (http.Response.HasStarted || http.RequestAborted.IsCancellationRequested) return null;
+        if (string.IsNullOrEmpty(http.Response.Headers[RequestIdHeader])) http.Response.Headers[RequestIdHeader] = RequestIdOf(http);
+        http.Response.Headers.XContentTypeOptions = "nosniff";
+        return ErrorFor(http, ex, logger);
+    }
+
     /// <summary>The caller's X-Request-Id when it is a plain token of at most 64 characters, else this request's trace identifier.</summary>
     private static string RequestIdOf(HttpContext http)
     {
