@@ -210,7 +210,7 @@ public sealed class WebhooksOptions
     /// <summary>Most deltas in one POST.</summary>
     [Range(1, 1000)] public int MaxDeltasPerDelivery { get; set; } = 50;
     /// <summary>How often the change feed is polled for accounts with new changes.</summary>
-    [Range(50, 60_000)] public int PollMilliseconds { get; set; } = 500;
+    [Range(50, 60_000)] public int PollMilliseconds { get; set; } = 250;
     /// <summary>Backoff after the n-th failed attempt: RetryBaseSeconds * 2^(n-1), at most RetryMaxSeconds, plus up to 20% jitter.</summary>
     [Range(1, 3600)] public int RetryBaseSeconds { get; set; } = 15;
     [Range(1, 86_400)] public int RetryMaxSeconds { get; set; } = 3600;
