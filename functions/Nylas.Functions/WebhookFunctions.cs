@@ -2,6 +2,9 @@ using Azure.Storage.Queues.Models;
 using Microsoft.Azure.Functions.Worker;
 using Nylas.Engine.Queues;
 using Nylas.Engine.Webhooks;
+#if NYLAS_SERVICEBUS_TRIGGER
+using Azure.Messaging.ServiceBus;
+#endif
 
 namespace Nylas.Functions;
 
@@ -20,3 +23,15 @@ public sealed class WebhookFunctions(WebhookDelivery delivery, StorageQueueWebho
             throw new InvalidOperationException($"Webhook work {message.MessageId} failed and its retry could not be recorded; the Functions host retries it.");
     }
 }
+
+#if NYLAS_SERVICEBUS_TRIGGER
+/// <summary>The Service Bus webhook trigger (built with -p:NylasServiceBusTrigger=true), as <see cref="ServiceBusIngestFunctions"/> is for ingest.</summary>
+public sealed class ServiceBusWebhookFunctions(WebhookDelivery delivery, ServiceBusWebhookQueue queue)
+{
+    [Function("DeliverWebhooksFromServiceBus")]
+    public Task DeliverWebhooksFromServiceBus(
+        [ServiceBusTrigger("%Nylas:Storage:WebhookQueue%", Connection = "ServiceBusConnection", AutoCompleteMessages = false)] ServiceBusReceivedMessage message,
+        ServiceBusMessageActions actions, FunctionContext context)
+        => delivery.ProcessAsync(new ServiceBusDelivery(message, new FunctionsSettlement(actions), queue.Sender, TimeProvider.System), context.CancellationToken);
+}
+#endif

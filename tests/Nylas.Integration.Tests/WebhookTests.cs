@@ -537,3 +537,51 @@ public class WebhookDeactivationTests(ShortPatienceWebhookFixture host) : IClass
         Assert.Equal("active", await StateAsync());
     }
 }
+
+/// <summary>The webhook host with <c>Nylas:Transport=ServiceBus</c>: its work travels through the in-process test broker.</summary>
+public sealed class ServiceBusWebhookFixture : WebhookFixture
+{
+    public Nylas.Testing.ServiceBus.ServiceBusBroker Broker { get; } = new();
+
+    protected override void Configure(Dictionary<string, string?> settings)
+    {
+        base.Configure(settings);
+        settings["Nylas:Transport"] = "ServiceBus";
+        settings["ServiceBusConnection"] = Broker.ConnectionString;
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        Broker.Dispose();
+    }
+}
+
+/// <summary>With Service Bus as the transport, webhook work goes through it (not the storage queue), and a failing receiver is retried the same way.</summary>
+public class ServiceBusWebhookTests(ServiceBusWebhookFixture host) : IClassFixture<ServiceBusWebhookFixture>
+{
+    [Fact]
+    public async Task Deliveries_travel_through_the_Service_Bus_webhook_queue_and_recover_from_failures()
+    {
+        await using var receiver = new WebhookReceiver { Deliveries = WebhookReceiver.Behaviour.Fail500 };
+        await receiver.StartAsync();
+        var (email, token, accountId) = await host.ConnectNewAccountAsync();
+        await host.CreateOkAsync(receiver.Url, "message.created");
+        await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "Over the bus", "x"));
+        Assert.NotNull(await TestStack.WaitUntilAsync(() => Task.FromResult(receiver.Posts.Count() >= 2), TimeSpan.FromSeconds(90)));
+        receiver.Deliveries = WebhookReceiver.Behaviour.Ok;
+        Assert.NotNull(await TestStack.WaitUntilAsync(() => Task.FromResult(receiver.Acknowledged.Any()), TimeSpan.FromSeconds(60)));
+
+        using var api = host.Client(token);
+        string id = (await api.GetFromJsonAsync<JsonElement>("/messages?subject=Over%20the%20bus"))[0].GetProperty("id").GetString()!;
+        var delivered = receiver.Acknowledged.Single();
+        Assert.Equal(id, JsonDocument.Parse(delivered.Body).RootElement.GetProperty("deltas")[0].GetProperty("object_data").GetProperty("id").GetString());
+        Assert.Equal(receiver.Posts.First().Header("X-Nylas-Delivery-Id"), delivered.Header("X-Nylas-Delivery-Id"));
+        Assert.Equal(accountId, delivered.Header("X-Nylas-Account-Id"));
+
+        string queue = host.App.Services.GetRequiredService<IOptions<NylasOptions>>().Value.Storage.WebhookQueue;
+        Assert.True(host.Broker.Published(queue) > 0, "no webhook work was sent to the Service Bus webhook queue");
+        var storage = host.App.Services.GetRequiredService<StorageQueueWebhookQueue>();
+        Assert.Empty((await storage.Queue.PeekMessagesAsync(32)).Value);
+    }
+}

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Azure.Messaging.ServiceBus;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
 using Microsoft.Extensions.Hosting;
@@ -15,9 +16,9 @@ public interface IWebhookQueue
 }
 
 /// <summary>
-/// Webhook work on an Azure Storage queue (<c>Nylas:Storage:WebhookQueue</c>), on either <c>Nylas:Transport</c>: the
-/// queue only says "look at this pair"; order, retries and backoff are the database's (webhook_positions), so a
-/// message delivered twice or lost costs a look, never a delivery.
+/// Webhook work on an Azure Storage queue (<c>Nylas:Storage:WebhookQueue</c>; the default <c>Nylas:Transport</c>). On
+/// either transport the queue only says "look at this pair"; order, retries and backoff are the database's
+/// (webhook_positions), so a message delivered twice or lost costs a look, never a delivery.
 /// </summary>
 public sealed class StorageQueueWebhookQueue(QueueServiceClient queues, IOptions<NylasOptions> options) : IWebhookQueue
 {
@@ -125,4 +126,61 @@ public sealed partial class WebhookQueuePump(StorageQueueWebhookQueue queue, Web
 
     [LoggerMessage(EventId = 6010, Level = LogLevel.Warning, Message = "Webhook queue receive failed")]
     private partial void LogReceiveFailed(Exception ex);
+}
+
+/// <summary>Webhook work as Service Bus messages (<c>Nylas:Transport=ServiceBus</c>), on the queue named <c>Nylas:Storage:WebhookQueue</c>.</summary>
+public sealed class ServiceBusWebhookQueue(ServiceBusClient client, IOptions<NylasOptions> options) : IWebhookQueue, IAsyncDisposable
+{
+    private readonly ServiceBusSender _sender = client.CreateSender(options.Value.Storage.WebhookQueue);
+
+    /// <summary>Also where a retry's delayed copy is scheduled (see <see cref="ServiceBusDelivery"/>).</summary>
+    public ServiceBusSender Sender => _sender;
+
+    public async Task EnqueueAsync(IReadOnlyList<WebhookWork> work, CancellationToken cancellationToken)
+    {
+        foreach (var item in work)
+            await _sender.SendMessageAsync(new ServiceBusMessage(WebhookWorkCodec.Encode(item))
+            {
+                // Unique: the same pair is queued again whenever it has new changes; the database drops what is not due.
+                MessageId = Guid.NewGuid().ToString("N"),
+                ContentType = "application/json",
+            }, cancellationToken);
+    }
+
+    public ValueTask DisposeAsync() => _sender.DisposeAsync();
+}
+
+/// <summary>The local host's Service Bus consumer of webhook work: a peek-lock processor whose messages <see cref="WebhookDelivery"/> settles.</summary>
+public sealed partial class ServiceBusWebhookReceiver(
+    ServiceBusClient client,
+    ServiceBusWebhookQueue queue,
+    WebhookDelivery delivery,
+    IOptions<NylasOptions> options,
+    TimeProvider time,
+    ILogger<ServiceBusWebhookReceiver> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await using var processor = client.CreateProcessor(options.Value.Storage.WebhookQueue, new ServiceBusProcessorOptions
+        {
+            ReceiveMode = ServiceBusReceiveMode.PeekLock,
+            AutoCompleteMessages = false,
+            MaxConcurrentCalls = 16,
+            // One pair's work may take a minute (its budget) plus a slow receiver's timeout.
+            MaxAutoLockRenewalDuration = TimeSpan.FromMinutes(10),
+        });
+        processor.ProcessMessageAsync += args =>
+            delivery.ProcessAsync(new ServiceBusDelivery(args.Message, new ProcessorSettlement(args), queue.Sender, time), args.CancellationToken);
+        processor.ProcessErrorAsync += args =>
+        {
+            LogReceiveFailed(args.ErrorSource.ToString(), args.Exception);
+            return Task.CompletedTask;
+        };
+        await processor.StartProcessingAsync(stoppingToken);
+        await Task.Delay(Timeout.Infinite, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await processor.StopProcessingAsync(CancellationToken.None);
+    }
+
+    [LoggerMessage(EventId = 6012, Level = LogLevel.Warning, Message = "Service Bus webhook receiver error ({Source})")]
+    private partial void LogReceiveFailed(string source, Exception ex);
 }

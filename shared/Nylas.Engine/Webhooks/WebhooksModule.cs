@@ -1,5 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Nylas.Engine.Queues;
 
 namespace Nylas.Engine.Webhooks;
 
@@ -16,7 +18,11 @@ public static class WebhooksModule
         services.AddSingleton<WebhookDispatcher>();
         services.AddSingleton<WebhookDelivery>();
         services.AddSingleton<StorageQueueWebhookQueue>();
-        services.AddSingleton<IWebhookQueue>(sp => sp.GetRequiredService<StorageQueueWebhookQueue>());
+        services.AddSingleton<ServiceBusWebhookQueue>();
+        // The transport of Nylas:Transport, as for ingest (the storage queue is created on either, like ingest's).
+        services.AddSingleton<IWebhookQueue>(sp => ServiceBus(sp)
+            ? sp.GetRequiredService<ServiceBusWebhookQueue>()
+            : sp.GetRequiredService<StorageQueueWebhookQueue>());
         return services;
     }
 
@@ -26,5 +32,9 @@ public static class WebhooksModule
 
     /// <summary>The local host's consumer of the webhook queue (the Functions app has a queue trigger instead).</summary>
     public static IServiceCollection AddWebhookQueuePump(this IServiceCollection services)
-        => services.AddSingleton<IHostedService, WebhookQueuePump>();
+        => services.AddSingleton<IHostedService>(sp => ServiceBus(sp)
+            ? ActivatorUtilities.CreateInstance<ServiceBusWebhookReceiver>(sp)
+            : ActivatorUtilities.CreateInstance<WebhookQueuePump>(sp));
+
+    private static bool ServiceBus(IServiceProvider sp) => sp.GetRequiredService<IOptions<TransportOptions>>().Value.Kind == IngestTransportKind.ServiceBus;
 }
