@@ -585,3 +585,63 @@ public class ServiceBusWebhookTests(ServiceBusWebhookFixture host) : IClassFixtu
         Assert.Empty((await storage.Queue.PeekMessagesAsync(32)).Value);
     }
 }
+
+/// <summary>The pure parts: which change fires which trigger, the signature, the backoff.</summary>
+public class WebhookRulesTests
+{
+    [Theory]
+    [InlineData("message", "insert", "message.created")]
+    [InlineData("message", "update", "message.updated")]
+    [InlineData("message", "delete", null)]
+    [InlineData("contact", "insert", "contact.created")]
+    [InlineData("calendar", "update", "calendar.updated")]
+    [InlineData("event", "delete", "event.deleted")]
+    [InlineData("account", "insert", "account.connected")]
+    [InlineData("thread", "insert", null)]
+    [InlineData("folder", "update", null)]
+    [InlineData("label", "insert", null)]
+    [InlineData("file", "insert", null)]
+    public void A_change_fires_the_v2_trigger_of_its_object_and_command(string objectType, string command, string? trigger)
+        => Assert.Equal(trigger, WebhookTriggers.ForChange(objectType, command));
+
+    [Theory]
+    [InlineData("running", "account.running")]
+    [InlineData("stopped", "account.stopped")]
+    [InlineData("invalid-credentials", "account.invalid")]
+    [InlineData("sync-error", "account.sync_error")]
+    [InlineData("deleting", null)]
+    public void An_account_change_fires_the_trigger_of_its_state(string state, string? trigger)
+        => Assert.Equal(trigger, WebhookTriggers.ForAccountState(state));
+
+    [Fact]
+    public void Every_trigger_the_v2_SDK_knows_is_accepted_and_the_never_fired_ones_are_among_them()
+    {
+        string[] sdk = ["account.connected", "account.running", "account.stopped", "account.invalid", "account.sync_error", "message.bounced",
+            "message.created", "message.opened", "message.updated", "message.link_clicked", "thread.replied", "contact.created", "contact.updated",
+            "contact.deleted", "calendar.created", "calendar.updated", "calendar.deleted", "event.created", "event.updated", "event.deleted",
+            "job.successful", "job.failed"];
+        Assert.Equal(sdk.Order(), WebhookTriggers.All.Order());
+        Assert.All(WebhookTriggers.NeverFired, t => Assert.Contains(t, sdk));
+        Assert.False(WebhookTriggers.IsKnown("message.deleted"));
+    }
+
+    [Fact]
+    public void The_signature_is_lowercase_hex_HMAC_SHA256_of_the_body_keyed_with_the_secret()
+        // Computed independently: python3 -c "import hmac,hashlib; print(hmac.new(b'client-secret', b'{\"deltas\":[]}', hashlib.sha256).hexdigest())"
+        => Assert.Equal("4881f53f1ecde7fef18030736114094fcc914177b073ac71084dbfcdc715a301", CallbackClient.Sign("""{"deltas":[]}"""u8, "client-secret"));
+
+    [Fact]
+    public void Backoff_doubles_from_the_base_up_to_the_maximum_with_at_most_a_fifth_of_jitter()
+    {
+        var settings = new WebhooksOptions { RetryBaseSeconds = 15, RetryMaxSeconds = 3600 };
+        Assert.Equal(TimeSpan.FromSeconds(15), WebhookDispatcher.Backoff(settings, 1, 0));
+        Assert.Equal(TimeSpan.FromSeconds(30), WebhookDispatcher.Backoff(settings, 2, 0));
+        Assert.Equal(TimeSpan.FromSeconds(120), WebhookDispatcher.Backoff(settings, 4, 0));
+        Assert.Equal(TimeSpan.FromSeconds(3600), WebhookDispatcher.Backoff(settings, 20, 0));
+        Assert.Equal(TimeSpan.FromSeconds(3600 * 1.2), WebhookDispatcher.Backoff(settings, 20, 1));
+        // With the defaults a failing subscription is retried well past 24 hours before it is set inactive (72 hours).
+        var defaults = new WebhooksOptions();
+        double total = Enumerable.Range(1, 200).Select(n => WebhookDispatcher.Backoff(defaults, n, 0).TotalHours).Sum();
+        Assert.True(total > defaults.InactiveAfterMinutes / 60.0 && defaults.InactiveAfterMinutes >= 24 * 60);
+    }
+}

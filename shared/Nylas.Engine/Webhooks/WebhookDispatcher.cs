@@ -57,7 +57,7 @@ public sealed partial class WebhookDispatcher(
             // Our own failure (the host stopping mid-POST, the database or the key unreadable): the pair is due again
             // shortly, found by the poller, and nothing is queued here, so failing work never multiplies on the queue.
             if (ex is not OperationCanceledException) LogError(work.WebhookId, work.AccountId, ex);
-            await positions.RetryLaterAsync(position, owner, Now + Backoff(1, Random.Shared.NextDouble()), CancellationToken.None);
+            await positions.RetryLaterAsync(position, owner, Now + Backoff(Settings, 1, Random.Shared.NextDouble()), CancellationToken.None);
             throw;
         }
         // A failed attempt released the lease with its retry time; a lost lease is someone else's now.
@@ -94,7 +94,19 @@ public sealed partial class WebhookDispatcher(
             }
 
             // The batch's changes, read again on every attempt; what they fire is decided now (an account's state, a message's thread).
-            var entries = await ReadRangeAsync(account, position.ScannedSeq, position.BatchEndSeq!.Value, cancellationToken);
+            IReadOnlyList<ChangeEntry> entries;
+            try
+            {
+                entries = await ReadRangeAsync(account, position.ScannedSeq, position.BatchEndSeq!.Value, cancellationToken);
+            }
+            catch (ChangeLogExpiredException expired)
+            {
+                // Retried for longer than the change log keeps its entries: the batch is gone; say so through the cursors.
+                LogExpired(position.WebhookId, account.Id, position.ScannedSeq, expired.PurgedThrough);
+                if (!await positions.SkipGapAsync(position, owner, expired.PurgedThrough, cancellationToken)) return Outcome.LeaseLost;
+                position = position with { ScannedSeq = expired.PurgedThrough, SentSeq = expired.PurgedThrough, BatchId = null, BatchEndSeq = null };
+                continue;
+            }
             var batch = await deltas.ForAsync(account, entries, triggers, cancellationToken);
             byte[] body = WebhookDeltas.Body(account, batch, seq => EncodeCursor(account, seq));
             int attempt = position.Attempts + 1;
@@ -145,7 +157,7 @@ public sealed partial class WebhookDispatcher(
             // Retention purged changes this subscription never received: say so, and go on after them (the start cursor shows the gap).
             LogExpired(position.WebhookId, account.Id, position.ScannedSeq, expired.PurgedThrough);
             await positions.SkipGapAsync(position, owner, expired.PurgedThrough, cancellationToken);
-            return position with { ScannedSeq = expired.PurgedThrough, SentSeq = expired.PurgedThrough };
+            return position with { ScannedSeq = expired.PurgedThrough, SentSeq = expired.PurgedThrough, BatchId = null, BatchEndSeq = null };
         }
         if (page.Entries.Count == 0) return null;
 
@@ -187,7 +199,7 @@ public sealed partial class WebhookDispatcher(
     private async Task FailAsync(WebhookSubscription webhook, WebhookPosition position, string owner, int attempt, CallbackAnswer answer, DateTime now)
     {
         var failingSince = position.FailingSince ?? now;
-        var retryAt = now + Backoff(attempt, Random.Shared.NextDouble());
+        var retryAt = now + Backoff(Settings, attempt, Random.Shared.NextDouble());
         await positions.FailAsync(position, owner, attempt, failingSince, retryAt, CancellationToken.None);
         LogFailed(webhook.Id, position.AccountId, position.BatchId!, attempt, answer.StatusCode, answer.Error ?? "", retryAt);
         if (now - failingSince >= TimeSpan.FromMinutes(Settings.InactiveAfterMinutes))
@@ -202,9 +214,9 @@ public sealed partial class WebhookDispatcher(
     }
 
     /// <summary>RetryBaseSeconds * 2^(attempt-1), at most RetryMaxSeconds, plus up to 20 % jitter so a burst of failures spreads out.</summary>
-    public TimeSpan Backoff(int attempt, double jitter)
+    public static TimeSpan Backoff(WebhooksOptions settings, int attempt, double jitter)
     {
-        double seconds = Math.Min(Settings.RetryMaxSeconds, Settings.RetryBaseSeconds * Math.Pow(2, Math.Clamp(attempt - 1, 0, 30)));
+        double seconds = Math.Min(settings.RetryMaxSeconds, settings.RetryBaseSeconds * Math.Pow(2, Math.Clamp(attempt - 1, 0, 30)));
         return TimeSpan.FromSeconds(seconds * (1 + 0.2 * Math.Clamp(jitter, 0, 1)));
     }
 

@@ -29,6 +29,7 @@ public sealed partial class WebhookPoller(
     private static readonly TimeSpan Overlap = TimeSpan.FromSeconds(30);
 
     private DateTime _lastPurge = DateTime.MinValue;
+    private readonly HashSet<int> _shardRows = [];
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -48,32 +49,36 @@ public sealed partial class WebhookPoller(
         }
     }
 
-    /// <summary>One round: every shard this process gets, then the due retries, then (hourly) the delivery log's retention.</summary>
+    /// <summary>One round: (hourly) the delivery log's retention, then every shard this process gets, then the due retries.</summary>
     public async Task PollOnceAsync(CancellationToken cancellationToken)
     {
-        foreach (int shard in shards.ShardIds)
-            await PollShardAsync(shard, cancellationToken);
-
-        var due = await positions.ClaimDueAsync(500, cancellationToken);
-        if (due.Count > 0) await queue.EnqueueAsync(due, cancellationToken);
-
         var now = clock.GetUtcNow().UtcDateTime;
         if (now - _lastPurge > TimeSpan.FromHours(1))
         {
             _lastPurge = now;
             await store.PurgeLogAsync(now.AddDays(-options.Value.Webhooks.DeliveryLogDays), cancellationToken);
         }
+        // Most deployments (and test hosts) have no subscription: then a poll is this one indexed query.
+        if (!await store.AnyDeliveringAsync(cancellationToken)) return;
+
+        foreach (int shard in shards.ShardIds)
+            await PollShardAsync(shard, cancellationToken);
+
+        var due = await positions.ClaimDueAsync(500, cancellationToken);
+        if (due.Count > 0) await queue.EnqueueAsync(due, cancellationToken);
     }
 
     private async Task PollShardAsync(int shard, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         await using var connection = await shards.Global.OpenConnectionAsync(cancellationToken);
-        await using (var ensure = new MySqlCommand("INSERT IGNORE INTO webhook_poll_state (shard_id, polled_until) VALUES (@s, @now)", connection))
+        if (!_shardRows.Contains(shard))
         {
+            await using var ensure = new MySqlCommand("INSERT IGNORE INTO webhook_poll_state (shard_id, polled_until) VALUES (@s, @now)", connection);
             ensure.Parameters.AddWithValue("@s", shard);
             ensure.Parameters.AddWithValue("@now", now - Overlap);
             await ensure.ExecuteNonQueryAsync(cancellationToken);
+            _shardRows.Add(shard);
         }
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
         DateTime polledUntil;

@@ -73,6 +73,14 @@ public sealed class WebhookStore(ShardDirectory shards, SecretSealer sealer, Cha
         return new WebhookSubscription(id, publicId, applicationId, callbackUrl, state, triggers, 0);
     }
 
+    /// <summary>Whether any subscription of any application is delivering (the poller has nothing to do otherwise).</summary>
+    public async Task<bool> AnyDeliveringAsync(CancellationToken cancellationToken)
+    {
+        await using var cmd = shards.Global.CreateCommand("");
+        cmd.CommandText = $"SELECT 1 FROM webhooks WHERE state IN ({Sql.InList(cmd, WebhookStates.Delivering, "state")}) LIMIT 1";
+        return await cmd.ExecuteScalarAsync(cancellationToken) is not null;
+    }
+
     public async Task<IReadOnlyList<WebhookSubscription>> ListAsync(long applicationId, int limit, int offset, CancellationToken cancellationToken)
     {
         await using var cmd = shards.Global.CreateCommand($"SELECT {Columns} FROM webhooks w WHERE w.application_id = @app ORDER BY w.id LIMIT @limit OFFSET @offset");

@@ -15,6 +15,7 @@ CREATE TABLE webhooks (
   updated_at DATETIME(3) NOT NULL,
   UNIQUE KEY ux_webhooks_public_id (public_id),
   KEY ix_webhooks_application (application_id, state),
+  KEY ix_webhooks_state (state),
   CONSTRAINT fk_webhooks_application FOREIGN KEY (application_id) REFERENCES applications (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
