@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Nylas.Engine;
 using Nylas.Engine.Hosting;
 using Nylas.Engine.Storage;
+using Nylas.Engine.Sync;
 using Nylas.Functions;
 using Nylas.Engine.Telemetry;
 using Nylas.Engine.Webhooks;
@@ -20,6 +21,7 @@ builder.Services.AddNylasEngine(builder.Configuration);
 // The webhook poller runs in every instance (safe with several); the queue trigger (WebhookFunctions) delivers.
 builder.Services.AddWebhookPoller();
 builder.Services.AddDurableSyncControl(_ => DurableClientScope.Require);
+builder.Services.AddMailboxWatcher();
 Nylas.Functions.IngestFunctions.RequireTriggerForTransport(builder.Services);
 builder.Services.AddNylasTelemetry(builder.Configuration).UseFunctionsWorkerDefaults();
 builder.Build().Run();

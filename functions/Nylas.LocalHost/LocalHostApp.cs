@@ -7,6 +7,7 @@ using Nylas.Engine.Api;
 using Nylas.Engine.Api.Routing;
 using Nylas.Engine.Hosting;
 using Nylas.Engine.Queues;
+using Nylas.Engine.Sync;
 using Nylas.Engine.Telemetry;
 using Nylas.Engine.Webhooks;
 using Nylas.LocalHost.Durable;
@@ -45,6 +46,7 @@ public static class LocalHostApp
         });
         builder.Services.AddDurableTaskClient(b => b.UseGrpc(sidecar.Address));
         builder.Services.AddDurableSyncControl(sp => () => sp.GetRequiredService<DurableTaskClient>());
+        builder.Services.AddMailboxWatcher();
         builder.Services.AddIngestReceivers();
         builder.Services.AddWebhookPoller().AddWebhookQueuePump();
         foreach (var timer in EngineTimers.All)
