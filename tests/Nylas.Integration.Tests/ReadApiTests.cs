@@ -334,6 +334,10 @@ public partial class ReadApiTests(ReadApiFixture host) : IClassFixture<ReadApiFi
             ["/folders/{id}"] = [$"/folders/{First("/folders")}"],
             ["/labels"] = ["/labels"],
             ["/labels/{id}"] = [$"/labels/{First("/folders")}"],
+            // B's change feed from its beginning: none of A's objects, even with their attributes.
+            ["/delta"] = ["/delta?cursor=0", "/delta?cursor=0&view=expanded"],
+            ["/delta/longpoll"] = ["/delta/longpoll?cursor=0&timeout=1"],
+            ["/delta/streaming"] = ["/delta/streaming?cursor=0&timeout=1"],
         };
         var accountGetRoutes = host.App.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .Where(e => e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods.Contains("GET") == true)
