@@ -236,7 +236,7 @@ public class ApiPipelineTests(PipelineHostFixture host) : IClassFixture<Pipeline
                 AssertJsonError(await CallFunctionAsync(function, route.Method, path), 401, name);
             if (route.Access == ApiAccess.Account)
                 AssertJsonError(await CallFunctionAsync(function, route.Method, path, stoppedToken), 403, name);
-            if (route.Method == "POST")
+            if (route.Method == "POST" && route.MaxBodyBytes is null) // POST /files has its own, larger limit (FileUploadTests)
                 AssertJsonError(await CallFunctionAsync(function, route.Method, path, body: new string('x', PipelineHostFixture.MaxBody + 1)), 413, name);
         }
 
