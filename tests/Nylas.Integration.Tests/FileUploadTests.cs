@@ -127,6 +127,23 @@ public class FileUploadTests(WritesFixture host) : IClassFixture<WritesFixture>
     }
 
     [Fact]
+    public async Task Several_file_parts_are_several_files_in_one_answer()
+    {
+        using var http = host.Client(host.A.Token);
+        var form = Form(Encoding.UTF8.GetBytes("one"), "one.txt");
+        form.Add(new StringContent("ignored"), "note"); // a plain form field: not a file
+        var second = new ByteArrayContent(Encoding.UTF8.GetBytes("two, with no Content-Type"));
+        form.Add(second, "file", "two.dat");
+        var (status, body) = await UploadAsync(http, form);
+        Assert.True(status == HttpStatusCode.OK, body.ToString());
+        var files = body.EnumerateArray().ToList();
+        Assert.Equal(["one.txt", "two.dat"], files.Select(f => f.GetProperty("filename").GetString()));
+        Assert.Equal(["text/plain", "application/octet-stream"], files.Select(f => f.GetProperty("content_type").GetString()));
+        foreach (var f in files)
+            Assert.Equal(HttpStatusCode.OK, (await DeleteAsync(http, f.GetProperty("id").GetString()!)).Status);
+    }
+
+    [Fact]
     public async Task A_deleted_uploads_blob_is_swept_only_once_no_file_references_its_bytes()
     {
         using var http = host.Client(host.A.Token);
@@ -183,6 +200,11 @@ public class FileUploadTests(WritesFixture host) : IClassFixture<WritesFixture>
         var request = new HttpRequestMessage(HttpMethod.Post, "/files") { Content = stream, Headers = { ConnectionClose = true } };
         request.Headers.TransferEncodingChunked = true;
         AssertError(HttpStatusCode.RequestEntityTooLarge, await SendAsync(http, request), "too large");
+
+        // Two files, the second over the limit: neither is stored.
+        var two = Form([1, 2, 3], "fine.txt");
+        two.Add(new ByteArrayContent(new byte[WritesFixture.MaxUpload + 1]), "file", "big.bin");
+        AssertError(HttpStatusCode.RequestEntityTooLarge, await UploadAsync(http, two), "big.bin");
 
         // Nothing of any of them was stored.
         Assert.Equal(before, (await http.GetFromJsonAsync<JsonElement>("/files?view=count")).GetProperty("count").GetInt64());

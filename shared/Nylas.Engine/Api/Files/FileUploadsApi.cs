@@ -44,40 +44,52 @@ public sealed class FileUploadsApi(ShardDirectory shards, FileStore store, BlobS
 
         long maxBytes = options.Value.Files.MaxUploadBytes;
         var reader = new MultipartReader(boundary, http.Request.Body);
-        var uploaded = new List<ApiFile>();
-        MultipartSection? section;
-        while ((section = await reader.ReadNextSectionAsync(ct)) is not null)
+        // Every part is read and checked before anything is stored: a request refused for its second file stores none.
+        var parts = new List<SpooledPart>();
+        try
         {
-            if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
-                || !disposition.DispositionType.Equals("form-data", StringComparison.OrdinalIgnoreCase)
-                || !string.Equals(HeaderUtilities.RemoveQuotes(disposition.Name).Value, FieldName, StringComparison.Ordinal))
-                continue; // other form fields carry nothing v2 read
-            string filename = (HeaderUtilities.RemoveQuotes(disposition.FileNameStar).Value is { Length: > 0 } star ? star : HeaderUtilities.RemoveQuotes(disposition.FileName).Value) ?? "";
-            filename = Path.GetFileName(filename.Replace('\\', '/')); // some clients send the client's path
-            if (filename.Length == 0) return ApiResult.BadRequest($"The '{FieldName}' part has no filename: send it as a file (Content-Disposition: form-data; name=\"file\"; filename=\"…\").");
-            if (filename.Length > MaxFilenameLength) return ApiResult.BadRequest($"The filename has {filename.Length} characters, at most {MaxFilenameLength}.");
-            string type = section.ContentType is { Length: > 0 } t && MediaTypeHeaderValue.TryParse(t, out var parsed) ? parsed.MediaType.Value!.ToLowerInvariant() : "application/octet-stream";
-
-            await using var spool = new FileStream(Path.Combine(Path.GetTempPath(), $"nylas-upload-{Guid.NewGuid():N}"), FileMode.CreateNew, FileAccess.ReadWrite,
-                FileShare.None, 81920, FileOptions.Asynchronous | FileOptions.DeleteOnClose);
-            var (size, sha256) = await SpoolAsync(section.Body, spool, maxBytes, ct);
-            if (size > maxBytes)
-                return ApiResult.Error(StatusCodes.Status413PayloadTooLarge, "invalid_request_error", $"File '{filename}' is larger than {maxBytes} bytes (Nylas:Files:MaxUploadBytes).");
-            if (size == 0) return ApiResult.BadRequest($"File '{filename}' is empty.");
-
-            spool.Position = 0;
-            await store.PutAsync(sha256, size, async (target, token) =>
+            MultipartSection? section;
+            while ((section = await reader.ReadNextSectionAsync(ct)) is not null)
             {
-                spool.Position = 0;
-                await spool.CopyToAsync(target, token);
-            }, ct);
-            string publicId = await InsertAsync(account, sha256, filename, type, size, ct);
-            uploaded.Add(new ApiFile { Id = publicId, AccountId = account.PublicId, ContentType = type, Size = size, Filename = filename, MessageIds = [] });
+                if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
+                    || !disposition.DispositionType.Equals("form-data", StringComparison.OrdinalIgnoreCase)
+                    || !string.Equals(HeaderUtilities.RemoveQuotes(disposition.Name).Value, FieldName, StringComparison.Ordinal))
+                    continue; // other form fields carry nothing v2 read
+                string filename = (HeaderUtilities.RemoveQuotes(disposition.FileNameStar).Value is { Length: > 0 } star ? star : HeaderUtilities.RemoveQuotes(disposition.FileName).Value) ?? "";
+                filename = Path.GetFileName(filename.Replace('\\', '/')); // some clients send the client's path
+                if (filename.Length == 0) return ApiResult.BadRequest($"The '{FieldName}' part has no filename: send it as a file (Content-Disposition: form-data; name=\"file\"; filename=\"…\").");
+                if (filename.Length > MaxFilenameLength) return ApiResult.BadRequest($"The filename has {filename.Length} characters, at most {MaxFilenameLength}.");
+                string type = section.ContentType is { Length: > 0 } t && MediaTypeHeaderValue.TryParse(t, out var parsed) ? parsed.MediaType.Value!.ToLowerInvariant() : "application/octet-stream";
+
+                var spool = new FileStream(Path.Combine(Path.GetTempPath(), $"nylas-upload-{Guid.NewGuid():N}"), FileMode.CreateNew, FileAccess.ReadWrite,
+                    FileShare.None, 81920, FileOptions.Asynchronous | FileOptions.DeleteOnClose);
+                var (size, sha256) = await SpoolAsync(section.Body, spool, maxBytes, ct);
+                parts.Add(new SpooledPart(spool, size, sha256, filename, type.Length > 255 ? type[..255] : type));
+                if (size > maxBytes)
+                    return ApiResult.Error(StatusCodes.Status413PayloadTooLarge, "invalid_request_error", $"File '{filename}' is larger than {maxBytes} bytes (Nylas:Files:MaxUploadBytes).");
+                if (size == 0) return ApiResult.BadRequest($"File '{filename}' is empty.");
+            }
+            if (parts.Count == 0) return ApiResult.BadRequest($"No part named '{FieldName}' in the form: send the file as the form field '{FieldName}'.");
+
+            foreach (var part in parts)
+                await store.PutAsync(part.Sha256, part.Size, async (target, token) =>
+                {
+                    part.Spool.Position = 0;
+                    await part.Spool.CopyToAsync(target, token);
+                }, ct);
+            var ids = await InsertAsync(account, parts, ct);
+            return ApiResult.Json(parts.Select((p, i) => new ApiFile
+            {
+                Id = ids[i], AccountId = account.PublicId, ContentType = p.ContentType, Size = p.Size, Filename = p.Filename, MessageIds = [],
+            }).ToList());
         }
-        return uploaded.Count == 0
-            ? ApiResult.BadRequest($"No part named '{FieldName}' in the form: send the file as the form field '{FieldName}'.")
-            : ApiResult.Json(uploaded);
+        finally
+        {
+            foreach (var part in parts) await part.Spool.DisposeAsync();
+        }
     }
+
+    private sealed record SpooledPart(FileStream Spool, long Size, string Sha256, string Filename, string ContentType);
 
     /// <summary>Copies the part to the spool file while hashing it; stops counting past the limit (the size then says so).</summary>
     private static async Task<(long Size, string Sha256)> SpoolAsync(Stream part, Stream spool, long maxBytes, CancellationToken ct)
@@ -96,28 +108,34 @@ public sealed class FileUploadsApi(ShardDirectory shards, FileStore store, BlobS
         return (size, Convert.ToHexStringLower(hash.GetHashAndReset()));
     }
 
-    private async Task<string> InsertAsync(Account account, string sha256, string filename, string contentType, long size, CancellationToken ct)
+    /// <summary>The files' rows and change-log entries, in one transaction; their public ids in order.</summary>
+    private async Task<List<string>> InsertAsync(Account account, IReadOnlyList<SpooledPart> parts, CancellationToken ct)
     {
-        string publicId = PublicId.New();
+        var ids = new List<string>();
         await using var connection = await shards.Shard(account.ShardId).OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
-        await using (var insert = new MySqlCommand("""
-            INSERT INTO files (account_id, public_id, content_sha256, filename, content_type, size, upload_key, created_at)
-            VALUES (@account, @pid, @sha, @name, @type, @size, @pid, @now)
-            """, connection, tx))
+        foreach (var part in parts)
         {
-            insert.Parameters.AddWithValue("@account", account.Id);
-            insert.Parameters.AddWithValue("@pid", publicId);
-            insert.Parameters.AddWithValue("@sha", sha256);
-            insert.Parameters.AddWithValue("@name", filename);
-            insert.Parameters.AddWithValue("@type", contentType.Length > 255 ? contentType[..255] : contentType);
-            insert.Parameters.AddWithValue("@size", size);
-            insert.Parameters.AddWithValue("@now", clock.GetUtcNow().UtcDateTime);
-            await insert.ExecuteNonQueryAsync(ct);
+            string publicId = PublicId.New();
+            await using (var insert = new MySqlCommand("""
+                INSERT INTO files (account_id, public_id, content_sha256, filename, content_type, size, upload_key, created_at)
+                VALUES (@account, @pid, @sha, @name, @type, @size, @pid, @now)
+                """, connection, tx))
+            {
+                insert.Parameters.AddWithValue("@account", account.Id);
+                insert.Parameters.AddWithValue("@pid", publicId);
+                insert.Parameters.AddWithValue("@sha", part.Sha256);
+                insert.Parameters.AddWithValue("@name", part.Filename);
+                insert.Parameters.AddWithValue("@type", part.ContentType);
+                insert.Parameters.AddWithValue("@size", part.Size);
+                insert.Parameters.AddWithValue("@now", clock.GetUtcNow().UtcDateTime);
+                await insert.ExecuteNonQueryAsync(ct);
+            }
+            await ChangeLog.AppendAsync(connection, tx, account.Id, "file", publicId, "insert", clock, ct);
+            ids.Add(publicId);
         }
-        await ChangeLog.AppendAsync(connection, tx, account.Id, "file", publicId, "insert", clock, ct);
         await tx.CommitAsync(ct);
-        return publicId;
+        return ids;
     }
 
     /// <summary>

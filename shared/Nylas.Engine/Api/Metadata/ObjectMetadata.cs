@@ -30,7 +30,7 @@ public static class ObjectMetadata
             string key = property.Name;
             if (key.Length == 0) return (null, ApiResult.BadRequest("Invalid metadata: a key is empty."));
             if (Length(key) > MaxKeyLength)
-                return (null, ApiResult.BadRequest($"Invalid metadata: the key '{key[..Math.Min(key.Length, 60)]}…' has {Length(key)} characters, at most {MaxKeyLength}."));
+                return (null, ApiResult.BadRequest($"Invalid metadata: the key '{(key.Length > 60 ? key[..60] + "…" : key)}' has {Length(key)} characters, at most {MaxKeyLength}."));
             if (property.Value.ValueKind != JsonValueKind.String)
                 return (null, ApiResult.BadRequest($"Invalid metadata.{key}: expected a string value, got {Describe(property.Value)} (nested values are not supported)."));
             string value = property.Value.GetString()!;
