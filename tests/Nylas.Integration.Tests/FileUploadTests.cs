@@ -201,6 +201,11 @@ public class FileUploadTests(WritesFixture host) : IClassFixture<WritesFixture>
         request.Headers.TransferEncodingChunked = true;
         AssertError(HttpStatusCode.RequestEntityTooLarge, await SendAsync(http, request), "too large");
 
+        // A multipart body that ends before its closing boundary.
+        var truncated = new StringContent("--xyz\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nabc", Encoding.UTF8);
+        truncated.Headers.ContentType = MediaTypeHeaderValue.Parse("multipart/form-data; boundary=xyz");
+        AssertError(HttpStatusCode.BadRequest, await UploadAsync(http, truncated), "malformed");
+
         // Two files, the second over the limit: neither is stored.
         var two = Form([1, 2, 3], "fine.txt");
         two.Add(new ByteArrayContent(new byte[WritesFixture.MaxUpload + 1]), "file", "big.bin");

@@ -63,7 +63,17 @@ public sealed class FileUploadsApi(ShardDirectory shards, FileStore store, BlobS
 
                 var spool = new FileStream(Path.Combine(Path.GetTempPath(), $"nylas-upload-{Guid.NewGuid():N}"), FileMode.CreateNew, FileAccess.ReadWrite,
                     FileShare.None, 81920, FileOptions.Asynchronous | FileOptions.DeleteOnClose);
-                var (size, sha256) = await SpoolAsync(section.Body, spool, maxBytes, ct);
+                long size;
+                string sha256;
+                try
+                {
+                    (size, sha256) = await SpoolAsync(section.Body, spool, maxBytes, ct);
+                }
+                catch
+                {
+                    await spool.DisposeAsync();
+                    throw;
+                }
                 parts.Add(new SpooledPart(spool, size, sha256, filename, type.Length > 255 ? type[..255] : type));
                 if (size > maxBytes)
                     return ApiResult.Error(StatusCodes.Status413PayloadTooLarge, "invalid_request_error", $"File '{filename}' is larger than {maxBytes} bytes (Nylas:Files:MaxUploadBytes).");
@@ -82,6 +92,12 @@ public sealed class FileUploadsApi(ShardDirectory shards, FileStore store, BlobS
             {
                 Id = ids[i], AccountId = account.PublicId, ContentType = p.ContentType, Size = p.Size, Filename = p.Filename, MessageIds = [],
             }).ToList());
+        }
+        catch (Exception ex) when (ex is InvalidDataException
+            || (ex is IOException and not RequestBodyTooLargeException and not BadHttpRequestException && !ct.IsCancellationRequested))
+        {
+            // A body cut short or not in multipart syntax is the caller's mistake; a body over the limit stays the pipeline's 413.
+            return ApiResult.BadRequest($"The multipart/form-data body is malformed: {ex.Message}");
         }
         finally
         {
