@@ -69,6 +69,21 @@ public sealed class ApiFunctions(ApiPipeline pipeline)
     [Function(nameof(DownloadFile))]
     public Task<IActionResult> DownloadFile([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "files/{id}/download")] HttpRequest req) => Run(req);
 
+    [Function(nameof(UploadFile))]
+    public Task<IActionResult> UploadFile([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "files")] HttpRequest req) => Run(req);
+
+    [Function(nameof(DeleteFile))]
+    public Task<IActionResult> DeleteFile([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "files/{id}")] HttpRequest req) => Run(req);
+
+    [Function(nameof(UpdateMessage))]
+    public Task<IActionResult> UpdateMessage([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "messages/{id}")] HttpRequest req) => Run(req);
+
+    [Function(nameof(UpdateThread))]
+    public Task<IActionResult> UpdateThread([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "threads/{id}")] HttpRequest req) => Run(req);
+
+    [Function(nameof(UpdateEvent))]
+    public Task<IActionResult> UpdateEvent([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "events/{id}")] HttpRequest req) => Run(req);
+
     [Function(nameof(ListFolders))]
     public Task<IActionResult> ListFolders([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "folders")] HttpRequest req) => Run(req);
 

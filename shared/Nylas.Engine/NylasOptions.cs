@@ -27,6 +27,7 @@ public sealed class NylasOptions
     [ValidateObjectMembers] public DeltaOptions Delta { get; set; } = new();
     [ValidateObjectMembers] public ServiceBusOptions ServiceBus { get; set; } = new();
     [ValidateObjectMembers] public WebhooksOptions Webhooks { get; set; } = new();
+    [ValidateObjectMembers] public FilesOptions Files { get; set; } = new();
     /// <summary>
     /// The ingest (and later webhook) transport: <c>StorageQueues</c> or <c>ServiceBus</c> (see Queues/IngestTransport, which
     /// validates it and reads the Service Bus connection).
@@ -157,6 +158,13 @@ public sealed class ApiOptions
     [Range(1, 10_000_000)] public int RateLimitPerAddressBurst { get; set; } = 1000;
     /// <summary>Largest request body accepted (413 beyond), for routes that set no limit of their own.</summary>
     [Range(1024, 1L << 30)] public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
+}
+
+/// <summary>POST /files.</summary>
+public sealed class FilesOptions
+{
+    /// <summary>Largest upload (413 beyond); the upload route's body limit is this plus room for the form's framing.</summary>
+    [Range(1, 1L << 32)] public long MaxUploadBytes { get; set; } = 25 * 1024 * 1024;
 }
 
 public sealed class ConnectOptions

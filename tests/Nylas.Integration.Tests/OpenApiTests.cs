@@ -289,6 +289,24 @@ public class OpenApiTests(ReadApiFixture host) : IClassFixture<ReadApiFixture>
         await Ok("/delta/streaming", $"/delta/streaming?cursor={cursor}&timeout=1");
         await CheckAsync("/delta", "get", Get("/delta?cursor=0&include_types=banana"), http, expectStatus: 400);
 
+        // Writes: metadata on a message, thread and event (the SDK's echoed objects); an upload, found and deleted.
+        var message = (await Ok("/messages/{id}", $"/messages/{contract}"))!.Value;
+        var echoed = JsonNode.Parse(message.GetRawText())!.AsObject();
+        echoed["metadata"] = new JsonObject { ["openapi"] = "yes" };
+        await Call("put", "/messages/{id}", $"/messages/{contract}", http, echoed);
+        await Call("put", "/messages/{id}", $"/messages/{contract}", http, new JsonObject { ["metadata"] = new JsonObject { ["n"] = 1 } }, status: 400);
+        await Call("put", "/threads/{id}", $"/threads/{ids["/threads"]}", http, new JsonObject { ["metadata"] = new JsonObject { ["openapi"] = "yes" } });
+        await Call("put", "/events/{id}", $"/events/{ids["/events"]}", http, new JsonObject { ["metadata"] = new JsonObject() });
+        await Call("put", "/events/{id}", "/events/0000000000000000000000000", http, new JsonObject(), status: 404);
+        exercised.Add("POST /files");
+        var form = new MultipartFormDataContent { { new ByteArrayContent(Encoding.UTF8.GetBytes("openapi")), "file", "openapi.txt" } };
+        var uploaded = await CheckAsync("/files", "post", new HttpRequestMessage(HttpMethod.Post, "/files") { Content = form }, http, expectStatus: 200);
+        string uploadId = uploaded!.Value[0].GetProperty("id").GetString()!;
+        await CheckAsync("/files", "post", new HttpRequestMessage(HttpMethod.Post, "/files") { Content = new StringContent("{}", Encoding.UTF8, "text/plain") }, http, expectStatus: 400);
+        await Ok("/files/{id}", $"/files/{uploadId}");
+        await Call("delete", "/files/{id}", $"/files/{uploadId}", http, new JsonObject());
+        await Call("delete", "/files/{id}", $"/files/{ids["/files"]}", http, new JsonObject(), status: 400);
+
         // Errors: unknown parameter, bad id, unknown object, no credentials, wrong credentials.
         await CheckAsync("/messages", "get", Get("/messages?colour=red"), http, expectStatus: 400);
         await CheckAsync("/messages/{id}", "get", Get("/messages/NOT-AN-ID"), http, expectStatus: 400);
@@ -365,6 +383,7 @@ public class OpenApiTests(ReadApiFixture host) : IClassFixture<ReadApiFixture>
                 "cursor" => "0",
                 "include_types" or "exclude_types" => "message",
                 "q" => "budget",
+                "metadata_pair" => "key1:value",
                 "email" or "from" or "to" or "cc" or "bcc" => "alice@example.org",
                 _ => "0000000000000000000000000",
             },

@@ -17,7 +17,7 @@ namespace Nylas.Integration.Tests;
 /// One mailbox, filled once: a two-message conversation, a message with an attachment and an invitation;
 /// plus a second, empty account to check that nothing of the first leaks to it.
 /// </summary>
-public sealed class ReadApiFixture : LocalHostFixture, IAsyncLifetime
+public class ReadApiFixture : LocalHostFixture, IAsyncLifetime
 {
     public static readonly DateTimeOffset T0 = new(2026, 11, 20, 9, 0, 0, TimeSpan.Zero);
     public static readonly byte[] Pdf = Encoding.ASCII.GetBytes("%PDF-1.4\n% read api test\n%%EOF\n");

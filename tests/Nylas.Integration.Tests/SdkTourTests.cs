@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -505,5 +506,49 @@ public class SdkTourTests(SdkTourFixture host) : IClassFixture<SdkTourFixture>
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(SdkTourFixture.Attachment)), download.GetProperty("sha256").GetString());
         Assert.Equal("application/octet-stream", download.GetProperty("content_type_header").GetString());
         Assert.Contains(SdkTourFixture.AttachmentName, download.GetProperty("content_disposition_header").GetString());
+    }
+
+    // ---- Writes: metadata (message.save) and uploaded files (file.upload, files.delete); issue #10, Scope 3 and 4.
+
+    [Fact]
+    public async Task The_SDK_saves_message_metadata_and_the_server_keeps_it()
+    {
+        var saved = Result("message.save metadata");
+        string id = saved.GetProperty("id").GetString()!;
+        var expected = new Dictionary<string, string> { ["tour"] = "sdk-6.11.1", ["ticket"] = "T-42" };
+        Dictionary<string, string> Pairs(JsonElement o) => o.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!);
+        Assert.Equal(expected, Pairs(saved.GetProperty("returned")));
+        Assert.Equal(expected, Pairs(saved.GetProperty("found")));
+        Assert.Equal([id], Strings(Result("messages.list metadata_pair")));
+        // The SDK echoed unread and starred; they are what the mailbox has.
+        var seed = host.Seed.Single(s => IdsByKey()[s.Key] == id);
+        Assert.Equal(seed.Unread, saved.GetProperty("unread").GetBoolean());
+        Assert.Equal(seed.Starred, saved.GetProperty("starred").GetBoolean());
+        // Checked on the server, not through the SDK.
+        using var http = host.Client(host.Token);
+        var message = await http.GetFromJsonAsync<JsonElement>($"/messages/{id}");
+        Assert.Equal(expected, Pairs(message.GetProperty("metadata")));
+    }
+
+    [Fact]
+    public async Task The_SDK_uploads_downloads_and_deletes_a_file()
+    {
+        var uploaded = Result("file.upload");
+        string id = uploaded.GetProperty("id").GetString()!;
+        Assert.Equal("file", uploaded.GetProperty("object").GetString());
+        Assert.Equal("tour upload.txt", uploaded.GetProperty("filename").GetString());
+        Assert.Equal("text/plain", uploaded.GetProperty("content_type").GetString());
+        Assert.Equal(uploaded.GetProperty("sent_size").GetInt64(), uploaded.GetProperty("size").GetInt64());
+        Assert.Empty(uploaded.GetProperty("message_ids").EnumerateArray());
+
+        var download = Result("file.upload download");
+        Assert.Equal(uploaded.GetProperty("sent_sha256").GetString(), download.GetProperty("sha256").GetString());
+
+        var deleted = Result("files.delete");
+        Assert.False(deleted.GetProperty("found_after_delete").GetBoolean());
+        Assert.Equal(404, deleted.GetProperty("error").GetProperty("status").GetInt32());
+        using var http = host.Client(host.Token);
+        using var response = await http.GetAsync($"/files/{id}");
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, response.StatusCode);
     }
 }

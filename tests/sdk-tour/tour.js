@@ -356,6 +356,38 @@ async function tour() {
     };
   });
 
+
+  // ---- Writes: metadata and uploaded files (issue #10, Scope 3 and 4). After the change feed's steps, which
+  // expect a mailbox that does not change. message.save() sends folder_id, starred and unread as they are,
+  // plus metadata; thread.save() sends no metadata in this SDK, so threads are left to the API tests.
+  const saved = await step('message.save metadata', [newest], async () => {
+    const m = await nylas.messages.find(newest.id);
+    m.metadata = { tour: 'sdk-6.11.1', ticket: 'T-42' };
+    const returned = await m.save();
+    const found = await nylas.messages.find(newest.id);
+    return { id: m.id, returned: returned.metadata, found: found.metadata, unread: found.unread, starred: found.starred };
+  });
+  await step('messages.list metadata_pair', [saved], async () => ids(await nylas.messages.list({ metadata_pair: { ticket: 'T-42' } })));
+  const uploadBytes = Buffer.from(`uploaded by the v2 SDK tour, ${new Date().toISOString()}\n`, 'utf8');
+  const uploaded = await step('file.upload', [], async () => {
+    const f = nylas.files.build({ filename: 'tour upload.txt', data: uploadBytes, contentType: 'text/plain' });
+    await f.upload();
+    return { ...file(f), message_ids: f.messageIds || [], sent_size: uploadBytes.length, sent_sha256: crypto.createHash('sha256').update(uploadBytes).digest('hex') };
+  });
+  await step('file.upload download', [uploaded], async () => {
+    const body = (await (await nylas.files.find(uploaded.id)).download()).body;
+    return { id: uploaded.id, size: body.length, sha256: crypto.createHash('sha256').update(body).digest('hex') };
+  });
+  await step('files.delete', [uploaded], async () => {
+    await nylas.files.delete(uploaded.id);
+    try {
+      await nylas.files.find(uploaded.id);
+      return { id: uploaded.id, found_after_delete: true };
+    } catch (e) {
+      return { id: uploaded.id, found_after_delete: false, error: describeError(e) };
+    }
+  });
+
   return { sdk: { name: 'nylas', version: SDK_VERSION, node: process.version }, steps };
 }
 

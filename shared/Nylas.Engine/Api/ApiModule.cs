@@ -34,6 +34,8 @@ public static class ApiModule
         services.AddSingleton<CalendarsApi>();
         services.AddSingleton<EventsApi>();
         services.AddSingleton<FilesApi>();
+        services.AddSingleton<FileUploadsApi>();
+        services.AddSingleton<Metadata.MetadataApi>();
         services.AddSingleton<ConnectApi>();
         services.AddSingleton<AccountManagementApi>();
         services.AddSingleton<WebhooksApi>();

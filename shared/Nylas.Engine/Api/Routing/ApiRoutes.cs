@@ -12,6 +12,7 @@ using Nylas.Engine.Api.Files;
 using Nylas.Engine.Api.Folders;
 using Nylas.Engine.Api.Health;
 using Nylas.Engine.Api.Messages;
+using Nylas.Engine.Api.Metadata;
 using Nylas.Engine.Api.OpenApi;
 using Nylas.Engine.Api.Threads;
 using Nylas.Engine.Api.Webhooks;
@@ -47,6 +48,11 @@ public static class ApiRoutes
         Get("ListFiles", "files", Account, (h, _) => S<FilesApi>(h).ListAsync(h)),
         Get("GetFile", "files/{id}", Account, (h, v) => S<FilesApi>(h).GetAsync(h, Id(v))),
         Get("DownloadFile", "files/{id}/download", Account, (h, v) => S<FilesApi>(h).DownloadAsync(h, Id(v))),
+        new("UploadFile", "POST", "files", Account, (h, _) => S<FileUploadsApi>(h).UploadAsync(h), MaxBodyBytes: FileUploadsApi.BodyLimit),
+        new("DeleteFile", "DELETE", "files/{id}", Account, (h, v) => S<FileUploadsApi>(h).DeleteAsync(h, Id(v))),
+        new("UpdateMessage", "PUT", "messages/{id}", Account, (h, v) => S<MetadataApi>(h).UpdateMessageAsync(h, Id(v))),
+        new("UpdateThread", "PUT", "threads/{id}", Account, (h, v) => S<MetadataApi>(h).UpdateThreadAsync(h, Id(v))),
+        new("UpdateEvent", "PUT", "events/{id}", Account, (h, v) => S<MetadataApi>(h).UpdateEventAsync(h, Id(v))),
         Get("ListFolders", "folders", Account, (h, _) => S<FoldersApi>(h).ListAsync(h)),
         Get("GetFolder", "folders/{id}", Account, (h, v) => S<FoldersApi>(h).GetAsync(h, Id(v))),
         Get("ListLabels", "labels", Account, (h, _) => S<FoldersApi>(h).ListLabelsAsync(h)),
