@@ -25,6 +25,7 @@ public sealed class NylasOptions
     [ValidateObjectMembers] public ChangeLogOptions ChangeLog { get; set; } = new();
     [ValidateObjectMembers] public DeltaOptions Delta { get; set; } = new();
     [ValidateObjectMembers] public ServiceBusOptions ServiceBus { get; set; } = new();
+    [ValidateObjectMembers] public SendOptions Send { get; set; } = new();
     /// <summary>
     /// The ingest (and later webhook) transport: <c>StorageQueues</c> or <c>ServiceBus</c> (see Queues/IngestTransport, which
     /// validates it and reads the Service Bus connection).
@@ -155,6 +156,15 @@ public sealed class ApiOptions
     [Range(1, 10_000_000)] public int RateLimitPerAddressBurst { get; set; } = 1000;
     /// <summary>Largest request body accepted (413 beyond), for routes that set no limit of their own.</summary>
     [Range(1024, 1L << 30)] public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
+}
+
+/// <summary>POST /send (Sending/MessageSender).</summary>
+public sealed class SendOptions
+{
+    /// <summary>Most recipients (to, cc and bcc together) of one message; more is a 400.</summary>
+    [Range(1, 10_000)] public int MaxRecipients { get; set; } = 100;
+    /// <summary>Largest POST /send request body (the JSON message or the raw MIME); 413 beyond.</summary>
+    [Range(1024, 1L << 30)] public long MaxMessageBytes { get; set; } = 25 * 1024 * 1024;
 }
 
 public sealed class ConnectOptions

@@ -18,7 +18,7 @@ public partial class ModuleDependencyTests
         ["Queues"],
         ["Ingest"],
         ["Sync"],
-        ["Connect"],
+        ["Connect", "Sending"],
         ["Api", "Hosting"],
     ];
 

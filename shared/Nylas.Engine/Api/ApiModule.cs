@@ -37,6 +37,7 @@ public static class ApiModule
         services.AddSingleton<AccountManagementApi>();
         services.AddSingleton<Delta.DeltaObjects>();
         services.AddSingleton<Delta.DeltaApi>();
+        services.AddSingleton<Send.SendApi>();
         return services;
     }
 }

@@ -23,7 +23,8 @@ public enum ApiAccess
 /// derived from <see cref="ApiRoutes.All"/>.
 /// </summary>
 /// <param name="UsesSyncControl">The handler starts or stops account orchestrations (the Functions adapter must bind a durable client).</param>
-/// <param name="MaxBodyBytes">Largest request body the route accepts; null takes <c>Nylas:Api:MaxRequestBodyBytes</c>.</param>
+/// <param name="MaxBodyBytes">Largest request body the route accepts; null takes <paramref name="MaxBodyBytesSetting"/>, else <c>Nylas:Api:MaxRequestBodyBytes</c>.</param>
+/// <param name="MaxBodyBytesSetting">The route's own body-size setting (POST /send: <c>Nylas:Send:MaxMessageBytes</c>).</param>
 public sealed record ApiRoute(
     string Name,
     string Method,
@@ -31,7 +32,8 @@ public sealed record ApiRoute(
     ApiAccess Access,
     Func<HttpContext, RouteValueDictionary, Task<ApiResult>> Handler,
     bool UsesSyncControl = false,
-    long? MaxBodyBytes = null)
+    long? MaxBodyBytes = null,
+    Func<NylasOptions, long>? MaxBodyBytesSetting = null)
 {
     private readonly RouteTemplate _parsed = TemplateParser.Parse(Template);
     private TemplateMatcher? _matcher;

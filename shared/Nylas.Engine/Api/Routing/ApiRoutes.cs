@@ -13,6 +13,7 @@ using Nylas.Engine.Api.Folders;
 using Nylas.Engine.Api.Health;
 using Nylas.Engine.Api.Messages;
 using Nylas.Engine.Api.OpenApi;
+using Nylas.Engine.Api.Send;
 using Nylas.Engine.Api.Threads;
 using static Nylas.Engine.Api.Routing.ApiAccess;
 
@@ -56,6 +57,8 @@ public static class ApiRoutes
         Get("GetDelta", "delta", Account, (h, _) => S<DeltaApi>(h).GetAsync(h)),
         Get("LongPollDelta", "delta/longpoll", Account, (h, _) => S<DeltaApi>(h).LongPollAsync(h)),
         Get("StreamDelta", "delta/streaming", Account, (h, _) => S<DeltaApi>(h).StreamAsync(h)),
+
+        new("Send", "POST", "send", Account, (h, _) => S<SendApi>(h).SendAsync(h), MaxBodyBytesSetting: o => o.Send.MaxMessageBytes),
 
         Get("ListAccounts", "a/{clientId}/accounts", Application, (h, _) => S<AccountsApi>(h).ListAsync(h)),
         Post("ConnectAccount", "a/{clientId}/accounts", Application, (h, _) => S<AccountsApi>(h).ConnectAsync(h), usesSyncControl: true),
