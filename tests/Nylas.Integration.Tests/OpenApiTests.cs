@@ -274,6 +274,9 @@ public class OpenApiTests(ReadApiFixture host) : IClassFixture<ReadApiFixture>
         await Ok("/delta/streaming", $"/delta/streaming?cursor={cursor}&timeout=1");
         await CheckAsync("/delta", "get", Get("/delta?cursor=0&include_types=banana"), http, expectStatus: 400);
 
+        // Sending: this fixture's accounts were connected without SMTP settings, a documented 400 (SendTests sends for real).
+        await Call("post", "/send", "/send", http, new JsonObject { ["to"] = new JsonArray(new JsonObject { ["email"] = "someone@example.com" }), ["body"] = "<p>hi</p>" }, status: 400);
+
         // Errors: unknown parameter, bad id, unknown object, no credentials, wrong credentials.
         await CheckAsync("/messages", "get", Get("/messages?colour=red"), http, expectStatus: 400);
         await CheckAsync("/messages/{id}", "get", Get("/messages/NOT-AN-ID"), http, expectStatus: 400);
