@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Nylas.Engine;
 using Nylas.Engine.Hosting;
 using Nylas.Engine.Storage;
+using Nylas.Engine.Sync;
 using Nylas.Functions;
 using Nylas.Engine.Telemetry;
 
@@ -17,6 +18,7 @@ builder.UseMiddleware<ApiErrorMiddleware>();
 builder.Services.AddHostedService<StoragePreparationService>();
 builder.Services.AddNylasEngine(builder.Configuration);
 builder.Services.AddDurableSyncControl(_ => DurableClientScope.Require);
+builder.Services.AddMailboxWatcher();
 Nylas.Functions.IngestFunctions.RequireTriggerForTransport(builder.Services);
 builder.Services.AddNylasTelemetry(builder.Configuration).UseFunctionsWorkerDefaults();
 builder.Build().Run();

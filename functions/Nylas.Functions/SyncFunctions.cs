@@ -10,7 +10,7 @@ namespace Nylas.Functions;
 /// The durable task registry (<see cref="EngineTasks"/>) and the timer table (<see cref="EngineTimers"/>) as
 /// Functions triggers: one function per entry, each handing over to the class the table names (HostParityTests).
 /// </summary>
-public sealed class SyncFunctions(MailboxSyncer syncer, ChangeWaiter waiter, IServiceProvider services)
+public sealed class SyncFunctions(MailboxSyncer syncer, IServiceProvider services)
 {
     [Function(SyncTaskNames.AccountSync)]
     public static Task<string> AccountSync([OrchestrationTrigger] TaskOrchestrationContext context)
@@ -19,10 +19,6 @@ public sealed class SyncFunctions(MailboxSyncer syncer, ChangeWaiter waiter, ISe
     [Function(SyncTaskNames.SyncMailbox)]
     public Task<SyncOutcome> SyncMailbox([ActivityTrigger] long accountId, FunctionContext context)
         => syncer.SyncAsync(accountId, context.CancellationToken);
-
-    [Function(SyncTaskNames.WaitForChange)]
-    public Task<WaitOutcome> WaitForChange([ActivityTrigger] long accountId, FunctionContext context)
-        => waiter.WaitAsync(accountId, context.CancellationToken);
 
     [Function(nameof(EngineTimers.SyncSupervisor))]
     public Task<int> SyncSupervisor([TimerTrigger("%Nylas:Timers:SyncSupervisor%")] TimerInfo timer, [DurableClient] DurableTaskClient durable, FunctionContext context)

@@ -7,6 +7,7 @@ using Nylas.Engine.Api;
 using Nylas.Engine.Api.Routing;
 using Nylas.Engine.Hosting;
 using Nylas.Engine.Queues;
+using Nylas.Engine.Sync;
 using Nylas.Engine.Telemetry;
 using Nylas.LocalHost.Durable;
 using Nylas.LocalHost.Timers;
@@ -44,6 +45,7 @@ public static class LocalHostApp
         });
         builder.Services.AddDurableTaskClient(b => b.UseGrpc(sidecar.Address));
         builder.Services.AddDurableSyncControl(sp => () => sp.GetRequiredService<DurableTaskClient>());
+        builder.Services.AddMailboxWatcher();
         builder.Services.AddIngestReceivers();
         foreach (var timer in EngineTimers.All)
             builder.Services.AddSingleton<IHostedService>(sp => ActivatorUtilities.CreateInstance<ScheduledJob>(sp, timer));

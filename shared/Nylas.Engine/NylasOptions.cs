@@ -15,6 +15,7 @@ public sealed class NylasOptions
     [Required, ValidateObjectMembers] public StorageOptions Storage { get; set; } = new();
     [Required, ValidateObjectMembers] public SecurityOptions Security { get; set; } = new();
     [ValidateObjectMembers] public SyncOptions Sync { get; set; } = new();
+    [ValidateObjectMembers] public Sync.Watching.WatchOptions Watch { get; set; } = new();
     [ValidateObjectMembers] public IngestOptions Ingest { get; set; } = new();
     [ValidateObjectMembers] public ApiOptions Api { get; set; } = new();
     [ValidateObjectMembers] public ConnectOptions Connect { get; set; } = new();
@@ -116,10 +117,8 @@ public sealed class SecurityOptions
 
 public sealed class SyncOptions
 {
-    /// <summary>How long one wait step may IDLE before the orchestration continues as new (below the Functions timeout).</summary>
-    [Range(1, 1800)] public int IdleSeconds { get; set; } = 240;
-    /// <summary>Polling interval for servers without IDLE.</summary>
-    [Range(1, 3600)] public int PollSeconds { get; set; } = 60;
+    /// <summary>The safety cycle: the longest an account's orchestration waits for the watcher's wake before it syncs anyway.</summary>
+    [Range(1, 86_400)] public int IdleSeconds { get; set; } = 240;
     /// <summary>Most messages one sync step fetches before handing back to the orchestration.</summary>
     [Range(1, 1_000_000)] public int MaxMessagesPerStep { get; set; } = 5000;
     /// <summary>Most messages per UID FETCH; batches are also cut at <see cref="MaxBatchBytes"/>.</summary>
@@ -127,7 +126,7 @@ public sealed class SyncOptions
     [Range(1, int.MaxValue)] public int MaxBatchBytes { get; set; } = 32 * 1024 * 1024;
     [Range(1, 64)] public int UploadParallelism { get; set; } = 8;
     [Range(1, 600)] public int ConnectTimeoutSeconds { get; set; } = 30;
-    /// <summary>IDLE is ended and a NOOP sent this often, so a connection that died silently is noticed.</summary>
+    /// <summary>The watcher ends IDLE and sends a NOOP this often, so a connection that died silently is noticed.</summary>
     [Range(5, 1800)] public int IdleRefreshSeconds { get; set; } = 60;
     /// <summary>Behave as if the server lacked CONDSTORE (tests of the full-comparison path; servers with a broken CONDSTORE).</summary>
     public bool DisableCondStore { get; set; }

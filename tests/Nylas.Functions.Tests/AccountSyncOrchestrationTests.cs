@@ -9,6 +9,7 @@ using Nylas.Engine;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.Queues;
 using Nylas.Engine.Sync;
+using Nylas.Engine.Sync.Watching;
 using Nylas.Engine.Hosting;
 using Nylas.Testing;
 using Xunit;
@@ -18,7 +19,8 @@ namespace Nylas.Functions.Tests;
 
 /// <summary>
 /// The orchestration of the task registry both hosts use, in the DurableTask test host, calling the real
-/// activities against Dovecot, MariaDB and Azurite, with the ingest queue drained as in production.
+/// activities against Dovecot, MariaDB and Azurite, with the ingest queue drained and the mailbox watcher
+/// running as in production.
 /// </summary>
 public sealed class AccountSyncOrchestrationTests(ITestOutputHelper output) : IAsyncLifetime
 {
@@ -26,30 +28,35 @@ public sealed class AccountSyncOrchestrationTests(ITestOutputHelper output) : IA
     private DurableTaskTestHost _durable = null!;
     private IngestQueuePump _pump = null!;
     private TestDatabases _databases = null!;
+    private MailboxWatcher _watcher = null!;
 
     public async Task InitializeAsync()
     {
         _databases = await TestStack.CreateDatabasesAsync();
         var settings = _databases.EngineSettings();
         settings["Nylas:Storage:IngestQueue"] = "ingest-" + Guid.NewGuid().ToString("N")[..12];
-        settings["Nylas:Sync:IdleSeconds"] = "20";
+        // A safety cycle far longer than any test waits: only the watcher's wake explains new mail being synced.
+        settings["Nylas:Sync:IdleSeconds"] = "900";
+        settings["Nylas:Watch:LeaseSeconds"] = "10";
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         _services = new ServiceCollection()
             .AddLogging(l => l.SetMinimumLevel(LogLevel.Warning))
             .AddNylasEngine(configuration)
             .AddDurableSyncControl(_ => () => _durable.Client)
+            .AddMailboxWatcher()
             .BuildServiceProvider();
         await _services.PrepareStorageAsync();
 
         var syncer = _services.GetRequiredService<MailboxSyncer>();
-        var waiter = _services.GetRequiredService<ChangeWaiter>();
         // The task registry both hosts use (the Functions app's triggers are checked against it by HostParityTests),
         // its activities built from this test's engine services.
         _durable = await DurableTaskTestHost.StartAsync(EngineTasks.Register, new DurableTaskTestHostOptions
         {
             LoggerFactory = LoggerFactory.Create(l => l.SetMinimumLevel(LogLevel.Warning)),
-            ConfigureServices = worker => worker.AddSingleton(syncer).AddSingleton(waiter),
+            ConfigureServices = worker => worker.AddSingleton(syncer),
         });
+        _watcher = _services.GetRequiredService<MailboxWatcher>();
+        await _watcher.StartAsync(CancellationToken.None);
 
         _pump = ActivatorUtilities.CreateInstance<IngestQueuePump>(_services);
         await _pump.StartAsync(CancellationToken.None);
@@ -57,6 +64,7 @@ public sealed class AccountSyncOrchestrationTests(ITestOutputHelper output) : IA
 
     public async Task DisposeAsync()
     {
+        await _watcher.StopAsync(CancellationToken.None);
         await _pump.StopAsync(CancellationToken.None);
         await _durable.DisposeAsync();
         await _services.DisposeAsync();
@@ -76,7 +84,7 @@ public sealed class AccountSyncOrchestrationTests(ITestOutputHelper output) : IA
         => _databases.ScalarAsync($"shard{account.ShardId}", $"SELECT COUNT(*) FROM messages WHERE account_id = {account.Id}");
 
     [Fact]
-    public async Task Syncs_existing_mail_then_idles_and_wakes_up_for_new_mail()
+    public async Task Syncs_existing_mail_then_waits_until_the_watcher_wakes_it_for_new_mail()
     {
         string email = TestStack.NewMailbox();
         await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "before the orchestration"));
@@ -88,16 +96,17 @@ public sealed class AccountSyncOrchestrationTests(ITestOutputHelper output) : IA
 
         Assert.NotNull(await TestStack.WaitUntilAsync(async () => await CountMessagesAsync(account) == 1, TimeSpan.FromSeconds(30)));
 
-        // Once the orchestration sits in its IDLE wait, new mail must wake it and be synced.
+        // Once the orchestration waits (and the watcher holds the account), new mail must wake it and be synced.
         Assert.NotNull(await TestStack.WaitUntilAsync(async () =>
         {
             var meta = await _durable.Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true);
             return meta?.ReadCustomStatusAs<AccountSyncStatus>()?.Phase == "waiting";
         }, TimeSpan.FromSeconds(30)));
-        await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "during the idle"));
-        var woke = await TestStack.WaitUntilAsync(async () => await CountMessagesAsync(account) == 2, TimeSpan.FromSeconds(15));
-        Assert.True(woke.HasValue, "new mail during IDLE was not synced before the IDLE timeout");
-        output.WriteLine($"new mail synced {woke.Value.TotalMilliseconds:F0} ms after APPEND (IDLE timeout 20 s)");
+        Assert.NotNull(await TestStack.WaitUntilAsync(() => Task.FromResult(_watcher.Watched.Contains(account.Id)), TimeSpan.FromSeconds(30)));
+        await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "while waiting"));
+        var woke = await TestStack.WaitUntilAsync(async () => await CountMessagesAsync(account) == 2, TimeSpan.FromSeconds(30));
+        Assert.True(woke.HasValue, "new mail was not synced while the orchestration waited (its safety cycle is 15 min)");
+        output.WriteLine($"new mail synced {woke.Value.TotalMilliseconds:F0} ms after APPEND");
 
         var status = (await _durable.Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true))!;
         Assert.Equal(OrchestrationRuntimeStatus.Running, status.RuntimeStatus);
@@ -145,6 +154,40 @@ public sealed class AccountSyncOrchestrationTests(ITestOutputHelper output) : IA
         await _durable.Client.TerminateInstanceAsync(instanceId);
     }
 
+    /// <summary>
+    /// The server comes back on its own, nobody sends new settings: the watcher, reconnecting with its own back-off,
+    /// logs in again and wakes the sync out of its 15-minute back-off.
+    /// </summary>
+    [Fact]
+    public async Task The_watcher_ends_a_failure_back_off_when_the_server_answers_again()
+    {
+        string email = TestStack.NewMailbox();
+        await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "while the server was unreachable"));
+        int port = FreePort();
+        var store = _services.GetRequiredService<AccountStore>();
+        var (app, _) = await store.CreateApplicationAsync("recovery test");
+        // The server's address: nothing listens there yet (connections are refused, as for a server that is down).
+        var server = new ImapServer("127.0.0.1", port, ImapSecurity.Ssl, email, TestStack.TlsCertSha256());
+        var (account, _) = await store.UpsertAccountAsync(app.Id, email, "", "imap", server, new AccountSecrets(TestStack.ImapPassword));
+
+        string instanceId = DurableAccountSyncControl.InstanceId(account.Id);
+        await _durable.Client.ScheduleNewOrchestrationInstanceAsync(SyncTaskNames.AccountSync, new AccountSyncInput(account.Id, ConsecutiveFailures: 5),
+            new StartOrchestrationOptions { InstanceId = instanceId });
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () =>
+        {
+            var meta = await _durable.Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true);
+            return meta?.ReadCustomStatusAs<AccountSyncStatus>() is { Phase: "backing-off", ConsecutiveFailures: 6 };
+        }, TimeSpan.FromSeconds(60)));
+        Assert.NotNull(await TestStack.WaitUntilAsync(() => Task.FromResult(_watcher.Watched.Contains(account.Id)), TimeSpan.FromSeconds(30)));
+
+        // The server is back: its port now forwards to Dovecot's IMAPS.
+        await using var forwarder = TcpForwarder.Start(port, TestStack.ImapHost, TestStack.ImapsPort);
+        var synced = await TestStack.WaitUntilAsync(async () => await CountMessagesAsync(account) == 1, TimeSpan.FromSeconds(90));
+        Assert.True(synced.HasValue, "the sync stayed in its 15-minute back-off after the server came back");
+        output.WriteLine($"synced {synced.Value.TotalSeconds:F1} s after the server came back (the watcher's reconnect back-off is up to a few seconds here)");
+        await _durable.Client.TerminateInstanceAsync(instanceId);
+    }
+
     private static int FreePort()
     {
         using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
@@ -181,5 +224,66 @@ public sealed class AccountSyncOrchestrationTests(ITestOutputHelper output) : IA
         Assert.Equal(TimeSpan.FromSeconds(30), AccountSyncOrchestrator.FailureBackoff(1));
         Assert.Equal(TimeSpan.FromSeconds(60), AccountSyncOrchestrator.FailureBackoff(2));
         Assert.Equal(TimeSpan.FromMinutes(15), AccountSyncOrchestrator.FailureBackoff(20));
+    }
+}
+
+/// <summary>A loopback port that pipes every connection to another address: a server that is back up.</summary>
+internal sealed class TcpForwarder : IAsyncDisposable
+{
+    private readonly System.Net.Sockets.TcpListener _listener;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _accepting;
+
+    private TcpForwarder(int port, string host, int targetPort)
+    {
+        _listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+        _listener.Start();
+        _accepting = AcceptAsync(host, targetPort);
+    }
+
+    public static TcpForwarder Start(int port, string host, int targetPort) => new(port, host, targetPort);
+
+    private async Task AcceptAsync(string host, int targetPort)
+    {
+        var pipes = new List<Task>();
+        try
+        {
+            while (true)
+            {
+                var client = await _listener.AcceptTcpClientAsync(_stop.Token);
+                pipes.Add(PipeAsync(client, host, targetPort));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        await Task.WhenAll(pipes);
+    }
+
+    private async Task PipeAsync(System.Net.Sockets.TcpClient client, string host, int targetPort)
+    {
+        using var _ = client;
+        using var target = new System.Net.Sockets.TcpClient();
+        try
+        {
+            await target.ConnectAsync(host, targetPort, _stop.Token);
+            using var both = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+            var up = client.GetStream().CopyToAsync(target.GetStream(), both.Token);
+            var down = target.GetStream().CopyToAsync(client.GetStream(), both.Token);
+            await Task.WhenAny(up, down);
+            both.Cancel();
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or System.Net.Sockets.SocketException)
+        {
+            // Either side hung up, or the forwarder stopped.
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        _listener.Stop();
+        await _accepting;
+        _stop.Dispose();
     }
 }

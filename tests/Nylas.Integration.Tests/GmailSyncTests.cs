@@ -9,13 +9,16 @@ using Xunit.Abstractions;
 
 namespace Nylas.Integration.Tests;
 
-/// <summary>Short waits, so a second recorded session is picked up within a few seconds.</summary>
+/// <summary>
+/// Short safety cycles, so a second recorded session is picked up within a few seconds. No mailbox watcher: a
+/// recording holds the sync step's commands, not a watcher's (its probes and IDLE are tested against Dovecot).
+/// </summary>
 public sealed class GmailHostFixture : LocalHostFixture
 {
     protected override void Configure(Dictionary<string, string?> settings)
     {
         settings["Nylas:Sync:IdleSeconds"] = "2";
-        settings["Nylas:Sync:IdleRefreshSeconds"] = "5";
+        settings["Nylas:Watch:Enabled"] = "false";
     }
 }
 

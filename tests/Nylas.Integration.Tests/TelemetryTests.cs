@@ -326,7 +326,7 @@ public sealed class EngineMetricsTests : IDisposable
     }
 
     [Fact]
-    public void A_step_that_throws_counts_as_an_error_and_a_wait_is_not_active_time()
+    public void A_step_that_throws_counts_as_an_error()
     {
         void FailingStep()
         {
@@ -335,10 +335,19 @@ public sealed class EngineMetricsTests : IDisposable
         }
         Assert.Throws<InvalidOperationException>(FailingStep);
         Assert.Equal("error", Assert.Single(Measured("nylas.sync.step.duration")).Tags["nylas.outcome"]);
+        Assert.Single(Measured("nylas.sync.active_time"));
+    }
 
-        using (var wait = Metrics.StartWait(7)) wait.Outcome = "changed";
-        Assert.Equal("changed", Assert.Single(Measured("nylas.sync.wait.duration")).Tags["nylas.outcome"]);
-        Assert.Single(Measured("nylas.sync.active_time")); // the failed step's, not the wait's
+    [Fact]
+    public void The_watcher_counts_wakes_by_cause_without_the_account_and_its_watched_accounts()
+    {
+        Metrics.RecordWake("probe");
+        Metrics.RecordWatched(+2);
+        Metrics.RecordWatched(-1);
+        var wake = Assert.Single(Measured("nylas.watch.wakes"));
+        Assert.Equal("probe", wake.Tags["nylas.watch.cause"]);
+        Assert.False(wake.Tags.ContainsKey("nylas.account.id"));
+        Assert.Equal(1, Measured("nylas.watch.accounts").Sum(m => m.Value));
     }
 
     [Fact]

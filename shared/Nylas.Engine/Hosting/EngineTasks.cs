@@ -19,7 +19,6 @@ public static class EngineTasks
     public static readonly IReadOnlyDictionary<string, Type> Activities = new Dictionary<string, Type>
     {
         [SyncTaskNames.SyncMailbox] = typeof(SyncMailboxActivity),
-        [SyncTaskNames.WaitForChange] = typeof(WaitForChangeActivity),
     };
 
     public static void Register(DurableTaskRegistry tasks)

@@ -3,17 +3,21 @@ using Microsoft.DurableTask;
 namespace Nylas.Engine.Sync;
 
 /// <summary>
-/// One eternal orchestration per account: sync → wait for a change (IDLE or timer) → continue as new.
-/// Deterministic and free of I/O; the activities do the work.
+/// One eternal orchestration per account: sync → wait for a wake (the host's mailbox watcher saw a change) or, at the
+/// latest, the safety cycle's timer → continue as new. Deterministic and free of I/O; the activities do the work.
+/// A wake raised while a step runs is kept across ContinueAsNew (unprocessed events are preserved), so it starts the next step.
 /// </summary>
 public sealed class AccountSyncOrchestrator : TaskOrchestrator<AccountSyncInput, string>
 {
-    /// <summary>The event <see cref="IAccountSyncControl.WakeAsync"/> raises: it ends a poll or back-off wait early.</summary>
+    /// <summary>The event <see cref="IAccountSyncControl.WakeAsync"/> raises: it ends a wait or a back-off early.</summary>
     public const string WakeEvent = "wake";
 
     // Transient IMAP/storage failures inside an activity are retried by the durable engine first.
     private static readonly TaskOptions ActivityRetry = TaskOptions.FromRetryPolicy(new RetryPolicy(
         maxNumberOfAttempts: 3, firstRetryInterval: TimeSpan.FromSeconds(2), backoffCoefficient: 2, maxRetryInterval: TimeSpan.FromSeconds(30)));
+
+    /// <summary>The timer when a step's outcome does not carry Nylas:Sync:IdleSeconds (an outcome recorded by an older version).</summary>
+    private const int DefaultSafetyCycleSeconds = 240;
 
     /// <summary>Back-off after a whole step failed: 30 s doubling up to 15 min.</summary>
     public static TimeSpan FailureBackoff(int consecutiveFailures)
@@ -30,10 +34,7 @@ public sealed class AccountSyncOrchestrator : TaskOrchestrator<AccountSyncInput,
             if (!sync.HasMore)
             {
                 context.SetCustomStatus(new AccountSyncStatus(input.Cycle, "waiting", sync.Fetched, 0));
-                var wait = await context.CallActivityAsync<WaitOutcome>(SyncTaskNames.WaitForChange, input.AccountId, ActivityRetry);
-                if (wait.Stop) return "stopped";
-                if (!wait.IdleSupported)
-                    await WaitOrWakeAsync(context, TimeSpan.FromSeconds(wait.RetryAfterSeconds));
+                await WaitOrWakeAsync(context, TimeSpan.FromSeconds(sync.SafetyCycleSeconds > 0 ? sync.SafetyCycleSeconds : DefaultSafetyCycleSeconds));
             }
             context.ContinueAsNew(input with { Cycle = input.Cycle + 1, ConsecutiveFailures = 0 });
         }
@@ -48,7 +49,7 @@ public sealed class AccountSyncOrchestrator : TaskOrchestrator<AccountSyncInput,
         return "continued";
     }
 
-    /// <summary>A durable timer that a wake event (new credentials, an upgrade) ends early.</summary>
+    /// <summary>A durable timer that a wake event (a change the watcher saw, new credentials, an upgrade) ends early.</summary>
     private static async Task WaitOrWakeAsync(TaskOrchestrationContext context, TimeSpan delay)
     {
         try
@@ -66,10 +67,4 @@ public sealed class AccountSyncOrchestrator : TaskOrchestrator<AccountSyncInput,
 public sealed class SyncMailboxActivity(MailboxSyncer syncer) : TaskActivity<long, SyncOutcome>
 {
     public override Task<SyncOutcome> RunAsync(TaskActivityContext context, long accountId) => syncer.SyncAsync(accountId, CancellationToken.None);
-}
-
-/// <summary>Activity adapter for the DurableTask worker (the local host); Functions bind <see cref="ChangeWaiter"/> directly.</summary>
-public sealed class WaitForChangeActivity(ChangeWaiter waiter) : TaskActivity<long, WaitOutcome>
-{
-    public override Task<WaitOutcome> RunAsync(TaskActivityContext context, long accountId) => waiter.WaitAsync(accountId, CancellationToken.None);
 }

@@ -14,11 +14,14 @@ public sealed partial class FolderListMirror(FolderStore folders, ILogger<Mailbo
     /// <summary>
     /// Mirrors the server's folder list as <see cref="FolderListPlan"/> decides: new folders are created, vanished
     /// ones deleted, and a folder that disappeared while one with the same UIDVALIDITY appeared is a rename (it keeps its id).
+    /// Each folder comes with its status as listed (<see cref="FolderStatus"/>), before the step opens it; on a label
+    /// server (Gmail, three synced folders) only UIDVALIDITY is asked and the status is unknown.
     /// </summary>
-    public async Task<List<(ImapFolder Folder, FolderState State)>> MirrorAsync(Account account, ImapClient client, CancellationToken cancellationToken)
+    public async Task<List<(ImapFolder Folder, FolderState State, FolderStatus Listed)>> MirrorAsync(Account account, ImapClient client, CancellationToken cancellationToken)
     {
         var personal = client.GetFolder(client.PersonalNamespaces[0]);
-        var listed = (await ListDescendantsAsync(personal, cancellationToken))
+        var items = account.UsesLabels ? StatusItems.UidValidity : FolderStatusListing.ItemsFor(client);
+        var listed = (await ListDescendantsAsync(personal, items, cancellationToken))
             .Append(client.Inbox)
             .Cast<ImapFolder>()
             .Where(f => !f.Attributes.HasFlag(FolderAttributes.NoSelect) && !f.Attributes.HasFlag(FolderAttributes.NonExistent))
@@ -28,14 +31,22 @@ public sealed partial class FolderListMirror(FolderStore folders, ILogger<Mailbo
         var local = await folders.ListAsync(account.ShardId, account.Id, cancellationToken);
         var knownNames = local.Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
         // A new name can only be matched as a rename by its UIDVALIDITY; a folder listed without status data (INBOX, or no LIST-STATUS) is asked.
-        foreach (var folder in listed.Where(f => !knownNames.Contains(f.FullName) && f.UidValidity == 0 && f.Count == 0))
-            await folder.StatusAsync(StatusItems.UidValidity, cancellationToken);
+        if (account.UsesLabels)
+        {
+            foreach (var folder in listed.Where(f => !knownNames.Contains(f.FullName) && f.UidValidity == 0 && f.Count == 0))
+                await folder.StatusAsync(StatusItems.UidValidity, cancellationToken);
+        }
+        else
+        {
+            foreach (var folder in listed.Where(f => f.UidNext is null))
+                await folder.StatusAsync(items, cancellationToken);
+        }
 
         var plan = FolderListPlan.Create(
             local.Select(f => new MirroredFolder(f.Id, f.Name, f.UidValidity)).ToList(),
             listed.Select(f => new ListedFolder(f.FullName, f.UidValidity)).ToList());
         var byId = local.ToDictionary(f => f.Id);
-        var result = new List<(ImapFolder, FolderState)>();
+        var result = new List<(ImapFolder, FolderState, FolderStatus)>();
         foreach (var (folder, step) in listed.Zip(plan.Steps))
         {
             string? role = FolderRoles.Resolve(folder);
@@ -46,16 +57,16 @@ public sealed partial class FolderListMirror(FolderStore folders, ILogger<Mailbo
                     var known = byId[step.MirroredId!.Value];
                     if (known.Role != role)
                         await folders.UpdateAsync(account.ShardId, account.Id, known, folder.FullName, folder.FullName, role, attributes, cancellationToken);
-                    result.Add((folder, known with { Role = role }));
+                    result.Add((folder, known with { Role = role }, FolderStatusListing.Of(folder)));
                     break;
                 case FolderListAction.Rename:
                     var renamedFrom = byId[step.MirroredId!.Value];
                     await folders.UpdateAsync(account.ShardId, account.Id, renamedFrom, folder.FullName, folder.FullName, role, attributes, cancellationToken);
                     LogRenamed(account.Id, renamedFrom.Name, folder.FullName);
-                    result.Add((folder, renamedFrom with { Name = folder.FullName, DisplayName = folder.FullName, Role = role }));
+                    result.Add((folder, renamedFrom with { Name = folder.FullName, DisplayName = folder.FullName, Role = role }, FolderStatusListing.Of(folder)));
                     break;
                 default:
-                    result.Add((folder, await folders.CreateAsync(account.ShardId, account.Id, folder.FullName, folder.FullName, role, attributes, cancellationToken)));
+                    result.Add((folder, await folders.CreateAsync(account.ShardId, account.Id, folder.FullName, folder.FullName, role, attributes, cancellationToken), FolderStatusListing.Of(folder)));
                     break;
             }
         }
@@ -68,14 +79,14 @@ public sealed partial class FolderListMirror(FolderStore folders, ILogger<Mailbo
     }
 
     /// <summary>Every folder below <paramref name="parent"/>; one whose server says \HasNoChildren is not asked for its children.</summary>
-    private static async Task<List<IMailFolder>> ListDescendantsAsync(IMailFolder parent, CancellationToken cancellationToken)
+    private static async Task<List<IMailFolder>> ListDescendantsAsync(IMailFolder parent, StatusItems items, CancellationToken cancellationToken)
     {
         var all = new List<IMailFolder>();
-        foreach (var child in await parent.GetSubfoldersAsync(StatusItems.UidValidity, subscribedOnly: false, cancellationToken))
+        foreach (var child in await parent.GetSubfoldersAsync(items, subscribedOnly: false, cancellationToken))
         {
             all.Add(child);
             if (!child.Attributes.HasFlag(FolderAttributes.HasNoChildren))
-                all.AddRange(await ListDescendantsAsync(child, cancellationToken));
+                all.AddRange(await ListDescendantsAsync(child, items, cancellationToken));
         }
         return all;
     }
@@ -85,4 +96,16 @@ public sealed partial class FolderListMirror(FolderStore folders, ILogger<Mailbo
 
     [LoggerMessage(EventId = 1005, Level = LogLevel.Information, Message = "Account {AccountId}: folder {Folder} deleted on the server")]
     private partial void LogFolderDeleted(long accountId, string folder);
+}
+
+/// <summary>How the sync step and the watcher ask a server for its folders' <see cref="FolderStatus"/>.</summary>
+public static class FolderStatusListing
+{
+    /// <summary>UIDVALIDITY, UIDNEXT, MESSAGES and, where the server has CONDSTORE, HIGHESTMODSEQ.</summary>
+    public static StatusItems ItemsFor(ImapClient client)
+        => StatusItems.UidValidity | StatusItems.UidNext | StatusItems.Count
+           | (client.Capabilities.HasFlag(ImapCapabilities.CondStore) ? StatusItems.HighestModSeq : StatusItems.None);
+
+    /// <summary>The folder's status as last reported (LIST-STATUS, STATUS, or an unsolicited STATUS under NOTIFY).</summary>
+    public static FolderStatus Of(IMailFolder folder) => new(folder.UidValidity, folder.UidNext?.Id ?? 0, folder.Count, folder.HighestModSeq);
 }

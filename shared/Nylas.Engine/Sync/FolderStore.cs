@@ -8,7 +8,7 @@ namespace Nylas.Engine.Sync;
 /// <summary>A folder's row and sync checkpoint: every UID in (SyncedLowUid, SyncedHighUid] has been fetched and queued.</summary>
 public sealed record FolderState(
     long Id, string PublicId, string Name, string DisplayName, string? Role, uint? UidValidity, ulong? HighestModSeq,
-    uint SyncedHighUid, uint SyncedLowUid, DateTimeOffset? LastFullCompareAt = null)
+    uint SyncedHighUid, uint SyncedLowUid, DateTimeOffset? LastFullCompareAt = null, string? StatusToken = null)
 {
     public bool NeverSynced => SyncedHighUid == 0 && SyncedLowUid == 0;
 }
@@ -16,7 +16,7 @@ public sealed record FolderState(
 /// <summary>Folders, their checkpoints and their change-log rows in the account's shard.</summary>
 public sealed class FolderStore(ShardDirectory shards, TimeProvider clock)
 {
-    private const string Columns = "id, public_id, name, display_name, role, uid_validity, highest_mod_seq, synced_high_uid, synced_low_uid, last_full_compare_at";
+    private const string Columns = "id, public_id, name, display_name, role, uid_validity, highest_mod_seq, synced_high_uid, synced_low_uid, last_full_compare_at, status_token";
 
     public async Task<IReadOnlyList<FolderState>> ListAsync(int shardId, long accountId, CancellationToken cancellationToken)
     {
@@ -97,8 +97,9 @@ public sealed class FolderStore(ShardDirectory shards, TimeProvider clock)
     {
         await using var cmd = shards.Shard(shardId).CreateCommand("""
             UPDATE folders SET uid_validity = @v, highest_mod_seq = @hms, synced_high_uid = @high, synced_low_uid = @low,
-              last_full_compare_at = @compared, last_synced_at = @now WHERE id = @id
+              last_full_compare_at = @compared, status_token = @token, last_synced_at = @now WHERE id = @id
             """);
+        cmd.Parameters.AddWithValue("@token", state.StatusToken);
         cmd.Parameters.AddWithValue("@compared", state.LastFullCompareAt?.UtcDateTime);
         cmd.Parameters.AddWithValue("@v", state.UidValidity);
         cmd.Parameters.AddWithValue("@hms", state.HighestModSeq);
@@ -115,9 +116,9 @@ public sealed class FolderStore(ShardDirectory shards, TimeProvider clock)
         await using var connection = await shards.Shard(shardId).OpenConnectionAsync(cancellationToken);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
         await Orphans.DetachFolderAsync(connection, tx, accountId, state.Id, clock.GetUtcNow().UtcDateTime, cancellationToken);
-        var reset = state with { UidValidity = newUidValidity, HighestModSeq = null, SyncedHighUid = 0, SyncedLowUid = 0 };
+        var reset = state with { UidValidity = newUidValidity, HighestModSeq = null, SyncedHighUid = 0, SyncedLowUid = 0, StatusToken = null };
         await using (var update = new MySqlCommand("""
-            UPDATE folders SET uid_validity = @v, highest_mod_seq = NULL, synced_high_uid = 0, synced_low_uid = 0 WHERE id = @id
+            UPDATE folders SET uid_validity = @v, highest_mod_seq = NULL, synced_high_uid = 0, synced_low_uid = 0, status_token = NULL WHERE id = @id
             """, connection, tx))
         {
             update.Parameters.AddWithValue("@v", newUidValidity);
@@ -132,7 +133,8 @@ public sealed class FolderStore(ShardDirectory shards, TimeProvider clock)
         r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4),
         r.IsDBNull(5) ? null : r.GetUInt32Checked(5), r.IsDBNull(6) ? null : r.GetFieldValue<ulong>(6),
         r.GetUInt32Checked(7), r.GetUInt32Checked(8),
-        r.IsDBNull(9) ? null : new DateTimeOffset(DateTime.SpecifyKind(r.GetDateTime(9), DateTimeKind.Utc)));
+        r.IsDBNull(9) ? null : new DateTimeOffset(DateTime.SpecifyKind(r.GetDateTime(9), DateTimeKind.Utc)),
+        r.IsDBNull(10) ? null : r.GetString(10));
 }
 
 /// <summary>Messages that lost their last server location wait as orphans until a complete pass decides: moved (re-linked) or deleted.</summary>

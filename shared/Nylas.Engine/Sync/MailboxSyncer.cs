@@ -24,6 +24,7 @@ public sealed partial class MailboxSyncer(
     NewMailFetcher newMail,
     IOptions<NylasOptions> options,
     EngineMetrics metrics,
+    TimeProvider clock,
     ILogger<MailboxSyncer> logger)
 {
     public async Task<SyncOutcome> SyncAsync(long accountId, CancellationToken cancellationToken)
@@ -70,7 +71,7 @@ public sealed partial class MailboxSyncer(
                     await accounts.SetSyncStateAsync(accountId, SyncStates.Running, null, cancellationToken);
                 await client.DisconnectAsync(quit: true, cancellationToken);
                 EngineTelemetry.Tag("nylas.sync.fetched", fetched);
-                return new SyncOutcome(Stop: false, hasMore, fetched);
+                return new SyncOutcome(Stop: false, hasMore, fetched, SafetyCycleSeconds: options.Value.Sync.IdleSeconds);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -81,8 +82,11 @@ public sealed partial class MailboxSyncer(
     }
 
     /// <summary>
-    /// One pass: mirror the folder list, then every folder (INBOX first); orphans are collected only after a complete pass.
-    /// On Gmail every folder is a label and only All Mail, Trash and Spam are synced, with X-GM-LABELS per message.
+    /// One pass: mirror the folder list, then every folder (INBOX first) whose status moved since its last complete
+    /// sync; orphans are collected only after a complete pass. A skipped folder has nothing new, so the pass is still
+    /// complete, unless a skipped folder moved while the pass ran (a message moved into it would be taken for deleted):
+    /// then collection waits for the next step, which runs at once. On Gmail every folder is a label and only All Mail,
+    /// Trash and Spam are synced, with X-GM-LABELS per message, and none is skipped.
     /// </summary>
     private async Task<(int Fetched, bool HasMore)> SyncAllFoldersAsync(Account account, ImapClient client, CancellationToken cancellationToken)
     {
@@ -97,20 +101,51 @@ public sealed partial class MailboxSyncer(
         EngineTelemetry.Tag("nylas.sync.folders", remote.Count);
         var labels = labelServer ? new GmailLabels.Map(remote.Select(r => r.State)) : null;
         var budget = new StepBudget(options.Value.Sync.MaxMessagesPerStep);
-        foreach (var (folder, state) in remote)
+        var skipped = new List<(ImapFolder Folder, FolderStatus Listed)>();
+        foreach (var (folder, state, listed) in remote)
         {
             if (labels is not null && !GmailLabels.IsSynced(state.Role)) continue;
-            await SyncFolderAsync(account, client, folder, state, labels, budget, cancellationToken);
+            if (labels is null && IsUnchanged(client, state, listed))
+            {
+                skipped.Add((folder, listed));
+                continue;
+            }
+            await SyncFolderAsync(account, client, folder, state, listed, labels, budget, cancellationToken);
         }
-        if (!budget.Exhausted)
-        {
-            int deleted = await mirror.CollectOrphansAsync(account.ShardId, account.Id, cancellationToken);
-            if (deleted > 0) LogDeleted(account.Id, deleted);
-        }
-        return (budget.Fetched, budget.Exhausted);
+        EngineTelemetry.Tag("nylas.sync.folders_skipped", skipped.Count);
+        if (budget.Exhausted) return (budget.Fetched, true);
+        if (skipped.Count > 0 && await SkippedFolderMovedAsync(account, client, skipped, cancellationToken))
+            return (budget.Fetched, true);
+        int deleted = await mirror.CollectOrphansAsync(account.ShardId, account.Id, cancellationToken);
+        if (deleted > 0) LogDeleted(account.Id, deleted);
+        return (budget.Fetched, false);
     }
 
-    private async Task SyncFolderAsync(Account account, ImapClient client, ImapFolder folder, FolderState state, GmailLabels.Map? labels, StepBudget budget, CancellationToken cancellationToken)
+    private bool IsUnchanged(ImapClient client, FolderState state, FolderStatus listed)
+    {
+        bool condStore = client.Capabilities.HasFlag(ImapCapabilities.CondStore) && !options.Value.Sync.DisableCondStore;
+        bool fullCompareDue = SyncSchedule.FullFlagCompareDue(state.LastFullCompareAt, listed.Messages, clock.GetUtcNow());
+        return FolderStatusRules.CanSkip(state.StatusToken, listed, condStore, fullCompareDue);
+    }
+
+    /// <summary>Only asked when orphans wait: whether a folder skipped this pass has changed since it was listed.</summary>
+    private async Task<bool> SkippedFolderMovedAsync(Account account, ImapClient client, List<(ImapFolder Folder, FolderStatus Listed)> skipped, CancellationToken cancellationToken)
+    {
+        if ((await mirror.LoadOrphansAsync(account.ShardId, account.Id, cancellationToken)).Count == 0) return false;
+        var items = FolderStatusListing.ItemsFor(client);
+        foreach (var (folder, listed) in skipped)
+        {
+            await folder.StatusAsync(items, cancellationToken);
+            if (FolderStatusListing.Of(folder) != listed)
+            {
+                LogSkippedFolderMoved(account.Id, folder.FullName);
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private async Task SyncFolderAsync(Account account, ImapClient client, ImapFolder folder, FolderState state, FolderStatus listed, GmailLabels.Map? labels, StepBudget budget, CancellationToken cancellationToken)
     {
         var sync = options.Value.Sync;
         await folder.OpenAsync(FolderAccess.ReadOnly, cancellationToken);
@@ -130,6 +165,8 @@ public sealed partial class MailboxSyncer(
             state = await newMail.FetchMissingAsync(account, folder, state, labels, budget, cancellationToken);
             // The MODSEQ checkpoint only moves when every change up to it is applied, or a change would be skipped next time.
             if (condStore && complete && !budget.Exhausted) state = state with { HighestModSeq = folder.HighestModSeq };
+            // The status as listed, before this sync began: a change made while it ran moves the status past it, so it is not skipped.
+            state = state with { StatusToken = labels is null && complete && !budget.Exhausted && listed.IsKnown ? listed.Token : null };
             await folders.SaveCheckpointAsync(account.ShardId, state, cancellationToken);
         }
         finally
@@ -143,6 +180,9 @@ public sealed partial class MailboxSyncer(
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "Account {AccountId}: IMAP login refused by {Host}; sync stopped until credentials are updated")]
     private partial void LogInvalidCredentials(long accountId, string host);
+
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Debug, Message = "Account {AccountId} folder {Folder}: changed while the step skipped it; messages that lost their location are kept until the next step")]
+    private partial void LogSkippedFolderMoved(long accountId, string folder);
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Account {AccountId} folder {Folder}: UIDVALIDITY changed {Old} -> {New}; resyncing the folder")]
     private partial void LogUidValidityChanged(long accountId, string folder, uint old, uint @new);

@@ -19,14 +19,15 @@ public sealed class EngineMetrics
     private readonly Counter<double> _activeTime;
     private readonly Counter<long> _imapCommands;
     private readonly Histogram<double> _stepDuration;
-    private readonly Histogram<double> _waitDuration;
+    private readonly Counter<long> _watchWakes;
+    private readonly UpDownCounter<long> _watchedAccounts;
     private readonly Counter<long> _storedMessages;
     private readonly Counter<long> _ingestFailures;
     private readonly Histogram<double> _batchDuration;
     private readonly Histogram<double> _ingestLatency;
 
     // The SDK's default buckets (0, 5, 10, 25 … 10000) are made for milliseconds; these are seconds, from a fast
-    // ingest batch to an IDLE wait of minutes.
+    // ingest batch to a sync step of minutes.
     private static readonly InstrumentAdvice<double> Seconds = new()
     {
         HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
@@ -39,9 +40,10 @@ public sealed class EngineMetrics
         _fetchedMessages = Meter.CreateCounter<long>("nylas.sync.fetched.messages", "{message}", "Messages downloaded from IMAP servers (re-linked ones are not downloaded)");
         _fetchedBytes = Meter.CreateCounter<long>("nylas.sync.fetched.size", "By", "Bytes of the messages downloaded from IMAP servers");
         _activeTime = Meter.CreateCounter<double>("nylas.sync.active_time", "s", "Time spent in sync steps (connected and working; waiting for a change excluded)");
-        _imapCommands = Meter.CreateCounter<long>("nylas.imap.commands", "{command}", "IMAP commands sent by sync steps and change waits");
+        _imapCommands = Meter.CreateCounter<long>("nylas.imap.commands", "{command}", "IMAP commands sent by sync steps");
         _stepDuration = Meter.CreateHistogram<double>("nylas.sync.step.duration", "s", "Duration of one sync step (the SyncMailbox activity)", tags: null, advice: Seconds);
-        _waitDuration = Meter.CreateHistogram<double>("nylas.sync.wait.duration", "s", "Duration of one wait for a change (the WaitForChange activity: IMAP IDLE)", tags: null, advice: Seconds);
+        _watchWakes = Meter.CreateCounter<long>("nylas.watch.wakes", "{wake}", "Sync orchestrations woken by the mailbox watcher, by what it saw (a burst of changes is one wake)");
+        _watchedAccounts = Meter.CreateUpDownCounter<long>("nylas.watch.accounts", "{account}", "Accounts whose mailbox this process watches (it holds their lease)");
         _storedMessages = Meter.CreateCounter<long>("nylas.ingest.stored.messages", "{message}", "Messages ingest parsed and stored");
         _ingestFailures = Meter.CreateCounter<long>("nylas.ingest.failures", "{message}", "Messages ingest failed to store on one attempt (each is retried, and ends in the poison queue if it keeps failing)");
         _batchDuration = Meter.CreateHistogram<double>("nylas.ingest.batch.duration", "s", "Duration of ingesting one queue message (a batch of ingest messages)", tags: null, advice: Seconds);
@@ -58,10 +60,13 @@ public sealed class EngineMetrics
     }
 
     /// <summary>A sync step (SyncMailbox): a span, its duration, the account's active time and IMAP commands, when disposed.</summary>
-    public AccountWorkScope StartSyncStep(long accountId) => new(this, accountId, step: true);
+    public AccountWorkScope StartSyncStep(long accountId) => new(this, accountId);
 
-    /// <summary>A wait for a change (WaitForChange): a span, its duration and the account's IMAP commands, when disposed.</summary>
-    public AccountWorkScope StartWait(long accountId) => new(this, accountId, step: false);
+    /// <summary>The watcher woke an account's sync; <paramref name="cause"/> is what it saw first (new, expunge, flags, folders, probe).</summary>
+    public void RecordWake(string cause) => _watchWakes.Add(1, new TagList { { "nylas.watch.cause", cause } });
+
+    /// <summary>The watcher started (+1) or stopped (-1) watching an account.</summary>
+    public void RecordWatched(int delta) => _watchedAccounts.Add(delta);
 
     /// <summary>One FETCH batch's downloaded messages.</summary>
     public void RecordFetched(long accountId, int messages, long bytes)
@@ -75,26 +80,24 @@ public sealed class EngineMetrics
     /// <summary>One ingest batch (a queue message): a span, its duration, the messages stored, and when it completes, its latency from the queue.</summary>
     public IngestBatchScope StartIngestBatch(long accountId, int messages, DateTimeOffset? queuedAt) => new(this, accountId, messages, queuedAt);
 
-    /// <summary>Measures one step or wait of an account's sync; set <see cref="Outcome"/> before it is disposed (otherwise it counts as an error).</summary>
+    /// <summary>Measures one step of an account's sync; set <see cref="Outcome"/> before it is disposed (otherwise it counts as an error).</summary>
     public sealed class AccountWorkScope : IDisposable
     {
         private readonly EngineMetrics _metrics;
         private readonly long _accountId;
-        private readonly bool _step;
         private readonly long _started = Stopwatch.GetTimestamp();
         private readonly Activity? _activity;
         private IImapCommandCounter? _imap;
 
-        internal AccountWorkScope(EngineMetrics metrics, long accountId, bool step)
+        internal AccountWorkScope(EngineMetrics metrics, long accountId)
         {
             _metrics = metrics;
             _accountId = accountId;
-            _step = step;
-            _activity = EngineTelemetry.Source.StartActivity(step ? "sync.step" : "sync.wait");
+            _activity = EngineTelemetry.Source.StartActivity("sync.step");
             _activity?.SetTag(EngineTelemetry.AccountId, accountId);
         }
 
-        /// <summary>done, more, stopped (step); changed, quiet, no_idle, stopped (wait); error when left unset.</summary>
+        /// <summary>done, more, stopped; error when left unset.</summary>
         public string Outcome { get; set; } = "error";
 
         /// <summary>The IMAP session whose commands count towards this account.</summary>
@@ -104,15 +107,8 @@ public sealed class EngineMetrics
         {
             double seconds = Stopwatch.GetElapsedTime(_started).TotalSeconds;
             var outcome = new TagList { { EngineTelemetry.Outcome, Outcome } };
-            if (_step)
-            {
-                _metrics._stepDuration.Record(seconds, outcome);
-                _metrics._activeTime.Add(seconds, _metrics.Account(_accountId));
-            }
-            else
-            {
-                _metrics._waitDuration.Record(seconds, outcome);
-            }
+            _metrics._stepDuration.Record(seconds, outcome);
+            _metrics._activeTime.Add(seconds, _metrics.Account(_accountId));
             long commands = _imap?.CommandsSent ?? 0;
             if (commands > 0) _metrics._imapCommands.Add(commands, _metrics.Account(_accountId));
             if (_activity is not null)

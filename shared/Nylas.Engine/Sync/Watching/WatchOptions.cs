@@ -1,0 +1,22 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Nylas.Engine.Sync.Watching;
+
+/// <summary>The <c>Nylas:Watch</c> section: the per-process mailbox watcher (<see cref="MailboxWatcher"/>).</summary>
+public sealed class WatchOptions
+{
+    /// <summary>Off: no process watches mailboxes, and each account syncs only every Nylas:Sync:IdleSeconds (or when woken otherwise).</summary>
+    public bool Enabled { get; set; } = true;
+    /// <summary>How long a process owns an account's watch without renewing it; it renews every third of this, and a dead process's accounts move after it.</summary>
+    [Range(10, 3600)] public int LeaseSeconds { get; set; } = 60;
+    /// <summary>Most accounts one process watches (one IMAP connection each).</summary>
+    [Range(0, 100_000)] public int MaxAccounts { get; set; } = 1000;
+    /// <summary>Most accounts one process claims per renewal, so that processes starting together share the accounts.</summary>
+    [Range(1, 100_000)] public int ClaimPerRenewal { get; set; } = 100;
+    /// <summary>On servers without NOTIFY: how often every folder's STATUS is compared (LIST-STATUS, else STATUS per folder).</summary>
+    [Range(1, 3600)] public int ProbeSeconds { get; set; } = 30;
+    /// <summary>Changes within this time after the first are one wake.</summary>
+    [Range(0, 10_000)] public int DebounceMilliseconds { get; set; } = 100;
+    /// <summary>Behave as if the server lacked NOTIFY: IDLE plus probes (tests of the probe path; servers with a broken NOTIFY).</summary>
+    public bool DisableNotify { get; set; }
+}
