@@ -135,7 +135,7 @@ public sealed partial class MessageSender(
         if (known is not null) return ((ImapFolder)await client.GetFolderAsync(known.Name, cancellationToken), known);
         var listed = await folderList.MirrorAsync(account, client, cancellationToken);
         return listed.FirstOrDefault(f => f.State.Role == "sent") is { Folder: not null } sent
-            ? sent
+            ? (sent.Folder, sent.State)
             : throw new InvalidOperationException("The IMAP server has no Sent folder (none with the \\Sent special use or a Sent name).");
     }
 
