@@ -45,7 +45,7 @@ public static class PlainTextRendering
                     break;
                 case HtmlTagToken tag when IsBlock(tag.Id):
                     NewLine(text);
-                    if (tag.Id is HtmlTagId.P or HtmlTagId.H1 or HtmlTagId.H2 or HtmlTagId.H3 or HtmlTagId.Table or HtmlTagId.BlockQuote && tag.IsEndTag) text.Append('\n');
+                    if (tag.Id is HtmlTagId.P or HtmlTagId.H1 or HtmlTagId.H2 or HtmlTagId.H3 or HtmlTagId.Table or HtmlTagId.BlockQuote or HtmlTagId.UL or HtmlTagId.OL && tag.IsEndTag) text.Append('\n');
                     break;
                 case HtmlDataToken data when hidden == 0:
                     if (pre > 0) text.Append(data.Data);
