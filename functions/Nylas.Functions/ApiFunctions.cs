@@ -112,6 +112,9 @@ public sealed class ApiFunctions(ApiPipeline pipeline)
     [Function(nameof(StreamDelta))]
     public Task<IActionResult> StreamDelta([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "delta/streaming")] HttpRequest req) => Run(req);
 
+    [Function(nameof(Send))]
+    public Task<IActionResult> Send([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "send")] HttpRequest req) => Run(req);
+
     [Function(nameof(ListAccounts))]
     public Task<IActionResult> ListAccounts([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "a/{clientId}/accounts")] HttpRequest req) => Run(req);
 

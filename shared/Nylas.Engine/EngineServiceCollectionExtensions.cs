@@ -10,6 +10,7 @@ using Nylas.Engine.Ingest;
 using Nylas.Engine.MailSessions;
 using Nylas.Engine.Queues;
 using Nylas.Engine.Security;
+using Nylas.Engine.Sending;
 using Nylas.Engine.Storage;
 using Nylas.Engine.Sync;
 using Nylas.Engine.Webhooks;
@@ -61,6 +62,7 @@ public static class EngineServiceCollectionExtensions
             .AddIngest()
             .AddSync()
             .AddConnect()
+            .AddSending()
             .AddApi();
     }
 

@@ -28,6 +28,7 @@ public sealed class NylasOptions
     [ValidateObjectMembers] public ServiceBusOptions ServiceBus { get; set; } = new();
     [ValidateObjectMembers] public WebhooksOptions Webhooks { get; set; } = new();
     [ValidateObjectMembers] public FilesOptions Files { get; set; } = new();
+    [ValidateObjectMembers] public SendOptions Send { get; set; } = new();
     /// <summary>
     /// The ingest (and later webhook) transport: <c>StorageQueues</c> or <c>ServiceBus</c> (see Queues/IngestTransport, which
     /// validates it and reads the Service Bus connection).
@@ -165,6 +166,15 @@ public sealed class FilesOptions
 {
     /// <summary>Largest upload (413 beyond); the upload route's body limit is this plus room for the form's framing.</summary>
     [Range(1, 1L << 32)] public long MaxUploadBytes { get; set; } = 25 * 1024 * 1024;
+}
+
+/// <summary>POST /send (Sending/MessageSender).</summary>
+public sealed class SendOptions
+{
+    /// <summary>Most recipients (to, cc and bcc together) of one message; more is a 400.</summary>
+    [Range(1, 10_000)] public int MaxRecipients { get; set; } = 100;
+    /// <summary>Largest POST /send request body (the JSON message or the raw MIME); 413 beyond.</summary>
+    [Range(1024, 1L << 30)] public long MaxMessageBytes { get; set; } = 25 * 1024 * 1024;
 }
 
 public sealed class ConnectOptions

@@ -19,7 +19,7 @@ public partial class ModuleDependencyTests
         ["Webhooks"],
         ["Ingest"],
         ["Sync"],
-        ["Connect"],
+        ["Connect", "Sending"],
         ["Api", "Hosting"],
     ];
 

@@ -39,6 +39,8 @@ public sealed class SdkTourFixture : LocalHostFixture, IAsyncLifetime
     public string Email { get; private set; } = "";
     public string Token { get; private set; } = "";
     public string AccountId { get; private set; } = "";
+    /// <summary>Where the tour's sending steps send to: a mailbox of its own, read back over IMAP.</summary>
+    public string SendTo { get; } = TestStack.NewMailbox("sdkto");
     public IReadOnlyList<SdkTourSeed> Seed { get; private set; } = [];
     public TourRun Run { get; private set; } = null!;
 
@@ -71,6 +73,7 @@ public sealed class SdkTourFixture : LocalHostFixture, IAsyncLifetime
         {
             ["NYLAS_ACCESS_TOKEN"] = Token,
             ["NYLAS_TOUR_SEARCH"] = SearchWord,
+            ["NYLAS_TOUR_SEND_TO"] = SendTo,
         });
         // Kept for a human reading a failure: the whole document the SDK produced.
         await File.WriteAllTextAsync(Path.Combine(AppContext.BaseDirectory, "sdk-tour-last.json"), Run.Stdout);
@@ -89,6 +92,10 @@ public sealed class SdkTourFixture : LocalHostFixture, IAsyncLifetime
             ["imap_username"] = email,
             ["imap_password"] = TestStack.ImapPassword,
             ["trusted_certificate_sha256"] = TestStack.TlsCertSha256(),
+            // Postfix's submission service (same certificate), for the tour's sending steps.
+            ["smtp_host"] = TestStack.ImapHost,
+            ["smtp_port"] = TestStack.SubmissionPort,
+            ["smtp_security"] = "starttls",
         },
     };
 
@@ -490,6 +497,37 @@ public class SdkTourTests(SdkTourFixture host) : IClassFixture<SdkTourFixture>
         Assert.Equal(messageIds, streamed.GetProperty("deltas").EnumerateArray()
             .Where(d => d.GetProperty("event").GetString() == "create").Select(d => d.GetProperty("id").GetString()!).Distinct().Order());
         Assert.False(string.IsNullOrEmpty(streamed.GetProperty("last_cursor").GetString()));
+    }
+
+    [Fact]
+    public async Task Draft_send_and_raw_send_deliver_and_answer_the_message_kept_in_Sent()
+    {
+        foreach (var (sendStep, findStep) in new[] { ("drafts.build send", "messages.find sent"), ("drafts.build rawMime send", "messages.find raw sent") })
+        {
+            var sent = Result(sendStep);
+            string subject = sent.GetProperty("subject").GetString()!;
+            Assert.Equal(host.Email, sent.GetProperty("from")[0].GetString());
+            Assert.Equal(host.SendTo, sent.GetProperty("to")[0].GetString());
+            Assert.Equal("sent", sent.GetProperty("folder").GetProperty("name").GetString());
+            // messages.find(id) finds the same message: the id is the one the mirror keeps.
+            Assert.Equal(sent.GetProperty("id").GetString(), Result(findStep).GetProperty("id").GetString());
+            Assert.Equal(subject, Result(findStep).GetProperty("subject").GetString());
+
+            // Delivered by Postfix to the receiver, and one copy in the account's Sent folder (independent IMAP clients).
+            Assert.NotNull(await TestStack.WaitUntilAsync(async () => await CountAsync(host.SendTo, "INBOX", subject) == 1, TimeSpan.FromSeconds(60)));
+            Assert.Equal(1, await CountAsync(host.Email, "Sent", subject));
+        }
+        Assert.Contains("draft.send()", Result("messages.find sent").GetProperty("snippet").GetString());
+    }
+
+    private static async Task<int> CountAsync(string user, string folderName, string subject)
+    {
+        using var client = await TestStack.ConnectImapAsync(user);
+        var folder = folderName == "INBOX" ? client.Inbox : await client.GetFolderAsync(folderName);
+        await folder.OpenAsync(MailKit.FolderAccess.ReadOnly);
+        int count = (await folder.SearchAsync(MailKit.Search.SearchQuery.SubjectContains(subject))).Count;
+        await client.DisconnectAsync(true);
+        return count;
     }
 
     [Fact]

@@ -20,6 +20,8 @@
 //   NYLAS_CLIENT_SECRET    application client secret
 //   NYLAS_ACCESS_TOKEN     account access token (the tour only)
 //   NYLAS_TOUR_SEARCH      the search query (optional; default: the longest word of the newest subject)
+//   NYLAS_TOUR_SEND_TO     an address to send to (optional): runs the sending steps, which need an account
+//                          connected with SMTP settings
 //   NYLAS_CONNECT_BODY     `connect`/`authorize`: {email_address, name, provider, settings} as
 //                          POST /a/{client_id}/accounts takes it
 //   NYLAS_WEBHOOK_CALLBACK `webhooks`: the callback URL to subscribe (it must answer the challenge)
@@ -387,6 +389,25 @@ async function tour() {
       return { id: uploaded.id, found_after_delete: false, error: describeError(e) };
     }
   });
+  // Sending, last (it adds to the mailbox what the steps above read), and only with NYLAS_TOUR_SEND_TO: the
+  // account needs SMTP settings. An unsaved draft's send() posts the whole draft (labels: [], from: [], date: null);
+  // a raw-MIME draft posts its bytes as message/rfc822. Each answer is the sent message, found again by its id.
+  const sendTo = process.env.NYLAS_TOUR_SEND_TO;
+  if (sendTo) {
+    const stamp = `${Date.now()}`;
+    const sent = await step('drafts.build send', [], async () => message(await nylas.drafts.build({
+      subject: `SDK tour send ${stamp}`,
+      body: '<p>Sent by <b>draft.send()</b>.</p>',
+      to: [{ name: 'Tour Receiver', email: sendTo }],
+    }).send()));
+    await step('messages.find sent', [sent], async () => message(await nylas.messages.find(sent.id)));
+    const me = account && account.email_address;
+    const raw = await step('drafts.build rawMime send', [me], async () => message(await nylas.drafts.build({
+      rawMime: `From: SDK Tour <${me}>\r\nTo: <${sendTo}>\r\nSubject: SDK tour raw ${stamp}\r\n` +
+        'MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSent as raw MIME by the SDK.\r\n',
+    }).send()));
+    await step('messages.find raw sent', [raw], async () => message(await nylas.messages.find(raw.id)));
+  }
 
   return { sdk: { name: 'nylas', version: SDK_VERSION, node: process.version }, steps };
 }

@@ -41,6 +41,7 @@ public static class ApiModule
         services.AddSingleton<WebhooksApi>();
         services.AddSingleton<Delta.DeltaObjects>();
         services.AddSingleton<Delta.DeltaApi>();
+        services.AddSingleton<Send.SendApi>();
         return services;
     }
 }

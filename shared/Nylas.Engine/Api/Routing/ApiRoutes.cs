@@ -14,6 +14,7 @@ using Nylas.Engine.Api.Health;
 using Nylas.Engine.Api.Messages;
 using Nylas.Engine.Api.Metadata;
 using Nylas.Engine.Api.OpenApi;
+using Nylas.Engine.Api.Send;
 using Nylas.Engine.Api.Threads;
 using Nylas.Engine.Api.Webhooks;
 using static Nylas.Engine.Api.Routing.ApiAccess;
@@ -63,6 +64,8 @@ public static class ApiRoutes
         Get("GetDelta", "delta", Account, (h, _) => S<DeltaApi>(h).GetAsync(h)),
         Get("LongPollDelta", "delta/longpoll", Account, (h, _) => S<DeltaApi>(h).LongPollAsync(h)),
         Get("StreamDelta", "delta/streaming", Account, (h, _) => S<DeltaApi>(h).StreamAsync(h)),
+
+        new("Send", "POST", "send", Account, (h, _) => S<SendApi>(h).SendAsync(h), MaxBodyBytes: o => o.Send.MaxMessageBytes),
 
         Get("ListAccounts", "a/{clientId}/accounts", Application, (h, _) => S<AccountsApi>(h).ListAsync(h)),
         Post("ConnectAccount", "a/{clientId}/accounts", Application, (h, _) => S<AccountsApi>(h).ConnectAsync(h), usesSyncControl: true),
