@@ -240,6 +240,11 @@ var baseSettings = union(hostSettings, {
   // The ingest triggers name their queue as %Nylas:Storage:IngestQueue%; the Functions host refuses to index a binding
   // expression whose setting is missing, so the setting is present even at its default.
   Nylas__Storage__IngestQueue: 'ingest'
+  // Likewise the webhook trigger's %Nylas:Storage:WebhookQueue%.
+  Nylas__Storage__WebhookQueue: 'webhooks'
+  // Webhook callbacks: https only, and never to this network or the metadata endpoint (the defaults, stated).
+  Nylas__Webhooks__AllowHttpLoopback: 'false'
+  Nylas__Webhooks__AllowedPrivateNetworks: ''
   // /connect/authorize needs no secret: on a public deployment it must not reach this network or the metadata endpoint.
   Nylas__Connect__RefusePrivateNetworks: 'true'
   Nylas__Connect__AllowedPrivateNetworks: allowedPrivateNetworks

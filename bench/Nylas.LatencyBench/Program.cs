@@ -43,7 +43,9 @@ settings["Nylas:Durable:TaskHub"] = "lat" + id;
 settings["Nylas:Storage:IngestQueue"] = "ingest-lat-" + id;
 foreach (var kv in extra) settings[kv[0]] = kv.Length > 1 ? kv[1] : "";
 // Webhooks to this process's own loopback receiver (the dev stack allows http://127.0.0.1 the same way).
-settings["Nylas:Webhooks:AllowLoopbackHttp"] = "true";
+settings["Nylas:Webhooks:AllowHttpLoopback"] = "true";
+settings["Nylas:Webhooks:AllowedPrivateNetworks"] = "127.0.0.0/8";
+settings["Nylas:Storage:WebhookQueue"] = "webhooks-lat-" + id;
 var app = LocalHostApp.Build([], builder =>
 {
     builder.Configuration.AddInMemoryCollection(settings);

@@ -69,6 +69,15 @@ public sealed class ApiFunctions(ApiPipeline pipeline)
     [Function(nameof(DownloadFile))]
     public Task<IActionResult> DownloadFile([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "files/{id}/download")] HttpRequest req) => Run(req);
 
+    [Function(nameof(UploadFile))]
+    public Task<IActionResult> UploadFile([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "files")] HttpRequest req) => Run(req);
+
+    [Function(nameof(DeleteFile))]
+    public Task<IActionResult> DeleteFile([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "files/{id}")] HttpRequest req) => Run(req);
+
+    [Function(nameof(UpdateEvent))]
+    public Task<IActionResult> UpdateEvent([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "events/{id}")] HttpRequest req) => Run(req);
+
     [Function(nameof(ListFolders))]
     public Task<IActionResult> ListFolders([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "folders")] HttpRequest req) => Run(req);
 
@@ -127,6 +136,9 @@ public sealed class ApiFunctions(ApiPipeline pipeline)
     [Function(nameof(StreamDelta))]
     public Task<IActionResult> StreamDelta([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "delta/streaming")] HttpRequest req) => Run(req);
 
+    [Function(nameof(Send))]
+    public Task<IActionResult> Send([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "send")] HttpRequest req) => Run(req);
+
     [Function(nameof(ListAccounts))]
     public Task<IActionResult> ListAccounts([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "a/{clientId}/accounts")] HttpRequest req) => Run(req);
 
@@ -147,6 +159,24 @@ public sealed class ApiFunctions(ApiPipeline pipeline)
 
     [Function(nameof(RevokeAllTokens))]
     public Task<IActionResult> RevokeAllTokens([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "a/{clientId}/accounts/{id}/revoke-all")] HttpRequest req) => Run(req);
+
+    [Function(nameof(ListWebhooks))]
+    public Task<IActionResult> ListWebhooks([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "a/{clientId}/webhooks")] HttpRequest req) => Run(req);
+
+    [Function(nameof(CreateWebhook))]
+    public Task<IActionResult> CreateWebhook([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "a/{clientId}/webhooks")] HttpRequest req) => Run(req);
+
+    [Function(nameof(GetWebhook))]
+    public Task<IActionResult> GetWebhook([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "a/{clientId}/webhooks/{id}")] HttpRequest req) => Run(req);
+
+    [Function(nameof(UpdateWebhook))]
+    public Task<IActionResult> UpdateWebhook([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "a/{clientId}/webhooks/{id}")] HttpRequest req) => Run(req);
+
+    [Function(nameof(DeleteWebhook))]
+    public Task<IActionResult> DeleteWebhook([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "a/{clientId}/webhooks/{id}")] HttpRequest req) => Run(req);
+
+    [Function(nameof(ListWebhookDeliveries))]
+    public Task<IActionResult> ListWebhookDeliveries([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "a/{clientId}/webhooks/{id}/deliveries")] HttpRequest req) => Run(req);
 
     [Function(nameof(ConnectAuthorize))]
     public Task<IActionResult> ConnectAuthorize([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "connect/authorize")] HttpRequest req) => Run(req);

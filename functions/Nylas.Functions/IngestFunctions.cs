@@ -50,17 +50,18 @@ public sealed class ServiceBusIngestFunctions(IngestDelivery delivery, ServiceBu
         [ServiceBusTrigger("%Nylas:Storage:IngestQueue%", Connection = "ServiceBusConnection", AutoCompleteMessages = false)] ServiceBusReceivedMessage message,
         ServiceBusMessageActions actions, FunctionContext context)
         => delivery.ProcessAsync(new ServiceBusDelivery(message, new FunctionsSettlement(actions), queue.Sender, TimeProvider.System), context.CancellationToken);
+}
 
-    private sealed class FunctionsSettlement(ServiceBusMessageActions actions) : IServiceBusSettlement
-    {
-        public Task CompleteAsync(ServiceBusReceivedMessage message, CancellationToken cancellationToken)
-            => actions.CompleteMessageAsync(message, cancellationToken);
+/// <summary>Settlement through the worker extension's message actions (the Service Bus triggers of ingest and webhooks).</summary>
+internal sealed class FunctionsSettlement(ServiceBusMessageActions actions) : IServiceBusSettlement
+{
+    public Task CompleteAsync(ServiceBusReceivedMessage message, CancellationToken cancellationToken)
+        => actions.CompleteMessageAsync(message, cancellationToken);
 
-        public Task AbandonAsync(ServiceBusReceivedMessage message, CancellationToken cancellationToken)
-            => actions.AbandonMessageAsync(message, propertiesToModify: null, cancellationToken: cancellationToken);
+    public Task AbandonAsync(ServiceBusReceivedMessage message, CancellationToken cancellationToken)
+        => actions.AbandonMessageAsync(message, propertiesToModify: null, cancellationToken: cancellationToken);
 
-        public Task DeadLetterAsync(ServiceBusReceivedMessage message, DeliveryFailure failure, CancellationToken cancellationToken)
-            => actions.DeadLetterMessageAsync(message, ServiceBusDelivery.DeadLetterProperties(failure), failure.Reason, failure.Error, cancellationToken);
-    }
+    public Task DeadLetterAsync(ServiceBusReceivedMessage message, DeliveryFailure failure, CancellationToken cancellationToken)
+        => actions.DeadLetterMessageAsync(message, ServiceBusDelivery.DeadLetterProperties(failure), failure.Reason, failure.Error, cancellationToken);
 }
 #endif

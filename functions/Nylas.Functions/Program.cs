@@ -8,6 +8,7 @@ using Nylas.Engine.Storage;
 using Nylas.Engine.Sync;
 using Nylas.Functions;
 using Nylas.Engine.Telemetry;
+using Nylas.Engine.Webhooks;
 
 // The host applies host.json without asking the app: fail at start, naming the value, rather than quietly later.
 HostJsonCheck.Require(Path.Combine(AppContext.BaseDirectory, "host.json"));
@@ -17,6 +18,8 @@ builder.ConfigureFunctionsWebApplication();
 builder.UseMiddleware<ApiErrorMiddleware>();
 builder.Services.AddHostedService<StoragePreparationService>();
 builder.Services.AddNylasEngine(builder.Configuration);
+// The webhook poller runs in every instance (safe with several); the queue trigger (WebhookFunctions) delivers.
+builder.Services.AddWebhookPoller();
 builder.Services.AddDurableSyncControl(_ => DurableClientScope.Require);
 builder.Services.AddMailboxWatcher();
 Nylas.Functions.IngestFunctions.RequireTriggerForTransport(builder.Services);

@@ -9,6 +9,7 @@ using Nylas.Engine.Hosting;
 using Nylas.Engine.Queues;
 using Nylas.Engine.Sync;
 using Nylas.Engine.Telemetry;
+using Nylas.Engine.Webhooks;
 using Nylas.LocalHost.Durable;
 using Nylas.LocalHost.Timers;
 using OpenTelemetry;
@@ -16,7 +17,7 @@ using OpenTelemetry.Metrics;
 
 namespace Nylas.LocalHost;
 
-/// <summary>Builds the local host: the API on Kestrel, the durable sync orchestrations, the ingest queue pump.</summary>
+/// <summary>Builds the local host: the API on Kestrel, the durable sync orchestrations, the ingest and webhook queue pumps, the webhook poller.</summary>
 public static class LocalHostApp
 {
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
@@ -47,6 +48,7 @@ public static class LocalHostApp
         builder.Services.AddDurableSyncControl(sp => () => sp.GetRequiredService<DurableTaskClient>());
         builder.Services.AddMailboxWatcher();
         builder.Services.AddIngestReceivers();
+        builder.Services.AddWebhookPoller().AddWebhookQueuePump();
         foreach (var timer in EngineTimers.All)
             builder.Services.AddSingleton<IHostedService>(sp => ActivatorUtilities.CreateInstance<ScheduledJob>(sp, timer));
 

@@ -61,6 +61,9 @@ host_env() {
     "Nylas__Storage__ConnectionString=$(azurite_connection_string "$BLOB_PORT" "$QUEUE_PORT" "$TABLE_PORT")"
     "Nylas__Security__EncryptionKey=$NYLAS_ENCRYPTION_KEY"
     "Nylas__Durable__TaskHub=nylasdev"
+    # The README's webhook receiver listens on 127.0.0.1: the dev stack lets callbacks reach loopback over http.
+    "Nylas__Webhooks__AllowHttpLoopback=true"
+    "Nylas__Webhooks__AllowedPrivateNetworks=127.0.0.0/8,::1/128"
   )
 }
 

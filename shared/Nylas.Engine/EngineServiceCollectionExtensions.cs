@@ -10,15 +10,17 @@ using Nylas.Engine.Ingest;
 using Nylas.Engine.MailSessions;
 using Nylas.Engine.Queues;
 using Nylas.Engine.Security;
+using Nylas.Engine.Sending;
 using Nylas.Engine.Storage;
 using Nylas.Engine.Sync;
 using Nylas.Engine.Syncback;
+using Nylas.Engine.Webhooks;
 
 namespace Nylas.Engine;
 
 /// <summary>
 /// The engine's composition: one <c>AddXxx()</c> per module, in the order they depend on each other
-/// (Storage, Security → Accounts → MailSessions → Ingest, Queues → Sync → Connect → Api, Hosting; ModuleDependencyTests
+/// (Storage, Security → Accounts → MailSessions → Queues → Webhooks → Ingest → Sync → Connect → Api, Hosting; ModuleDependencyTests
 /// keeps it so). Ingest sits below Sync: sync produces ingest messages, ingest never needs sync.
 /// </summary>
 public static class EngineServiceCollectionExtensions
@@ -39,6 +41,8 @@ public static class EngineServiceCollectionExtensions
                 "Nylas:Connect:DnsServer must be an IP address, optionally with a port (127.0.0.1:53), or empty for the machine's resolvers.")
             .Validate(o => ConnectTargetGuard.TryParseNetworks(o.Connect.AllowedPrivateNetworks, out _),
                 "Nylas:Connect:AllowedPrivateNetworks must be comma-separated CIDR ranges, such as 10.20.0.0/16.")
+            .Validate(o => ConnectTargetGuard.TryParseNetworks(o.Webhooks.AllowedPrivateNetworks, out _),
+                "Nylas:Webhooks:AllowedPrivateNetworks must be comma-separated CIDR ranges, such as 127.0.0.0/8.")
             .Validate(o => EngineTimers.All.All(t => EngineTimer.IsValid(t.Schedule(o.Timers))),
                 "Every Nylas:Timers:* setting must be a six-field cron expression, seconds first (\"0 */2 * * * *\").")
             .Validate(o => string.IsNullOrEmpty(o.Security.EncryptionKey) || SecretSealer.IsKey(o.Security.EncryptionKey),
@@ -55,10 +59,12 @@ public static class EngineServiceCollectionExtensions
             .AddAccounts()
             .AddMailSessions()
             .AddIngestTransport(configuration)
+            .AddWebhooks()
             .AddIngest()
             .AddSync()
             .AddSyncback()
             .AddConnect()
+            .AddSending()
             .AddApi();
     }
 
@@ -76,5 +82,6 @@ public static class EngineServiceCollectionExtensions
         await services.GetRequiredService<RawMailStore>().EnsureCreatedAsync(cancellationToken);
         await services.GetRequiredService<FileStore>().EnsureCreatedAsync(cancellationToken);
         await services.GetRequiredService<StorageQueueIngestQueue>().EnsureCreatedAsync(cancellationToken);
+        await services.GetRequiredService<StorageQueueWebhookQueue>().EnsureCreatedAsync(cancellationToken);
     }
 }

@@ -27,6 +27,9 @@ public sealed class NylasOptions
     [ValidateObjectMembers] public ChangeLogOptions ChangeLog { get; set; } = new();
     [ValidateObjectMembers] public DeltaOptions Delta { get; set; } = new();
     [ValidateObjectMembers] public ServiceBusOptions ServiceBus { get; set; } = new();
+    [ValidateObjectMembers] public WebhooksOptions Webhooks { get; set; } = new();
+    [ValidateObjectMembers] public FilesOptions Files { get; set; } = new();
+    [ValidateObjectMembers] public SendOptions Send { get; set; } = new();
     /// <summary>
     /// The ingest (and later webhook) transport: <c>StorageQueues</c> or <c>ServiceBus</c> (see Queues/IngestTransport, which
     /// validates it and reads the Service Bus connection).
@@ -97,6 +100,8 @@ public sealed class StorageOptions
     public string RawMailContainer { get; set; } = "raw-mail";
     public string FilesContainer { get; set; } = "files";
     public string IngestQueue { get; set; } = "ingest";
+    /// <summary>Queue of webhook delivery work (a subscription and an account to deliver to; see Webhooks/).</summary>
+    public string WebhookQueue { get; set; } = "webhooks";
     /// <summary>
     /// How long after an account is deleted its blobs are checked for other owners and deleted (see BlobSweeper):
     /// long enough for ingest messages already queued for the same content to land.
@@ -168,6 +173,22 @@ public sealed class ApiOptions
     [Range(1024, 1L << 30)] public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
 }
 
+/// <summary>POST /files.</summary>
+public sealed class FilesOptions
+{
+    /// <summary>Largest upload (413 beyond); the upload route's body limit is this plus room for the form's framing.</summary>
+    [Range(1, 1L << 32)] public long MaxUploadBytes { get; set; } = 25 * 1024 * 1024;
+}
+
+/// <summary>POST /send (Sending/MessageSender).</summary>
+public sealed class SendOptions
+{
+    /// <summary>Most recipients (to, cc and bcc together) of one message; more is a 400.</summary>
+    [Range(1, 10_000)] public int MaxRecipients { get; set; } = 100;
+    /// <summary>Largest POST /send request body (the JSON message or the raw MIME); 413 beyond.</summary>
+    [Range(1024, 1L << 30)] public long MaxMessageBytes { get; set; } = 25 * 1024 * 1024;
+}
+
 public sealed class ConnectOptions
 {
     /// <summary>How long a code from POST /connect/authorize can be redeemed at POST /connect/token.</summary>
@@ -198,4 +219,34 @@ public sealed class OAuthOptions
     [Range(0, 3600)] public int RefreshMarginSeconds { get; set; } = 300;
     /// <summary>Timeout of one request to a provider's token endpoint.</summary>
     [Range(1, 300)] public int TimeoutSeconds { get; set; } = 30;
+}
+
+/// <summary>Webhook subscriptions and their delivery (shared/Nylas.Engine/Webhooks).</summary>
+public sealed class WebhooksOptions
+{
+    /// <summary>
+    /// Comma-separated CIDR ranges of addresses that are not globally reachable (loopback, private, link-local…)
+    /// that callbacks may still reach; every other such address is refused (ConnectTargetGuard's ranges).
+    /// </summary>
+    public string AllowedPrivateNetworks { get; set; } = "";
+    /// <summary>Accept <c>http://</c> callbacks whose host is a loopback address (development); every other callback must be https.</summary>
+    public bool AllowHttpLoopback { get; set; }
+    /// <summary>How long the callback has to echo the challenge when a subscription is created.</summary>
+    [Range(1, 60)] public int ChallengeTimeoutSeconds { get; set; } = 10;
+    [Range(1, 60)] public int ConnectTimeoutSeconds { get; set; } = 10;
+    /// <summary>From the request sent to the whole answer received.</summary>
+    [Range(1, 300)] public int ResponseTimeoutSeconds { get; set; } = 30;
+    /// <summary>Most deltas in one POST.</summary>
+    [Range(1, 1000)] public int MaxDeltasPerDelivery { get; set; } = 50;
+    /// <summary>How often the change feed is polled for accounts with new changes.</summary>
+    [Range(50, 60_000)] public int PollMilliseconds { get; set; } = 250;
+    /// <summary>Backoff after the n-th failed attempt: RetryBaseSeconds * 2^(n-1), at most RetryMaxSeconds, plus up to 20% jitter.</summary>
+    [Range(1, 3600)] public int RetryBaseSeconds { get; set; } = 15;
+    [Range(1, 86_400)] public int RetryMaxSeconds { get; set; } = 3600;
+    /// <summary>Consecutive failed attempts after which a subscription is shown as <c>failing</c> (it is still retried).</summary>
+    [Range(1, 1000)] public int FailingAfterAttempts { get; set; } = 5;
+    /// <summary>How long deliveries may keep failing before the subscription is set <c>inactive</c> (its position kept).</summary>
+    [Range(1, 525_600)] public int InactiveAfterMinutes { get; set; } = 4320;
+    /// <summary>How long the delivery log keeps an attempt.</summary>
+    [Range(1, 365)] public int DeliveryLogDays { get; set; } = 7;
 }

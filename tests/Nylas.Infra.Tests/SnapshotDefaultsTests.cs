@@ -155,6 +155,10 @@ public sealed class SnapshotDefaultsTests(DefaultsSnapshot fixture) : IClassFixt
         Assert.Equal("StorageQueues", Str(settings, "Nylas__Transport"));
         Assert.Equal("ingest", Str(settings, "Nylas__Storage__IngestQueue"));
         Assert.Equal("true", Str(settings, "Nylas__Connect__RefusePrivateNetworks"));
+        // Webhook callbacks: https only, public addresses only.
+        Assert.Equal("webhooks", Str(settings, "Nylas__Storage__WebhookQueue"));
+        Assert.Equal("false", Str(settings, "Nylas__Webhooks__AllowHttpLoopback"));
+        Assert.Equal("", Str(settings, "Nylas__Webhooks__AllowedPrivateNetworks"));
         Assert.Equal("", Str(settings, "Nylas__Connect__AllowedPrivateNetworks"));
         Assert.Contains("serviceBusEndpoint", Str(settings, "ServiceBusConnection__fullyQualifiedNamespace"), StringComparison.Ordinal);
         Assert.Contains("ConnectionString", Str(settings, "APPLICATIONINSIGHTS_CONNECTION_STRING"), StringComparison.Ordinal);

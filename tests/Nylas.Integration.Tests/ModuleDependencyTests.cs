@@ -16,9 +16,10 @@ public partial class ModuleDependencyTests
         ["Accounts"],
         ["MailSessions"],
         ["Queues"],
+        ["Webhooks"],
         ["Ingest"],
         ["Sync", "Syncback"],
-        ["Connect"],
+        ["Connect", "Sending"],
         ["Api", "Hosting"],
     ];
 

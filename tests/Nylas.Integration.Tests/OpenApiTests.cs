@@ -230,6 +230,21 @@ public class OpenApiTests(ReadApiFixture host) : IClassFixture<ReadApiFixture>
         }
         await Call("post", "/a/{client_id}/accounts", $"/a/{host.ClientId}/accounts", app, new JsonObject { ["email_address"] = "nope" }, status: 400);
 
+        // Webhooks: a create refused (WebhookTests make real ones, with a receiver for the challenge), then one stored
+        // directly, inactive so nothing is sent, through every route.
+        await Call("post", "/a/{client_id}/webhooks", $"/a/{host.ClientId}/webhooks", app,
+            new JsonObject { ["callback_url"] = "http://93.184.215.14/hook", ["triggers"] = new JsonArray("message.created") }, status: 400);
+        var application = await host.App.Services.GetRequiredService<Nylas.Engine.Accounts.AccountStore>().FindApplicationAsync(host.ClientId);
+        var subscription = await host.App.Services.GetRequiredService<Nylas.Engine.Webhooks.WebhookStore>()
+            .CreateAsync(application!.Id, "https://93.184.215.14/hook", ["message.created"], "inactive", CancellationToken.None);
+        string hook = $"/a/{host.ClientId}/webhooks/{subscription.PublicId}";
+        await Call("get", "/a/{client_id}/webhooks", $"/a/{host.ClientId}/webhooks", app);
+        await Call("get", "/a/{client_id}/webhooks/{id}", hook, app);
+        await Call("put", "/a/{client_id}/webhooks/{id}", hook, app, new JsonObject { ["state"] = "inactive" });
+        await Call("get", "/a/{client_id}/webhooks/{id}/deliveries", hook + "/deliveries", app);
+        await Call("delete", "/a/{client_id}/webhooks/{id}", hook, app, new JsonObject());
+        await Call("get", "/a/{client_id}/webhooks/{id}", hook, app, status: 404);
+
         // Native auth: /connect/authorize (no credentials: the body names the application) answers a code,
         // /connect/token (the client secret in the body) the account with its token; then the management routes.
         string email = Nylas.Testing.TestStack.NewMailbox();
@@ -273,6 +288,26 @@ public class OpenApiTests(ReadApiFixture host) : IClassFixture<ReadApiFixture>
         await Ok("/delta/longpoll", $"/delta/longpoll?cursor={cursor}&timeout=1");
         await Ok("/delta/streaming", $"/delta/streaming?cursor={cursor}&timeout=1");
         await CheckAsync("/delta", "get", Get("/delta?cursor=0&include_types=banana"), http, expectStatus: 400);
+
+        // Writes: metadata on a message, thread and event (the SDK's echoed objects); an upload, found and deleted.
+        var message = (await Ok("/messages/{id}", $"/messages/{contract}"))!.Value;
+        var echoed = JsonNode.Parse(message.GetRawText())!.AsObject();
+        echoed["metadata"] = new JsonObject { ["openapi"] = "yes" };
+        await Call("put", "/messages/{id}", $"/messages/{contract}", http, echoed);
+        await Call("put", "/messages/{id}", $"/messages/{contract}", http, new JsonObject { ["metadata"] = new JsonObject { ["n"] = 1 } }, status: 400);
+        await Call("put", "/threads/{id}", $"/threads/{ids["/threads"]}", http, new JsonObject { ["metadata"] = new JsonObject { ["openapi"] = "yes" } });
+        await Call("put", "/events/{id}", $"/events/{ids["/events"]}", http, new JsonObject { ["metadata"] = new JsonObject() });
+        await Call("put", "/events/{id}", "/events/0000000000000000000000000", http, new JsonObject(), status: 404);
+        exercised.Add("POST /files");
+        var form = new MultipartFormDataContent { { new ByteArrayContent(Encoding.UTF8.GetBytes("openapi")), "file", "openapi.txt" } };
+        var uploaded = await CheckAsync("/files", "post", new HttpRequestMessage(HttpMethod.Post, "/files") { Content = form }, http, expectStatus: 200);
+        string uploadId = uploaded!.Value[0].GetProperty("id").GetString()!;
+        await CheckAsync("/files", "post", new HttpRequestMessage(HttpMethod.Post, "/files") { Content = new StringContent("{}", Encoding.UTF8, "text/plain") }, http, expectStatus: 400);
+        await Ok("/files/{id}", $"/files/{uploadId}");
+        await Call("delete", "/files/{id}", $"/files/{uploadId}", http, new JsonObject());
+        await Call("delete", "/files/{id}", $"/files/{ids["/files"]}", http, new JsonObject(), status: 400);
+        // Sending: this fixture's accounts were connected without SMTP settings, a documented 400 (SendTests sends for real).
+        await Call("post", "/send", "/send", http, new JsonObject { ["to"] = new JsonArray(new JsonObject { ["email"] = "someone@example.com" }), ["body"] = "<p>hi</p>" }, status: 400);
 
         // Errors: unknown parameter, bad id, unknown object, no credentials, wrong credentials.
         await CheckAsync("/messages", "get", Get("/messages?colour=red"), http, expectStatus: 400);
@@ -367,6 +402,7 @@ public class OpenApiTests(ReadApiFixture host) : IClassFixture<ReadApiFixture>
                 "cursor" => "0",
                 "include_types" or "exclude_types" => "message",
                 "q" => "budget",
+                "metadata_pair" => "key1:value",
                 "email" or "from" or "to" or "cc" or "bcc" => "alice@example.org",
                 _ => "0000000000000000000000000",
             },

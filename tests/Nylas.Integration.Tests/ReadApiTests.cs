@@ -17,7 +17,7 @@ namespace Nylas.Integration.Tests;
 /// One mailbox, filled once: a two-message conversation, a message with an attachment and an invitation;
 /// plus a second, empty account to check that nothing of the first leaks to it.
 /// </summary>
-public sealed class ReadApiFixture : LocalHostFixture, IAsyncLifetime
+public class ReadApiFixture : LocalHostFixture, IAsyncLifetime
 {
     public static readonly DateTimeOffset T0 = new(2026, 11, 20, 9, 0, 0, TimeSpan.Zero);
     public static readonly byte[] Pdf = Encoding.ASCII.GetBytes("%PDF-1.4\n% read api test\n%%EOF\n");
@@ -334,6 +334,10 @@ public partial class ReadApiTests(ReadApiFixture host) : IClassFixture<ReadApiFi
             ["/folders/{id}"] = [$"/folders/{First("/folders")}"],
             ["/labels"] = ["/labels"],
             ["/labels/{id}"] = [$"/labels/{First("/folders")}"],
+            // B's change feed from its beginning: none of A's objects, even with their attributes.
+            ["/delta"] = ["/delta?cursor=0", "/delta?cursor=0&view=expanded"],
+            ["/delta/longpoll"] = ["/delta/longpoll?cursor=0&timeout=1"],
+            ["/delta/streaming"] = ["/delta/streaming?cursor=0&timeout=1"],
         };
         var accountGetRoutes = host.App.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .Where(e => e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods.Contains("GET") == true)

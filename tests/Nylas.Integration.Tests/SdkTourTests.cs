@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -38,6 +39,8 @@ public sealed class SdkTourFixture : LocalHostFixture, IAsyncLifetime
     public string Email { get; private set; } = "";
     public string Token { get; private set; } = "";
     public string AccountId { get; private set; } = "";
+    /// <summary>Where the tour's sending steps send to: a mailbox of its own, read back over IMAP.</summary>
+    public string SendTo { get; } = TestStack.NewMailbox("sdkto");
     public IReadOnlyList<SdkTourSeed> Seed { get; private set; } = [];
     public TourRun Run { get; private set; } = null!;
 
@@ -70,6 +73,7 @@ public sealed class SdkTourFixture : LocalHostFixture, IAsyncLifetime
         {
             ["NYLAS_ACCESS_TOKEN"] = Token,
             ["NYLAS_TOUR_SEARCH"] = SearchWord,
+            ["NYLAS_TOUR_SEND_TO"] = SendTo,
         });
         // Kept for a human reading a failure: the whole document the SDK produced.
         await File.WriteAllTextAsync(Path.Combine(AppContext.BaseDirectory, "sdk-tour-last.json"), Run.Stdout);
@@ -88,6 +92,10 @@ public sealed class SdkTourFixture : LocalHostFixture, IAsyncLifetime
             ["imap_username"] = email,
             ["imap_password"] = TestStack.ImapPassword,
             ["trusted_certificate_sha256"] = TestStack.TlsCertSha256(),
+            // Postfix's submission service (same certificate), for the tour's sending steps.
+            ["smtp_host"] = TestStack.ImapHost,
+            ["smtp_port"] = TestStack.SubmissionPort,
+            ["smtp_security"] = "starttls",
         },
     };
 
@@ -157,7 +165,10 @@ public sealed class SdkTourFixture : LocalHostFixture, IAsyncLifetime
     }
 
     /// <summary>Runs <c>node tour.js ARGS</c> against this host's API; the process is killed after two minutes.</summary>
-    public async Task<TourRun> RunTourAsync(string[] args, Dictionary<string, string> environment)
+    public Task<TourRun> RunTourAsync(string[] args, Dictionary<string, string> environment) => RunTourAsync(this, args, environment);
+
+    /// <summary>Runs <c>node tour.js ARGS</c> against <paramref name="host"/>'s API (any fixture's); killed after two minutes.</summary>
+    public static async Task<TourRun> RunTourAsync(LocalHostFixture host, string[] args, Dictionary<string, string> environment)
     {
         string dir = TourDirectory();
         if (!File.Exists(Path.Combine(dir, "node_modules", "nylas", "package.json")))
@@ -165,9 +176,9 @@ public sealed class SdkTourFixture : LocalHostFixture, IAsyncLifetime
         var psi = new ProcessStartInfo("node") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add(Path.Combine(dir, "tour.js"));
         foreach (string a in args) psi.ArgumentList.Add(a);
-        psi.Environment["NYLAS_API_URL"] = BaseAddress.ToString().TrimEnd('/');
-        psi.Environment["NYLAS_CLIENT_ID"] = ClientId;
-        psi.Environment["NYLAS_CLIENT_SECRET"] = ClientSecret;
+        psi.Environment["NYLAS_API_URL"] = host.BaseAddress.ToString().TrimEnd('/');
+        psi.Environment["NYLAS_CLIENT_ID"] = host.ClientId;
+        psi.Environment["NYLAS_CLIENT_SECRET"] = host.ClientSecret;
         foreach (var (name, value) in environment) psi.Environment[name] = value;
 
         using var process = Process.Start(psi)!;
@@ -489,6 +500,37 @@ public class SdkTourTests(SdkTourFixture host) : IClassFixture<SdkTourFixture>
     }
 
     [Fact]
+    public async Task Draft_send_and_raw_send_deliver_and_answer_the_message_kept_in_Sent()
+    {
+        foreach (var (sendStep, findStep) in new[] { ("drafts.build send", "messages.find sent"), ("drafts.build rawMime send", "messages.find raw sent") })
+        {
+            var sent = Result(sendStep);
+            string subject = sent.GetProperty("subject").GetString()!;
+            Assert.Equal(host.Email, sent.GetProperty("from")[0].GetString());
+            Assert.Equal(host.SendTo, sent.GetProperty("to")[0].GetString());
+            Assert.Equal("sent", sent.GetProperty("folder").GetProperty("name").GetString());
+            // messages.find(id) finds the same message: the id is the one the mirror keeps.
+            Assert.Equal(sent.GetProperty("id").GetString(), Result(findStep).GetProperty("id").GetString());
+            Assert.Equal(subject, Result(findStep).GetProperty("subject").GetString());
+
+            // Delivered by Postfix to the receiver, and one copy in the account's Sent folder (independent IMAP clients).
+            Assert.NotNull(await TestStack.WaitUntilAsync(async () => await CountAsync(host.SendTo, "INBOX", subject) == 1, TimeSpan.FromSeconds(60)));
+            Assert.Equal(1, await CountAsync(host.Email, "Sent", subject));
+        }
+        Assert.Contains("draft.send()", Result("messages.find sent").GetProperty("snippet").GetString());
+    }
+
+    private static async Task<int> CountAsync(string user, string folderName, string subject)
+    {
+        using var client = await TestStack.ConnectImapAsync(user);
+        var folder = folderName == "INBOX" ? client.Inbox : await client.GetFolderAsync(folderName);
+        await folder.OpenAsync(MailKit.FolderAccess.ReadOnly);
+        int count = (await folder.SearchAsync(MailKit.Search.SearchQuery.SubjectContains(subject))).Count;
+        await client.DisconnectAsync(true);
+        return count;
+    }
+
+    [Fact]
     public void The_attachment_downloads_byte_for_byte()
     {
         var file = Result("files.list").EnumerateArray().Single(f => f.GetProperty("filename").GetString() == SdkTourFixture.AttachmentName);
@@ -559,5 +601,49 @@ public class SdkTourTests(SdkTourFixture host) : IClassFixture<SdkTourFixture>
         var lunchFlags = Assert.Single(await imap.Inbox.FetchAsync(lunch, MessageSummaryItems.Flags)).Flags!.Value;
         Assert.True(lunchFlags.HasFlag(MessageFlags.Seen), lunchFlags.ToString());
         await imap.DisconnectAsync(true);
+    }
+
+    // ---- Writes: metadata (message.save) and uploaded files (file.upload, files.delete); issue #10, Scope 3 and 4.
+
+    [Fact]
+    public async Task The_SDK_saves_message_metadata_and_the_server_keeps_it()
+    {
+        var saved = Result("message.save metadata");
+        string id = saved.GetProperty("id").GetString()!;
+        var expected = new Dictionary<string, string> { ["tour"] = "sdk-6.11.1", ["ticket"] = "T-42" };
+        Dictionary<string, string> Pairs(JsonElement o) => o.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!);
+        Assert.Equal(expected, Pairs(saved.GetProperty("returned")));
+        Assert.Equal(expected, Pairs(saved.GetProperty("found")));
+        Assert.Equal([id], Strings(Result("messages.list metadata_pair")));
+        // The SDK echoed unread and starred; they are what the mailbox has.
+        var seed = host.Seed.Single(s => IdsByKey()[s.Key] == id);
+        Assert.Equal(seed.Unread, saved.GetProperty("unread").GetBoolean());
+        Assert.Equal(seed.Starred, saved.GetProperty("starred").GetBoolean());
+        // Checked on the server, not through the SDK.
+        using var http = host.Client(host.Token);
+        var message = await http.GetFromJsonAsync<JsonElement>($"/messages/{id}");
+        Assert.Equal(expected, Pairs(message.GetProperty("metadata")));
+    }
+
+    [Fact]
+    public async Task The_SDK_uploads_downloads_and_deletes_a_file()
+    {
+        var uploaded = Result("file.upload");
+        string id = uploaded.GetProperty("id").GetString()!;
+        Assert.Equal("file", uploaded.GetProperty("object").GetString());
+        Assert.Equal("tour upload.txt", uploaded.GetProperty("filename").GetString());
+        Assert.Equal("text/plain", uploaded.GetProperty("content_type").GetString());
+        Assert.Equal(uploaded.GetProperty("sent_size").GetInt64(), uploaded.GetProperty("size").GetInt64());
+        Assert.Empty(uploaded.GetProperty("message_ids").EnumerateArray());
+
+        var download = Result("file.upload download");
+        Assert.Equal(uploaded.GetProperty("sent_sha256").GetString(), download.GetProperty("sha256").GetString());
+
+        var deleted = Result("files.delete");
+        Assert.False(deleted.GetProperty("found_after_delete").GetBoolean());
+        Assert.Equal(404, deleted.GetProperty("error").GetProperty("status").GetInt32());
+        using var http = host.Client(host.Token);
+        using var response = await http.GetAsync($"/files/{id}");
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, response.StatusCode);
     }
 }

@@ -282,7 +282,7 @@ public sealed class SyncbackTests(SyncHostFixture host, ITestOutputHelper output
         await Expect(HttpStatusCode.NotFound, await http.PutAsync("/threads/0000000000000000000000000", Json(new JsonObject { ["unread"] = false })), "Couldn't find thread");
         await Expect(HttpStatusCode.NotFound, await http.PutAsync($"/folders/{await FolderIdAsync(otherHttp, "INBOX")}", Json(new JsonObject { ["display_name"] = "x" })), "Couldn't find folder");
         await Expect(HttpStatusCode.BadRequest, await http.PutAsync($"/messages/{id}", Json(new JsonObject { ["label_ids"] = new JsonArray("abc") })), "label_ids");
-        await Expect(HttpStatusCode.BadRequest, await http.PutAsync($"/messages/{id}", Json(new JsonObject { ["unread"] = "yes" })), "unread must be true or false");
+        await Expect(HttpStatusCode.BadRequest, await http.PutAsync($"/messages/{id}", Json(new JsonObject { ["unread"] = "yes" })), "Invalid unread");
         await Expect(HttpStatusCode.BadRequest, await http.PutAsync($"/messages/{id}", Json(new JsonObject { ["folder_id"] = "0000000000000000000000000" })), "Couldn't find folder");
         await Expect(HttpStatusCode.BadRequest, await http.PutAsync($"/messages/{id}", new StringContent("{\"unread\": fal", Encoding.UTF8, "application/json")), "not valid JSON");
         await Expect(HttpStatusCode.BadRequest, await http.PutAsync($"/folders/{inbox}", Json(new JsonObject { ["display_name"] = "Not the inbox" })), "system folder");

@@ -9,6 +9,10 @@
 //                           account with its access token
 //   node tour.js authorize  the same through the SDK's native auth: Nylas.connect.authorize() then
 //                           Nylas.connect.token() (POST /connect/authorize, POST /connect/token)
+//   node tour.js webhooks   Nylas.webhooks: build().save() (create; the server challenges the callback),
+//                           list(), find(), save() with a new state, delete(); prints the steps
+//   node tour.js verify     a delivery a receiver got: WebhookNotification.verifyWebhookSignature on
+//                           its raw body, and the SDK's WebhookNotification model of it
 //
 // Environment (the names of .dev/env, so `source .dev/env && node tests/sdk-tour/tour.js` works):
 //   NYLAS_API_URL          base URL of the API, e.g. http://127.0.0.1:5080
@@ -16,8 +20,13 @@
 //   NYLAS_CLIENT_SECRET    application client secret
 //   NYLAS_ACCESS_TOKEN     account access token (the tour only)
 //   NYLAS_TOUR_SEARCH      the search query (optional; default: the longest word of the newest subject)
+//   NYLAS_TOUR_SEND_TO     an address to send to (optional): runs the sending steps, which need an account
+//                          connected with SMTP settings
 //   NYLAS_CONNECT_BODY     `connect`/`authorize`: {email_address, name, provider, settings} as
 //                          POST /a/{client_id}/accounts takes it
+//   NYLAS_WEBHOOK_CALLBACK `webhooks`: the callback URL to subscribe (it must answer the challenge)
+//   NYLAS_WEBHOOK_BODY_FILE, NYLAS_WEBHOOK_SIGNATURE
+//                          `verify`: the file holding a delivery's exact body, and its X-Nylas-Signature
 //
 // Every SDK call is one step. A step records {ok: true, result} or {ok: false, error}; steps that
 // need an earlier step's result are not run when it failed. The document is printed in either
@@ -349,7 +358,58 @@ async function tour() {
     };
   });
 
+
+  // ---- Writes: metadata and uploaded files (issue #10, Scope 3 and 4). After the change feed's steps, which
+  // expect a mailbox that does not change. message.save() sends folder_id, starred and unread as they are,
+  // plus metadata; thread.save() sends no metadata in this SDK, so threads are left to the API tests.
+  const saved = await step('message.save metadata', [newest], async () => {
+    const m = await nylas.messages.find(newest.id);
+    m.metadata = { tour: 'sdk-6.11.1', ticket: 'T-42' };
+    const returned = await m.save();
+    const found = await nylas.messages.find(newest.id);
+    return { id: m.id, returned: returned.metadata, found: found.metadata, unread: found.unread, starred: found.starred };
+  });
+  await step('messages.list metadata_pair', [saved], async () => ids(await nylas.messages.list({ metadata_pair: { ticket: 'T-42' } })));
+  const uploadBytes = Buffer.from(`uploaded by the v2 SDK tour, ${new Date().toISOString()}\n`, 'utf8');
+  const uploaded = await step('file.upload', [], async () => {
+    const f = nylas.files.build({ filename: 'tour upload.txt', data: uploadBytes, contentType: 'text/plain' });
+    await f.upload();
+    return { ...file(f), message_ids: f.messageIds || [], sent_size: uploadBytes.length, sent_sha256: crypto.createHash('sha256').update(uploadBytes).digest('hex') };
+  });
+  await step('file.upload download', [uploaded], async () => {
+    const body = (await (await nylas.files.find(uploaded.id)).download()).body;
+    return { id: uploaded.id, size: body.length, sha256: crypto.createHash('sha256').update(body).digest('hex') };
+  });
+  await step('files.delete', [uploaded], async () => {
+    await nylas.files.delete(uploaded.id);
+    try {
+      await nylas.files.find(uploaded.id);
+      return { id: uploaded.id, found_after_delete: true };
+    } catch (e) {
+      return { id: uploaded.id, found_after_delete: false, error: describeError(e) };
+    }
+  });
   await writes(nylas);
+
+  // Sending, last (it adds to the mailbox what the steps above read), and only with NYLAS_TOUR_SEND_TO: the
+  // account needs SMTP settings. An unsaved draft's send() posts the whole draft (labels: [], from: [], date: null);
+  // a raw-MIME draft posts its bytes as message/rfc822. Each answer is the sent message, found again by its id.
+  const sendTo = process.env.NYLAS_TOUR_SEND_TO;
+  if (sendTo) {
+    const stamp = `${Date.now()}`;
+    const sent = await step('drafts.build send', [], async () => message(await nylas.drafts.build({
+      subject: `SDK tour send ${stamp}`,
+      body: '<p>Sent by <b>draft.send()</b>.</p>',
+      to: [{ name: 'Tour Receiver', email: sendTo }],
+    }).send()));
+    await step('messages.find sent', [sent], async () => message(await nylas.messages.find(sent.id)));
+    const me = account && account.email_address;
+    const raw = await step('drafts.build rawMime send', [me], async () => message(await nylas.drafts.build({
+      rawMime: `From: SDK Tour <${me}>\r\nTo: <${sendTo}>\r\nSubject: SDK tour raw ${stamp}\r\n` +
+        'MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSent as raw MIME by the SDK.\r\n',
+    }).send()));
+    await step('messages.find raw sent', [raw], async () => message(await nylas.messages.find(raw.id)));
+  }
 
   return { sdk: { name: 'nylas', version: SDK_VERSION, node: process.version }, steps };
 }
@@ -438,9 +498,57 @@ async function authorize() {
   return account.toJSON();
 }
 
+const webhook = (w) => ({
+  id: w.id,
+  application_id: w.applicationId,
+  callback_url: w.callbackUrl,
+  state: w.state,
+  triggers: w.triggers,
+  version: w.version,
+});
+
+// The management calls of Nylas.webhooks, in the order an app makes them.
+async function webhooks() {
+  configure();
+  const created = await step('webhooks.build().save()', [], () =>
+    Nylas.webhooks.build({ callbackUrl: env('NYLAS_WEBHOOK_CALLBACK'), state: 'active', triggers: ['message.created', 'thread.replied'] }).save(), webhook);
+  await step('webhooks.list', [created], () => Nylas.webhooks.list(), (list) => list.map(webhook));
+  const found = await step('webhooks.find', [created], () => Nylas.webhooks.find(created.id), webhook);
+  await step('webhook.save() state inactive', [found], () => {
+    found.state = 'inactive';
+    return found.save();
+  }, webhook);
+  await step('webhooks.delete', [created], () => Nylas.webhooks.delete(created), () => true);
+  await step('webhooks.list after delete', [created], () => Nylas.webhooks.list(), (list) => list.map(webhook));
+  return { sdk: { name: 'nylas', version: SDK_VERSION, node: process.version }, steps };
+}
+
+// What a receiver does with a delivery: check the signature with the SDK's own function, read it with its model.
+async function verify() {
+  const WebhookNotification = require('nylas/lib/models/webhook-notification').default;
+  const raw = require('fs').readFileSync(env('NYLAS_WEBHOOK_BODY_FILE'));
+  const valid = WebhookNotification.verifyWebhookSignature(env('NYLAS_WEBHOOK_SIGNATURE'), raw, env('NYLAS_CLIENT_SECRET'));
+  const tampered = Buffer.concat([raw, Buffer.from(' ')]);
+  const notification = new WebhookNotification().fromJSON(JSON.parse(raw.toString('utf8')));
+  return {
+    valid,
+    tampered_valid: WebhookNotification.verifyWebhookSignature(env('NYLAS_WEBHOOK_SIGNATURE'), tampered, env('NYLAS_CLIENT_SECRET')),
+    deltas: notification.deltas.map((d) => ({
+      date: unix(d.date),
+      object: d.object,
+      type: d.type,
+      id: d.objectData.id,
+      account_id: d.objectData.accountId,
+      namespace_id: d.objectData.namespaceId,
+      thread_id: d.objectData.objectAttributes ? d.objectData.objectAttributes.threadId : null,
+      received_date: d.objectData.objectAttributes ? unix(d.objectData.objectAttributes.receivedDate) : null,
+    })),
+  };
+}
+
 async function main() {
   const command = process.argv[2] || 'tour';
-  const setup = { connect, authorize }[command];
+  const setup = { connect, authorize, webhooks, verify }[command];
   if (setup) {
     try {
       process.stdout.write(JSON.stringify(await setup(), null, 2) + '\n');
@@ -451,7 +559,7 @@ async function main() {
     return;
   }
   if (command !== 'tour') {
-    process.stderr.write(`usage: node tour.js [tour|connect|authorize]\n`);
+    process.stderr.write(`usage: node tour.js [tour|connect|authorize|webhooks|verify]\n`);
     process.exit(2);
   }
   const document = await tour();

@@ -41,6 +41,8 @@ public sealed record ApiMessage
     /// <summary>Set when the raw message could not be parsed; the raw MIME is still served.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? ParseError { get; init; }
+    /// <summary>The application's key-value pairs (kept in the mirror only); <c>{}</c> when none.</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
 }
 
 public sealed record ApiAccount
@@ -127,6 +129,8 @@ public sealed record ApiThread
     public IReadOnlyList<ApiMessage>? Messages { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<ApiMessage>? Drafts { get; init; }
+    /// <summary>The thread's own key-value pairs (not its messages'); <c>{}</c> when none.</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
 }
 
 /// <summary>An address seen in the account's mail (contacts are read-only, derived by ingest).</summary>

@@ -71,6 +71,8 @@ public sealed record ApiEvent
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public ApiEventRecurrence? Recurrence { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? MasterEventId { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? OriginalStartTime { get; init; }
+    /// <summary>The application's key-value pairs (kept in the mirror only); <c>{}</c> when none.</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
 
     /// <summary>The wire object for an event read from a message; ids come from the store.</summary>
     public static ApiEvent From(ParsedEvent e, string id, string accountId, string calendarId, string? messageId,

@@ -59,7 +59,8 @@ public sealed class ApiAuthenticator(AccountStore accounts, ApiRateLimiter rateL
         return rateLimiter.Acquire(request.HttpContext.Response, "app", application.ClientId) is { } limited ? (null, limited) : (application, null);
     }
 
-    private static string? ReadCredential(HttpRequest request)
+    /// <summary>The credential of the Authorization header (Basic user name or Bearer token); also how webhooks learn the client secret they sign with.</summary>
+    internal static string? ReadCredential(HttpRequest request)
     {
         if (!AuthenticationHeaderValue.TryParse(request.Headers.Authorization.ToString(), out var header) || string.IsNullOrEmpty(header.Parameter))
             return null;

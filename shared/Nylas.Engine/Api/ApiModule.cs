@@ -11,6 +11,7 @@ using Nylas.Engine.Api.Messages;
 using Nylas.Engine.Api.RateLimits;
 using Nylas.Engine.Api.Routing;
 using Nylas.Engine.Api.Threads;
+using Nylas.Engine.Api.Webhooks;
 
 namespace Nylas.Engine.Api;
 
@@ -36,10 +37,14 @@ public static class ApiModule
         services.AddSingleton<CalendarsApi>();
         services.AddSingleton<EventsApi>();
         services.AddSingleton<FilesApi>();
+        services.AddSingleton<FileUploadsApi>();
+        services.AddSingleton<Metadata.MetadataApi>();
         services.AddSingleton<ConnectApi>();
         services.AddSingleton<AccountManagementApi>();
+        services.AddSingleton<WebhooksApi>();
         services.AddSingleton<Delta.DeltaObjects>();
         services.AddSingleton<Delta.DeltaApi>();
+        services.AddSingleton<Send.SendApi>();
         return services;
     }
 }

@@ -65,7 +65,7 @@ internal sealed class DerivedObjectsWriter(MySqlConnection connection, MySqlTran
             string filename = Truncate(file.Filename, 512);
             long fileId;
             await using (var find = new MySqlCommand("""
-                SELECT id FROM files WHERE account_id = @account AND content_sha256 = @sha AND filename = @name LIMIT 1
+                SELECT id FROM files WHERE account_id = @account AND content_sha256 = @sha AND filename = @name AND upload_key = '' LIMIT 1
                 """, connection, tx))
             {
                 find.Parameters.AddWithValue("@account", accountId);

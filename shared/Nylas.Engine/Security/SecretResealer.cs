@@ -11,7 +11,7 @@ public sealed record ResealCount(string Table, int Examined, int Resealed, int A
 /// <summary>
 /// Re-seals every stored secret with the current key in format 2 (<c>Nylas.LocalHost admin reseal</c>), after
 /// <c>Nylas:Security:EncryptionKey</c> was rotated with the old key in <c>PreviousKeys</c>. Sealed values live only in
-/// the global database (accounts.secrets_sealed, connect_codes.request_sealed); shards hold none. Every value is
+/// the global database (accounts.secrets_sealed, connect_codes.request_sealed, webhook_signing_keys.secret_sealed); shards hold none. Every value is
 /// opened, so the count of unreadable ones is also a check that the ring is complete. Idempotent: values
 /// already sealed with the current key are left alone, and a row written meanwhile (a rotated refresh token, sealed
 /// with the current key by its writer) is not overwritten.
@@ -26,7 +26,9 @@ public sealed partial class SecretResealer(ShardDirectory shards, SecretSealer s
             r => SecretBinding.AccountSecrets(r.GetInt64(0)), cancellationToken);
         var codes = await ResealTableAsync("connect_codes", "code_hash", "HEX(code_hash)", "request_sealed",
             r => SecretBinding.ConnectRequest(r.GetInt64(2)), cancellationToken, extraColumn: "application_id");
-        return [accounts, codes];
+        var webhookKeys = await ResealTableAsync("webhook_signing_keys", "application_id", "application_id", "secret_sealed",
+            r => SecretBinding.WebhookSigningKey(r.GetInt64(0)), cancellationToken);
+        return [accounts, codes, webhookKeys];
     }
 
     /// <summary>Walks the table in key order, a batch at a time; each row is swapped only if it still holds what was read.</summary>

@@ -31,6 +31,9 @@ public readonly record struct SecretBinding(string Purpose, long OwnerId)
     /// <summary>A verified connection waiting for its code to be redeemed (connect_codes.request_sealed), bound to its application.</summary>
     public static SecretBinding ConnectRequest(long applicationId) => new("connect_request", applicationId);
 
+    /// <summary>The client secret webhook deliveries are signed with (webhook_signing_keys.secret_sealed), bound to its application.</summary>
+    public static SecretBinding WebhookSigningKey(long applicationId) => new("webhook_signing_key", applicationId);
+
     public byte[] AssociatedData() => Encoding.UTF8.GetBytes($"nylas-sealed-secret\n{Purpose}\n{OwnerId.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
 }
 

@@ -25,6 +25,8 @@ public sealed class EngineMetrics
     private readonly Counter<long> _ingestFailures;
     private readonly Histogram<double> _batchDuration;
     private readonly Histogram<double> _ingestLatency;
+    private readonly Counter<long> _webhookAttempts;
+    private readonly Histogram<double> _webhookLag;
 
     // The SDK's default buckets (0, 5, 10, 25 … 10000) are made for milliseconds; these are seconds, from a fast
     // ingest batch to a sync step of minutes.
@@ -48,9 +50,18 @@ public sealed class EngineMetrics
         _ingestFailures = Meter.CreateCounter<long>("nylas.ingest.failures", "{message}", "Messages ingest failed to store on one attempt (each is retried, and ends in the poison queue if it keeps failing)");
         _batchDuration = Meter.CreateHistogram<double>("nylas.ingest.batch.duration", "s", "Duration of ingesting one queue message (a batch of ingest messages)", tags: null, advice: Seconds);
         _ingestLatency = Meter.CreateHistogram<double>("nylas.ingest.latency", "s", "From a batch's insertion in the ingest queue to its messages being stored", tags: null, advice: Seconds);
+        _webhookAttempts = Meter.CreateCounter<long>("nylas.webhook.attempts", "{attempt}", "Webhook delivery attempts (POSTs to callbacks), by whether the receiver acknowledged them");
+        _webhookLag = Meter.CreateHistogram<double>("nylas.webhook.lag", "s", "From a change being recorded to the receiver acknowledging the delivery that carried it (its first change)", tags: null, advice: Seconds);
     }
 
     public Meter Meter { get; }
+
+    /// <summary>One POST of a webhook delivery; <paramref name="acknowledged"/> when the receiver answered 2xx.</summary>
+    public void RecordWebhookAttempt(bool acknowledged)
+        => _webhookAttempts.Add(1, new KeyValuePair<string, object?>(EngineTelemetry.Outcome, acknowledged ? "ok" : "error"));
+
+    /// <summary>Seconds from a delivered batch's first change to its acknowledgement.</summary>
+    public void RecordWebhookLag(double seconds) => _webhookLag.Record(Math.Max(0, seconds));
 
     private TagList Account(long accountId)
     {

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Nylas.Core.Ids;
 using Nylas.Core.Search;
+using Nylas.Engine.Api.Metadata;
 
 namespace Nylas.Engine.Api.Filtering;
 
@@ -17,6 +18,7 @@ public sealed record MailFilter
     [
         "subject", "any_email", "from", "to", "cc", "bcc", "in", "unread", "starred", "filename", "thread_id",
         "last_message_before", "last_message_after", "started_before", "started_after",
+        .. MetadataFilter.Names,
     ];
 
     public static readonly string[] MessageNames = [.. Common, "received_before", "received_after"];
@@ -43,6 +45,8 @@ public sealed record MailFilter
     public long? StartedAfter { get; init; }
     /// <summary>The InnoDB BOOLEAN MODE query built from the user's <c>q</c> (see <see cref="FullTextQuery"/>).</summary>
     public string? FullText { get; init; }
+    /// <summary>The object's own metadata (a thread's, not its messages').</summary>
+    public MetadataFilter? Metadata { get; init; }
 
     /// <summary>The list filters (query parameter names are checked by <see cref="QueryParameters.Parse"/> first).</summary>
     public static (MailFilter? Filter, ApiResult? Error) Parse(IQueryCollection query)
@@ -77,6 +81,8 @@ public sealed record MailFilter
             : [];
         if (values.Count > 0 && anyEmail.Count == 0) return (null, ApiResult.BadRequest("Invalid any_email: expected one or more addresses."));
         if (anyEmail.Count > MaxAnyEmail) return (null, ApiResult.BadRequest($"any_email has {anyEmail.Count} addresses: at most {MaxAnyEmail}."));
+        var (metadata, metadataError) = MetadataFilter.Parse(query);
+        if (metadataError is not null) return (null, metadataError);
 
         return (new MailFilter
         {
@@ -97,6 +103,7 @@ public sealed record MailFilter
             LastMessageAfter = lastAfter,
             StartedBefore = startedBefore,
             StartedAfter = startedAfter,
+            Metadata = metadata,
         }, null);
     }
 

@@ -27,6 +27,7 @@ public static class MailFilterSql
         }
         if (f.ReceivedBefore is { } rb) { sql.Append(" AND m.received_unix <= @received_before"); Param(cmd, "@received_before", rb); }
         if (f.ReceivedAfter is { } ra) { sql.Append(" AND m.received_unix > @received_after"); Param(cmd, "@received_after", ra); }
+        if (f.Metadata is { } metadata) sql.Append(metadata.Sql("message", "m.id", cmd));
         sql.Append(ThreadConditions(f, cmd));
         return sql.ToString();
     }
@@ -56,6 +57,7 @@ public static class MailFilterSql
             sql.Append(" AND EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = t.id AND m.is_starred = 1) = @starred");
             Param(cmd, "@starred", starred);
         }
+        if (f.Metadata is { } metadata) sql.Append(metadata.Sql("thread", "t.id", cmd));
         sql.Append(ThreadConditions(f, cmd));
         return sql.ToString();
     }

@@ -7,6 +7,7 @@ using Nylas.Engine.Storage;
 
 using Nylas.Engine.Api.Filtering;
 using Nylas.Engine.Api.Folders;
+using Nylas.Engine.Api.Metadata;
 
 namespace Nylas.Engine.Api.Messages;
 
@@ -129,6 +130,7 @@ public sealed class MessageQueries(ShardDirectory shards) : IMailListQueries<Api
         if (rows.Count == 0) return [];
         var files = new Dictionary<long, List<ApiFile>>();
         var events = new Dictionary<long, List<ApiEvent>>();
+        var eventRows = new Dictionary<(long MessageRow, int Index), long>();
         string ids = string.Join(',', rows.Select(r => r.RowId)); // row ids are longs read from the database, not input
         await using (var cmd = shards.Shard(account.ShardId).CreateCommand($"""
             SELECT mf.message_id, f.public_id, f.content_type, f.size, f.filename, mf.content_id, mf.content_disposition
@@ -150,7 +152,7 @@ public sealed class MessageQueries(ShardDirectory shards) : IMailListQueries<Api
             }
         }
         await using (var cmd = shards.Shard(account.ShardId).CreateCommand($"""
-            SELECT e.message_id, e.public_id, c.public_id, e.data_json, m.public_id
+            SELECT e.message_id, e.public_id, c.public_id, e.data_json, m.public_id, e.id
             FROM events e JOIN calendars c ON c.id = e.calendar_id JOIN messages m ON m.id = e.message_id
             WHERE e.message_id IN ({ids}) AND e.account_id = @account ORDER BY e.id
             """))
@@ -163,8 +165,14 @@ public sealed class MessageQueries(ShardDirectory shards) : IMailListQueries<Api
                 var parsed = JsonSerializer.Deserialize<ParsedEvent>(r.GetString(3), ApiJson.Options)!;
                 if (!events.TryGetValue(messageRow, out var list)) events[messageRow] = list = [];
                 list.Add(ApiEvent.From(parsed, r.GetString(1), account.PublicId, r.GetString(2), r.GetString(4)));
+                eventRows[(messageRow, list.Count - 1)] = r.GetInt64(5);
             }
         }
+        var shard = shards.Shard(account.ShardId);
+        var metadata = await ObjectMetadata.LoadAsync(shard, account.Id, "message", rows.Select(r => r.RowId).ToList(), cancellationToken);
+        var eventMetadata = await ObjectMetadata.LoadAsync(shard, account.Id, "event", eventRows.Values.ToList(), cancellationToken);
+        foreach (var ((messageRow, index), eventRow) in eventRows)
+            if (eventMetadata.TryGetValue(eventRow, out var pairs)) events[messageRow][index] = events[messageRow][index] with { Metadata = pairs };
         var labels = account.UsesLabels ? await LoadLabelsAsync(account, ids, cancellationToken) : null;
         return rows.Select(row => row.Message with
         {
@@ -174,6 +182,7 @@ public sealed class MessageQueries(ShardDirectory shards) : IMailListQueries<Api
             // Trash or Spam) plus its X-GM-LABELS, as Nylas showed Gmail messages.
             Folder = labels is null ? row.Message.Folder : null,
             Labels = labels is null ? null : labels.TryGetValue(row.RowId, out var l) ? l : [],
+            Metadata = metadata.TryGetValue(row.RowId, out var md) ? md : ObjectMetadata.None,
         }).ToList();
     }
 

@@ -1,9 +1,5 @@
 using System.Text.Json;
-using Microsoft.AspNetCore.Http;
 using Nylas.Engine.Accounts;
-using Nylas.Engine.Api.Connect;
-using Nylas.Engine.Api.Routing;
-using Nylas.Engine.Api.Threads;
 using Nylas.Engine.Storage;
 using Nylas.Engine.Sync;
 using Nylas.Engine.Syncback;
@@ -11,80 +7,78 @@ using Nylas.Engine.Syncback;
 namespace Nylas.Engine.Api.Messages;
 
 /// <summary>
-/// PUT /messages/{id} and PUT /threads/{id}: <c>unread</c>, <c>starred</c> and <c>folder_id</c> change the mirror at once
-/// and are queued for the mail server (Syncback/), which the account's sync step applies in order. Fields the SDK echoes
-/// back from a read (subject, folder, metadata…) are left to their own handlers or ignored.
+/// The mail-server side of PUT /messages/{id} and PUT /threads/{id} (the handler, Api/Metadata, also writes metadata):
+/// <c>unread</c>, <c>starred</c> and <c>folder_id</c> change the mirror at once and are queued for the mail server
+/// (Syncback/), which the account's sync step applies in order. Label writes (Gmail) are refused for now.
 /// </summary>
-public sealed class MessageUpdates(ShardDirectory shards, MessageQueries messages, ThreadQueries threads, FolderStore folders, LocalChanges changes, IAccountSyncControl sync)
+public sealed class MessageUpdates(ShardDirectory shards, FolderStore folders, LocalChanges changes, IAccountSyncControl sync)
 {
-    public async Task<ApiResult> UpdateMessageAsync(HttpContext http, string id)
+    /// <summary>
+    /// The change a PUT body asks for, or a 400. <paramref name="currentLabelIds"/> are the object's labels: the SDK echoes
+    /// them (and <c>[]</c> on a folder account, quirk 4), which is no change; <c>folder_id: ""</c> is no folder given (quirk 5).
+    /// </summary>
+    public async Task<(MessageChange? Change, ApiResult? Error)> ParseAsync(Account account, JsonElement body, IEnumerable<string> currentLabelIds, CancellationToken ct)
     {
-        var ct = http.RequestAborted;
-        var (request, error) = http.ObjectRequest("message", id);
-        if (request is null) return error!;
-        var account = request.Account;
-        var rows = await RowIdsAsync(account, "SELECT id FROM messages WHERE account_id = @account AND public_id = @pid", id, ct);
-        if (rows.Count == 0) return ApiResult.NotFound($"Couldn't find message {id}");
-        var (change, changeError) = await ReadChangeAsync(http, account, ct);
-        if (change is null) return changeError!;
-        await ApplyAsync(account, rows, change, skipSentAndDrafts: false, ct);
-        return ApiResult.Json((await messages.GetAsync(account, id, expanded: false, ct))!);
-    }
-
-    public async Task<ApiResult> UpdateThreadAsync(HttpContext http, string id)
-    {
-        var ct = http.RequestAborted;
-        var (request, error) = http.ObjectRequest("thread", id);
-        if (request is null) return error!;
-        var account = request.Account;
-        var rows = await RowIdsAsync(account, """
-            SELECT m.id FROM threads t JOIN messages m ON m.thread_id = t.id WHERE t.account_id = @account AND t.public_id = @pid ORDER BY m.date_unix, m.id
-            """, id, ct);
-        if (rows.Count == 0) return ApiResult.NotFound($"Couldn't find thread {id}");
-        var (change, changeError) = await ReadChangeAsync(http, account, ct);
-        if (change is null) return changeError!;
-        await ApplyAsync(account, rows, change, skipSentAndDrafts: true, ct);
-        return ApiResult.Json((await threads.GetAsync(account, id, expanded: false, ct))!);
-    }
-
-    private async Task ApplyAsync(Account account, List<long> rows, MessageChange change, bool skipSentAndDrafts, CancellationToken ct)
-    {
-        if (change is { Unread: null, Starred: null, FolderId: null }) return;
-        string? job = await changes.UpdateMessagesAsync(account.ShardId, account.Id, rows, change, skipSentAndDrafts, ct);
-        // The action is durable already; a wake that fails only delays it to the next cycle.
-        if (job is not null) await sync.WakeAsync(account.Id, CancellationToken.None);
-    }
-
-    private async Task<(MessageChange? Change, ApiResult? Error)> ReadChangeAsync(HttpContext http, Account account, CancellationToken ct)
-    {
-        var (body, bodyError) = await ConnectApi.ReadJsonObjectAsync(http.Request, ct);
-        if (body is not { } root) return (null, bodyError);
-        var (unread, unreadError) = Bool(root, "unread");
+        var (unread, unreadError) = Bool(body, "unread");
         if (unreadError is not null) return (null, unreadError);
-        var (starred, starredError) = Bool(root, "starred");
+        var (starred, starredError) = Bool(body, "starred");
         if (starredError is not null) return (null, starredError);
 
-        bool hasFolder = root.TryGetProperty("folder_id", out var folderValue) && folderValue.ValueKind != JsonValueKind.Null;
-        // The SDK sends label_ids only when the object it read had a labels key (label accounts); an empty echo changes nothing.
-        bool hasLabels = root.TryGetProperty("label_ids", out var labelsValue) && labelsValue.ValueKind != JsonValueKind.Null
-            && !(labelsValue.ValueKind == JsonValueKind.Array && labelsValue.GetArrayLength() == 0 && !account.UsesLabels);
-        if (hasFolder && account.UsesLabels)
+        string? folderPublicId = null;
+        if (body.TryGetProperty("folder_id", out var folderValue) && folderValue.ValueKind != JsonValueKind.Null)
+        {
+            if (folderValue.ValueKind != JsonValueKind.String) return (null, ApiResult.BadRequest("Invalid folder_id: expected a folder id."));
+            folderPublicId = folderValue.GetString() is { Length: > 0 } given ? given : null;
+        }
+        if (body.TryGetProperty("label_ids", out var labelsValue) && labelsValue.ValueKind != JsonValueKind.Null)
+        {
+            if (labelsValue.ValueKind != JsonValueKind.Array || labelsValue.EnumerateArray().Any(v => v.ValueKind != JsonValueKind.String))
+                return (null, ApiResult.BadRequest("Invalid label_ids: expected an array of label ids."));
+            var wanted = labelsValue.EnumerateArray().Select(v => v.GetString()!).ToHashSet(StringComparer.Ordinal);
+            if (!wanted.SetEquals(currentLabelIds))
+                return (null, account.UsesLabels
+                    ? ApiResult.BadRequest("Changing label_ids is not supported yet (labels are not written to Gmail yet); send the labels the object has, or leave label_ids out.")
+                    : ApiResult.BadRequest("This account organizes mail with folders: set folder_id, not label_ids."));
+        }
+        if (folderPublicId is not null && account.UsesLabels)
             return (null, ApiResult.BadRequest("This account organizes mail with labels (Gmail): set label_ids, not folder_id."));
-        if (hasLabels && !account.UsesLabels)
-            return (null, ApiResult.BadRequest("This account organizes mail with folders: set folder_id, not label_ids."));
-        if (hasLabels)
-            return (null, ApiResult.BadRequest("Changing labels (label_ids) is not supported yet."));
 
         long? folderId = null;
-        if (hasFolder)
+        if (folderPublicId is not null)
         {
-            if (folderValue.ValueKind != JsonValueKind.String) return (null, ApiResult.BadRequest("folder_id must be a string (a folder id)."));
-            string folderPublicId = folderValue.GetString()!;
             var folder = (await folders.ListAsync(account.ShardId, account.Id, ct)).FirstOrDefault(f => f.PublicId == folderPublicId);
             if (folder is null) return (null, ApiResult.BadRequest($"Couldn't find folder {folderPublicId}"));
             folderId = folder.Id;
         }
         return (new MessageChange(unread, starred, folderId), null);
+    }
+
+    /// <summary>Applies the change to one message; false when the account has no such message.</summary>
+    public Task<bool> ApplyToMessageAsync(Account account, string publicId, MessageChange change, CancellationToken ct)
+        => ApplyAsync(account, "SELECT id FROM messages WHERE account_id = @account AND public_id = @pid", publicId, change, skipSentAndDrafts: false, ct);
+
+    /// <summary>Applies the change to every message of a thread (moves skip its sent mail and drafts, as v2 did).</summary>
+    public Task<bool> ApplyToThreadAsync(Account account, string publicId, MessageChange change, CancellationToken ct)
+        => ApplyAsync(account, """
+            SELECT m.id FROM threads t JOIN messages m ON m.thread_id = t.id WHERE t.account_id = @account AND t.public_id = @pid ORDER BY m.date_unix, m.id
+            """, publicId, change, skipSentAndDrafts: true, ct);
+
+    private async Task<bool> ApplyAsync(Account account, string sql, string publicId, MessageChange change, bool skipSentAndDrafts, CancellationToken ct)
+    {
+        var rows = new List<long>();
+        await using (var cmd = shards.Shard(account.ShardId).CreateCommand(sql))
+        {
+            cmd.Parameters.AddWithValue("@account", account.Id);
+            cmd.Parameters.AddWithValue("@pid", publicId);
+            await using var r = await cmd.ExecuteReaderAsync(ct);
+            while (await r.ReadAsync(ct)) rows.Add(r.GetInt64(0));
+        }
+        if (rows.Count == 0) return false;
+        if (change is { Unread: null, Starred: null, FolderId: null }) return true;
+        string? job = await changes.UpdateMessagesAsync(account.ShardId, account.Id, rows, change, skipSentAndDrafts, ct);
+        // The action is committed: the wake only makes the account's sync apply it now rather than at its next cycle.
+        if (job is not null) await sync.WakeAsync(account.Id, CancellationToken.None);
+        return true;
     }
 
     private static (bool? Value, ApiResult? Error) Bool(JsonElement root, string name)
@@ -94,18 +88,7 @@ public sealed class MessageUpdates(ShardDirectory shards, MessageQueries message
         {
             JsonValueKind.True => (true, null),
             JsonValueKind.False => (false, null),
-            _ => (null, ApiResult.BadRequest($"{name} must be true or false.")),
+            _ => (null, ApiResult.BadRequest($"Invalid {name}: expected true or false.")),
         };
-    }
-
-    private async Task<List<long>> RowIdsAsync(Account account, string sql, string publicId, CancellationToken ct)
-    {
-        await using var cmd = shards.Shard(account.ShardId).CreateCommand(sql);
-        cmd.Parameters.AddWithValue("@account", account.Id);
-        cmd.Parameters.AddWithValue("@pid", publicId);
-        var rows = new List<long>();
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct)) rows.Add(r.GetInt64(0));
-        return rows;
     }
 }

@@ -37,7 +37,7 @@ public sealed partial class ApiPipeline(ApiAuthenticator auth, ApiRateLimiter ra
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["RequestId"] = requestId, ["Route"] = route.Name });
         try
         {
-            if (LimitBody(http, route.MaxBodyBytes ?? options.Value.Api.MaxRequestBodyBytes) is { } tooLarge) return tooLarge;
+            if (LimitBody(http, route.MaxBodyBytes?.Invoke(options.Value) ?? options.Value.Api.MaxRequestBodyBytes) is { } tooLarge) return tooLarge;
             if (rateLimiter.AcquireAddress(http) is { } limited) return limited;
             if (await AuthenticateAsync(http, route, values) is { } denied) return denied;
             return await route.Handler(http, values);

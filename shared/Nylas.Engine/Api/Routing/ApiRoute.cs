@@ -23,7 +23,7 @@ public enum ApiAccess
 /// derived from <see cref="ApiRoutes.All"/>.
 /// </summary>
 /// <param name="UsesSyncControl">The handler starts or stops account orchestrations (the Functions adapter must bind a durable client).</param>
-/// <param name="MaxBodyBytes">Largest request body the route accepts; null takes <c>Nylas:Api:MaxRequestBodyBytes</c>.</param>
+/// <param name="MaxBodyBytes">Largest request body the route accepts, from the options; null takes <c>Nylas:Api:MaxRequestBodyBytes</c>.</param>
 public sealed record ApiRoute(
     string Name,
     string Method,
@@ -31,7 +31,7 @@ public sealed record ApiRoute(
     ApiAccess Access,
     Func<HttpContext, RouteValueDictionary, Task<ApiResult>> Handler,
     bool UsesSyncControl = false,
-    long? MaxBodyBytes = null)
+    Func<NylasOptions, long>? MaxBodyBytes = null)
 {
     private readonly RouteTemplate _parsed = TemplateParser.Parse(Template);
     private TemplateMatcher? _matcher;

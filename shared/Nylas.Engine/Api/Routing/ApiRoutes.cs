@@ -13,8 +13,11 @@ using Nylas.Engine.Api.Folders;
 using Nylas.Engine.Api.Health;
 using Nylas.Engine.Api.JobStatuses;
 using Nylas.Engine.Api.Messages;
+using Nylas.Engine.Api.Metadata;
 using Nylas.Engine.Api.OpenApi;
+using Nylas.Engine.Api.Send;
 using Nylas.Engine.Api.Threads;
+using Nylas.Engine.Api.Webhooks;
 using static Nylas.Engine.Api.Routing.ApiAccess;
 
 namespace Nylas.Engine.Api.Routing;
@@ -47,13 +50,16 @@ public static class ApiRoutes
         Get("ListFiles", "files", Account, (h, _) => S<FilesApi>(h).ListAsync(h)),
         Get("GetFile", "files/{id}", Account, (h, v) => S<FilesApi>(h).GetAsync(h, Id(v))),
         Get("DownloadFile", "files/{id}/download", Account, (h, v) => S<FilesApi>(h).DownloadAsync(h, Id(v))),
+        new("UploadFile", "POST", "files", Account, (h, _) => S<FileUploadsApi>(h).UploadAsync(h), MaxBodyBytes: FileUploadsApi.BodyLimit),
+        new("DeleteFile", "DELETE", "files/{id}", Account, (h, v) => S<FileUploadsApi>(h).DeleteAsync(h, Id(v))),
+        new("UpdateMessage", "PUT", "messages/{id}", Account, (h, v) => S<MetadataApi>(h).UpdateMessageAsync(h, Id(v)), UsesSyncControl: true),
+        new("UpdateThread", "PUT", "threads/{id}", Account, (h, v) => S<MetadataApi>(h).UpdateThreadAsync(h, Id(v)), UsesSyncControl: true),
+        new("UpdateEvent", "PUT", "events/{id}", Account, (h, v) => S<MetadataApi>(h).UpdateEventAsync(h, Id(v))),
         Get("ListFolders", "folders", Account, (h, _) => S<FoldersApi>(h).ListAsync(h)),
         Get("GetFolder", "folders/{id}", Account, (h, v) => S<FoldersApi>(h).GetAsync(h, Id(v))),
         Get("ListLabels", "labels", Account, (h, _) => S<FoldersApi>(h).ListLabelsAsync(h)),
         Get("GetLabel", "labels/{id}", Account, (h, v) => S<FoldersApi>(h).GetLabelAsync(h, Id(v))),
 
-        Put("UpdateMessage", "messages/{id}", (h, v) => S<MessageUpdates>(h).UpdateMessageAsync(h, Id(v))),
-        Put("UpdateThread", "threads/{id}", (h, v) => S<MessageUpdates>(h).UpdateThreadAsync(h, Id(v))),
         Post("CreateFolder", "folders", Account, (h, _) => S<FolderWrites>(h).CreateFolderAsync(h), usesSyncControl: true),
         Put("UpdateFolder", "folders/{id}", (h, v) => S<FolderWrites>(h).UpdateFolderAsync(h, Id(v))),
         Delete("DeleteFolder", "folders/{id}", (h, v) => S<FolderWrites>(h).DeleteFolderAsync(h, Id(v))),
@@ -69,6 +75,8 @@ public static class ApiRoutes
         Get("LongPollDelta", "delta/longpoll", Account, (h, _) => S<DeltaApi>(h).LongPollAsync(h)),
         Get("StreamDelta", "delta/streaming", Account, (h, _) => S<DeltaApi>(h).StreamAsync(h)),
 
+        new("Send", "POST", "send", Account, (h, _) => S<SendApi>(h).SendAsync(h), MaxBodyBytes: o => o.Send.MaxMessageBytes),
+
         Get("ListAccounts", "a/{clientId}/accounts", Application, (h, _) => S<AccountsApi>(h).ListAsync(h)),
         Post("ConnectAccount", "a/{clientId}/accounts", Application, (h, _) => S<AccountsApi>(h).ConnectAsync(h), usesSyncControl: true),
         Get("GetManagedAccount", "a/{clientId}/accounts/{id}", Application, (h, v) => S<AccountManagementApi>(h).GetAsync(h, Id(v))),
@@ -76,6 +84,13 @@ public static class ApiRoutes
         Post("DowngradeAccount", "a/{clientId}/accounts/{id}/downgrade", Application, (h, v) => S<AccountManagementApi>(h).DowngradeAsync(h, Id(v)), usesSyncControl: true),
         Post("UpgradeAccount", "a/{clientId}/accounts/{id}/upgrade", Application, (h, v) => S<AccountManagementApi>(h).UpgradeAsync(h, Id(v)), usesSyncControl: true),
         Post("RevokeAllTokens", "a/{clientId}/accounts/{id}/revoke-all", Application, (h, v) => S<AccountManagementApi>(h).RevokeAllAsync(h, Id(v))),
+
+        Get("ListWebhooks", "a/{clientId}/webhooks", Application, (h, _) => S<WebhooksApi>(h).ListAsync(h)),
+        Post("CreateWebhook", "a/{clientId}/webhooks", Application, (h, _) => S<WebhooksApi>(h).CreateAsync(h)),
+        Get("GetWebhook", "a/{clientId}/webhooks/{id}", Application, (h, v) => S<WebhooksApi>(h).GetAsync(h, Id(v))),
+        new("UpdateWebhook", "PUT", "a/{clientId}/webhooks/{id}", Application, (h, v) => S<WebhooksApi>(h).UpdateAsync(h, Id(v))),
+        new("DeleteWebhook", "DELETE", "a/{clientId}/webhooks/{id}", Application, (h, v) => S<WebhooksApi>(h).DeleteAsync(h, Id(v))),
+        Get("ListWebhookDeliveries", "a/{clientId}/webhooks/{id}/deliveries", Application, (h, v) => S<WebhooksApi>(h).ListDeliveriesAsync(h, Id(v))),
 
         // The native-auth flow names its application inside the body (client_id, and client_secret at /connect/token).
         Post("ConnectAuthorize", "connect/authorize", Anonymous, (h, _) => S<ConnectApi>(h).AuthorizeAsync(h)),

@@ -7,6 +7,7 @@ using Nylas.Engine.Storage;
 
 using Nylas.Engine.Api.Filtering;
 using Nylas.Engine.Api.Folders;
+using Nylas.Engine.Api.Metadata;
 
 namespace Nylas.Engine.Api.Threads;
 
@@ -79,6 +80,7 @@ public sealed class ThreadQueries(ShardDirectory shards, MessageQueries messages
             ? await messages.ListByThreadsAsync(account, ids, cancellationToken)
             : null;
         var messageIds = expanded ? null : await LoadMessageIdsAsync(account, ids, cancellationToken);
+        var metadata = await ObjectMetadata.LoadAsync(shards.Shard(account.ShardId), account.Id, "thread", rows.Select(r => r.RowId).ToList(), cancellationToken);
 
         return rows.Select(row =>
         {
@@ -92,6 +94,7 @@ public sealed class ThreadQueries(ShardDirectory shards, MessageQueries messages
                 DraftIds = expanded ? null : [],
                 Messages = full is null ? null : full.TryGetValue(row.Thread.Id, out var list) ? list : [],
                 Drafts = expanded ? [] : null,
+                Metadata = metadata.TryGetValue(row.RowId, out var md) ? md : ObjectMetadata.None,
             };
         }).ToList();
     }
