@@ -116,6 +116,8 @@ public sealed class LocalChanges(ShardDirectory shards, ActionLog log, TimeProvi
             DELETE FROM folders WHERE id = @id
               AND NOT EXISTS (SELECT 1 FROM imap_uids WHERE folder_id = @id)
               AND NOT EXISTS (SELECT 1 FROM messages WHERE account_id = @account AND pending_folder_id = @id)
+              AND NOT EXISTS (SELECT 1 FROM syncback_actions a WHERE a.account_id = @account AND a.state = 'pending' AND a.action = 'move'
+                              AND JSON_VALUE(a.payload, '$.toFolderId') = @id)
             """, connection, tx))
         {
             cmd.Parameters.AddWithValue("@id", folder.Id);

@@ -37,8 +37,8 @@ public sealed partial class SyncbackApplier(ActionLog log, ShardDirectory shards
             }
             catch (Exception ex) when (IsRefusal(ex))
             {
-                string error = $"{ex.GetType().Name}: {ex.Message}";
-                if (action.Attempts + 1 >= settings.MaxAttempts)
+                string error = ex is ActionRefusedException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}";
+                if (action.Attempts + 1 >= settings.MaxAttempts || ex is ActionRefusedException { Final: true })
                 {
                     await FailAsync(account, action, error, cancellationToken);
                     continue;
@@ -111,7 +111,7 @@ public sealed partial class SyncbackApplier(ActionLog log, ShardDirectory shards
     {
         var payload = action.Read<MovePayload>();
         string target = await FolderNameAsync(account, payload.ToFolderId, cancellationToken)
-            ?? throw new ActionRefusedException("The target folder no longer exists.");
+            ?? throw new ActionRefusedException("The target folder no longer exists.", final: true);
         var locations = await LoadLocationsAsync(account, action.ObjectRowId, cancellationToken);
         if (locations.Count == 0) throw new ActionRefusedException("The message is not on the server (yet).");
         if (locations.Any(l => l.FolderId == payload.ToFolderId))
@@ -308,5 +308,8 @@ public sealed partial class SyncbackApplier(ActionLog log, ShardDirectory shards
     private partial void LogExpungeDeferred(long accountId, string folder);
 }
 
-/// <summary>The server cannot take the action as it stands (no location, no target); handled like a NO.</summary>
-public sealed class ActionRefusedException(string message) : Exception(message);
+/// <summary>The server cannot take the action as it stands (no location, no target); handled like a NO, or failed at once when it never could succeed.</summary>
+public sealed class ActionRefusedException(string message, bool final = false) : Exception(message)
+{
+    public bool Final { get; } = final;
+}

@@ -77,7 +77,7 @@ public sealed class FolderWrites(FolderStore folders, LocalChanges changes, Shar
             var (held, movingOut) = await CountMessagesAsync(account, folder.Id, ct);
             return ApiResult.BadRequest(held > movingOut
                 ? $"Folder '{folder.DisplayName}' still holds {held - movingOut} message(s): move or delete them before deleting the folder."
-                : $"Folder '{folder.DisplayName}' still holds {held} message(s) that are being moved out of it: try again once their job statuses are successful.");
+                : $"Folder '{folder.DisplayName}' has message(s) being moved in or out of it: try again once their job statuses are successful.");
         }
         await sync.WakeAsync(account.Id, CancellationToken.None);
         return ApiResult.Json(new FolderJob(job));
@@ -124,6 +124,9 @@ public sealed class FolderWrites(FolderStore folders, LocalChanges changes, Shar
         await using var cmd = shards.Shard(account.ShardId).CreateCommand("""
             SELECT (SELECT COUNT(*) FROM imap_uids WHERE folder_id = @folder) + (SELECT COUNT(*) FROM messages WHERE account_id = @account AND pending_folder_id = @folder),
                    (SELECT COUNT(*) FROM imap_uids u JOIN messages m ON m.id = u.message_id WHERE u.folder_id = @folder AND m.pending_folder_id IS NOT NULL AND m.pending_folder_id <> @folder)
+                   + (SELECT COUNT(*) FROM syncback_actions a JOIN messages m ON m.id = a.object_row_id
+                      WHERE a.account_id = @account AND a.state = 'pending' AND a.action = 'move' AND JSON_VALUE(a.payload, '$.toFolderId') = @folder
+                        AND (m.pending_folder_id IS NULL OR m.pending_folder_id <> @folder))
             """);
         cmd.Parameters.AddWithValue("@folder", folderId);
         cmd.Parameters.AddWithValue("@account", account.Id);
