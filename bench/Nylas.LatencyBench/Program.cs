@@ -26,6 +26,10 @@ CultureInfo.DefaultThreadCurrentCulture = CultureInfo.CurrentCulture = CultureIn
 int messages = IntArg("--messages", 200), paceMs = IntArg("--pace-ms", 300);
 string otherFolder = StringArg("--folder", "Filed")!;
 string? output = StringArg("--out", null);
+string? csv = StringArg("--csv", null);
+// Only the other folder: nothing lands in INBOX, so nothing wakes the account but the watcher's view of that folder
+// (what a server without NOTIFY shows, where only INBOX is IDLEd and the rest probed).
+bool otherOnly = args.Contains("--other-only");
 // Extra engine settings, e.g. --set Nylas:Watch:UseNotify=false to measure the path of a server without NOTIFY.
 var extra = args.Select((a, i) => (a, i)).Where(x => x.a == "--set" && x.i + 1 < args.Length).Select(x => args[x.i + 1].Split('=', 2)).ToList();
 if (!BenchConsole.HasTestStack("MariaDB, Dovecot, Azurite", "NYLAS_TEST_MYSQL", "NYLAS_TEST_STORAGE", "NYLAS_TEST_IMAP_PORT")) return 2;
@@ -124,7 +128,7 @@ using (var writer = await TestStack.ConnectImapAsync(email))
     var perFolder = new Dictionary<string, int> { ["INBOX"] = 0, [otherFolder] = 0 };
     for (int i = 0; i < messages; i++)
     {
-        string folderName = i % 2 == 0 ? "INBOX" : otherFolder;
+        string folderName = i % 2 == 0 && !otherOnly ? "INBOX" : otherFolder;
         string subject = $"latency {i:D4} {id}";
         await folders[folderName].AppendAsync(TestStack.SimpleMessage(email, subject), MessageFlags.None, ct);
         appended.Add((subject, folderName, perFolder[folderName]++, Now()));
@@ -137,7 +141,7 @@ await WaitAsync(() => Task.FromResult(deltaAt.Count >= messages && (webhookProbl
 var md = new StringBuilder();
 md.AppendLine($"## Change-feed latency, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
 md.AppendLine();
-md.AppendLine($"{messages} messages APPENDed by an independent IMAP client every {paceMs} ms, alternating INBOX and `{otherFolder}`; " +
+md.AppendLine($"{messages} messages APPENDed by an independent IMAP client every {paceMs} ms, {(otherOnly ? $"all into `{otherFolder}`" : $"alternating INBOX and `{otherFolder}`")}; " +
     $"times from APPEND's OK. Server wake = a raw MailKit client IDLEing in that folder (Dovecot's own notification delay); " +
     $"our share = /delta/longpoll answer minus that wake, per message. Settings: {(extra.Count == 0 ? "engine defaults" : string.Join(", ", extra.Select(e => string.Join('=', e))))}.");
 md.AppendLine();
@@ -163,6 +167,20 @@ foreach (var group in appended.GroupBy(a => a.Folder))
         $"{P(delta, 50)} / {P(delta, 99)} / {P(delta, 100)} | {P(hook, 50)} / {P(hook, 99)} / {P(hook, 100)} | {P(ours, 50)} / {P(ours, 99)} |");
 }
 if (webhookProblem is not null) md.AppendLine().AppendLine($"Webhooks not measured: {webhookProblem}");
+if (csv is not null)
+{
+    // One line per message, times in ms from the start of the run: where the slow ones sit in time.
+    var lines = new List<string> { "subject,folder,appended_ms,server_wake_ms,delta_ms,webhook_ms" };
+    foreach (var a in appended)
+    {
+        var wakes = serverWake[a.Folder];
+        string wake; lock (wakes) wake = a.IndexInFolder < wakes.Count ? $"{(wakes[a.IndexInFolder] - a.At).TotalMilliseconds:F0}" : "";
+        string delta = deltaAt.TryGetValue(a.Subject, out var d) ? $"{(d.At - a.At).TotalMilliseconds:F0}" : "";
+        string hook = deltaAt.TryGetValue(a.Subject, out var d2) && webhookAt.TryGetValue(d2.Id, out var h) ? $"{(h - a.At).TotalMilliseconds:F0}" : "";
+        lines.Add($"{a.Subject},{a.Folder},{a.At.TotalMilliseconds:F0},{wake},{delta},{hook}");
+    }
+    await File.WriteAllLinesAsync(csv, lines, ct);
+}
 Console.WriteLine(md.ToString());
 if (output is not null) await File.WriteAllTextAsync(output, md.ToString(), ct);
 

@@ -124,6 +124,50 @@ public sealed class DeltaApiTests(DeltaHostFixture host, ITestOutputHelper outpu
     }
 
     [Fact]
+    public async Task Mail_filed_in_another_folder_a_rename_and_a_move_by_another_client_reach_the_feed()
+    {
+        var (email, token, _) = await host.ConnectNewAccountAsync();
+        using var http = host.Client(token);
+        await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "settled"));
+        await DeltasUntilAsync(http, "0", d => Has(d, "message", "create"));
+        string cursor = await LatestCursorAsync(http);
+
+        // As a Sieve filter would: a new folder, and mail APPENDed straight into it.
+        using (var imap = await TestStack.ConnectImapAsync(email))
+        {
+            await imap.GetFolder(imap.PersonalNamespaces[0]).CreateAsync("Projects", true);
+            await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "filed by a rule"), folder: "Projects");
+        }
+        var filed = await DeltasUntilAsync(http, cursor, d => Has(d, "message", "create", a => a.GetProperty("subject").GetString() == "filed by a rule"));
+        Assert.True(Has(filed, "folder", "create", a => a.GetProperty("display_name").GetString() == "Projects"));
+        string folderId = filed.First(d => Describe(d) == "folder.create").GetProperty("id").GetString()!;
+
+        cursor = await LatestCursorAsync(http);
+        using (var imap = await TestStack.ConnectImapAsync(email))
+        {
+            var projects = await imap.GetFolderAsync("Projects");
+            await projects.RenameAsync(projects.ParentFolder!, "Projects 2027");
+        }
+        var renamed = await DeltasUntilAsync(http, cursor, d => Has(d, "folder", "modify", a => a.GetProperty("display_name").GetString() == "Projects 2027"));
+        Assert.Equal(folderId, renamed.First(d => Describe(d) == "folder.modify").GetProperty("id").GetString());
+
+        cursor = await LatestCursorAsync(http);
+        using (var imap = await TestStack.ConnectImapAsync(email))
+        {
+            var folder = await imap.GetFolderAsync("Projects 2027");
+            await folder.OpenAsync(FolderAccess.ReadWrite);
+            await folder.MoveToAsync((await folder.SearchAsync(MailKit.Search.SearchQuery.All)).ToList(), imap.Inbox);
+        }
+        // The moved message keeps its id and shows in the inbox.
+        var moved = await DeltasUntilAsync(http, cursor, d => Has(d, "message", "modify",
+            a => a.GetProperty("subject").GetString() == "filed by a rule" && a.GetProperty("folder").ValueKind == JsonValueKind.Object
+                 && a.GetProperty("folder").GetProperty("name").GetString() == "inbox"));
+        Assert.Equal(filed.First(d => Describe(d) == "message.create" && d.GetProperty("attributes").GetProperty("subject").GetString() == "filed by a rule").GetProperty("id").GetString(),
+            moved.Last(d => Describe(d) == "message.modify").GetProperty("id").GetString());
+        Assert.DoesNotContain(moved, d => Describe(d) == "message.delete");
+    }
+
+    [Fact]
     public async Task A_long_poll_answers_when_a_change_arrives_and_at_its_timeout_otherwise()
     {
         var (email, token, _) = await host.ConnectNewAccountAsync();

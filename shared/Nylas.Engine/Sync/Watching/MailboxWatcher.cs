@@ -20,7 +20,8 @@ public sealed record WatchOwner(string Id)
 /// Nylas:Watch:MaxAccounts accounts in the global database and runs an <see cref="AccountMailboxWatch"/> for each.
 /// Every third of Nylas:Watch:LeaseSeconds it renews its leases, lets go of accounts that were disabled, deleted or
 /// refused their credentials, and claims a bounded number of unowned or expired ones, so several processes share the
-/// accounts and a dead process's accounts move on. One loop per process touches the database; the watches do not.
+/// accounts and a dead process's accounts move on; in between, every Nylas:Watch:ClaimSeconds, it claims only accounts
+/// nobody watches, so a newly connected account is watched within seconds. One loop per process touches the database.
 /// </summary>
 public sealed partial class MailboxWatcher(
     WatchLeaseStore leases,
@@ -45,21 +46,31 @@ public sealed partial class MailboxWatcher(
     {
         var settings = options.Value.Watch;
         if (!settings.Enabled || settings.MaxAccounts == 0) return;
-        var every = TimeSpan.FromSeconds(settings.LeaseSeconds / 3.0);
+        var renewEvery = TimeSpan.FromSeconds(settings.LeaseSeconds / 3.0);
+        var tick = TimeSpan.FromSeconds(Math.Min(settings.ClaimSeconds, renewEvery.TotalSeconds));
+        var renewedAt = DateTimeOffset.MinValue;
         try
         {
             while (!stoppingToken.IsCancellationRequested)
             {
                 try
                 {
-                    await RenewAndClaimAsync(stoppingToken);
+                    if (clock.GetUtcNow() - renewedAt >= renewEvery)
+                    {
+                        await RenewAndClaimAsync(stoppingToken);
+                        renewedAt = clock.GetUtcNow();
+                    }
+                    else
+                    {
+                        await ClaimNewAsync(stoppingToken);
+                    }
                 }
                 catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                 {
                     // A missed renewal is retried a third of a lease later; the leases outlive two misses.
                     LogRenewalFailed(owner.Id, ex.GetType().Name, ex.Message);
                 }
-                await Task.Delay(every, clock, stoppingToken);
+                await Task.Delay(tick, clock, stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -77,6 +88,20 @@ public sealed partial class MailboxWatcher(
         if (claimable > 0 && await leases.ClaimAsync(owner.Id, settings.LeaseSeconds, claimable, cancellationToken) > 0)
             held = await leases.RenewAsync(owner.Id, settings.LeaseSeconds, cancellationToken);
         Reconcile(held.Where(l => l.Watchable).Select(l => l.AccountId).ToHashSet());
+    }
+
+    /// <summary>Between renewals: only unwatched accounts (one query when there are none), so a new account is watched in seconds.</summary>
+    private async Task ClaimNewAsync(CancellationToken cancellationToken)
+    {
+        var settings = options.Value.Watch;
+        int watched;
+        lock (_watches) watched = _watches.Count;
+        int claimable = Math.Min(settings.ClaimPerRenewal, settings.MaxAccounts - watched);
+        if (claimable > 0 && await leases.ClaimAsync(owner.Id, settings.LeaseSeconds, claimable, cancellationToken) > 0)
+        {
+            var held = await leases.RenewAsync(owner.Id, settings.LeaseSeconds, cancellationToken);
+            Reconcile(held.Where(l => l.Watchable).Select(l => l.AccountId).ToHashSet());
+        }
     }
 
     /// <summary>Starts a watch for every account held and not watched, and stops the watches of accounts no longer held.</summary>

@@ -11,6 +11,11 @@ public sealed class WatchOptions
     [Range(10, 3600)] public int LeaseSeconds { get; set; } = 60;
     /// <summary>Most accounts one process watches (one IMAP connection each).</summary>
     [Range(0, 100_000)] public int MaxAccounts { get; set; } = 1000;
+    /// <summary>
+    /// How often a process looks for accounts nobody watches (newly connected, or a dead process's), between renewals:
+    /// a new account is watched within this time instead of a third of a lease later.
+    /// </summary>
+    [Range(1, 3600)] public int ClaimSeconds { get; set; } = 2;
     /// <summary>Most accounts one process claims per renewal, so that processes starting together share the accounts.</summary>
     [Range(1, 100_000)] public int ClaimPerRenewal { get; set; } = 100;
     /// <summary>On servers without NOTIFY: how often every folder's STATUS is compared (LIST-STATUS, else STATUS per folder).</summary>
