@@ -16,6 +16,8 @@ namespace Nylas.Integration.Tests;
 /// API writes (PUT /messages, /threads; POST/PUT/DELETE /folders): answered at once, applied on the real Dovecot in order
 /// by the account's sync step, visible to an independent IMAP client, and kept in order while the server is down.
 /// </summary>
+// One of these stops the shared test Dovecot for 10 s: with the server-restart tests, alone, never beside other classes.
+[Collection(nameof(ServerRestartCollection))]
 public sealed class SyncbackTests(SyncHostFixture host, ITestOutputHelper output) : IClassFixture<SyncHostFixture>
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
