@@ -338,6 +338,9 @@ public partial class ReadApiTests(ReadApiFixture host) : IClassFixture<ReadApiFi
             ["/delta"] = ["/delta?cursor=0", "/delta?cursor=0&view=expanded"],
             ["/delta/longpoll"] = ["/delta/longpoll?cursor=0&timeout=1"],
             ["/delta/streaming"] = ["/delta/streaming?cursor=0&timeout=1"],
+            // This read-only fixture makes no writes, so A has no job status to look for: the routes answer B's own (none).
+            ["/job-statuses"] = ["/job-statuses"],
+            ["/job-statuses/{id}"] = ["/job-statuses/0000000000000000000000000"],
         };
         var accountGetRoutes = host.App.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .Where(e => e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods.Contains("GET") == true)
