@@ -18,7 +18,10 @@ public sealed class WatchOptions
     [Range(1, 3600)] public int ClaimSeconds { get; set; } = 2;
     /// <summary>Most accounts one process claims per renewal, so that processes starting together share the accounts.</summary>
     [Range(1, 100_000)] public int ClaimPerRenewal { get; set; } = 100;
-    /// <summary>On servers without NOTIFY: how often every folder's STATUS is compared (LIST-STATUS, else STATUS per folder).</summary>
+    /// <summary>
+    /// On servers without NOTIFY: how often every folder's STATUS is compared (LIST-STATUS, else STATUS per folder). With NOTIFY
+    /// the same comparison runs as a safety net, so a notification that never came costs at most this long.
+    /// </summary>
     [Range(1, 3600)] public int ProbeSeconds { get; set; } = 30;
     /// <summary>Changes within this time after the first are one wake.</summary>
     [Range(0, 10_000)] public int DebounceMilliseconds { get; set; } = 100;
