@@ -49,6 +49,8 @@ public static class EngineServiceCollectionExtensions
                 "Nylas:Security:EncryptionKey must be base64 of 32 random bytes (e.g. `openssl rand -base64 32`).")
             .Validate(o => SecretSealer.PreviousKeysOf(o.Security).All(SecretSealer.IsKey),
                 "Nylas:Security:PreviousKeys must hold base64 keys of 32 bytes (comma-separated, or one per index).")
+            .Validate(o => MailSessions.ImapConnector.TryParseCapabilities(o.Sync.IgnoreCapabilities, out _),
+                "Nylas:Sync:IgnoreCapabilities must be comma-separated IMAP capability names MailKit knows, such as MOVE,UIDPLUS.")
             .ValidateOnStart();
 
         services.AddSingleton(TimeProvider.System);

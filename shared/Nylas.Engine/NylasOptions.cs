@@ -135,6 +135,11 @@ public sealed class SyncOptions
     [Range(5, 1800)] public int IdleRefreshSeconds { get; set; } = 60;
     /// <summary>Behave as if the server lacked CONDSTORE (tests of the full-comparison path; servers with a broken CONDSTORE).</summary>
     public bool DisableCondStore { get; set; }
+    /// <summary>
+    /// IMAP extensions to act as if the server did not offer, comma-separated MailKit capability names (e.g. <c>MOVE,UIDPLUS</c>):
+    /// a way around a server that advertises an extension it implements badly, and how the tests reach the fallbacks.
+    /// </summary>
+    public string? IgnoreCapabilities { get; set; }
 }
 
 /// <summary>How API writes are applied to the mail server (Syncback/).</summary>

@@ -43,6 +43,9 @@ public sealed record ApiMessage
     public string? ParseError { get; init; }
     /// <summary>The application's key-value pairs (kept in the mirror only); <c>{}</c> when none.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
+    /// <summary>The job status of the mail-server write a PUT queued (its last one); absent on reads and when nothing is queued.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? JobStatusId { get; init; }
 }
 
 public sealed record ApiAccount
@@ -131,6 +134,9 @@ public sealed record ApiThread
     public IReadOnlyList<ApiMessage>? Drafts { get; init; }
     /// <summary>The thread's own key-value pairs (not its messages'); <c>{}</c> when none.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
+    /// <summary>The job status of the mail-server write a PUT queued (its last one); absent on reads and when nothing is queued.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? JobStatusId { get; init; }
 }
 
 /// <summary>An address seen in the account's mail (contacts are read-only, derived by ingest).</summary>

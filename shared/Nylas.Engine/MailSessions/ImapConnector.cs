@@ -72,6 +72,18 @@ public sealed class ImapConnector(IOptions<NylasOptions> options, OAuthTokenProv
         }
     }
 
+    /// <summary>The capabilities named in <c>Nylas:Sync:IgnoreCapabilities</c> (checked at start-up); false when a name is not one MailKit knows.</summary>
+    public static bool TryParseCapabilities(string? names, out ImapCapabilities capabilities)
+    {
+        capabilities = ImapCapabilities.None;
+        foreach (string name in (names ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!Enum.TryParse<ImapCapabilities>(name, ignoreCase: true, out var flag) || flag == ImapCapabilities.None || int.TryParse(name, out _)) return false;
+            capabilities |= flag;
+        }
+        return true;
+    }
+
     private async Task<ImapClient> ConnectWithRetryAsync(ImapServer server, AccountSecrets secrets, string? accessToken, CancellationToken cancellationToken)
     {
         return await ConnectRetry.ExecuteAsync(async ct =>
@@ -94,6 +106,8 @@ public sealed class ImapConnector(IOptions<NylasOptions> options, OAuthTokenProv
                 {
                     await client.AuthenticateAsync(server.Username, secrets.ImapPassword ?? "", ct);
                 }
+                // MailKit chooses commands by these flags (UID MOVE or COPY, UID EXPUNGE or EXPUNGE), so clearing one takes its fallback.
+                if (TryParseCapabilities(options.Value.Sync.IgnoreCapabilities, out var ignored)) client.Capabilities &= ~ignored;
                 return client;
             }
             catch (MailKit.Security.AuthenticationException ex) when (responses.Contains("[UNAVAILABLE]"))

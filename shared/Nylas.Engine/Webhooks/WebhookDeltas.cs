@@ -25,10 +25,21 @@ public sealed class WebhookDeltas(ShardDirectory shards)
             ? await ReadMessagesAsync(account, messageIds, cancellationToken) : [];
         var calendars = eventIds.Count > 0 && triggers.Any(t => t.StartsWith("event.", StringComparison.Ordinal))
             ? await ReadEventCalendarsAsync(account, eventIds, cancellationToken) : [];
+        // A job's "update" entry is its one change of state (pending to successful or failed), read when delivered.
+        var jobIds = entries.Where(e => e.ObjectType == "job" && e.Command == "update").Select(e => e.ObjectPublicId).Distinct().ToList();
+        var jobs = jobIds.Count > 0 && (triggers.Contains(WebhookTriggers.JobSuccessful) || triggers.Contains(WebhookTriggers.JobFailed))
+            ? await ReadJobsAsync(account, jobIds, cancellationToken) : [];
 
         var deltas = new List<WebhookDelta>();
         foreach (var entry in entries)
         {
+            if (entry.ObjectType == "job")
+            {
+                if (entry.Command == "update" && jobs.TryGetValue(entry.ObjectPublicId, out var job)
+                    && WebhookTriggers.ForJobState(job.State) is { } jobType && triggers.Contains(jobType))
+                    deltas.Add(JobDelta(account, entry, jobType, job));
+                continue;
+            }
             string? type = entry.ObjectType == "account" && entry.Command == "update"
                 ? WebhookTriggers.ForAccountState(account.SyncState)
                 : WebhookTriggers.ForChange(entry.ObjectType, entry.Command);
@@ -45,6 +56,23 @@ public sealed class WebhookDeltas(ShardDirectory shards)
                     new JsonObject { ["message_id"] = entry.ObjectPublicId, ["thread_id"] = m.ThreadId, ["timestamp"] = m.ReceivedUnix }));
         }
         return deltas;
+    }
+
+    /// <summary>
+    /// A job delta is about the object the write was for (a message, folder or label, as /job-statuses names it); its
+    /// attributes say which write (<c>action</c>, <c>job_status_id</c>), how it ended and, for a failure, why.
+    /// </summary>
+    private static WebhookDelta JobDelta(Account account, ChangeEntry entry, string type, JobFacts job)
+    {
+        var attributes = new JsonObject
+        {
+            ["action"] = job.Action,
+            ["job_status_id"] = entry.ObjectPublicId,
+            ["status"] = job.State,
+        };
+        if (job.State == "failed") attributes["reason"] = job.Error;
+        string objectType = job.ObjectType == "folder" && account.UsesLabels ? "label" : job.ObjectType;
+        return new WebhookDelta(entry.Seq, entry.CreatedAtUtc, type, objectType, job.ObjectPublicId, attributes, null);
     }
 
     private static JsonObject? Attributes(ChangeEntry entry, Dictionary<string, MessageFacts> messages, Dictionary<string, string> calendars)
@@ -105,6 +133,23 @@ public sealed class WebhookDeltas(ShardDirectory shards)
         while (await r.ReadAsync(cancellationToken))
             facts[r.GetString(0)] = new MessageFacts(r.IsDBNull(1) ? null : r.GetString(1), r.GetInt64(2), Convert.ToInt64(r.GetValue(3)) != 0);
         return facts;
+    }
+
+    private sealed record JobFacts(string State, string Action, string ObjectType, string ObjectPublicId, string? Error);
+
+    private async Task<Dictionary<string, JobFacts>> ReadJobsAsync(Account account, List<string> publicIds, CancellationToken cancellationToken)
+    {
+        await using var cmd = shards.Shard(account.ShardId).CreateCommand("");
+        cmd.CommandText = $"""
+            SELECT public_id, state, action, object_type, object_public_id, last_error FROM syncback_actions
+            WHERE account_id = @account AND public_id IN ({Sql.InList(cmd, publicIds, "pid")})
+            """;
+        cmd.Parameters.AddWithValue("@account", account.Id);
+        var jobs = new Dictionary<string, JobFacts>(StringComparer.Ordinal);
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+        while (await r.ReadAsync(cancellationToken))
+            jobs[r.GetString(0)] = new JobFacts(r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5));
+        return jobs;
     }
 
     private async Task<Dictionary<string, string>> ReadEventCalendarsAsync(Account account, List<string> publicIds, CancellationToken cancellationToken)

@@ -4,7 +4,7 @@ namespace Nylas.Engine.Webhooks;
 
 /// <summary>
 /// The v2 trigger names, and which change of the change log fires which. Every name v2 defined is accepted;
-/// <see cref="NeverFired"/> ones (open and click tracking, bounces, jobs) have no source in this engine yet.
+/// <see cref="NeverFired"/> ones (open and click tracking, bounces) have no source in this engine yet.
 /// </summary>
 public static class WebhookTriggers
 {
@@ -16,6 +16,8 @@ public static class WebhookTriggers
     public const string MessageCreated = "message.created";
     public const string MessageUpdated = "message.updated";
     public const string ThreadReplied = "thread.replied";
+    public const string JobSuccessful = "job.successful";
+    public const string JobFailed = "job.failed";
 
     public static readonly IReadOnlyList<string> All =
     [
@@ -25,11 +27,11 @@ public static class WebhookTriggers
         "contact.created", "contact.updated", "contact.deleted",
         "calendar.created", "calendar.updated", "calendar.deleted",
         "event.created", "event.updated", "event.deleted",
-        "job.successful", "job.failed",
+        JobSuccessful, JobFailed,
     ];
 
-    /// <summary>Accepted in a subscription, never delivered: tracking and bounces need the send path, jobs arrive with Stage 6.</summary>
-    public static readonly IReadOnlyList<string> NeverFired = ["message.opened", "message.link_clicked", "message.bounced", "job.successful", "job.failed"];
+    /// <summary>Accepted in a subscription, never delivered: open and click tracking and bounce detection are not built.</summary>
+    public static readonly IReadOnlyList<string> NeverFired = ["message.opened", "message.link_clicked", "message.bounced"];
 
     private static readonly HashSet<string> Known = new(All, StringComparer.Ordinal);
 
@@ -47,6 +49,14 @@ public static class WebhookTriggers
         ("contact" or "calendar" or "event", "update") => objectType + ".updated",
         ("contact" or "calendar" or "event", "delete") => objectType + ".deleted",
         ("account", "insert") => AccountConnected,
+        _ => null,
+    };
+
+    /// <summary>A job's status change fires by the state it ended in: a job changes state once, from pending to one of these.</summary>
+    public static string? ForJobState(string state) => state switch
+    {
+        "successful" => JobSuccessful,
+        "failed" => JobFailed,
         _ => null,
     };
 

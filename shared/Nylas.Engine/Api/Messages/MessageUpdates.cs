@@ -53,17 +53,17 @@ public sealed class MessageUpdates(ShardDirectory shards, FolderStore folders, L
         return (new MessageChange(unread, starred, folderId), null);
     }
 
-    /// <summary>Applies the change to one message; false when the account has no such message.</summary>
-    public Task<bool> ApplyToMessageAsync(Account account, string publicId, MessageChange change, CancellationToken ct)
+    /// <summary>Applies the change to one message: Found is false when the account has no such message; JobId is the last action queued.</summary>
+    public Task<(bool Found, string? JobId)> ApplyToMessageAsync(Account account, string publicId, MessageChange change, CancellationToken ct)
         => ApplyAsync(account, "SELECT id FROM messages WHERE account_id = @account AND public_id = @pid", publicId, change, skipSentAndDrafts: false, ct);
 
     /// <summary>Applies the change to every message of a thread (moves skip its sent mail and drafts, as v2 did).</summary>
-    public Task<bool> ApplyToThreadAsync(Account account, string publicId, MessageChange change, CancellationToken ct)
+    public Task<(bool Found, string? JobId)> ApplyToThreadAsync(Account account, string publicId, MessageChange change, CancellationToken ct)
         => ApplyAsync(account, """
             SELECT m.id FROM threads t JOIN messages m ON m.thread_id = t.id WHERE t.account_id = @account AND t.public_id = @pid ORDER BY m.date_unix, m.id
             """, publicId, change, skipSentAndDrafts: true, ct);
 
-    private async Task<bool> ApplyAsync(Account account, string sql, string publicId, MessageChange change, bool skipSentAndDrafts, CancellationToken ct)
+    private async Task<(bool Found, string? JobId)> ApplyAsync(Account account, string sql, string publicId, MessageChange change, bool skipSentAndDrafts, CancellationToken ct)
     {
         var rows = new List<long>();
         await using (var cmd = shards.Shard(account.ShardId).CreateCommand(sql))
@@ -73,12 +73,12 @@ public sealed class MessageUpdates(ShardDirectory shards, FolderStore folders, L
             await using var r = await cmd.ExecuteReaderAsync(ct);
             while (await r.ReadAsync(ct)) rows.Add(r.GetInt64(0));
         }
-        if (rows.Count == 0) return false;
-        if (change is { Unread: null, Starred: null, FolderId: null }) return true;
+        if (rows.Count == 0) return (false, null);
+        if (change is { Unread: null, Starred: null, FolderId: null }) return (true, null);
         string? job = await changes.UpdateMessagesAsync(account.ShardId, account.Id, rows, change, skipSentAndDrafts, ct);
         // The action is committed: the wake only makes the account's sync apply it now rather than at its next cycle.
         if (job is not null) await sync.WakeAsync(account.Id, CancellationToken.None);
-        return true;
+        return (true, job);
     }
 
     private static (bool? Value, ApiResult? Error) Bool(JsonElement root, string name)

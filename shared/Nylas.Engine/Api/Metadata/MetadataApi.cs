@@ -31,8 +31,9 @@ public sealed class MetadataApi(ShardDirectory shards, MessageQueries messages, 
         if (change is null) return changeError!;
 
         if (metadata is not null && await WriteAsync(account!, "message", "messages", id, metadata, ct) is { } gone) return gone;
-        if (!await updates.ApplyToMessageAsync(account!, id, change, ct)) return ApiResult.NotFound($"Couldn't find message {id}");
-        return ApiResult.Json((await messages.GetAsync(account!, id, expanded: false, ct))!);
+        var (found, job) = await updates.ApplyToMessageAsync(account!, id, change, ct);
+        if (!found) return ApiResult.NotFound($"Couldn't find message {id}");
+        return ApiResult.Json((await messages.GetAsync(account!, id, expanded: false, ct))! with { JobStatusId = job });
     }
 
     public async Task<ApiResult> UpdateThreadAsync(HttpContext http, string id)
@@ -47,8 +48,9 @@ public sealed class MetadataApi(ShardDirectory shards, MessageQueries messages, 
         if (change is null) return changeError!;
 
         if (metadata is not null && await WriteAsync(account!, "thread", "threads", id, metadata, ct) is { } gone) return gone;
-        if (!await updates.ApplyToThreadAsync(account!, id, change, ct)) return ApiResult.NotFound($"Couldn't find thread {id}");
-        return ApiResult.Json((await threads.GetAsync(account!, id, expanded: false, ct))!);
+        var (found, job) = await updates.ApplyToThreadAsync(account!, id, change, ct);
+        if (!found) return ApiResult.NotFound($"Couldn't find thread {id}");
+        return ApiResult.Json((await threads.GetAsync(account!, id, expanded: false, ct))! with { JobStatusId = job });
     }
 
     /// <summary>Events read from mail are read-only copies of the organizer's invitation: only their metadata is written.</summary>
