@@ -131,6 +131,132 @@ public class GmailSyncTests(GmailHostFixture host, ITestOutputHelper output) : I
     }
 
     [Fact]
+    public async Task Label_writes_reach_gmail_as_x_gm_labels_and_moves_and_labels_are_created_renamed_and_deleted()
+    {
+        // session1's mailbox, answering the writes too.
+        await using var gmail = RecordedImapServer.Start(Recorded("writes.txt"));
+        var (token, _) = await ConnectAsync(gmail, "labels.writer@gmail.com");
+        using var http = host.Client(token);
+        var before = await WaitForMessagesAsync(gmail, http, list => list.Count == 5 && LabelNames(Subject(list, "Your weekly digest")).Contains("trash"));
+        var labels = (await http.GetFromJsonAsync<JsonElement>("/labels")).EnumerateArray()
+            .ToDictionary(l => l.GetProperty("name").GetString() ?? l.GetProperty("display_name").GetString()!, l => l.GetProperty("id").GetString()!);
+        var lunch = Subject(before, "Lunch on Friday?");
+        var invoice = Subject(before, "Invoice 2291");
+
+        // Archive Lunch and label it Work: -\Inbox, +Work, one job. The answer shows the new labels at once.
+        var archived = await PutOkAsync(http, $"/messages/{lunch.GetProperty("id").GetString()}", new JsonObject
+        {
+            ["label_ids"] = new JsonArray(labels["all"], labels["Work"]),
+        });
+        Assert.Equal(["Work", "all"], LabelNames(archived));
+        string archiveJob = archived.GetProperty("job_status_id").GetString()!;
+
+        // The invoice to Trash: a move from All Mail (the labels it keeps stay on it there, as Gmail keeps them).
+        var trashed = await PutOkAsync(http, $"/messages/{invoice.GetProperty("id").GetString()}", new JsonObject
+        {
+            ["label_ids"] = new JsonArray(labels["trash"], labels["Receipts"], labels["inbox"]),
+        });
+        Assert.Contains("trash", LabelNames(trashed));
+        string trashJob = trashed.GetProperty("job_status_id").GetString()!;
+
+        await WaitForJobsAsync(gmail, http, archiveJob, trashJob);
+        Assert.Contains(gmail.Commands, c => c == @"UID STORE 103 -X-GM-LABELS.SILENT (\Inbox)");
+        Assert.Contains(gmail.Commands, c => c == "UID STORE 103 +X-GM-LABELS.SILENT (Work)");
+        Assert.Contains(gmail.Commands, c => c == "UID MOVE 104 \"[Gmail]/Trash\"");
+
+        // Applied: the labels stay as written when later syncs find nothing changed (HIGHESTMODSEQ did not move in the
+        // replay; the invoice's new place is not replayed, so only the labels are checked after it).
+        await AwaitFreshSessionAsync(gmail);
+        var after = await WaitForMessagesAsync(gmail, http, list => LabelNames(Subject(list, "Lunch on Friday?")).SequenceEqual(["Work", "all"]));
+        Assert.Equal(lunch.GetProperty("id").GetString(), Subject(after, "Lunch on Friday?").GetProperty("id").GetString());
+
+        // Changing Gmail's own labels is refused with the reason; unknown labels are named.
+        var sent = await http.PutAsync($"/messages/{lunch.GetProperty("id").GetString()}", Body(new JsonObject { ["label_ids"] = new JsonArray(labels["all"], labels["Work"], labels["sent"]) }));
+        Assert.Equal(HttpStatusCode.BadRequest, sent.StatusCode);
+        Assert.Contains("sent label", (await sent.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("message").GetString());
+        var unknown = await http.PutAsync($"/messages/{lunch.GetProperty("id").GetString()}", Body(new JsonObject { ["label_ids"] = new JsonArray("nosuchlabel") }));
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        Assert.Contains("nosuchlabel", (await unknown.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("message").GetString());
+
+        // A label is a mailbox on Gmail: CREATE, RENAME, DELETE. The server lists the new label while it exists.
+        // Each state is replayed from the next session on; the write waits for a session that began after the switch.
+        gmail.Replay(WithLabel("Travel"));
+        await AwaitFreshSessionAsync(gmail);
+        var created = await PostOkAsync(http, "/labels", new JsonObject { ["display_name"] = "Travel" });
+        Assert.Equal("label", created.GetProperty("object").GetString());
+        string labelId = created.GetProperty("id").GetString()!;
+        await WaitForJobsAsync(gmail, http, created.GetProperty("job_status_id").GetString()!);
+        Assert.Contains(gmail.Commands, c => c == "CREATE Travel");
+
+        gmail.Replay(WithLabel("Trips"));
+        await AwaitFreshSessionAsync(gmail);
+        var renamed = await PutOkAsync(http, $"/labels/{labelId}", new JsonObject { ["display_name"] = "Trips" });
+        await WaitForJobsAsync(gmail, http, renamed.GetProperty("job_status_id").GetString()!);
+        Assert.Contains(gmail.Commands, c => c == "RENAME Travel Trips");
+
+        gmail.Replay(Recorded("writes.txt"));
+        await AwaitFreshSessionAsync(gmail);
+        using var deleted = await http.DeleteAsync($"/labels/{labelId}");
+        Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
+        await WaitForJobsAsync(gmail, http, (await deleted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("job_status_id").GetString()!);
+        Assert.Contains(gmail.Commands, c => c == "DELETE Trips");
+        Assert.DoesNotContain((await http.GetFromJsonAsync<JsonElement>("/labels")).EnumerateArray(), l => l.GetProperty("id").GetString() == labelId);
+        gmail.ThrowIfUnexpected();
+    }
+
+    /// <summary>writes.txt with the user label <paramref name="name"/> in its folder list, written next to it (its message files are relative).</summary>
+    private static string WithLabel(string name)
+    {
+        string text = File.ReadAllText(Recorded("writes.txt")).Replace(
+            "S: * STATUS \"Work\" (UIDVALIDITY 12)\n",
+            $"S: * STATUS \"Work\" (UIDVALIDITY 12)\nS: * LIST (\\HasNoChildren \\Subscribed) \"/\" \"{name}\"\nS: * STATUS \"{name}\" (UIDVALIDITY 21)\n",
+            StringComparison.Ordinal);
+        string path = Recorded($"writes-{name}.txt");
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    /// <summary>Waits for the sync to log in again: steps run one at a time, so every later step replays the current transcript.</summary>
+    private static async Task AwaitFreshSessionAsync(RecordedImapServer gmail)
+    {
+        int logins = gmail.Commands.Count(c => c.StartsWith("AUTHENTICATE", StringComparison.Ordinal));
+        Assert.NotNull(await TestStack.WaitUntilAsync(
+            () => Task.FromResult(gmail.Commands.Count(c => c.StartsWith("AUTHENTICATE", StringComparison.Ordinal)) > logins), Timeout));
+    }
+
+    private static StringContent Body(JsonObject body) => new(body.ToJsonString(), Encoding.UTF8, "text/plain");
+
+    private static async Task<JsonElement> PutOkAsync(HttpClient http, string path, JsonObject body)
+    {
+        using var response = await http.PutAsync(path, Body(body));
+        string text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode} {text}");
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    private static async Task<JsonElement> PostOkAsync(HttpClient http, string path, JsonObject body)
+    {
+        using var response = await http.PostAsync(path, Body(body));
+        string text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode} {text}");
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    private static async Task WaitForJobsAsync(RecordedImapServer gmail, HttpClient http, params string[] jobs)
+    {
+        List<string> states = [];
+        var elapsed = await TestStack.WaitUntilAsync(async () =>
+        {
+            gmail.ThrowIfUnexpected();
+            states = [];
+            foreach (string job in jobs) states.Add((await http.GetFromJsonAsync<JsonElement>($"/job-statuses/{job}")).GetProperty("status").GetString()!);
+            return states.All(s => s != "pending");
+        }, Timeout);
+        gmail.ThrowIfUnexpected();
+        Assert.True(elapsed.HasValue && states.All(s => s == "successful"), $"jobs: {string.Join(", ", states)}; commands:\n" + string.Join("\n", gmail.Commands));
+    }
+
+    [Fact]
     public async Task A_folder_account_has_folders_and_no_labels()
     {
         var (email, token, _) = await host.ConnectNewAccountAsync();

@@ -24,6 +24,10 @@ public static class GmailLabels
         [@"\Starred"] = "starred", [@"\Trash"] = "trash", [@"\Spam"] = "spam",
     };
 
+    /// <summary>The name a label row goes by in X-GM-LABELS: a system label's backslash name, else the label's full name.</summary>
+    public static string LabelName(string? role, string name)
+        => role is not null && SystemLabelRoles.FirstOrDefault(p => p.Value == role).Key is { } system ? system : name;
+
     /// <summary>X-GM-LABELS → the label rows, for the account's current folder list.</summary>
     public sealed class Map(IEnumerable<FolderState> labels)
     {

@@ -15,6 +15,8 @@ public static class SyncbackActionNames
     public const string CreateFolder = "create_folder";
     public const string UpdateFolder = "update_folder";
     public const string DeleteFolder = "delete_folder";
+    /// <summary>Gmail: X-GM-LABELS added and removed (v2's name).</summary>
+    public const string ChangeLabels = "change_labels";
 
     public static bool IsFolderAction(string action) => action is CreateFolder or UpdateFolder or DeleteFolder;
 }
@@ -32,6 +34,9 @@ public sealed record FlagPayload(bool Value, bool Previous);
 
 /// <summary>A move into the folder row <paramref name="ToFolderId"/>; the message showed <paramref name="PreviousPendingFolderId"/> before.</summary>
 public sealed record MovePayload(long ToFolderId, long? PreviousPendingFolderId);
+
+/// <summary>Gmail labels (folder row ids) a change_labels action adds and removes: a difference, so another client's label changes meanwhile stay.</summary>
+public sealed record LabelsPayload(IReadOnlyList<long> Added, IReadOnlyList<long> Removed);
 
 /// <summary>A folder create, rename or delete: the server name it has after the action, and the one before (rename, delete).</summary>
 public sealed record FolderPayload(string Name, string? OldName = null, string? OldDisplayName = null, string? OldRole = null);

@@ -4,8 +4,14 @@ using Nylas.Engine.Storage;
 
 namespace Nylas.Engine.Syncback;
 
-/// <summary>What a message update asks for; null leaves a field as it is.</summary>
-public sealed record MessageChange(bool? Unread, bool? Starred, long? FolderId);
+/// <summary>
+/// What a message update asks for; null leaves a field as it is. On Gmail, <paramref name="FolderId"/> is a move between All
+/// Mail, Trash and Spam, and the label lists are X-GM-LABELS (folder row ids) to add and remove.
+/// </summary>
+public sealed record MessageChange(bool? Unread, bool? Starred, long? FolderId, IReadOnlyList<long>? AddLabelIds = null, IReadOnlyList<long>? RemoveLabelIds = null)
+{
+    public bool IsEmpty => Unread is null && Starred is null && FolderId is null && AddLabelIds is not { Count: > 0 } && RemoveLabelIds is not { Count: > 0 };
+}
 
 /// <summary>A folder row as the API changes it.</summary>
 public sealed record LocalFolder(long Id, string PublicId, string Name, string DisplayName, string? Role);
@@ -30,14 +36,14 @@ public sealed class LocalChanges(ShardDirectory shards, ActionLog log, TimeProvi
         {
             await using var select = new MySqlCommand("""
                 SELECT m.public_id, m.is_read, m.is_starred, COALESCE(m.pending_folder_id, (SELECT MIN(u.folder_id) FROM imap_uids u WHERE u.message_id = m.id)),
-                       f.role, t.public_id, m.pending_folder_id
+                       f.role, t.public_id, m.pending_folder_id, m.labels_pending
                 FROM messages m LEFT JOIN threads t ON t.id = m.thread_id
                 LEFT JOIN folders f ON f.id = COALESCE(m.pending_folder_id, (SELECT MIN(u.folder_id) FROM imap_uids u WHERE u.message_id = m.id))
                 WHERE m.id = @id AND m.account_id = @account FOR UPDATE
                 """, connection, tx);
             select.Parameters.AddWithValue("@id", messageId);
             select.Parameters.AddWithValue("@account", accountId);
-            string publicId; bool read, starred; long? folderId, pendingFolderId; string? role, threadId;
+            string publicId; bool read, starred, labelsPending; long? folderId, pendingFolderId; string? role, threadId;
             await using (var r = await select.ExecuteReaderAsync(cancellationToken))
             {
                 if (!await r.ReadAsync(cancellationToken)) continue;
@@ -46,6 +52,7 @@ public sealed class LocalChanges(ShardDirectory shards, ActionLog log, TimeProvi
                 role = r.IsDBNull(4) ? null : r.GetString(4);
                 threadId = r.IsDBNull(5) ? null : r.GetString(5);
                 pendingFolderId = r.IsDBNull(6) ? null : r.GetInt64(6);
+                labelsPending = r.GetBoolean(7);
             }
             bool changed = false;
             if (change.Unread is bool unread && unread == read)
@@ -66,6 +73,20 @@ public sealed class LocalChanges(ShardDirectory shards, ActionLog log, TimeProvi
                 await SetAsync(connection, tx, messageId, "pending_folder_id", target, cancellationToken);
                 lastJob = await log.AppendAsync(connection, tx, accountId, SyncbackActionNames.Move, "message", publicId, messageId, new MovePayload(target, pendingFolderId), cancellationToken);
                 changed = true;
+            }
+            if (change.AddLabelIds is { Count: > 0 } || change.RemoveLabelIds is { Count: > 0 })
+            {
+                var current = await CurrentLabelsAsync(connection, tx, messageId, labelsPending, cancellationToken);
+                var next = new SortedSet<long>(current);
+                next.UnionWith(change.AddLabelIds ?? []);
+                next.ExceptWith(change.RemoveLabelIds ?? []);
+                if (!next.SetEquals(current))
+                {
+                    await SetPendingLabelsAsync(connection, tx, accountId, messageId, next, cancellationToken);
+                    lastJob = await log.AppendAsync(connection, tx, accountId, SyncbackActionNames.ChangeLabels, "message", publicId, messageId,
+                        new LabelsPayload([.. next.Except(current)], [.. current.Except(next)]), cancellationToken);
+                    changed = true;
+                }
             }
             if (!changed) continue;
             await ChangeLog.AppendAsync(connection, tx, accountId, "message", publicId, "update", clock, cancellationToken);
@@ -152,6 +173,10 @@ public sealed class LocalChanges(ShardDirectory shards, ActionLog log, TimeProvi
                 await cmd.ExecuteNonQueryAsync(cancellationToken);
                 break;
             }
+            case SyncbackActionNames.ChangeLabels:
+                // The labels the server has (its locations' X-GM-LABELS) show again, unless a later label write still waits.
+                await SettleLabelsAsync(connection, tx, action, cancellationToken);
+                break;
             case SyncbackActionNames.CreateFolder:
             {
                 await using var cmd = new MySqlCommand("DELETE FROM folders WHERE id = @id AND NOT EXISTS (SELECT 1 FROM imap_uids WHERE folder_id = @id)", connection, tx);
@@ -192,6 +217,55 @@ public sealed class LocalChanges(ShardDirectory shards, ActionLog log, TimeProvi
         cmd.Parameters.AddWithValue("@display", displayName);
         cmd.Parameters.AddWithValue("@role", role);
         return Convert.ToInt64(await cmd.ExecuteScalarAsync(cancellationToken));
+    }
+
+    /// <summary>The X-GM-LABELS the API shows for the message: the pending ones while a label write waits, else its locations'.</summary>
+    private static async Task<SortedSet<long>> CurrentLabelsAsync(MySqlConnection connection, MySqlTransaction tx, long messageId, bool pending, CancellationToken cancellationToken)
+    {
+        await using var cmd = new MySqlCommand(pending
+            ? "SELECT label_id FROM pending_message_labels WHERE message_id = @id"
+            : "SELECT DISTINCT l.label_id FROM imap_uids u JOIN imap_uid_labels l ON l.folder_id = u.folder_id AND l.uid = u.uid WHERE u.message_id = @id",
+            connection, tx);
+        cmd.Parameters.AddWithValue("@id", messageId);
+        var labels = new SortedSet<long>();
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+        while (await r.ReadAsync(cancellationToken)) labels.Add(r.GetInt64(0));
+        return labels;
+    }
+
+    private static async Task SetPendingLabelsAsync(MySqlConnection connection, MySqlTransaction tx, long accountId, long messageId, IEnumerable<long> labels, CancellationToken cancellationToken)
+    {
+        await using var cmd = new MySqlCommand("""
+            DELETE FROM pending_message_labels WHERE message_id = @id;
+            UPDATE messages SET labels_pending = 1, updated_at = UTC_TIMESTAMP(3) WHERE id = @id;
+            """, connection, tx);
+        cmd.Parameters.AddWithValue("@id", messageId);
+        var values = labels.Select((label, i) =>
+        {
+            cmd.Parameters.AddWithValue($"@l{i}", label);
+            return $"(@account, @id, @l{i})";
+        }).ToList();
+        if (values.Count > 0) cmd.CommandText += $"INSERT INTO pending_message_labels (account_id, message_id, label_id) VALUES {string.Join(", ", values)};";
+        cmd.Parameters.AddWithValue("@account", accountId);
+        await cmd.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Ends the pending-label view of a message once no other label write of it waits (<paramref name="settled"/> applied
+    /// or failed): from then on its locations' X-GM-LABELS show again.
+    /// </summary>
+    internal static async Task SettleLabelsAsync(MySqlConnection connection, MySqlTransaction tx, SyncbackAction settled, CancellationToken cancellationToken)
+    {
+        await using var cmd = new MySqlCommand($"""
+            UPDATE messages SET labels_pending = 0 WHERE id = @id AND NOT EXISTS (
+              SELECT 1 FROM syncback_actions a WHERE a.account_id = @account AND a.object_row_id = @id AND a.state = 'pending'
+                AND a.action = '{SyncbackActionNames.ChangeLabels}' AND a.id <> @action);
+            DELETE FROM pending_message_labels WHERE message_id = @id AND NOT EXISTS (SELECT 1 FROM messages WHERE id = @id AND labels_pending = 1);
+            """, connection, tx);
+        cmd.Parameters.AddWithValue("@id", settled.ObjectRowId);
+        cmd.Parameters.AddWithValue("@account", settled.AccountId);
+        cmd.Parameters.AddWithValue("@action", settled.Id);
+        await cmd.ExecuteNonQueryAsync(cancellationToken);
     }
 
     // column is one of a fixed set named in this file, never input.

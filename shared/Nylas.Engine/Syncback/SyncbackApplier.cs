@@ -66,6 +66,9 @@ public sealed partial class SyncbackApplier(ActionLog log, ShardDirectory shards
             case SyncbackActionNames.Move:
                 await ApplyMoveAsync(account, client, action, cancellationToken);
                 break;
+            case SyncbackActionNames.ChangeLabels:
+                await ApplyLabelsAsync(account, client, action, cancellationToken);
+                break;
             case SyncbackActionNames.CreateFolder:
             case SyncbackActionNames.UpdateFolder:
             case SyncbackActionNames.DeleteFolder:
@@ -100,6 +103,75 @@ public sealed partial class SyncbackApplier(ActionLog log, ShardDirectory shards
             }
         }
         await CompleteAsync(account, action, null, cancellationToken);
+    }
+
+    /// <summary>
+    /// Gmail: <c>UID STORE +X-GM-LABELS</c> / <c>-X-GM-LABELS</c> at the message's locations (All Mail, Trash or Spam). System
+    /// labels go by their backslash names, the user's by their full names; a label deleted meanwhile is left out. Once
+    /// applied, the locations' labels in the mirror change the same way, so nothing flips back before the next sync reads them.
+    /// </summary>
+    private async Task ApplyLabelsAsync(Account account, ImapClient client, SyncbackAction action, CancellationToken cancellationToken)
+    {
+        var payload = action.Read<LabelsPayload>();
+        var names = await GmailLabelNamesAsync(account, payload.Added.Concat(payload.Removed), cancellationToken);
+        var added = payload.Added.Where(names.ContainsKey).ToList();
+        var removed = payload.Removed.Where(names.ContainsKey).ToList();
+        var locations = await LoadLocationsAsync(account, action.ObjectRowId, cancellationToken);
+        if (locations.Count == 0) throw new ActionRefusedException("The message is not on the server (yet).");
+        foreach (var (folderName, uids) in locations.GroupBy(l => l.FolderName, l => l.Uid).Select(g => (g.Key, g.ToList())))
+        {
+            var folder = await client.GetFolderAsync(folderName, cancellationToken);
+            await folder.OpenAsync(FolderAccess.ReadWrite, cancellationToken);
+            try
+            {
+                var ids = uids.Select(u => new UniqueId(u)).ToList();
+                if (added.Count > 0) await folder.AddLabelsAsync(ids, [.. added.Select(l => names[l])], silent: true, cancellationToken);
+                if (removed.Count > 0) await folder.RemoveLabelsAsync(ids, [.. removed.Select(l => names[l])], silent: true, cancellationToken);
+            }
+            finally
+            {
+                await folder.CloseAsync(expunge: false, cancellationToken);
+            }
+        }
+        await CompleteAsync(account, action, async tx =>
+        {
+            foreach (var location in locations)
+            {
+                await using var cmd = new MySqlCommand("", tx.Connection, tx);
+                cmd.Parameters.AddWithValue("@account", account.Id);
+                cmd.Parameters.AddWithValue("@folder", location.FolderId);
+                cmd.Parameters.AddWithValue("@uid", location.Uid);
+                foreach (var (label, i) in added.Select((l, i) => (l, i)))
+                {
+                    cmd.CommandText += $"INSERT IGNORE INTO imap_uid_labels (account_id, folder_id, uid, label_id) VALUES (@account, @folder, @uid, @a{i});";
+                    cmd.Parameters.AddWithValue($"@a{i}", label);
+                }
+                if (removed.Count > 0)
+                {
+                    cmd.CommandText += $"DELETE FROM imap_uid_labels WHERE folder_id = @folder AND uid = @uid AND label_id IN ({string.Join(", ", removed.Select((_, i) => $"@r{i}"))});";
+                    foreach (var (label, i) in removed.Select((l, i) => (l, i))) cmd.Parameters.AddWithValue($"@r{i}", label);
+                }
+                if (cmd.CommandText.Length > 0) await cmd.ExecuteNonQueryAsync(cancellationToken);
+            }
+            await LocalChanges.SettleLabelsAsync(tx.Connection!, tx, action, cancellationToken);
+        }, cancellationToken);
+    }
+
+    /// <summary>The X-GM-LABELS name of each label row that still exists: <c>\Inbox</c>, <c>\Important</c>, or the label's full name.</summary>
+    private async Task<Dictionary<long, string>> GmailLabelNamesAsync(Account account, IEnumerable<long> labelIds, CancellationToken cancellationToken)
+    {
+        var names = new Dictionary<long, string>();
+        foreach (long id in labelIds.Distinct())
+        {
+            await using var cmd = shards.Shard(account.ShardId).CreateCommand("SELECT name, role FROM folders WHERE id = @id AND account_id = @account");
+            cmd.Parameters.AddWithValue("@id", id);
+            cmd.Parameters.AddWithValue("@account", account.Id);
+            await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+            if (!await r.ReadAsync(cancellationToken)) continue;
+            string? role = r.IsDBNull(1) ? null : r.GetString(1);
+            names[id] = Sync.GmailLabels.LabelName(role, r.GetString(0));
+        }
+        return names;
     }
 
     /// <summary>
@@ -230,9 +302,13 @@ public sealed partial class SyncbackApplier(ActionLog log, ShardDirectory shards
                 try
                 {
                     var folder = await client.GetFolderAsync(payload.OldName!, cancellationToken);
-                    await folder.StatusAsync(StatusItems.Count, cancellationToken);
-                    // Refused rather than losing mail that reached the folder after the API checked it was empty.
-                    if (folder.Count > 0) throw new ActionRefusedException($"The folder holds {folder.Count} message(s) on the server.");
+                    // Refused rather than losing mail that reached the folder after the API checked it was empty. Deleting
+                    // a Gmail label only takes the label off its messages (they stay in All Mail): no check there.
+                    if (!account.UsesLabels)
+                    {
+                        await folder.StatusAsync(StatusItems.Count, cancellationToken);
+                        if (folder.Count > 0) throw new ActionRefusedException($"The folder holds {folder.Count} message(s) on the server.");
+                    }
                     await folder.DeleteAsync(cancellationToken);
                 }
                 catch (FolderNotFoundException)

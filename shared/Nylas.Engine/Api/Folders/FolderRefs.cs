@@ -14,14 +14,19 @@ internal static class FolderRefs
         MySqlDataSource shard, long accountId, bool withLabels, string keyColumn, string rowIds, CancellationToken cancellationToken)
     {
         var result = new Dictionary<long, List<ApiFolderRef>>();
-        // Only label (Gmail) accounts have rows in imap_uid_labels: a folder account skips that half.
+        // Only label (Gmail) accounts have rows in imap_uid_labels: a folder account skips that half. A message whose
+        // label write waits for the server shows the labels the API set (pending_message_labels) instead.
         string labels = withLabels
             ? $"""
               UNION
               SELECT {keyColumn}, f.id, f.public_id, f.role, f.display_name
               FROM messages m JOIN imap_uids u ON u.message_id = m.id
               JOIN imap_uid_labels l ON l.folder_id = u.folder_id AND l.uid = u.uid JOIN folders f ON f.id = l.label_id
-              WHERE {keyColumn} IN ({rowIds}) AND m.account_id = @account
+              WHERE {keyColumn} IN ({rowIds}) AND m.account_id = @account AND m.labels_pending = 0
+              UNION
+              SELECT {keyColumn}, f.id, f.public_id, f.role, f.display_name
+              FROM messages m JOIN pending_message_labels p ON p.message_id = m.id JOIN folders f ON f.id = p.label_id
+              WHERE {keyColumn} IN ({rowIds}) AND m.account_id = @account AND m.labels_pending = 1
               """
             : "";
         // DISTINCT: a thread's messages share folders (the UNION de-duplicates on its own, but may be left out).

@@ -14,7 +14,7 @@ namespace Nylas.Engine.Api.Folders;
 /// POST /folders, PUT and DELETE /folders/{id}: the mirror changes at once and the server's CREATE / RENAME / DELETE is
 /// queued (Syncback/); the answer carries the job status id. Folders with a role (inbox, sent, drafts, trash, spam,
 /// archive, all…) are the server's and cannot be renamed or deleted; a folder that holds messages is not deleted.
-/// Label accounts (Gmail) are refused for now: label writes are not applied yet.
+/// /labels does the same on Gmail, where a label is a mailbox: deleting one takes it off its messages, which stay in All Mail.
 /// </summary>
 public sealed class FolderWrites(FolderStore folders, LocalChanges changes, ShardDirectory shards, IAccountSyncControl sync)
 {
@@ -108,7 +108,7 @@ public sealed class FolderWrites(FolderStore folders, LocalChanges changes, Shar
             return account.UsesLabels
                 ? ApiResult.NotFound("This account organizes mail with labels (Gmail): use /labels, not /folders.")
                 : ApiResult.NotFound("This account organizes mail with folders: use /folders, not /labels.");
-        return labels ? ApiResult.BadRequest("Creating, renaming and deleting labels is not supported yet.") : null;
+        return null;
     }
 
     private async Task<FolderState?> FindAsync(Account account, string publicId, CancellationToken ct)

@@ -9,7 +9,8 @@ namespace Nylas.Engine.Api.Messages;
 /// <summary>
 /// The mail-server side of PUT /messages/{id} and PUT /threads/{id} (the handler, Api/Metadata, also writes metadata):
 /// <c>unread</c>, <c>starred</c> and <c>folder_id</c> change the mirror at once and are queued for the mail server
-/// (Syncback/), which the account's sync step applies in order. Label writes (Gmail) are refused for now.
+/// (Syncback/), which the account's sync step applies in order; on Gmail <c>label_ids</c> (X-GM-LABELS, and moves to and
+/// from Trash and Spam).
 /// </summary>
 public sealed class MessageUpdates(ShardDirectory shards, FolderStore folders, LocalChanges changes, IAccountSyncControl sync)
 {
@@ -30,18 +31,24 @@ public sealed class MessageUpdates(ShardDirectory shards, FolderStore folders, L
             if (folderValue.ValueKind != JsonValueKind.String) return (null, ApiResult.BadRequest("Invalid folder_id: expected a folder id."));
             folderPublicId = folderValue.GetString() is { Length: > 0 } given ? given : null;
         }
+        LabelChange? labels = null;
         if (body.TryGetProperty("label_ids", out var labelsValue) && labelsValue.ValueKind != JsonValueKind.Null)
         {
             if (labelsValue.ValueKind != JsonValueKind.Array || labelsValue.EnumerateArray().Any(v => v.ValueKind != JsonValueKind.String))
                 return (null, ApiResult.BadRequest("Invalid label_ids: expected an array of label ids."));
             var wanted = labelsValue.EnumerateArray().Select(v => v.GetString()!).ToHashSet(StringComparer.Ordinal);
-            if (!wanted.SetEquals(currentLabelIds))
-                return (null, account.UsesLabels
-                    ? ApiResult.BadRequest("Changing label_ids is not supported yet (labels are not written to Gmail yet); send the labels the object has, or leave label_ids out.")
-                    : ApiResult.BadRequest("This account organizes mail with folders: set folder_id, not label_ids."));
+            var current = currentLabelIds.ToHashSet(StringComparer.Ordinal);
+            if (!wanted.SetEquals(current))
+            {
+                if (!account.UsesLabels) return (null, ApiResult.BadRequest("This account organizes mail with folders: set folder_id, not label_ids."));
+                var (change, error) = await ParseLabelsAsync(account, wanted, current, ct);
+                if (change is null) return (null, error);
+                labels = change;
+            }
         }
         if (folderPublicId is not null && account.UsesLabels)
             return (null, ApiResult.BadRequest("This account organizes mail with labels (Gmail): set label_ids, not folder_id."));
+        if (labels is not null) return (new MessageChange(unread, starred, labels.MoveTo, labels.Add, labels.Remove), null);
 
         long? folderId = null;
         if (folderPublicId is not null)
@@ -51,6 +58,36 @@ public sealed class MessageUpdates(ShardDirectory shards, FolderStore folders, L
             folderId = folder.Id;
         }
         return (new MessageChange(unread, starred, folderId), null);
+    }
+
+    private sealed record LabelChange(long? MoveTo, IReadOnlyList<long> Add, IReadOnlyList<long> Remove);
+
+    /// <summary>
+    /// A Gmail label_ids change: user labels, inbox and important are X-GM-LABELS added and removed; trash and spam are where
+    /// the message sits, so adding one (or taking it off: back to All Mail) is a move; "all" follows from those. Sent, drafts
+    /// and starred are Gmail's own (starred is the <c>starred</c> field): changing them is refused.
+    /// </summary>
+    private async Task<(LabelChange? Change, ApiResult? Error)> ParseLabelsAsync(Account account, HashSet<string> wanted, HashSet<string> current, CancellationToken ct)
+    {
+        var rows = (await folders.ListAsync(account.ShardId, account.Id, ct)).ToDictionary(f => f.PublicId, StringComparer.Ordinal);
+        if (wanted.FirstOrDefault(id => !rows.ContainsKey(id)) is { } unknown) return (null, ApiResult.BadRequest($"Couldn't find label {unknown}"));
+        var added = wanted.Except(current).Select(id => rows[id]).ToList();
+        var removed = current.Except(wanted).Where(rows.ContainsKey).Select(id => rows[id]).ToList();
+        if (added.Concat(removed).FirstOrDefault(l => l.Role is "sent" or "drafts" or "starred") is { } own)
+            return (null, ApiResult.BadRequest(own.Role == "starred"
+                ? "The starred label follows the message's star: set starred instead of adding or removing the label."
+                : $"The {own.Role} label is Gmail's own: it cannot be added or removed."));
+        var locationsAdded = added.Where(l => l.Role is "trash" or "spam").ToList();
+        if (locationsAdded.Count > 1) return (null, ApiResult.BadRequest("A message is in trash or in spam, not both."));
+        long? moveTo = null;
+        if (locationsAdded.Count == 1) moveTo = locationsAdded[0].Id;
+        else if (removed.Any(l => l.Role is "trash" or "spam"))
+        {
+            if (rows.Values.FirstOrDefault(l => l.Role == "all") is not { } all) return (null, ApiResult.BadRequest("This account has no All Mail label to move the message back to."));
+            moveTo = all.Id;
+        }
+        static bool IsGmailLabel(FolderState l) => l.Role is not ("all" or "trash" or "spam");
+        return (new LabelChange(moveTo, [.. added.Where(IsGmailLabel).Select(l => l.Id)], [.. removed.Where(IsGmailLabel).Select(l => l.Id)]), null);
     }
 
     /// <summary>Applies the change to one message: Found is false when the account has no such message; JobId is the last action queued.</summary>
@@ -74,7 +111,7 @@ public sealed class MessageUpdates(ShardDirectory shards, FolderStore folders, L
             while (await r.ReadAsync(ct)) rows.Add(r.GetInt64(0));
         }
         if (rows.Count == 0) return (false, null);
-        if (change is { Unread: null, Starred: null, FolderId: null }) return (true, null);
+        if (change.IsEmpty) return (true, null);
         string? job = await changes.UpdateMessagesAsync(account.ShardId, account.Id, rows, change, skipSentAndDrafts, ct);
         // The action is committed: the wake only makes the account's sync apply it now rather than at its next cycle.
         if (job is not null) await sync.WakeAsync(account.Id, CancellationToken.None);
