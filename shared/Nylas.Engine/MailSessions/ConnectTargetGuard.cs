@@ -90,36 +90,47 @@ public sealed class ConnectTargetGuard(IOptions<NylasOptions> options)
         timeout.CancelAfter(TimeSpan.FromSeconds(options.Value.Sync.ConnectTimeoutSeconds));
         try
         {
-            var addresses = IPAddress.TryParse(host, out var literal) ? [literal] : await Dns.GetHostAddressesAsync(host, timeout.Token);
-            var allowed = addresses.Where(a => !IsRefused(a)).ToList();
-            if (allowed.Count == 0)
-                throw new PrivateNetworkRefusedException(addresses.Length == 0 ? $"'{host}' has no address." : Refusal(host));
-            SocketException? last = null;
-            foreach (var address in allowed)
-            {
-                var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-                try
-                {
-                    await socket.ConnectAsync(address, port, timeout.Token);
-                    return socket;
-                }
-                catch (SocketException ex)
-                {
-                    socket.Dispose();
-                    last = ex;
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            }
-            throw last!;
+            return await DialAllowedAsync(host, port, IsRefused, Refusal, timeout.Token);
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             throw new TimeoutException($"Connecting to {host}:{port} timed out after {options.Value.Sync.ConnectTimeoutSeconds} s.");
         }
+    }
+
+    /// <summary>
+    /// Resolves <paramref name="host"/> (an IP literal, bracketed or not, is taken as it is) and dials the addresses
+    /// <paramref name="isRefused"/> lets through, in order, until one answers: what is checked is what is connected to.
+    /// </summary>
+    /// <exception cref="PrivateNetworkRefusedException">The name has no address, or every address is refused (<paramref name="refusal"/> says why).</exception>
+    /// <exception cref="SocketException">No allowed address answered: the last one's error.</exception>
+    public static async Task<Socket> DialAllowedAsync(string host, int port, Func<IPAddress, bool> isRefused, Func<string, string> refusal, CancellationToken cancellationToken)
+    {
+        var addresses = IPAddress.TryParse(host.Trim('[', ']'), out var literal) ? [literal] : await Dns.GetHostAddressesAsync(host, cancellationToken);
+        var allowed = addresses.Where(a => !isRefused(a)).ToList();
+        if (allowed.Count == 0)
+            throw new PrivateNetworkRefusedException(addresses.Length == 0 ? $"'{host}' has no address." : refusal(host));
+        SocketException? last = null;
+        foreach (var address in allowed)
+        {
+            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                await socket.ConnectAsync(address, port, cancellationToken);
+                return socket;
+            }
+            catch (SocketException ex)
+            {
+                socket.Dispose();
+                last = ex;
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        }
+        throw last!;
     }
 
     /// <summary>

@@ -14,40 +14,16 @@ public interface IIngestQueue
 }
 
 /// <summary>Ingest batches as plain JSON on an Azure Storage queue (host.json sets messageEncoding none to match).</summary>
-public sealed class StorageQueueIngestQueue(QueueServiceClient queues, IOptions<NylasOptions> options) : IIngestQueue
+public sealed class StorageQueueIngestQueue(QueueServiceClient queues, IOptions<NylasOptions> options)
+    : StorageQueueChannel(queues, options.Value.Storage.IngestQueue), IIngestQueue
 {
     /// <summary>A storage queue message holds 64 KiB; stay well below with room for the envelope.</summary>
     private const int MaxQueueMessageBytes = 48 * 1024;
 
-    private readonly QueueClient _queue = queues.GetQueueClient(options.Value.Storage.IngestQueue);
-
-    public QueueClient Queue => _queue;
-
-    public QueueClient PoisonQueue => queues.GetQueueClient(options.Value.Storage.IngestQueue + "-poison");
-
-    public async Task EnsureCreatedAsync(CancellationToken cancellationToken = default)
-    {
-        await _queue.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
-        await PoisonQueue.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
-    }
-
     public async Task EnqueueAsync(IReadOnlyList<IngestMessage> messages, CancellationToken cancellationToken = default)
     {
         foreach (string body in IngestBatchCodec.Encode(messages, options.Value.Ingest.MessagesPerQueueMessage, MaxQueueMessageBytes))
-        {
-            await _queue.SendMessageAsync(body, cancellationToken);
-            _enqueued.Release();
-        }
-    }
-
-    // In a host that both syncs and ingests (the local host), the pump need not wait for its next poll.
-    private readonly SemaphoreSlim _enqueued = new(0);
-
-    /// <summary>Completes when this process queues something, or after <paramref name="timeout"/>.</summary>
-    public async Task WaitForEnqueueAsync(TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        if (await _enqueued.WaitAsync(timeout, cancellationToken))
-            while (_enqueued.CurrentCount > 0 && _enqueued.Wait(0)) { } // one wake-up for a burst
+            await SendAsync(body, cancellationToken);
     }
 }
 

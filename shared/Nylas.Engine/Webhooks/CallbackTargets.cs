@@ -82,31 +82,7 @@ public sealed class CallbackTargets(IOptions<NylasOptions> options)
 
     private async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
     {
-        string host = context.DnsEndPoint.Host;
-        var addresses = IPAddress.TryParse(host.Trim('[', ']'), out var literal) ? [literal] : await Dns.GetHostAddressesAsync(host, cancellationToken);
-        var allowed = addresses.Where(a => !IsRefused(a)).ToList();
-        if (allowed.Count == 0)
-            throw new PrivateNetworkRefusedException(addresses.Length == 0 ? $"'{host}' has no address." : Refusal(host));
-        SocketException? last = null;
-        foreach (var address in allowed)
-        {
-            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            try
-            {
-                await socket.ConnectAsync(address, context.DnsEndPoint.Port, cancellationToken);
-                return new NetworkStream(socket, ownsSocket: true);
-            }
-            catch (SocketException ex)
-            {
-                socket.Dispose();
-                last = ex;
-            }
-            catch
-            {
-                socket.Dispose();
-                throw;
-            }
-        }
-        throw last!;
+        var socket = await ConnectTargetGuard.DialAllowedAsync(context.DnsEndPoint.Host, context.DnsEndPoint.Port, IsRefused, Refusal, cancellationToken);
+        return new NetworkStream(socket, ownsSocket: true);
     }
 }

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Azure.Messaging.ServiceBus;
 using Azure.Storage.Queues;
-using Azure.Storage.Queues.Models;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -20,36 +19,12 @@ public interface IWebhookQueue
 /// either transport the queue only says "look at this pair"; order, retries and backoff are the database's
 /// (webhook_positions), so a message delivered twice or lost costs a look, never a delivery.
 /// </summary>
-public sealed class StorageQueueWebhookQueue(QueueServiceClient queues, IOptions<NylasOptions> options) : IWebhookQueue
+public sealed class StorageQueueWebhookQueue(QueueServiceClient queues, IOptions<NylasOptions> options)
+    : StorageQueueChannel(queues, options.Value.Storage.WebhookQueue), IWebhookQueue
 {
-    private readonly QueueClient _queue = queues.GetQueueClient(options.Value.Storage.WebhookQueue);
-
-    public QueueClient Queue => _queue;
-
-    public QueueClient PoisonQueue => queues.GetQueueClient(options.Value.Storage.WebhookQueue + "-poison");
-
-    public async Task EnsureCreatedAsync(CancellationToken cancellationToken = default)
-    {
-        await _queue.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
-        await PoisonQueue.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
-    }
-
     public async Task EnqueueAsync(IReadOnlyList<WebhookWork> work, CancellationToken cancellationToken)
     {
-        foreach (var item in work)
-        {
-            await _queue.SendMessageAsync(WebhookWorkCodec.Encode(item), cancellationToken);
-            _enqueued.Release();
-        }
-    }
-
-    private readonly SemaphoreSlim _enqueued = new(0);
-
-    /// <summary>Completes when this process queues something, or after <paramref name="timeout"/> (the local host's pump needs no poll then).</summary>
-    public async Task WaitForEnqueueAsync(TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        if (await _enqueued.WaitAsync(timeout, cancellationToken))
-            while (_enqueued.CurrentCount > 0 && _enqueued.Wait(0)) { }
+        foreach (var item in work) await SendAsync(WebhookWorkCodec.Encode(item), cancellationToken);
     }
 }
 
@@ -91,38 +66,8 @@ public sealed partial class WebhookQueuePump(StorageQueueWebhookQueue queue, Web
 
     private static readonly TimeSpan Lease = TimeSpan.FromMinutes(5);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var idleDelay = TimeSpan.FromMilliseconds(50);
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            QueueMessage[] batch;
-            try
-            {
-                batch = (await queue.Queue.ReceiveMessagesAsync(maxMessages: 32, visibilityTimeout: Lease, stoppingToken)).Value;
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { break; }
-            catch (Exception ex)
-            {
-                LogReceiveFailed(ex);
-                await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                continue;
-            }
-            if (batch.Length == 0)
-            {
-                await queue.WaitForEnqueueAsync(idleDelay, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                idleDelay = TimeSpan.FromMilliseconds(Math.Min(1000, idleDelay.TotalMilliseconds * 2));
-                continue;
-            }
-            idleDelay = TimeSpan.FromMilliseconds(50);
-            try
-            {
-                await Parallel.ForEachAsync(batch, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = stoppingToken },
-                    (message, ct) => new ValueTask(delivery.ProcessAsync(new StorageQueueDelivery(queue.Queue, queue.PoisonQueue, message), ct)));
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { break; }
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+        => queue.PumpAsync(Parallelism, Lease, delivery.ProcessAsync, LogReceiveFailed, stoppingToken);
 
     [LoggerMessage(EventId = 6010, Level = LogLevel.Warning, Message = "Webhook queue receive failed")]
     private partial void LogReceiveFailed(Exception ex);
@@ -159,27 +104,13 @@ public sealed partial class ServiceBusWebhookReceiver(
     TimeProvider time,
     ILogger<ServiceBusWebhookReceiver> logger) : BackgroundService
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        await using var processor = client.CreateProcessor(options.Value.Storage.WebhookQueue, new ServiceBusProcessorOptions
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+        => ServiceBusPump.RunAsync(client, options.Value.Storage.WebhookQueue, new ServiceBusProcessorOptions
         {
-            ReceiveMode = ServiceBusReceiveMode.PeekLock,
-            AutoCompleteMessages = false,
             MaxConcurrentCalls = 16,
             // One pair's work may take a minute (its budget) plus a slow receiver's timeout.
             MaxAutoLockRenewalDuration = TimeSpan.FromMinutes(10),
-        });
-        processor.ProcessMessageAsync += args =>
-            delivery.ProcessAsync(new ServiceBusDelivery(args.Message, new ProcessorSettlement(args), queue.Sender, time), args.CancellationToken);
-        processor.ProcessErrorAsync += args =>
-        {
-            LogReceiveFailed(args.ErrorSource.ToString(), args.Exception);
-            return Task.CompletedTask;
-        };
-        await processor.StartProcessingAsync(stoppingToken);
-        await Task.Delay(Timeout.Infinite, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        await processor.StopProcessingAsync(CancellationToken.None);
-    }
+        }, queue.Sender, time, delivery.ProcessAsync, LogReceiveFailed, stoppingToken);
 
     [LoggerMessage(EventId = 6012, Level = LogLevel.Warning, Message = "Service Bus webhook receiver error ({Source})")]
     private partial void LogReceiveFailed(string source, Exception ex);
