@@ -244,8 +244,17 @@ public sealed class SyncbackTests(SyncHostFixture host, ITestOutputHelper output
         await OkAsync(await http.PutAsync($"/messages/{w3}", Json(new JsonObject { ["folder_id"] = folderId })));
         await OkAsync(await http.PutAsync($"/messages/{w3}", Json(new JsonObject { ["folder_id"] = inbox, ["starred"] = true })));
         await OkAsync(await http.PutAsync($"/messages/{w2}", Json(new JsonObject { ["starred"] = false })));
+        string secondId = (await OkAsync(await http.PostAsync("/folders", Json(new JsonObject { ["display_name"] = "Second" })))).GetProperty("id").GetString()!;
+        await OkAsync(await http.PutAsync($"/messages/{w2}", Json(new JsonObject { ["folder_id"] = secondId })));
+        await OkAsync(await http.PutAsync($"/messages/{w1}", Json(new JsonObject { ["unread"] = false })));
+        await OkAsync(await http.PutAsync($"/messages/{w3}", Json(new JsonObject { ["unread"] = false })));
+        await OkAsync(await http.PutAsync($"/messages/{w3}", Json(new JsonObject { ["unread"] = true })));
+        await OkAsync(await http.PutAsync($"/messages/{w2}", Json(new JsonObject { ["folder_id"] = inbox })));
+        await OkAsync(await http.PutAsync($"/messages/{w1}", Json(new JsonObject { ["starred"] = false })));
+        await OkAsync(await http.PutAsync($"/messages/{w1}", Json(new JsonObject { ["starred"] = true })));
+        await OkAsync(await http.PutAsync($"/messages/{w3}", Json(new JsonObject { ["starred"] = false })));
         var pending = await http.GetFromJsonAsync<JsonElement>("/job-statuses?limit=100");
-        Assert.Equal(11, pending.GetArrayLength());
+        Assert.Equal(20, pending.GetArrayLength());
         Assert.All(pending.EnumerateArray(), j => Assert.Equal("pending", j.GetProperty("status").GetString()));
 
         await restart;
@@ -253,13 +262,18 @@ public sealed class SyncbackTests(SyncHostFixture host, ITestOutputHelper output
         var one = Assert.Single(await OnServerAsync(email, "w1"));
         Assert.Equal("Queued renamed", one.Folder);
         Assert.True(one.Flags.HasFlag(MessageFlags.Flagged));
+        Assert.True(one.Flags.HasFlag(MessageFlags.Seen));
         var two = Assert.Single(await OnServerAsync(email, "w2"));
+        Assert.Equal("INBOX", two.Folder);
         Assert.False(two.Flags.HasFlag(MessageFlags.Seen));
         Assert.False(two.Flags.HasFlag(MessageFlags.Flagged));
         var three = Assert.Single(await OnServerAsync(email, "w3"));
         Assert.Equal("INBOX", three.Folder);
-        Assert.True(three.Flags.HasFlag(MessageFlags.Flagged));
-        Assert.DoesNotContain("Queued", await ServerFoldersAsync(email));
+        Assert.False(three.Flags.HasFlag(MessageFlags.Flagged));
+        Assert.False(three.Flags.HasFlag(MessageFlags.Seen));
+        var folders = await ServerFoldersAsync(email);
+        Assert.DoesNotContain("Queued", folders);
+        Assert.Contains("Second", folders);
     }
 
     [Fact]
