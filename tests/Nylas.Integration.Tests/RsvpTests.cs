@@ -14,12 +14,49 @@ using IcalCalendar = Ical.Net.Calendar;
 
 namespace Nylas.Integration.Tests;
 
+/// <summary>The send fixture with loopback webhooks allowed and a receiver subscribed to event.updated.</summary>
+public sealed class RsvpFixture : SendFixture, IAsyncLifetime
+{
+    public WebhookReceiver Receiver { get; } = new();
+
+    protected override void Configure(Dictionary<string, string?> settings)
+    {
+        base.Configure(settings);
+        settings["Nylas:Storage:WebhookQueue"] = "webhooks-" + Guid.NewGuid().ToString("N")[..12];
+        settings["Nylas:Webhooks:AllowHttpLoopback"] = "true";
+        settings["Nylas:Webhooks:AllowedPrivateNetworks"] = "127.0.0.0/8";
+        settings["Nylas:Webhooks:PollMilliseconds"] = "100";
+    }
+
+    public new async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
+        await Receiver.StartAsync();
+        using var app = AppClient();
+        var body = new JsonObject { ["callback_url"] = Receiver.Url, ["triggers"] = new JsonArray("event.updated") };
+        using var created = await app.PostAsync($"/a/{ClientId}/webhooks", new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "text/plain"));
+        Assert.True(created.IsSuccessStatusCode, $"webhook subscription: {(int)created.StatusCode} {await created.Content.ReadAsStringAsync()}");
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await Receiver.DisposeAsync();
+        await base.DisposeAsync();
+    }
+
+    /// <summary>The event.updated deltas delivered so far for one event.</summary>
+    public List<JsonElement> EventUpdates(string eventId) => Receiver.Acknowledged
+        .SelectMany(p => JsonDocument.Parse(p.Body).RootElement.GetProperty("deltas").EnumerateArray())
+        .Where(d => d.GetProperty("type").GetString() == "event.updated" && d.GetProperty("object_data").GetProperty("id").GetString() == eventId)
+        .ToList();
+}
+
 /// <summary>
 /// POST /send-rsvp against the real Postfix and Dovecot: an invitation delivered into the account is answered, the
 /// organizer's mailbox receives the iMIP REPLY (read back and parsed with Ical.Net), the event shows the answer and
 /// the change feed has it; bad input and SMTP refusals are answered like /send's and change nothing.
 /// </summary>
-public class RsvpTests(SendFixture host) : IClassFixture<SendFixture>
+public class RsvpTests(RsvpFixture host) : IClassFixture<RsvpFixture>
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
     private static readonly DateTime Start = new(2027, 3, 8, 9, 30, 0, DateTimeKind.Utc);
@@ -154,6 +191,9 @@ public class RsvpTests(SendFixture host) : IClassFixture<SendFixture>
         var delta = Assert.Single(modified);
         Assert.Equal("modify", delta.GetProperty("event").GetString());
         Assert.Equal("yes", Participant(delta.GetProperty("attributes"), attendee.Email).GetProperty("status").GetString());
+
+        // The subscribed application hears of it: an event.updated webhook for the event.
+        Assert.NotNull(await TestStack.WaitUntilAsync(() => Task.FromResult(host.EventUpdates(eventId).Count > 0), Timeout));
 
         // Sent like any message: one copy in the account's Sent folder.
         Assert.Single(await ReadFolderAsync(attendee.Email, "Sent", $"Accepted: {invitation.Title}"));
