@@ -139,6 +139,9 @@ public sealed class ApiFunctions(ApiPipeline pipeline)
     [Function(nameof(Send))]
     public Task<IActionResult> Send([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "send")] HttpRequest req) => Run(req);
 
+    [Function(nameof(SendRsvp))]
+    public Task<IActionResult> SendRsvp([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "send-rsvp")] HttpRequest req) => Run(req);
+
     [Function(nameof(ListAccounts))]
     public Task<IActionResult> ListAccounts([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "a/{clientId}/accounts")] HttpRequest req) => Run(req);
 

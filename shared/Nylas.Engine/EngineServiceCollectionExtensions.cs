@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.Api;
+using Nylas.Engine.Calendar;
 using Nylas.Engine.Connect;
 using Nylas.Engine.Hosting;
 using Nylas.Engine.Ingest;
@@ -67,6 +68,7 @@ public static class EngineServiceCollectionExtensions
             .AddSyncback()
             .AddConnect()
             .AddSending()
+            .AddCalendar()
             .AddApi();
     }
 

@@ -19,7 +19,7 @@ public partial class ModuleDependencyTests
         ["Webhooks"],
         ["Ingest"],
         ["Sync", "Syncback"],
-        ["Connect", "Sending"],
+        ["Connect", "Sending", "Calendar"],
         ["Api", "Hosting"],
     ];
 

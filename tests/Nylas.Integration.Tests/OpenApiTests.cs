@@ -308,6 +308,9 @@ public class OpenApiTests(ReadApiFixture host) : IClassFixture<ReadApiFixture>
         await Call("delete", "/files/{id}", $"/files/{ids["/files"]}", http, new JsonObject(), status: 400);
         // Sending: this fixture's accounts were connected without SMTP settings, a documented 400 (SendTests sends for real).
         await Call("post", "/send", "/send", http, new JsonObject { ["to"] = new JsonArray(new JsonObject { ["email"] = "someone@example.com" }), ["body"] = "<p>hi</p>" }, status: 400);
+        // RSVP: the same (RsvpTests answers for real); an unknown event is a 404.
+        await Call("post", "/send-rsvp", "/send-rsvp", http, new JsonObject { ["event_id"] = ids["/events"], ["status"] = "yes" }, status: 400);
+        await Call("post", "/send-rsvp", "/send-rsvp", http, new JsonObject { ["event_id"] = "0000000000000000000000000", ["status"] = "yes" }, status: 404);
 
         // Errors: unknown parameter, bad id, unknown object, no credentials, wrong credentials.
         await CheckAsync("/messages", "get", Get("/messages?colour=red"), http, expectStatus: 400);

@@ -366,6 +366,12 @@ public partial class ReadApiTests(ReadApiFixture host) : IClassFixture<ReadApiFi
             Assert.Empty(await ListAsync(list, host.B.Token));
             Assert.Equal(0, await CountAsync(list, host.B.Token));
         }
+
+        // Writes that name an object of A's by id in their body: not found for B (POST /send-rsvp answers A's invitation).
+        using var rsvp = await b.PostAsync("/send-rsvp", new StringContent($"{{\"event_id\":\"{First("/events")}\",\"status\":\"yes\"}}"));
+        string rsvpText = await rsvp.Content.ReadAsStringAsync();
+        Assert.True(rsvp.StatusCode == HttpStatusCode.NotFound, $"POST /send-rsvp with A's event: {(int)rsvp.StatusCode} {rsvpText}");
+        Assert.Equal("noreply", (await GetAsync($"/events/{First("/events")}")).GetProperty("participants")[0].GetProperty("status").GetString());
     }
 
     [Theory]

@@ -53,7 +53,7 @@ public sealed class SdkTourFixture : LocalHostFixture, IAsyncLifetime
             await imap.GetFolder(imap.PersonalNamespaces[0]).CreateAsync("Receipts", true);
             await imap.DisconnectAsync(true);
         }
-        Seed = BuildSeed(Email);
+        Seed = BuildSeed(Email, SendTo);
         foreach (var seed in Seed) await TestStack.AppendAsync(Email, seed.Mime, seed.Flags, seed.Folder);
 
         // The v2 native-auth flow, through the SDK: Nylas.connect.authorize() then Nylas.connect.token().
@@ -101,9 +101,10 @@ public sealed class SdkTourFixture : LocalHostFixture, IAsyncLifetime
 
     /// <summary>
     /// A three-message conversation, an attachment, an invitation, a mailing-list message that Bcc'd the
-    /// account and carries the search word, and a receipt filed outside the inbox.
+    /// account and carries the search word, and a receipt filed outside the inbox. The invitation's organizer is
+    /// <paramref name="organizer"/>, a mailbox the test server delivers to, so event.rsvp() can reach it.
     /// </summary>
-    private static List<SdkTourSeed> BuildSeed(string me)
+    private static List<SdkTourSeed> BuildSeed(string me, string organizer)
     {
         MimeMessage Message(string subject, string from, int hour, string body, string? to = null)
         {
@@ -128,7 +129,8 @@ public sealed class SdkTourFixture : LocalHostFixture, IAsyncLifetime
         contract.Body = builder.ToMessageBody();
 
         var invitation = Message("Invitation: Design review", "Boss <boss@example.org>", 4, "");
-        invitation.Body = TestStack.InvitationBody(me, "Design review", "Room 7", new DateTime(2026, 10, 12, 14, 0, 0, DateTimeKind.Utc), "Design review on Monday");
+        invitation.Body = TestStack.InvitationBody(me, "Design review", "Room 7", new DateTime(2026, 10, 12, 14, 0, 0, DateTimeKind.Utc), "Design review on Monday",
+            organizer: organizer);
 
         var lunch = Message("Lunch on Friday", "Erin Evans <erin@example.org>", 5,
             $"Shall we try the new {SearchWord} place on Friday?", to: "team@example.org");
@@ -645,5 +647,41 @@ public class SdkTourTests(SdkTourFixture host) : IClassFixture<SdkTourFixture>
         using var http = host.Client(host.Token);
         using var response = await http.GetAsync($"/files/{id}");
         Assert.Equal(System.Net.HttpStatusCode.NotFound, response.StatusCode);
+    }
+
+    // ---- RSVP: event.rsvp(); issue #10, Scope 8.
+
+    [Fact]
+    public async Task Event_rsvp_answers_the_invitation_and_the_organizer_receives_the_REPLY()
+    {
+        var rsvp = Result("event.rsvp");
+        string id = Result("rsvp: find the invitation").GetProperty("id").GetString()!;
+        JsonElement Mine(JsonElement e) => e.GetProperty("participants").EnumerateArray().Single(p => p.GetProperty("email").GetString() == host.Email);
+        // The SDK read the answer back into its event, and finds the same again.
+        foreach (var seen in new[] { rsvp.GetProperty("returned"), rsvp.GetProperty("found") })
+        {
+            Assert.Equal(id, seen.GetProperty("id").GetString());
+            Assert.Equal("yes", Mine(seen).GetProperty("status").GetString());
+            Assert.Equal("See you on Monday", Mine(seen).GetProperty("comment").GetString());
+        }
+
+        // Checked on the server: the event, and the REPLY delivered to the organizer (read with an IMAP client of its own).
+        using var http = host.Client(host.Token);
+        Assert.Equal("yes", Mine(await http.GetFromJsonAsync<JsonElement>($"/events/{id}")).GetProperty("status").GetString());
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await CountAsync(host.SendTo, "INBOX", "Accepted: Design review") == 1, TimeSpan.FromSeconds(60)));
+        using var imap = await TestStack.ConnectImapAsync(host.SendTo);
+        await imap.Inbox.OpenAsync(FolderAccess.ReadOnly);
+        var uid = Assert.Single(await imap.Inbox.SearchAsync(MailKit.Search.SearchQuery.SubjectContains("Accepted: Design review")));
+        var reply = await imap.Inbox.GetMessageAsync(uid);
+        await imap.DisconnectAsync(true);
+        var part = Assert.Single(reply.BodyParts.OfType<TextPart>(), p => p.ContentType.IsMimeType("text", "calendar"));
+        var calendar = Ical.Net.Calendar.Load(part.Text)!;
+        Assert.Equal("REPLY", calendar.Method);
+        var vevent = Assert.Single(calendar.Events);
+        Assert.Equal(Result("rsvp: find the invitation").GetProperty("ical_uid").GetString(), vevent.Uid);
+        var attendee = Assert.Single(vevent.Attendees);
+        Assert.Equal($"mailto:{host.Email}", attendee.Value!.ToString(), ignoreCase: true);
+        Assert.Equal("ACCEPTED", attendee.ParticipationStatus);
+        Assert.Equal("See you on Monday", Assert.Single(vevent.Comments));
     }
 }

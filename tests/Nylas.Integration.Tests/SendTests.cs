@@ -15,7 +15,7 @@ using Xunit;
 namespace Nylas.Integration.Tests;
 
 /// <summary>A short IDLE (the Sent folder is synced soon after a send), a low recipient cap and a small message limit.</summary>
-public sealed class SendFixture : ConnectFixture
+public class SendFixture : ConnectFixture
 {
     public const int MaxRecipients = 5;
     public const int MaxMessageBytes = 64 * 1024;

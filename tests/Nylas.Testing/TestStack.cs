@@ -138,17 +138,18 @@ public static class TestStack
     /// <summary>
     /// The body of an organizer's iTIP message to <paramref name="attendee"/> (an invitation, <c>REQUEST</c>, or a
     /// <c>CANCEL</c>), as calendar clients send it: a plain-text part and a text/calendar part for a one-hour event
-    /// from <paramref name="startUtc"/>; a fresh UID unless <paramref name="uid"/> names the event to update.
+    /// from <paramref name="startUtc"/>; a fresh UID unless <paramref name="uid"/> names the event to update. The
+    /// organizer is Boss &lt;boss@example.org&gt; unless <paramref name="organizer"/> names another address.
     /// </summary>
     public static MimeEntity InvitationBody(string attendee, string summary, string location, DateTime startUtc, string text,
-        string? uid = null, string method = "REQUEST", int sequence = 0)
+        string? uid = null, string method = "REQUEST", int sequence = 0, string organizer = "boss@example.org")
     {
         static string Utc(DateTime t) => t.ToString("yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture);
         string ics = string.Join("\r\n",
             "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Nylas tests//EN", $"METHOD:{method}",
             "BEGIN:VEVENT", $"UID:{uid ?? $"{Guid.NewGuid():N}@example.org"}", $"SEQUENCE:{sequence}", $"DTSTAMP:{Utc(startUtc.AddDays(-7))}",
             $"DTSTART:{Utc(startUtc)}", $"DTEND:{Utc(startUtc.AddHours(1))}", $"SUMMARY:{summary}", $"LOCATION:{location}",
-            "ORGANIZER;CN=Boss:mailto:boss@example.org",
+            $"ORGANIZER;CN=Boss:mailto:{organizer}",
             $"ATTENDEE;CN=Me;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:{attendee}",
             method == "CANCEL" ? "STATUS:CANCELLED" : "STATUS:CONFIRMED", "END:VEVENT", "END:VCALENDAR", "");
         var calendar = new TextPart("calendar") { Text = ics };

@@ -411,6 +411,23 @@ async function tour() {
     await step('messages.find raw sent', [raw], async () => message(await nylas.messages.find(raw.id)));
   }
 
+  // ---- RSVP (issue #10, Scope 8) ----------------------------------------------------------------
+  // event.rsvp(status, comment) posts {event_id, status, comment} to /send-rsvp and reads the answer back into the
+  // event. The seeded invitation's organizer is NYLAS_TOUR_SEND_TO, so the REPLY is delivered where SdkTourTests reads it.
+  if (sendTo) {
+    const answer = (e) => ({
+      id: e.id,
+      ical_uid: e.iCalUID,
+      participants: (e.participants || []).map((p) => ({ email: p.email, status: p.status, comment: p.comment })),
+    });
+    const invited = await step('rsvp: find the invitation', [], async () => (await nylas.events.list({ title: 'Design review' }))[0], answer);
+    await step('event.rsvp', [invited], async () => {
+      const returned = await invited.rsvp('yes', 'See you on Monday');
+      return { returned: answer(returned), found: answer(await nylas.events.find(invited.id)) };
+    });
+  }
+  // ---- end of RSVP --------------------------------------------------------------------------------
+
   return { sdk: { name: 'nylas', version: SDK_VERSION, node: process.version }, steps };
 }
 

@@ -112,6 +112,10 @@ public static class IcsEventReader
             _ => EventStatuses.Confirmed,
         };
 
+        // A REPLY's COMMENT is what its one attendee wrote with the answer (RFC 5546 3.2.3).
+        string? replyComment = method == "REPLY" && e.Attendees.Count == 1 && e.Comments.Count > 0
+            ? string.Join("\n", e.Comments.Select(c => c.Trim())) : null;
+
         return new ParsedEvent
         {
             Uid = uid,
@@ -122,7 +126,8 @@ public static class IcsEventReader
             Location = e.Location ?? "",
             Organizer = e.Organizer is { } organizer ? new EventPerson(organizer.CommonName?.Trim() ?? "", Email(organizer.Value, organizer.Parameters.Get("EMAIL"))) : null,
             Participants = e.Attendees.Select(a => new EventParticipant(
-                a.CommonName?.Trim() ?? "", Email(a.Value, a.Parameters.Get("EMAIL")), ParticipantStatuses.FromPartStat(a.ParticipationStatus))).ToArray(),
+                a.CommonName?.Trim() ?? "", Email(a.Value, a.Parameters.Get("EMAIL")), ParticipantStatuses.FromPartStat(a.ParticipationStatus),
+                replyComment)).ToArray(),
             Status = status,
             Busy = !string.Equals(e.Transparency?.Trim(), "TRANSPARENT", StringComparison.OrdinalIgnoreCase),
             When = when,

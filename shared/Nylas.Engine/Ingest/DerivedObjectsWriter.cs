@@ -133,7 +133,7 @@ internal sealed class DerivedObjectsWriter(MySqlConnection connection, MySqlTran
 
             ParsedEvent? next = method switch
             {
-                "REPLY" when storedJson is not null => MergeReply(JsonSerializer.Deserialize<ParsedEvent>(storedJson, ApiJson.Options)!, e),
+                "REPLY" when storedJson is not null => InvitationReply.Apply(JsonSerializer.Deserialize<ParsedEvent>(storedJson, ApiJson.Options)!, e.Participants),
                 "REPLY" => null, // a reply to an invitation we never saw: nothing to update
                 "CANCEL" when e.Sequence >= storedSequence => e with { Status = EventStatuses.Cancelled },
                 _ when e.Sequence >= storedSequence => e,
@@ -142,11 +142,15 @@ internal sealed class DerivedObjectsWriter(MySqlConnection connection, MySqlTran
             if (next is null) continue;
             string json = JsonSerializer.Serialize(next, ApiJson.Options);
             int sequence = method == "REPLY" ? storedSequence : e.Sequence;
+            // A reply that changes nothing (the account's own answer, filed in Sent after POST /send-rsvp recorded it) is no change.
+            if (method == "REPLY" && json == storedJson) continue;
             if (rowId is long id)
             {
+                // The event stays the invitation's: a reply updates an attendee, it does not become the event's message.
                 await using var update = new MySqlCommand("""
-                    UPDATE events SET sequence = @seq, message_id = @message, status = @status, data_json = @json, updated_at = @now WHERE id = @id
+                    UPDATE events SET sequence = @seq, message_id = IF(@reply, message_id, @message), status = @status, data_json = @json, updated_at = @now WHERE id = @id
                     """, connection, tx);
+                update.Parameters.AddWithValue("@reply", method == "REPLY");
                 update.Parameters.AddWithValue("@seq", sequence);
                 update.Parameters.AddWithValue("@message", messageRowId);
                 update.Parameters.AddWithValue("@status", next.Status);
@@ -177,15 +181,6 @@ internal sealed class DerivedObjectsWriter(MySqlConnection connection, MySqlTran
                 await ChangeLog.AppendAsync(connection, tx, accountId, "event", publicId, "insert", clock, ct);
             }
         }
-    }
-
-    private static ParsedEvent MergeReply(ParsedEvent stored, ParsedEvent reply)
-    {
-        var statuses = reply.Participants.ToDictionary(p => p.Email.ToLowerInvariant(), p => p);
-        var participants = stored.Participants
-            .Select(p => statuses.TryGetValue(p.Email.ToLowerInvariant(), out var r) ? p with { Status = r.Status, Comment = r.Comment ?? p.Comment } : p)
-            .ToList();
-        return stored with { Participants = participants };
     }
 
     private async Task<long> EnsureCalendarAsync(CancellationToken ct)

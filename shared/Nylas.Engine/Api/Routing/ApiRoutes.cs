@@ -15,6 +15,7 @@ using Nylas.Engine.Api.JobStatuses;
 using Nylas.Engine.Api.Messages;
 using Nylas.Engine.Api.Metadata;
 using Nylas.Engine.Api.OpenApi;
+using Nylas.Engine.Api.Rsvp;
 using Nylas.Engine.Api.Send;
 using Nylas.Engine.Api.Threads;
 using Nylas.Engine.Api.Webhooks;
@@ -76,6 +77,7 @@ public static class ApiRoutes
         Get("StreamDelta", "delta/streaming", Account, (h, _) => S<DeltaApi>(h).StreamAsync(h)),
 
         new("Send", "POST", "send", Account, (h, _) => S<SendApi>(h).SendAsync(h), MaxBodyBytes: o => o.Send.MaxMessageBytes),
+        Post("SendRsvp", "send-rsvp", Account, (h, _) => S<RsvpApi>(h).SendAsync(h)),
 
         Get("ListAccounts", "a/{clientId}/accounts", Application, (h, _) => S<AccountsApi>(h).ListAsync(h)),
         Post("ConnectAccount", "a/{clientId}/accounts", Application, (h, _) => S<AccountsApi>(h).ConnectAsync(h), usesSyncControl: true),

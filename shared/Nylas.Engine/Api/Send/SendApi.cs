@@ -44,18 +44,24 @@ public sealed class SendApi(MessageSender sender, MessageQueries queries, MimeMe
         }
         catch (SendFailedException ex)
         {
-            var (status, errorType) = ex.Failure switch
-            {
-                SendFailure.InvalidCredentials => (StatusCodes.Status403Forbidden, "invalid_credentials"),
-                SendFailure.Rejected => (StatusCodes.Status402PaymentRequired, "message_rejected"),
-                SendFailure.Throttled => (StatusCodes.Status429TooManyRequests, "quota_exceeded"),
-                _ => (StatusCodes.Status503ServiceUnavailable, "service_unavailable"),
-            };
-            return ApiResult.Json(new SendErrorBody(errorType, ex.Message, ex.ServerError), status);
+            return Failed(ex);
         }
 
         if (sent.PublicId is { } id && await queries.GetAsync(account, id, expanded: false, ct) is { } stored) return ApiResult.Json(stored);
         return ApiResult.Json(Unfiled(account, sent.Raw, ct));
+    }
+
+    /// <summary>v2's answer to a send the SMTP server did not take (also POST /send-rsvp's).</summary>
+    internal static ApiResult Failed(SendFailedException ex)
+    {
+        var (status, errorType) = ex.Failure switch
+        {
+            SendFailure.InvalidCredentials => (StatusCodes.Status403Forbidden, "invalid_credentials"),
+            SendFailure.Rejected => (StatusCodes.Status402PaymentRequired, "message_rejected"),
+            SendFailure.Throttled => (StatusCodes.Status429TooManyRequests, "quota_exceeded"),
+            _ => (StatusCodes.Status503ServiceUnavailable, "service_unavailable"),
+        };
+        return ApiResult.Json(new SendErrorBody(errorType, ex.Message, ex.ServerError), status);
     }
 
     /// <summary>
