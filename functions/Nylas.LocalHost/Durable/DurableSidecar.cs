@@ -59,6 +59,10 @@ public sealed class DurableSidecar : IHostedService, IAsyncDisposable
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         if (_app is not null) await _app.StopAsync(cancellationToken);
+        // The sidecar only starts stopping the engine (without waiting), and the engine keeps renewing its partition leases
+        // until it is stopped: stopped here, it hands them back, so the next process (a restart) takes the task hub over
+        // at once instead of after the leases expire; while it stays in memory (a restart within one process) never.
+        await _service.StopAsync(isForced: true);
     }
 
     public async ValueTask DisposeAsync()
