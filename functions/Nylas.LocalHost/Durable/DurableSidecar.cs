@@ -62,7 +62,14 @@ public sealed class DurableSidecar : IHostedService, IAsyncDisposable
         // The sidecar only starts stopping the engine (without waiting), and the engine keeps renewing its partition leases
         // until it is stopped: stopped here, it hands them back, so the next process (a restart) takes the task hub over
         // at once instead of after the leases expire; while it stays in memory (a restart within one process) never.
-        await _service.StopAsync(isForced: true);
+        try
+        {
+            await _service.StopAsync(isForced: true).WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // The host's shutdown timeout: a work item the stopped worker never answered keeps its partition draining.
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -69,7 +69,6 @@ public sealed class OutboxApi(SendApi send, OutboxStore store, OutboxScheduler s
         var messageJson = Kept(root);
         var (content, problem) = await ComposeAsync(account, messageJson, null, ct);
         if (content is null) return problem!;
-        if (SendApi.NoSmtpSettings(account) is { } noSmtp) return noSmtp;
 
         var item = await store.CreateAsync(account.ShardId, account.Id, content, sendAt, retryLimit ?? DefaultRetryLimit(sendAt),
             created => scheduler.StartAsync(created, ct), ct);
@@ -103,6 +102,8 @@ public sealed class OutboxApi(SendApi send, OutboxStore store, OutboxScheduler s
         var account = request.Account;
         var item = await store.FindAsync(account.ShardId, account.Id, id, ct);
         if (item is null) return NotFound(id);
+        // Checked again under the row lock; this answers the ordinary case before a message is composed for nothing.
+        if (item.State != OutboxStates.Scheduled) return NotScheduled(item);
         var (root, bodyError) = await ReadBodyAsync(http);
         if (root is null) return bodyError!;
 
@@ -211,6 +212,8 @@ public sealed class OutboxApi(SendApi send, OutboxStore store, OutboxScheduler s
         using var body = new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(messageJson));
         var (message, problem) = await send.ReadJsonAsync(account, body, ct);
         if (message is null) return (null, problem);
+        // After the message (what is wrong with it is said whatever the account), before anything is stored.
+        if (SendApi.NoSmtpSettings(account) is { } noSmtp) return (null, noSmtp);
         message.MessageId = messageId ?? MimeUtils.GenerateMessageId(account.EmailAddress[(account.EmailAddress.LastIndexOf('@') + 1)..]);
         message.Headers.Remove(HeaderId.Date);
         using var mime = new MemoryStream();
