@@ -20,7 +20,9 @@ public sealed class OutboxScheduler(Func<DurableTaskClient> client)
     {
         var durable = client();
         var instance = await durable.GetInstanceAsync(InstanceId(itemId), getInputsAndOutputs: false, cancellationToken);
-        if (instance is not { RuntimeStatus: OrchestrationRuntimeStatus.Running or OrchestrationRuntimeStatus.Pending }) return;
+        // Also between two executions (continued as new): an event raised then reaches the next one.
+        if (instance is null || instance.RuntimeStatus is OrchestrationRuntimeStatus.Completed or OrchestrationRuntimeStatus.Failed
+            or OrchestrationRuntimeStatus.Terminated) return;
         await durable.RaiseEventAsync(InstanceId(itemId), OutboxDeliveryOrchestrator.ChangedEvent, new OutboxChange(dueAt), cancellationToken);
     }
 }
