@@ -20,9 +20,10 @@ public sealed class OutboxScheduler(Func<DurableTaskClient> client)
     {
         var durable = client();
         var instance = await durable.GetInstanceAsync(InstanceId(itemId), getInputsAndOutputs: false, cancellationToken);
-        // Also between two executions (continued as new): an event raised then reaches the next one.
-        if (instance is null || instance.RuntimeStatus is OrchestrationRuntimeStatus.Completed or OrchestrationRuntimeStatus.Failed
-            or OrchestrationRuntimeStatus.Terminated) return;
+        // Raised unless the delivery has ended: also between two executions (it reaches the next one) and for one just
+        // started whose status is not visible yet (the event waits in its queue behind the start).
+        if (instance?.RuntimeStatus is OrchestrationRuntimeStatus.Completed or OrchestrationRuntimeStatus.Failed or OrchestrationRuntimeStatus.Terminated)
+            return;
         await durable.RaiseEventAsync(InstanceId(itemId), OutboxDeliveryOrchestrator.ChangedEvent, new OutboxChange(dueAt), cancellationToken);
     }
 }
