@@ -141,6 +141,35 @@ public sealed class ApiFunctions(ApiPipeline pipeline)
 
     [Function(nameof(SendRsvp))]
     public Task<IActionResult> SendRsvp([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "send-rsvp")] HttpRequest req) => Run(req);
+    [Function(nameof(CreateOutbox))]
+    public Task<IActionResult> CreateOutbox([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "outbox")] HttpRequest req, [DurableClient] DurableTaskClient durable) => Run(req, durable);
+
+    [Function(nameof(ListOutbox))]
+    public Task<IActionResult> ListOutbox([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "outbox")] HttpRequest req) => Run(req);
+
+    [Function(nameof(GetOutbox))]
+    public Task<IActionResult> GetOutbox([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "outbox/{id}")] HttpRequest req) => Run(req);
+
+    [Function(nameof(UpdateOutbox))]
+    public Task<IActionResult> UpdateOutbox([HttpTrigger(AuthorizationLevel.Anonymous, "patch", Route = "outbox/{id}")] HttpRequest req, [DurableClient] DurableTaskClient durable) => Run(req, durable);
+
+    [Function(nameof(CancelOutbox))]
+    public Task<IActionResult> CancelOutbox([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "outbox/{id}")] HttpRequest req, [DurableClient] DurableTaskClient durable) => Run(req, durable);
+
+    [Function(nameof(CreateV2Outbox))]
+    public Task<IActionResult> CreateV2Outbox([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v2/outbox")] HttpRequest req, [DurableClient] DurableTaskClient durable) => Run(req, durable);
+
+    [Function(nameof(ListV2Outbox))]
+    public Task<IActionResult> ListV2Outbox([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v2/outbox")] HttpRequest req) => Run(req);
+
+    [Function(nameof(GetV2Outbox))]
+    public Task<IActionResult> GetV2Outbox([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v2/outbox/{id}")] HttpRequest req) => Run(req);
+
+    [Function(nameof(UpdateV2Outbox))]
+    public Task<IActionResult> UpdateV2Outbox([HttpTrigger(AuthorizationLevel.Anonymous, "patch", Route = "v2/outbox/{id}")] HttpRequest req, [DurableClient] DurableTaskClient durable) => Run(req, durable);
+
+    [Function(nameof(CancelV2Outbox))]
+    public Task<IActionResult> CancelV2Outbox([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "v2/outbox/{id}")] HttpRequest req, [DurableClient] DurableTaskClient durable) => Run(req, durable);
 
     [Function(nameof(ListAccounts))]
     public Task<IActionResult> ListAccounts([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "a/{clientId}/accounts")] HttpRequest req) => Run(req);

@@ -9,6 +9,7 @@ using Nylas.Engine.Connect;
 using Nylas.Engine.Hosting;
 using Nylas.Engine.Ingest;
 using Nylas.Engine.MailSessions;
+using Nylas.Engine.Outbox;
 using Nylas.Engine.Queues;
 using Nylas.Engine.Security;
 using Nylas.Engine.Sending;
@@ -69,6 +70,7 @@ public static class EngineServiceCollectionExtensions
             .AddConnect()
             .AddSending()
             .AddCalendar()
+            .AddOutbox()
             .AddApi();
     }
 
@@ -77,7 +79,10 @@ public static class EngineServiceCollectionExtensions
     /// gets it (the local host from DI; the Functions app from the running trigger's [DurableClient] binding).
     /// </summary>
     public static IServiceCollection AddDurableSyncControl(this IServiceCollection services, Func<IServiceProvider, Func<DurableTaskClient>> client)
-        => services.AddSingleton<IAccountSyncControl>(sp => new DurableAccountSyncControl(client(sp), sp.GetRequiredService<ILogger<DurableAccountSyncControl>>()));
+        => services
+            .AddSingleton<IAccountSyncControl>(sp => new DurableAccountSyncControl(client(sp), sp.GetRequiredService<ILogger<DurableAccountSyncControl>>()))
+            // The outbox's deliveries are orchestrations of the same durable client.
+            .AddSingleton(sp => new OutboxScheduler(client(sp)));
 
     /// <summary>Schema migrations and storage containers/queues; run once when a host starts.</summary>
     public static async Task PrepareStorageAsync(this IServiceProvider services, CancellationToken cancellationToken = default)

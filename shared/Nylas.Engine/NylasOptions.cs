@@ -30,6 +30,7 @@ public sealed class NylasOptions
     [ValidateObjectMembers] public WebhooksOptions Webhooks { get; set; } = new();
     [ValidateObjectMembers] public FilesOptions Files { get; set; } = new();
     [ValidateObjectMembers] public SendOptions Send { get; set; } = new();
+    [ValidateObjectMembers] public Nylas.Engine.Outbox.OutboxOptions Outbox { get; set; } = new();
     /// <summary>
     /// The ingest (and later webhook) transport: <c>StorageQueues</c> or <c>ServiceBus</c> (see Queues/IngestTransport, which
     /// validates it and reads the Service Bus connection).

@@ -43,10 +43,21 @@ public class LocalHostFixture : IAsyncLifetime
         // class's tests. The limit's own test sets it low.
         settings["Nylas:Connect:AttemptsPerMinutePerAddress"] = "1000";
         Configure(settings);
+        _settings = settings;
+        await StartAppAsync();
 
+        var (application, secret) = await App.Services.GetRequiredService<AccountStore>().CreateApplicationAsync("integration tests");
+        ClientId = application.ClientId;
+        ClientSecret = secret;
+    }
+
+    private Dictionary<string, string?> _settings = null!;
+
+    private async Task StartAppAsync()
+    {
         App = LocalHostApp.Build([], builder =>
         {
-            builder.Configuration.AddInMemoryCollection(settings);
+            builder.Configuration.AddInMemoryCollection(_settings);
             builder.WebHost.UseUrls("http://127.0.0.1:0");
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
         });
@@ -54,10 +65,18 @@ public class LocalHostFixture : IAsyncLifetime
         await App.StartAsync();
         string address = App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         BaseAddress = new Uri(address);
+    }
 
-        var (application, secret) = await App.Services.GetRequiredService<AccountStore>().CreateApplicationAsync("integration tests");
-        ClientId = application.ClientId;
-        ClientSecret = secret;
+    /// <summary>
+    /// Stops the host, runs <paramref name="whileStopped"/>, and starts a new one over the same databases, storage and
+    /// task hub (a restart of the process). It listens on another port: make new clients afterwards.
+    /// </summary>
+    public async Task RestartAsync(Func<Task>? whileStopped = null)
+    {
+        await App.StopAsync();
+        await App.DisposeAsync();
+        if (whileStopped is not null) await whileStopped();
+        await StartAppAsync();
     }
 
     /// <summary>Settings a fixture for one kind of test changes (e.g. a short IDLE so changes outside INBOX are seen quickly).</summary>

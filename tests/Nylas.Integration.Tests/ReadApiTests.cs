@@ -341,6 +341,11 @@ public partial class ReadApiTests(ReadApiFixture host) : IClassFixture<ReadApiFi
             // This read-only fixture makes no writes, so A has no job status to look for: the routes answer B's own (none).
             ["/job-statuses"] = ["/job-statuses"],
             ["/job-statuses/{id}"] = ["/job-statuses/0000000000000000000000000"],
+            // Likewise no outbox items (OutboxTests checks B against A's own scheduled message, with every method).
+            ["/outbox"] = ["/outbox"],
+            ["/outbox/{id}"] = ["/outbox/0000000000000000000000000"],
+            ["/v2/outbox"] = ["/v2/outbox"],
+            ["/v2/outbox/{id}"] = ["/v2/outbox/0000000000000000000000000"],
         };
         var accountGetRoutes = host.App.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .Where(e => e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods.Contains("GET") == true)

@@ -522,6 +522,48 @@ public class SdkTourTests(SdkTourFixture host) : IClassFixture<SdkTourFixture>
         Assert.Contains("draft.send()", Result("messages.find sent").GetProperty("snippet").GetString());
     }
 
+    [Fact]
+    public async Task Outbox_send_delivers_once_at_send_at_and_update_then_delete_cancel_the_other()
+    {
+        var scheduled = Result("outbox.send");
+        string subject = scheduled.GetProperty("subject").GetString()!;
+        long sendAt = scheduled.GetProperty("send_at").GetInt64();
+        Assert.Equal(scheduled.GetProperty("id").GetString(), scheduled.GetProperty("job_status_id").GetString());
+        Assert.Equal("pending", scheduled.GetProperty("status").GetString());
+        Assert.Equal("outbox", scheduled.GetProperty("action").GetString());
+        Assert.Equal(sendAt, scheduled.GetProperty("original_send_at").GetInt64());
+        Assert.Equal([host.SendTo], Strings(scheduled.GetProperty("to")));
+
+        // Delivered once by Postfix, stamped no earlier than send_at; the item names the sent message.
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await CountAsync(host.SendTo, "INBOX", subject) == 1, TimeSpan.FromSeconds(90)));
+        using (var imap = await TestStack.ConnectImapAsync(host.SendTo))
+        {
+            await imap.Inbox.OpenAsync(MailKit.FolderAccess.ReadOnly);
+            var uid = (await imap.Inbox.SearchAsync(MailKit.Search.SearchQuery.SubjectContains(subject))).Single();
+            Assert.True((await imap.Inbox.GetMessageAsync(uid)).Date.ToUnixTimeSeconds() >= sendAt, "sent before send_at");
+            await imap.DisconnectAsync(true);
+        }
+        using var http = host.Client(host.Token);
+        JsonElement item = default;
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () =>
+            (item = await http.GetFromJsonAsync<JsonElement>($"/outbox/{scheduled.GetProperty("id").GetString()}")).GetProperty("state").GetString() == "sent",
+            TimeSpan.FromSeconds(30)));
+        Assert.Equal(subject, (await http.GetFromJsonAsync<JsonElement>($"/messages/{item.GetProperty("message_id").GetString()}")).GetProperty("subject").GetString());
+        Assert.Equal(1, await CountAsync(host.Email, "Sent", subject));
+
+        // The other: moved an hour later by outbox.update(), then cancelled by outbox.delete(); never delivered.
+        var later = Result("outbox.send later");
+        var updated = Result("outbox.update");
+        Assert.Equal(later.GetProperty("id").GetString(), updated.GetProperty("id").GetString());
+        Assert.True(updated.GetProperty("send_at").GetInt64() >= later.GetProperty("send_at").GetInt64() + 3000);
+        Assert.Equal(later.GetProperty("send_at").GetInt64(), updated.GetProperty("original_send_at").GetInt64());
+        Assert.Equal(later.GetProperty("job_status_id").GetString(), Result("outbox.delete").GetProperty("job_status_id").GetString());
+        var cancelled = await http.GetFromJsonAsync<JsonElement>($"/v2/outbox/{later.GetProperty("id").GetString()}");
+        Assert.Equal("cancelled", cancelled.GetProperty("state").GetString());
+        Assert.Equal(0, cancelled.GetProperty("attempts").GetInt32());
+        Assert.Equal(0, await CountAsync(host.SendTo, "INBOX", later.GetProperty("subject").GetString()!));
+    }
+
     private static async Task<int> CountAsync(string user, string folderName, string subject)
     {
         using var client = await TestStack.ConnectImapAsync(user);

@@ -409,6 +409,39 @@ async function tour() {
         'MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSent as raw MIME by the SDK.\r\n',
     }).send()));
     await step('messages.find raw sent', [raw], async () => message(await nylas.messages.find(raw.id)));
+
+    // ---- Outbox (issue #10, Scope 7): outbox.send() schedules a draft a few seconds ahead (/v2/outbox, Bearer);
+    // a second one, an hour ahead, is moved by outbox.update() and cancelled by outbox.delete(). The test checks
+    // delivery (once, not before send_at) and that the cancelled one never goes.
+    const outboxJob = (j) => ({
+      id: j.id,
+      job_status_id: j.jobStatusId,
+      object: j.object,
+      action: j.action,
+      status: j.status,
+      send_at: unix(j.sendAt),
+      original_send_at: unix(j.originalSendAt),
+      subject: j.originalData ? j.originalData.subject : null,
+      to: j.originalData ? (j.originalData.to || []).map((p) => p.email) : [],
+    });
+    const soon = new Date(Math.ceil(Date.now() / 1000) * 1000 + 5000);
+    await step('outbox.send', [], async () => outboxJob(await nylas.outbox.send(nylas.drafts.build({
+      subject: `SDK tour outbox ${stamp}`,
+      body: '<p>Sent later by <b>outbox.send()</b>.</p>',
+      to: [{ name: 'Tour Receiver', email: sendTo }],
+    }), { sendAt: soon, retryLimitDatetime: new Date(soon.getTime() + 3600 * 1000) })));
+    const later = await step('outbox.send later', [], async () => outboxJob(await nylas.outbox.send(nylas.drafts.build({
+      subject: `SDK tour outbox cancelled ${stamp}`,
+      body: '<p>Never sent.</p>',
+      to: [{ name: 'Tour Receiver', email: sendTo }],
+    }), { sendAt: new Date(Date.now() + 3600 * 1000) })));
+    await step('outbox.update', [later], async () =>
+      outboxJob(await nylas.outbox.update(later.job_status_id, { sendAt: new Date(Date.now() + 7200 * 1000) })));
+    await step('outbox.delete', [later], async () => {
+      await nylas.outbox.delete(later.job_status_id);
+      return { job_status_id: later.job_status_id };
+    });
+    // ---- end of the outbox block
   }
 
   // ---- RSVP (issue #10, Scope 8) ----------------------------------------------------------------

@@ -34,6 +34,9 @@ public sealed class DurableSidecar : IHostedService, IAsyncDisposable
         });
     }
 
+    /// <summary>How long a stop waits for the engine to hand its leases back.</summary>
+    private static readonly TimeSpan EngineStopWait = TimeSpan.FromSeconds(5);
+
     public int Port { get; }
 
     public string Address => $"http://127.0.0.1:{Port}";
@@ -59,6 +62,18 @@ public sealed class DurableSidecar : IHostedService, IAsyncDisposable
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         if (_app is not null) await _app.StopAsync(cancellationToken);
+        // The sidecar only starts stopping the engine (without waiting), and the engine keeps renewing its partition leases
+        // until it is stopped: stopped here, it hands them back, so the next process (a restart) takes the task hub over
+        // at once instead of after the leases expire; while it stays in memory (a restart within one process) never.
+        try
+        {
+            await _service.StopAsync(isForced: true).WaitAsync(EngineStopWait, cancellationToken);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+        {
+            // A work item the stopped worker never answered keeps its partition draining: the stop goes on without it,
+            // and the next process gets that partition only once its lease has expired.
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -46,6 +46,7 @@ public static class ApiModule
         services.AddSingleton<Delta.DeltaApi>();
         services.AddSingleton<Send.SendApi>();
         services.AddSingleton<Rsvp.RsvpApi>();
+        services.AddSingleton<Outbox.OutboxApi>();
         return services;
     }
 }

@@ -1,4 +1,5 @@
 using Microsoft.DurableTask;
+using Nylas.Engine.Outbox;
 using Nylas.Engine.Sync;
 
 namespace Nylas.Engine.Hosting;
@@ -13,12 +14,14 @@ public static class EngineTasks
     public static readonly IReadOnlyDictionary<string, Type> Orchestrators = new Dictionary<string, Type>
     {
         [SyncTaskNames.AccountSync] = typeof(AccountSyncOrchestrator),
+        [OutboxTaskNames.Delivery] = typeof(OutboxDeliveryOrchestrator),
     };
 
     /// <summary>Activity names, each with its class.</summary>
     public static readonly IReadOnlyDictionary<string, Type> Activities = new Dictionary<string, Type>
     {
         [SyncTaskNames.SyncMailbox] = typeof(SyncMailboxActivity),
+        [OutboxTaskNames.SendAttempt] = typeof(OutboxSendAttemptActivity),
     };
 
     public static void Register(DurableTaskRegistry tasks)

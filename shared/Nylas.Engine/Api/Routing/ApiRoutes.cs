@@ -16,6 +16,7 @@ using Nylas.Engine.Api.Messages;
 using Nylas.Engine.Api.Metadata;
 using Nylas.Engine.Api.OpenApi;
 using Nylas.Engine.Api.Rsvp;
+using Nylas.Engine.Api.Outbox;
 using Nylas.Engine.Api.Send;
 using Nylas.Engine.Api.Threads;
 using Nylas.Engine.Api.Webhooks;
@@ -79,6 +80,11 @@ public static class ApiRoutes
         new("Send", "POST", "send", Account, (h, _) => S<SendApi>(h).SendAsync(h), MaxBodyBytes: o => o.Send.MaxMessageBytes),
         Post("SendRsvp", "send-rsvp", Account, (h, _) => S<RsvpApi>(h).SendAsync(h)),
 
+        // The outbox under both paths v2 had: /outbox, and /v2/outbox, which the v2 SDK calls. Each write starts or informs
+        // the item's delivery orchestration (so it binds the durable client).
+        .. OutboxRoutes("Outbox", "outbox"),
+        .. OutboxRoutes("V2Outbox", "v2/outbox"),
+
         Get("ListAccounts", "a/{clientId}/accounts", Application, (h, _) => S<AccountsApi>(h).ListAsync(h)),
         Post("ConnectAccount", "a/{clientId}/accounts", Application, (h, _) => S<AccountsApi>(h).ConnectAsync(h), usesSyncControl: true),
         Get("GetManagedAccount", "a/{clientId}/accounts/{id}", Application, (h, v) => S<AccountManagementApi>(h).GetAsync(h, Id(v))),
@@ -136,6 +142,16 @@ public static class ApiRoutes
 
     private static ApiRoute Delete(string name, string template, Func<HttpContext, RouteValueDictionary, Task<ApiResult>> handler)
         => new(name, "DELETE", template, Account, handler, UsesSyncControl: true);
+
+    private static ApiRoute[] OutboxRoutes(string name, string path) =>
+    [
+        new($"Create{name}", "POST", path, Account, (h, _) => S<OutboxApi>(h).CreateAsync(h), UsesSyncControl: true, MaxBodyBytes: o => o.Send.MaxMessageBytes),
+        Get($"List{name}", path, Account, (h, _) => S<OutboxApi>(h).ListAsync(h)),
+        Get($"Get{name}", path + "/{id}", Account, (h, v) => S<OutboxApi>(h).GetAsync(h, Id(v))),
+        new($"Update{name}", "PATCH", path + "/{id}", Account, (h, v) => S<OutboxApi>(h).UpdateAsync(h, Id(v)), UsesSyncControl: true,
+            MaxBodyBytes: o => o.Send.MaxMessageBytes),
+        new($"Cancel{name}", "DELETE", path + "/{id}", Account, (h, v) => S<OutboxApi>(h).CancelAsync(h, Id(v)), UsesSyncControl: true),
+    ];
 
     private static T S<T>(HttpContext http) where T : notnull => http.RequestServices.GetRequiredService<T>();
 

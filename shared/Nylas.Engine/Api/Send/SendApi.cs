@@ -33,9 +33,7 @@ public sealed class SendApi(MessageSender sender, MessageQueries queries, MimeMe
         var (message, problem) = raw ? await ReadRawAsync(account, body, ct) : await ReadJsonAsync(account, body, ct);
         if (message is null) return problem!;
         // Checked after the body, so a malformed request is told what is wrong with it whatever the account.
-        if (account.Smtp is null)
-            return ApiResult.BadRequest("This account has no SMTP settings: settings.smtp_host (with smtp_port, smtp_username and smtp_password " +
-                "when they differ from the defaults) was not given when it was connected. Connect it again with them to send.");
+        if (NoSmtpSettings(account) is { } noSmtp) return noSmtp;
 
         SentMessage sent;
         try
@@ -63,6 +61,11 @@ public sealed class SendApi(MessageSender sender, MessageQueries queries, MimeMe
         };
         return ApiResult.Json(new SendErrorBody(errorType, ex.Message, ex.ServerError), status);
     }
+
+    /// <summary>The 400 for an account that cannot send (connected without SMTP settings), else null.</summary>
+    public static ApiResult? NoSmtpSettings(Account account) => account.Smtp is not null ? null
+        : ApiResult.BadRequest("This account has no SMTP settings: settings.smtp_host (with smtp_port, smtp_username and smtp_password " +
+            "when they differ from the defaults) was not given when it was connected. Connect it again with them to send.");
 
     /// <summary>
     /// A sent message whose copy in Sent could not be made: shown from the bytes that were sent. Its id is not one
@@ -104,7 +107,11 @@ public sealed class SendApi(MessageSender sender, MessageQueries queries, MimeMe
         return (message, null);
     }
 
-    private async Task<(MimeMessage?, ApiResult?)> ReadJsonAsync(Account account, MemoryStream body, CancellationToken ct)
+    /// <summary>
+    /// A v2 JSON message (the draft fields) composed into the MIME to send, or the 4xx that names what is wrong with it.
+    /// Shared with POST /outbox, whose bodies are the same message with scheduling fields (ignored here).
+    /// </summary>
+    public async Task<(MimeMessage?, ApiResult?)> ReadJsonAsync(Account account, MemoryStream body, CancellationToken ct)
     {
         JsonElement root;
         try
