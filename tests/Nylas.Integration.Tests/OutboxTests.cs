@@ -25,6 +25,11 @@ public sealed class OutboxFixture : ConnectFixture
         base.Configure(settings);
         settings["Nylas:Outbox:RetrySeconds"] = "1";
         settings["Nylas:Outbox:MaxRetrySeconds"] = "2";
+        // The job.* webhooks of outbox items go to a receiver on loopback.
+        settings["Nylas:Storage:WebhookQueue"] = "webhooks-" + Guid.NewGuid().ToString("N")[..12];
+        settings["Nylas:Webhooks:AllowHttpLoopback"] = "true";
+        settings["Nylas:Webhooks:AllowedPrivateNetworks"] = "127.0.0.0/8";
+        settings["Nylas:Webhooks:PollMilliseconds"] = "100";
     }
 
     public sealed record Mailbox(string Email, string Token, string AccountId);
@@ -364,6 +369,40 @@ public class OutboxTests(OutboxFixture host) : IClassFixture<OutboxFixture>
         var refusedItem = await WaitForStateAsync(host, sender.Token, refusedId, i => i.GetProperty("state").GetString() == "failed", "failed");
         Assert.Equal(1, refusedItem.GetProperty("attempts").GetInt32());
         Assert.Contains("this test server only delivers to example.com", refusedItem.GetProperty("reason").GetString());
+    }
+
+    [Fact]
+    public async Task A_sent_item_fires_job_successful_once_about_the_sent_message_and_a_refused_one_job_failed()
+    {
+        await using var hooks = new WebhookReceiver();
+        await hooks.StartAsync();
+        using (var app = host.AppClient())
+        {
+            var body = new JsonObject { ["callback_url"] = hooks.Url, ["triggers"] = new JsonArray("job.successful", "job.failed") };
+            await JsonAsync(await app.PostAsync($"/a/{host.ClientId}/webhooks", new StringContent(body.ToJsonString(), Encoding.UTF8, "text/plain")), HttpStatusCode.OK);
+        }
+        var sender = await host.ConnectWithSmtpAsync("obj");
+        var receiver = await host.ConnectWithSmtpAsync("obk");
+        string sentId = (await ScheduleAsync(host, sender.Token, Message($"Job hook {Guid.NewGuid():N}", receiver.Email))).GetProperty("id").GetString()!;
+        string refusedId = (await ScheduleAsync(host, sender.Token, Message($"Job hook refused {Guid.NewGuid():N}", "someone@elsewhere.test"))).GetProperty("id").GetString()!;
+        var sent = await WaitForStateAsync(host, sender.Token, sentId, i => i.GetProperty("state").GetString() == "sent", "sent");
+        await WaitForStateAsync(host, sender.Token, refusedId, i => i.GetProperty("state").GetString() == "failed", "failed");
+
+        List<JsonElement> Jobs() => [.. hooks.Acknowledged.SelectMany(p => JsonDocument.Parse(p.Body).RootElement.GetProperty("deltas").EnumerateArray())
+            .Where(d => d.GetProperty("object_data").GetProperty("account_id").GetString() == sender.AccountId)];
+        Assert.NotNull(await TestStack.WaitUntilAsync(() => Task.FromResult(Jobs().Count >= 2), Deadline));
+        await Task.Delay(TimeSpan.FromSeconds(2)); // room for a duplicate to show
+        var jobs = Jobs();
+        // Each item has several change-log entries (scheduled, sending, sent): one webhook each all the same.
+        Assert.Equal(2, jobs.Count);
+        var success = Assert.Single(jobs, d => d.GetProperty("type").GetString() == "job.successful");
+        Assert.Equal("message", success.GetProperty("object").GetString());
+        Assert.Equal(sent.GetProperty("message_id").GetString(), success.GetProperty("object_data").GetProperty("id").GetString());
+        Assert.Equal(sentId, success.GetProperty("object_data").GetProperty("attributes").GetProperty("job_status_id").GetString());
+        Assert.Equal("outbox", success.GetProperty("object_data").GetProperty("attributes").GetProperty("action").GetString());
+        var failure = Assert.Single(jobs, d => d.GetProperty("type").GetString() == "job.failed");
+        Assert.Equal(refusedId, failure.GetProperty("object_data").GetProperty("attributes").GetProperty("job_status_id").GetString());
+        Assert.Contains("only delivers to example.com", failure.GetProperty("object_data").GetProperty("attributes").GetProperty("reason").GetString());
     }
 
     [Fact]

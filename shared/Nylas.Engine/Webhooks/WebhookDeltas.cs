@@ -28,14 +28,15 @@ public sealed class WebhookDeltas(ShardDirectory shards)
         // A job's "update" entry is its one change of state (pending to successful or failed), read when delivered.
         var jobIds = entries.Where(e => e.ObjectType == "job" && e.Command == "update").Select(e => e.ObjectPublicId).Distinct().ToList();
         var jobs = jobIds.Count > 0 && (triggers.Contains(WebhookTriggers.JobSuccessful) || triggers.Contains(WebhookTriggers.JobFailed))
-            ? await ReadJobsAsync(account, jobIds, cancellationToken) : [];
+            ? await ReadJobsAsync(account, jobIds, entries.Min(e => e.Seq), cancellationToken) : [];
 
         var deltas = new List<WebhookDelta>();
         foreach (var entry in entries)
         {
             if (entry.ObjectType == "job")
             {
-                if (entry.Command == "update" && jobs.TryGetValue(entry.ObjectPublicId, out var job)
+                // Only a job's last entry fires: an outbox item has several (rescheduled, sending, sent), all read as its final state.
+                if (entry.Command == "update" && jobs.TryGetValue(entry.ObjectPublicId, out var job) && job.LastSeq == entry.Seq
                     && WebhookTriggers.ForJobState(job.State) is { } jobType && triggers.Contains(jobType))
                     deltas.Add(JobDelta(account, entry, jobType, job));
                 continue;
@@ -135,20 +136,35 @@ public sealed class WebhookDeltas(ShardDirectory shards)
         return facts;
     }
 
-    private sealed record JobFacts(string State, string Action, string ObjectType, string ObjectPublicId, string? Error);
+    private sealed record JobFacts(string State, string Action, string ObjectType, string ObjectPublicId, string? Error, long LastSeq);
 
-    private async Task<Dictionary<string, JobFacts>> ReadJobsAsync(Account account, List<string> publicIds, CancellationToken cancellationToken)
+    /// <summary>
+    /// The jobs' outcomes: syncback actions (their object), and outbox items (action <c>outbox</c>, about the sent message
+    /// once there is one, else the item itself: sent is successful). With each job's last change-log entry since <paramref name="fromSeq"/>.
+    /// </summary>
+    private async Task<Dictionary<string, JobFacts>> ReadJobsAsync(Account account, List<string> publicIds, long fromSeq, CancellationToken cancellationToken)
     {
         await using var cmd = shards.Shard(account.ShardId).CreateCommand("");
+        string ids = Sql.InList(cmd, publicIds, "pid");
         cmd.CommandText = $"""
-            SELECT public_id, state, action, object_type, object_public_id, last_error FROM syncback_actions
-            WHERE account_id = @account AND public_id IN ({Sql.InList(cmd, publicIds, "pid")})
+            SELECT j.public_id, j.state, j.action, j.object_type, j.object_public_id, j.last_error,
+                   (SELECT MAX(t.seq) FROM transactions t WHERE t.account_id = @account AND t.seq >= @from AND t.object_type = 'job' AND t.object_public_id = j.public_id)
+            FROM (
+              SELECT public_id, state, action, object_type, object_public_id, last_error FROM syncback_actions
+              WHERE account_id = @account AND public_id IN ({ids})
+              UNION ALL
+              SELECT public_id, CASE state WHEN 'sent' THEN 'successful' ELSE state END, 'outbox', 'message',
+                     COALESCE(sent_message_public_id, public_id), last_error FROM outbox
+              WHERE account_id = @account AND public_id IN ({ids})
+            ) j
             """;
         cmd.Parameters.AddWithValue("@account", account.Id);
+        cmd.Parameters.AddWithValue("@from", fromSeq);
         var jobs = new Dictionary<string, JobFacts>(StringComparer.Ordinal);
         await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
         while (await r.ReadAsync(cancellationToken))
-            jobs[r.GetString(0)] = new JobFacts(r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5));
+            jobs[r.GetString(0)] = new JobFacts(r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5),
+                r.IsDBNull(6) ? 0 : r.GetInt64(6));
         return jobs;
     }
 
