@@ -277,6 +277,45 @@ public sealed class SyncbackTests(SyncHostFixture host, ITestOutputHelper output
     }
 
     [Fact]
+    public async Task Writes_answered_before_the_host_stops_are_applied_once_by_the_host_that_follows()
+    {
+        var (email, token, _) = await host.ConnectNewAccountAsync();
+        await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "survives a restart"));
+        string? messageId = null;
+        using (var http = host.Client(token))
+        {
+            Assert.NotNull(await TestStack.WaitUntilAsync(async () =>
+            {
+                var list = await http.GetFromJsonAsync<JsonElement>("/messages?limit=10");
+                messageId = list.GetArrayLength() == 1 ? list[0].GetProperty("id").GetString() : null;
+                return messageId is not null;
+            }, Timeout));
+
+            // With the server down the sync step cannot apply anything: the writes are certainly still only in the
+            // action log when the host stops, answered and not applied.
+            var restart = TestStack.RestartDovecotAsync(TimeSpan.FromSeconds(10));
+            Assert.NotNull(await TestStack.WaitUntilAsync(async () =>
+            {
+                try { using var probe = await TestStack.ConnectImapAsync(email); return false; }
+                catch (Exception) { return true; }
+            }, TimeSpan.FromSeconds(10)));
+            string folderId = (await OkAsync(await http.PostAsync("/folders", Json(new JsonObject { ["display_name"] = "Kept" })))).GetProperty("id").GetString()!;
+            await OkAsync(await http.PutAsync($"/messages/{messageId}", Json(new JsonObject { ["folder_id"] = folderId, ["starred"] = true })));
+            await host.RestartAsync(whileStopped: () => restart);
+        }
+
+        using var after = host.Client(token);
+        await AssertAllJobsSucceedAsync(after);
+        Assert.Equal(3, (await after.GetFromJsonAsync<JsonElement>("/job-statuses")).GetArrayLength());
+        var onServer = Assert.Single(await OnServerAsync(email, "survives a restart"));
+        Assert.Equal("Kept", onServer.Folder);
+        Assert.True(onServer.Flags.HasFlag(MessageFlags.Flagged));
+        Assert.Single(await ServerFoldersAsync(email), f => f == "Kept");
+        var message = await after.GetFromJsonAsync<JsonElement>($"/messages/{messageId}");
+        Assert.Equal("Kept", message.GetProperty("folder").GetProperty("display_name").GetString());
+    }
+
+    [Fact]
     public async Task Bad_input_is_a_clear_4xx_and_changes_nothing()
     {
         var (_, http, messages) = await AccountWithMessagesAsync("untouchable");
