@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.Api;
 using Nylas.Engine.Connect;
+using Nylas.Engine.Drafts;
 using Nylas.Engine.Hosting;
 using Nylas.Engine.Ingest;
 using Nylas.Engine.MailSessions;
@@ -65,6 +66,7 @@ public static class EngineServiceCollectionExtensions
             .AddSyncback()
             .AddConnect()
             .AddSending()
+            .AddDrafts()
             .AddApi();
     }
 

@@ -20,6 +20,7 @@ public partial class ModuleDependencyTests
         ["Ingest"],
         ["Sync", "Syncback"],
         ["Connect", "Sending"],
+        ["Drafts"],
         ["Api", "Hosting"],
     ];
 

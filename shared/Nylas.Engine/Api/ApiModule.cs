@@ -45,6 +45,7 @@ public static class ApiModule
         services.AddSingleton<Delta.DeltaObjects>();
         services.AddSingleton<Delta.DeltaApi>();
         services.AddSingleton<Send.SendApi>();
+        services.AddSingleton<Drafts.DraftsApi>();
         return services;
     }
 }

@@ -15,6 +15,10 @@ public static class SyncbackActionNames
     public const string CreateFolder = "create_folder";
     public const string UpdateFolder = "update_folder";
     public const string DeleteFolder = "delete_folder";
+    /// <summary>A draft's version APPENDed to Drafts, its earlier copies removed.</summary>
+    public const string SaveDraft = "save_draft";
+    /// <summary>A draft deleted or sent: every copy removed from the server, then its row.</summary>
+    public const string DeleteDraft = "delete_draft";
 
     public static bool IsFolderAction(string action) => action is CreateFolder or UpdateFolder or DeleteFolder;
 }
@@ -32,6 +36,9 @@ public sealed record FlagPayload(bool Value, bool Previous);
 
 /// <summary>A move into the folder row <paramref name="ToFolderId"/>; the message showed <paramref name="PreviousPendingFolderId"/> before.</summary>
 public sealed record MovePayload(long ToFolderId, long? PreviousPendingFolderId);
+
+/// <summary>The draft version an action is about; a save whose version is no longer the draft's is superseded by a later one.</summary>
+public sealed record DraftPayload(int Version);
 
 /// <summary>A folder create, rename or delete: the server name it has after the action, and the one before (rename, delete).</summary>
 public sealed record FolderPayload(string Name, string? OldName = null, string? OldDisplayName = null, string? OldRole = null);
