@@ -106,6 +106,8 @@ public class DraftTests(SendFixture host) : IClassFixture<SendFixture>
         var box = await host.ConnectWithSmtpAsync("drf");
         using var http = host.Client(box.Token);
         string subject = $"Draft plan {Guid.NewGuid():N}";
+        // Once the folder list is mirrored a new draft shows in Drafts at once (before, it shows in no folder until it is there).
+        await WaitAsync(async () => (await ListAsync(http, "/folders")).Any(f => f.GetProperty("name").GetString() == "drafts"), "no Drafts folder");
 
         var created = await CreateAsync(http, Draft(subject, "<p>first words</p>", "anna@example.com"));
         string id = Id(created);
@@ -117,6 +119,7 @@ public class DraftTests(SendFixture host) : IClassFixture<SendFixture>
         Assert.Equal("anna@example.com", created.GetProperty("to")[0].GetProperty("email").GetString());
         Assert.Contains("first words", created.GetProperty("body").GetString());
         Assert.False(string.IsNullOrEmpty(created.GetProperty("thread_id").GetString()));
+        Assert.Equal("drafts", created.GetProperty("folder").GetProperty("name").GetString());
         Assert.Equal(id, Id((await ListAsync(http, $"/drafts?subject={Uri.EscapeDataString(subject)}")).Single()));
         Assert.Equal(1, (await http.GetFromJsonAsync<JsonElement>("/drafts?view=count")).GetProperty("count").GetInt32());
         Assert.Empty(await ListAsync(http, $"/messages?subject={Uri.EscapeDataString(subject)}"));

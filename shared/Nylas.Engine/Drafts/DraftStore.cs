@@ -87,15 +87,17 @@ public sealed class DraftStore(
         await using var insert = new MySqlCommand("""
             INSERT INTO messages (account_id, public_id, data_sha256, size, message_id_header, in_reply_to, references_json,
               subject, from_json, to_json, cc_json, bcc_json, reply_to_json, date_unix, received_unix, snippet, body,
-              search_text, is_read, is_starred, is_sent, is_draft, draft_version, reply_to_message_id, created_at, updated_at)
+              search_text, is_read, is_starred, is_sent, is_draft, draft_version, reply_to_message_id, pending_folder_id, created_at, updated_at)
             VALUES (@account, @pid, @sha, @size, @mid, @irt, @refs, @subject, @from, @to, @cc, @bcc, @replyTo, @date,
-              @date, @snippet, @body, @search, 1, 0, 0, 1, 0, @replyToMessage, @now, @now);
+              @date, @snippet, @body, @search, 1, 0, 0, 1, 0, @replyToMessage,
+              (SELECT f.id FROM folders f WHERE f.account_id = @account AND f.role = 'drafts' ORDER BY f.id LIMIT 1), @now, @now);
             SELECT LAST_INSERT_ID();
             """, connection, tx);
         AddContent(insert.Parameters, parsed, sha, size, now, content.ReplyToMessageId);
         insert.Parameters.AddWithValue("@account", account.Id);
         insert.Parameters.AddWithValue("@pid", publicId);
         long rowId = Convert.ToInt64(await insert.ExecuteScalarAsync(cancellationToken));
+        // Shown in Drafts (pending_folder_id, as a move the server has not confirmed) until syncback has APPENDed it there.
         await ChangeLog.AppendAsync(connection, tx, account.Id, "draft", publicId, "insert", clock, cancellationToken);
         await new ThreadWriter(connection, tx, account.Id, clock).AssignAsync(threading, rowId, ThreadingInput.From(parsed, now, stableKey: sha), cancellationToken);
         await ReplaceFilesAsync(connection, tx, account.Id, rowId, content.Files, cancellationToken);

@@ -29,7 +29,7 @@ public sealed partial class SyncbackApplier
             await CompleteAsync(account, action, null, cancellationToken);
             return;
         }
-        var (draftsFolderId, draftsName) = await DraftsFolderAsync(account, cancellationToken)
+        var (draftsFolderId, draftsName) = await DraftsFolderAsync(account, client, cancellationToken)
             ?? throw new ActionRefusedException("The account has no Drafts folder (none with the \\Drafts special use or a Drafts name).");
         var folder = (ImapFolder)await client.GetFolderAsync(draftsName, cancellationToken);
 
@@ -54,10 +54,15 @@ public sealed partial class SyncbackApplier
         {
             await folder.CloseAsync(expunge: false, cancellationToken);
         }
+        // The version in Drafts replaces a copy another client kept elsewhere too.
+        await RemoveOutsideDraftsAsync(account, client, await LoadLocationsAsync(account, action.ObjectRowId, cancellationToken), draftsFolderId, cancellationToken);
 
         await CompleteAsync(account, action, async tx =>
         {
-            await using var cmd = new MySqlCommand("DELETE FROM imap_uids WHERE message_id = @message AND folder_id = @folder;", tx.Connection, tx);
+            await using var cmd = new MySqlCommand("""
+                DELETE FROM imap_uids WHERE message_id = @message;
+                UPDATE messages SET pending_folder_id = NULL WHERE id = @message AND pending_folder_id = @folder;
+                """, tx.Connection, tx);
             if (uid is { IsValid: true })
                 cmd.CommandText += "INSERT IGNORE INTO imap_uids (account_id, folder_id, uid, message_id, flags) VALUES (@account, @folder, @uid, @message, @flags);";
             // The server's bytes are what the sync will meet: the row takes their hash, so it links this row.
@@ -76,7 +81,7 @@ public sealed partial class SyncbackApplier
     private async Task ApplyDraftDeleteAsync(Account account, ImapClient client, SyncbackAction action, CancellationToken cancellationToken)
     {
         var draft = await LoadDraftAsync(account, action.ObjectRowId, cancellationToken);
-        var drafts = await DraftsFolderAsync(account, cancellationToken);
+        var drafts = await DraftsFolderAsync(account, client, cancellationToken);
         var locations = await LoadLocationsAsync(account, action.ObjectRowId, cancellationToken);
         if (drafts is { } d)
         {
@@ -92,20 +97,7 @@ public sealed partial class SyncbackApplier
                 await folder.CloseAsync(expunge: false, cancellationToken);
             }
         }
-        // A draft another client keeps outside Drafts (only \Draft marks it): removed where the mirror has it.
-        foreach (var group in locations.Where(l => drafts is not { } dd || l.FolderId != dd.Id).GroupBy(l => l.FolderName))
-        {
-            var folder = await client.GetFolderAsync(group.Key, cancellationToken);
-            await folder.OpenAsync(FolderAccess.ReadWrite, cancellationToken);
-            try
-            {
-                await RemoveAsync(account, client, folder, group.Select(l => new UniqueId(l.Uid)).ToList(), cancellationToken);
-            }
-            finally
-            {
-                await folder.CloseAsync(expunge: false, cancellationToken);
-            }
-        }
+        await RemoveOutsideDraftsAsync(account, client, locations, drafts?.Id, cancellationToken);
 
         await CompleteAsync(account, action, async tx =>
         {
@@ -120,6 +112,24 @@ public sealed partial class SyncbackApplier
             cmd.Parameters.AddWithValue("@account", account.Id);
             await cmd.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken);
+    }
+
+    /// <summary>A draft another client keeps outside Drafts (only \Draft marks it): removed where the mirror has it.</summary>
+    private async Task RemoveOutsideDraftsAsync(Account account, ImapClient client, List<Location> locations, long? draftsFolderId, CancellationToken cancellationToken)
+    {
+        foreach (var group in locations.Where(l => l.FolderId != draftsFolderId).GroupBy(l => l.FolderName))
+        {
+            var folder = await client.GetFolderAsync(group.Key, cancellationToken);
+            await folder.OpenAsync(FolderAccess.ReadWrite, cancellationToken);
+            try
+            {
+                await RemoveAsync(account, client, folder, group.Select(l => new UniqueId(l.Uid)).ToList(), cancellationToken);
+            }
+            finally
+            {
+                await folder.CloseAsync(expunge: false, cancellationToken);
+            }
+        }
     }
 
     /// <summary>The UIDs in the open Drafts folder holding a copy of the draft: by its X-INBOX-ID (any version) and where the mirror located it.</summary>
@@ -175,11 +185,19 @@ public sealed partial class SyncbackApplier
         return new DraftRow(r.GetString(0), r.GetInt32(1), r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3), r.GetInt64(4) != 0);
     }
 
-    private async Task<(long Id, string Name)?> DraftsFolderAsync(Account account, CancellationToken cancellationToken)
+    /// <summary>
+    /// The folder with the role drafts: from the mirror, or from the server's folder list when the mirror has none yet
+    /// (a draft saved right after the account was connected is applied before the step's first folder list).
+    /// </summary>
+    private async Task<(long Id, string Name)?> DraftsFolderAsync(Account account, ImapClient client, CancellationToken cancellationToken)
     {
-        await using var cmd = shards.Shard(account.ShardId).CreateCommand("SELECT id, name FROM folders WHERE account_id = @account AND role = 'drafts' ORDER BY id LIMIT 1");
-        cmd.Parameters.AddWithValue("@account", account.Id);
-        await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
-        return await r.ReadAsync(cancellationToken) ? (r.GetInt64(0), r.GetString(1)) : null;
+        await using (var cmd = shards.Shard(account.ShardId).CreateCommand("SELECT id, name FROM folders WHERE account_id = @account AND role = 'drafts' ORDER BY id LIMIT 1"))
+        {
+            cmd.Parameters.AddWithValue("@account", account.Id);
+            await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+            if (await r.ReadAsync(cancellationToken)) return (r.GetInt64(0), r.GetString(1));
+        }
+        var listed = await folderList.MirrorAsync(account, client, cancellationToken);
+        return listed.FirstOrDefault(f => f.State.Role == "drafts") is { Folder: not null } drafts ? (drafts.State.Id, drafts.Folder.FullName) : null;
     }
 }
