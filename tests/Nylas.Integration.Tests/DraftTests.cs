@@ -49,6 +49,7 @@ public class DraftTests(SendFixture host) : IClassFixture<SendFixture>
         body["unread"] = false;
         body["starred"] = false;
         body["folder"] = new JsonObject { ["name"] = "drafts", ["display_name"] = "Drafts" };
+        body["metadata"] = JsonNode.Parse(saved.GetProperty("metadata").GetRawText());
         return body;
     }
 
@@ -109,8 +110,12 @@ public class DraftTests(SendFixture host) : IClassFixture<SendFixture>
         // Once the folder list is mirrored a new draft shows in Drafts at once (before, it shows in no folder until it is there).
         await WaitAsync(async () => (await ListAsync(http, "/folders")).Any(f => f.GetProperty("name").GetString() == "drafts"), "no Drafts folder");
 
-        var created = await CreateAsync(http, Draft(subject, "<p>first words</p>", "anna@example.com"));
+        var firstBody = Draft(subject, "<p>first words</p>", "anna@example.com");
+        firstBody["metadata"] = new JsonObject { ["ticket"] = "T-7" };
+        var created = await CreateAsync(http, firstBody);
         string id = Id(created);
+        Assert.Equal("T-7", created.GetProperty("metadata").GetProperty("ticket").GetString());
+        Assert.Equal(id, Id((await ListAsync(http, "/drafts?metadata_pair=ticket:T-7")).Single()));
         Assert.Equal("draft", created.GetProperty("object").GetString());
         Assert.Equal(0, created.GetProperty("version").GetInt32());
         Assert.Equal(JsonValueKind.Null, created.GetProperty("reply_to_message_id").ValueKind);
@@ -139,6 +144,7 @@ public class DraftTests(SendFixture host) : IClassFixture<SendFixture>
             Assert.Equal(id, Id(saved));
             Assert.Equal(i, saved.GetProperty("version").GetInt32());
             Assert.Contains($"version {i}", saved.GetProperty("body").GetString());
+            Assert.Equal("T-7", saved.GetProperty("metadata").GetProperty("ticket").GetString());
         }
 
         // A stale version changes nothing: a 409 naming the current one.

@@ -15,7 +15,9 @@ using Nylas.Engine.Syncback;
 namespace Nylas.Engine.Drafts;
 
 /// <summary>What a draft holds: the composed fields, the message it answers and the files it attaches.</summary>
-public sealed record DraftContent(OutgoingMessage Message, string? ReplyToMessageId, IReadOnlyList<AttachedFile> Files);
+/// <param name="AlsoInTransaction">More of the same write (the API's metadata), run on the draft's row id inside its transaction.</param>
+public sealed record DraftContent(OutgoingMessage Message, string? ReplyToMessageId, IReadOnlyList<AttachedFile> Files,
+    Func<MySqlConnection, MySqlTransaction, long, CancellationToken, Task>? AlsoInTransaction = null);
 
 /// <summary>A saved draft as sending and the version check see it.</summary>
 public sealed record SavedDraft(long RowId, string PublicId, int Version, string Sha256);
@@ -101,6 +103,7 @@ public sealed class DraftStore(
         await ChangeLog.AppendAsync(connection, tx, account.Id, "draft", publicId, "insert", clock, cancellationToken);
         await new ThreadWriter(connection, tx, account.Id, clock).AssignAsync(threading, rowId, ThreadingInput.From(parsed, now, stableKey: sha), cancellationToken);
         await ReplaceFilesAsync(connection, tx, account.Id, rowId, content.Files, cancellationToken);
+        if (content.AlsoInTransaction is { } more) await more(connection, tx, rowId, cancellationToken);
         await log.AppendAsync(connection, tx, account.Id, SyncbackActionNames.SaveDraft, "draft", publicId, rowId, new DraftPayload(0), cancellationToken);
         await tx.CommitAsync(cancellationToken);
         return publicId;
@@ -155,6 +158,7 @@ public sealed class DraftStore(
             await TouchThreadAsync(connection, tx, account.Id, threadId.Value, cancellationToken);
         }
         await ReplaceFilesAsync(connection, tx, account.Id, rowId, content.Files, cancellationToken);
+        if (content.AlsoInTransaction is { } more) await more(connection, tx, rowId, cancellationToken);
         await log.AppendAsync(connection, tx, account.Id, SyncbackActionNames.SaveDraft, "draft", publicId, rowId, new DraftPayload(version), cancellationToken);
         await tx.CommitAsync(cancellationToken);
         return new DraftWrite(DraftWriteOutcome.Saved, publicId, version);

@@ -24,7 +24,8 @@ public sealed record DraftFields(
     string? ReplyToMessageId,
     bool HasReplyToMessageId,
     IReadOnlyList<string>? FileIds,
-    int? Version)
+    int? Version,
+    IReadOnlyDictionary<string, string>? Metadata = null)
 {
     /// <summary>The fields of <paramref name="root"/>, or every problem with them in one message.</summary>
     public static (DraftFields? Fields, string? Problem) Read(JsonElement root, Account account)

@@ -4,6 +4,7 @@ using Nylas.Core.Api;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.Api.Filtering;
 using Nylas.Engine.Api.Messages;
+using Nylas.Engine.Api.Metadata;
 using Nylas.Engine.Api.Routing;
 using Nylas.Engine.Drafts;
 using Nylas.Engine.Sending;
@@ -96,7 +97,10 @@ public sealed class DraftsApi(MessageQueries queries, DraftStore store, MessageS
             from.Sender(account),
             fields.To ?? Keep(current?.To), fields.Cc ?? Keep(current?.Cc), fields.Bcc ?? Keep(current?.Bcc), fields.ReplyTo ?? Keep(current?.ReplyTo),
             fields.Subject ?? current?.Subject ?? "", fields.Body ?? current?.Body ?? "", reply);
-        return (new DraftContent(message, replyTo, files), null);
+        // A draft's metadata is its message row's (so /drafts' metadata filters and the change feed read it as they do a message's).
+        var metadata = fields.Metadata;
+        return (new DraftContent(message, replyTo, files, metadata is null ? null
+            : (connection, tx, rowId, token) => ObjectMetadata.ReplaceAsync(connection, tx, account.Id, "message", rowId, metadata, token)), null);
     }
 
     private static IReadOnlyList<MimeKit.MailboxAddress> Keep(IReadOnlyList<ApiParticipant>? participants)
@@ -125,7 +129,11 @@ public sealed class DraftsApi(MessageQueries queries, DraftStore store, MessageS
         }
         if (root.ValueKind != JsonValueKind.Object) return (null, ApiResult.BadRequest("The body must be a JSON object."));
         var (fields, problem) = DraftFields.Read(root, account);
-        return fields is null ? (null, ApiResult.BadRequest(problem!)) : (fields, null);
+        if (fields is null) return (null, ApiResult.BadRequest(problem!));
+        // metadata as v2 kept it (the mirror only, never the server): the whole set on every save; null or absent keeps it.
+        if (!root.TryGetProperty("metadata", out var raw) || raw.ValueKind == JsonValueKind.Null) return (fields, null);
+        var (metadata, metadataError) = ObjectMetadata.Parse(raw);
+        return metadata is null ? (null, metadataError) : (fields with { Metadata = metadata }, null);
     }
 
     /// <summary>404 or the stale-version 409 (v2's body: invalid_request_error naming the current version); null when saved.</summary>
