@@ -181,22 +181,25 @@ public sealed class MessageWriter(ShardDirectory shards, ThreadingEngine threadi
 
     /// <summary>
     /// A draft copy whose bytes the row no longer has: an older version of a draft saved through the API (its
-    /// Message-ID is <see cref="DraftIds.MessageId"/>), met by the sync before syncback removed it.
+    /// Message-ID is <see cref="DraftIds.MessageId"/>), met by the sync before syncback removed it (the newest version's
+    /// bytes are the row's: syncback takes the server's hash when it APPENDs).
     /// It is that draft's, not a new one; only a copy that is a draft itself (\Draft or in Drafts) is taken, so a sent
     /// copy carrying the same Message-ID stays a message of its own.
     /// </summary>
     private static async Task<(long Id, string PublicId)?> FindApiDraftAsync(MySqlConnection connection, MySqlTransaction tx, IngestMessage ingest,
         ParsedMessage parsed, bool draftFlag, CancellationToken cancellationToken)
     {
-        if (DraftIds.PublicIdOf(parsed.MessageIdHeader) is not { } draftId) return null;
+        if (DraftIds.Parse(parsed.MessageIdHeader) is not var (draftId, version)) return null;
+        // Only an older version: a copy of the current one with other bytes is another client's edit, a draft of its own.
         await using var cmd = new MySqlCommand("""
             SELECT m.id, m.public_id FROM messages m
-            WHERE m.account_id = @account AND m.public_id = @pid AND m.is_draft = 1
+            WHERE m.account_id = @account AND m.public_id = @pid AND m.is_draft = 1 AND m.draft_version > @version
               AND (@draft OR EXISTS (SELECT 1 FROM folders f WHERE f.id = @folder AND f.role = 'drafts'))
             FOR UPDATE
             """, connection, tx);
         cmd.Parameters.AddWithValue("@account", ingest.AccountId);
         cmd.Parameters.AddWithValue("@pid", draftId);
+        cmd.Parameters.AddWithValue("@version", version);
         cmd.Parameters.AddWithValue("@draft", draftFlag);
         cmd.Parameters.AddWithValue("@folder", ingest.FolderId);
         await using var r = await cmd.ExecuteReaderAsync(cancellationToken);

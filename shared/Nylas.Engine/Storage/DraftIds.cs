@@ -16,10 +16,12 @@ public static partial class DraftIds
     /// <summary>The Message-ID (without angle brackets) of a draft's version.</summary>
     public static string MessageId(string publicId, int version, string domain) => $"{InboxId(publicId, version)}@{domain}";
 
-    /// <summary>The draft public id a Message-ID built by <see cref="MessageId"/> names, or null for any other Message-ID.</summary>
-    public static string? PublicIdOf(string? messageId)
-        => messageId is not null && DraftMessageId().Match(messageId) is { Success: true } m ? m.Groups[1].Value : null;
+    /// <summary>The draft and version a Message-ID built by <see cref="MessageId"/> names, or null for any other Message-ID.</summary>
+    public static (string PublicId, int Version)? Parse(string? messageId)
+        => messageId is not null && DraftMessageId().Match(messageId) is { Success: true } m
+            ? (m.Groups[1].Value, int.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture))
+            : null;
 
-    [GeneratedRegex(@"^([0-9a-z]{1,25})-[0-9]{1,9}@[^@\s]+$")]
+    [GeneratedRegex(@"^([0-9a-z]{1,25})-([0-9]{1,9})@[^@\s]+$")]
     private static partial Regex DraftMessageId();
 }
