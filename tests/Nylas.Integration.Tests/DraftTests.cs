@@ -382,7 +382,14 @@ public class DraftTests(SendFixture host) : IClassFixture<SendFixture>
 
         var stale = await ApiErrors.AssertAsync(await host.SendJsonAsync(sender.Token, new JsonObject { ["draft_id"] = id, ["version"] = 0 }), HttpStatusCode.Conflict);
         Assert.Contains("version 1", stale.GetProperty("message").GetString());
-        var sent = await OkAsync(await host.SendJsonAsync(sender.Token, new JsonObject { ["draft_id"] = id, ["version"] = 1 }), "POST /send");
+        // Two sends of it at once (a double click): one sends, the other is refused (being sent) or finds it gone.
+        var attempts = await Task.WhenAll(
+            host.SendJsonAsync(sender.Token, new JsonObject { ["draft_id"] = id, ["version"] = 1 }),
+            host.SendJsonAsync(sender.Token, new JsonObject { ["draft_id"] = id, ["version"] = 1 }));
+        var winner = attempts.Single(r => r.StatusCode == HttpStatusCode.OK);
+        var loser = attempts.Single(r => r != winner);
+        Assert.True(loser.StatusCode is HttpStatusCode.Conflict or HttpStatusCode.NotFound, $"second send: {(int)loser.StatusCode} {await loser.Content.ReadAsStringAsync()}");
+        var sent = await OkAsync(winner, "POST /send");
         Assert.Equal("message", sent.GetProperty("object").GetString());
         Assert.Equal(subject, sent.GetProperty("subject").GetString());
         Assert.Equal("sent", sent.GetProperty("folder").GetProperty("name").GetString());
@@ -403,6 +410,7 @@ public class DraftTests(SendFixture host) : IClassFixture<SendFixture>
         Assert.Equal(Id(sent), Id((await ListAsync(http, $"/messages?subject={Uri.EscapeDataString(subject)}")).Single()));
         await ApiErrors.AssertAsync(await host.SendJsonAsync(sender.Token, new JsonObject { ["draft_id"] = id, ["version"] = 1 }), HttpStatusCode.NotFound);
         Assert.Single(await ReadFolderAsync(sender.Email, "Sent", subject));
+        Assert.Single(await ReadFolderAsync(receiver.Email, "INBOX", subject));
         // The draft let go of the file when it was sent.
         await OkAsync(await http.SendAsync(new HttpRequestMessage(HttpMethod.Delete, $"/files/{fileId}")), "DELETE /files");
     }

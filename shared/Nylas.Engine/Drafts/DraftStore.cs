@@ -70,6 +70,38 @@ public sealed class DraftStore(
         return await r.ReadAsync(cancellationToken) ? new SavedDraft(r.GetInt64(0), r.GetString(1), r.GetInt32(2), r.GetString(3)) : null;
     }
 
+    /// <summary>
+    /// A lock on sending the draft (a MySQL user lock, so it holds across hosts), or null when another request holds it.
+    /// Disposing it releases it.
+    /// </summary>
+    public async Task<IAsyncDisposable?> LockForSendAsync(Account account, SavedDraft draft, CancellationToken cancellationToken)
+    {
+        var connection = await shards.Shard(account.ShardId).OpenConnectionAsync(cancellationToken);
+        // User lock names are limited to 64 characters: the row id is unique across shards.
+        string name = $"draft-send:{draft.RowId}";
+        await using (var cmd = new MySqlCommand("SELECT GET_LOCK(@name, 0)", connection))
+        {
+            cmd.Parameters.AddWithValue("@name", name);
+            if (Convert.ToInt64(await cmd.ExecuteScalarAsync(cancellationToken)) == 1) return new SendLock(connection, name);
+        }
+        await connection.DisposeAsync();
+        return null;
+    }
+
+    private sealed class SendLock(MySqlConnection connection, string name) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            if (connection.State == System.Data.ConnectionState.Open)
+            {
+                await using var cmd = new MySqlCommand("DO RELEASE_LOCK(@name)", connection);
+                cmd.Parameters.AddWithValue("@name", name);
+                await cmd.ExecuteNonQueryAsync();
+            }
+            await connection.DisposeAsync();
+        }
+    }
+
     /// <summary>The MIME of a saved draft as stored (and APPENDed to Drafts).</summary>
     public async Task<MimeMessage> LoadMimeAsync(SavedDraft draft, CancellationToken cancellationToken)
     {

@@ -43,6 +43,17 @@ public sealed class SendApi(
             return ApiResult.BadRequest("This account has no SMTP settings: settings.smtp_host (with smtp_port, smtp_username and smtp_password " +
                 "when they differ from the defaults) was not given when it was connected. Connect it again with them to send.");
 
+        // A saved draft is sent once: a second send of it while the first runs is refused, and one after it finds it gone.
+        await using var sending = draft is null ? null : await store.LockForSendAsync(account, draft, ct);
+        if (draft is not null && sending is null)
+            return ApiResult.Error(StatusCodes.Status409Conflict, "invalid_request_error", $"Draft {draft.PublicId} is being sent by another request.");
+        if (draft is not null)
+        {
+            // Read again under the lock: a send that held it before may have sent it (gone) or an update changed it.
+            if (await store.FindAsync(account, draft.PublicId, ct) is not { } still) return ApiResult.NotFound($"draft_id: couldn't find draft {draft.PublicId}");
+            if (still.Version != draft.Version) return DraftsApi.Refusal(new DraftWrite(DraftWriteOutcome.Stale, draft.PublicId, still.Version), draft.Version)!;
+        }
+
         SentMessage sent;
         try
         {
