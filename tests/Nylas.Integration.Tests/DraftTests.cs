@@ -278,6 +278,13 @@ public class DraftTests(SendFixture host) : IClassFixture<SendFixture>
         Assert.Equal(Id(replyDraft), Id(expanded.GetProperty("drafts").EnumerateArray().Single()));
         Assert.Equal("draft", expanded.GetProperty("drafts")[0].GetProperty("object").GetString());
         Assert.Equal(Id(messages[0]), Id(expanded.GetProperty("messages").EnumerateArray().Single()));
+
+        // A thread update changes its messages, not its drafts (their copy is replaced on each save).
+        await OkAsync(await http.PutAsync($"/threads/{threadId}", Json(new JsonObject { ["starred"] = true })), "PUT /threads");
+        Assert.True((await http.GetFromJsonAsync<JsonElement>($"/messages/{Id(messages[0])}")).GetProperty("starred").GetBoolean());
+        Assert.False((await http.GetFromJsonAsync<JsonElement>($"/drafts/{Id(replyDraft)}")).GetProperty("starred").GetBoolean());
+        // One job: the message's star; none for the draft.
+        Assert.Equal(["mark_starred"], (await ListAsync(http, "/job-statuses")).Select(j => j.GetProperty("action").GetString()!).ToArray());
     }
 
     [Fact]
