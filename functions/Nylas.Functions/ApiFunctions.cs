@@ -136,8 +136,23 @@ public sealed class ApiFunctions(ApiPipeline pipeline)
     [Function(nameof(StreamDelta))]
     public Task<IActionResult> StreamDelta([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "delta/streaming")] HttpRequest req) => Run(req);
 
+    [Function(nameof(ListDrafts))]
+    public Task<IActionResult> ListDrafts([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "drafts")] HttpRequest req) => Run(req);
+
+    [Function(nameof(GetDraft))]
+    public Task<IActionResult> GetDraft([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "drafts/{id}")] HttpRequest req) => Run(req);
+
+    [Function(nameof(CreateDraft))]
+    public Task<IActionResult> CreateDraft([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "drafts")] HttpRequest req, [DurableClient] DurableTaskClient durable) => Run(req, durable);
+
+    [Function(nameof(UpdateDraft))]
+    public Task<IActionResult> UpdateDraft([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "drafts/{id}")] HttpRequest req, [DurableClient] DurableTaskClient durable) => Run(req, durable);
+
+    [Function(nameof(DeleteDraft))]
+    public Task<IActionResult> DeleteDraft([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "drafts/{id}")] HttpRequest req, [DurableClient] DurableTaskClient durable) => Run(req, durable);
+
     [Function(nameof(Send))]
-    public Task<IActionResult> Send([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "send")] HttpRequest req) => Run(req);
+    public Task<IActionResult> Send([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "send")] HttpRequest req, [DurableClient] DurableTaskClient durable) => Run(req, durable);
 
     [Function(nameof(SendRsvp))]
     public Task<IActionResult> SendRsvp([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "send-rsvp")] HttpRequest req) => Run(req);

@@ -6,6 +6,7 @@ using Nylas.Engine.Accounts;
 using Nylas.Engine.Api;
 using Nylas.Engine.Calendar;
 using Nylas.Engine.Connect;
+using Nylas.Engine.Drafts;
 using Nylas.Engine.Hosting;
 using Nylas.Engine.Ingest;
 using Nylas.Engine.MailSessions;
@@ -71,6 +72,7 @@ public static class EngineServiceCollectionExtensions
             .AddSending()
             .AddCalendar()
             .AddOutbox()
+            .AddDrafts()
             .AddApi();
     }
 

@@ -20,7 +20,7 @@ public partial class ModuleDependencyTests
         ["Ingest"],
         ["Sync", "Syncback"],
         ["Connect", "Sending", "Calendar"],
-        ["Outbox"],
+        ["Outbox", "Drafts"],
         ["Api", "Hosting"],
     ];
 

@@ -357,6 +357,26 @@ public class OpenApiTests(ReadApiFixture host) : IClassFixture<ReadApiFixture>
         await Call("put", "/labels/{id}", $"/labels/{folderId}", http, new JsonObject { ["display_name"] = "x" }, status: 404);
         await Call("delete", "/labels/{id}", $"/labels/{folderId}", http, status: 404);
 
+        // Drafts: created, listed, read, updated, stale versions refused, deleted (DraftTests check the server's Drafts folder).
+        var draft = (await Call("post", "/drafts", "/drafts", http, new JsonObject
+        {
+            ["subject"] = "OpenAPI draft", ["body"] = "<p>x</p>", ["to"] = new JsonArray(new JsonObject { ["email"] = "someone@example.com" }),
+            ["labels"] = new JsonArray(), ["date"] = null, ["file_ids"] = new JsonArray(), ["reply_to_message_id"] = null,
+        }))!.Value;
+        string draftId = draft.GetProperty("id").GetString()!;
+        await Ok("/drafts", "/drafts");
+        await Ok("/drafts", "/drafts?view=ids");
+        await Ok("/drafts", "/drafts?view=count&subject=OpenAPI%20draft");
+        await Ok("/drafts/{id}", $"/drafts/{draftId}?view=expanded");
+        await Call("put", "/drafts/{id}", $"/drafts/{draftId}", http, new JsonObject { ["version"] = 0, ["subject"] = "OpenAPI draft, again" });
+        await Call("put", "/drafts/{id}", $"/drafts/{draftId}", http, new JsonObject { ["version"] = 0, ["subject"] = "stale" }, status: 409);
+        await Call("post", "/drafts", "/drafts", http, new JsonObject { ["file_ids"] = new JsonArray("0000000000000000000000000") }, status: 404);
+        await Call("post", "/drafts", "/drafts", http, new JsonObject { ["to"] = new JsonArray(new JsonObject { ["email"] = "not-an-address" }) }, status: 400);
+        await Call("post", "/send", "/send", http, new JsonObject { ["draft_id"] = draftId, ["version"] = 0 }, status: 409);
+        await Call("delete", "/drafts/{id}", $"/drafts/{draftId}", http, new JsonObject { ["version"] = 0 }, status: 409);
+        await Call("delete", "/drafts/{id}", $"/drafts/{draftId}", http, new JsonObject { ["version"] = 1 });
+        await Call("get", "/drafts/{id}", $"/drafts/{draftId}", http, status: 404);
+
         // A route added to the document must be added here too (with its ids), or this fails.
         Assert.Equal(DocumentedRoutes(), new SortedSet<string>(exercised));
     }

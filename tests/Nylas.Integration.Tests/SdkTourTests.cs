@@ -564,6 +564,53 @@ public class SdkTourTests(SdkTourFixture host) : IClassFixture<SdkTourFixture>
         Assert.Equal(0, await CountAsync(host.SendTo, "INBOX", later.GetProperty("subject").GetString()!));
     }
 
+    [Fact]
+    public async Task Drafts_saved_deleted_and_sent_through_the_SDK_reach_the_server()
+    {
+        var created = Result("draft.save create");
+        string id = created.GetProperty("id").GetString()!;
+        string subject = created.GetProperty("subject").GetString()!;
+        Assert.Equal("draft", created.GetProperty("object").GetString());
+        Assert.Equal(0, created.GetProperty("version").GetInt32());
+        Assert.Equal(host.Email, created.GetProperty("from")[0].GetString());
+
+        // save() again: the same draft, one version on, with the new body (the SDK echoed every field back).
+        var updated = Result("draft.save update");
+        Assert.Equal(id, updated.GetProperty("id").GetString());
+        Assert.Equal(0, updated.GetProperty("created_version").GetInt32());
+        Assert.Equal(1, updated.GetProperty("version").GetInt32());
+        var found = Result("drafts.find");
+        Assert.Equal(1, found.GetProperty("version").GetInt32());
+        Assert.Equal(updated.GetProperty("body_length").GetInt32(), found.GetProperty("body_length").GetInt32());
+        Assert.Contains(Result("drafts.list").EnumerateArray(), d => d.GetProperty("id").GetString() == id);
+
+        var deleted = Result("drafts.delete");
+        Assert.False(deleted.GetProperty("found_after_delete").GetBoolean());
+        Assert.Equal(404, deleted.GetProperty("error").GetProperty("status").GetInt32());
+        string deletedId = deleted.GetProperty("id").GetString()!;
+
+        // send() of the saved draft: the sent message, delivered once, one copy in Sent, and the draft gone.
+        var sent = Result("draft.send saved");
+        Assert.Equal("message", sent.GetProperty("object").GetString());
+        Assert.Equal(subject, sent.GetProperty("subject").GetString());
+        Assert.Equal("sent", sent.GetProperty("folder").GetProperty("name").GetString());
+        Assert.False(Result("drafts.find after send").GetProperty("found_after_send").GetBoolean());
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await CountAsync(host.SendTo, "INBOX", subject) == 1, TimeSpan.FromSeconds(60)));
+        Assert.Equal(1, await CountAsync(host.Email, "Sent", subject));
+
+        // Neither draft is left in the server's Drafts folder (an independent IMAP client, by their X-INBOX-ID).
+        async Task<int> InDraftsAsync(string draftId)
+        {
+            using var client = await TestStack.ConnectImapAsync(host.Email);
+            var folder = await client.GetFolderAsync("Drafts");
+            await folder.OpenAsync(MailKit.FolderAccess.ReadOnly);
+            int count = (await folder.SearchAsync(MailKit.Search.SearchQuery.HeaderContains("X-INBOX-ID", draftId + "-"))).Count;
+            await client.DisconnectAsync(true);
+            return count;
+        }
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await InDraftsAsync(id) + await InDraftsAsync(deletedId) == 0, TimeSpan.FromSeconds(60)));
+    }
+
     private static async Task<int> CountAsync(string user, string folderName, string subject)
     {
         using var client = await TestStack.ConnectImapAsync(user);

@@ -248,10 +248,11 @@ public class SendTests(SendFixture host) : IClassFixture<SendFixture>
         Assert.Contains("not the account's address", await BadAsync(await host.SendJsonAsync(sender.Token, foreignFrom)));
         var draft = Message(subject, "x", receiver);
         draft["draft_id"] = "0000000000000000000000000";
-        Assert.Contains("drafts are not supported yet", await BadAsync(await host.SendJsonAsync(sender.Token, draft)));
+        draft["version"] = 0;
+        Assert.Contains("couldn't find draft 0000000000000000000000000", await BadAsync(await host.SendJsonAsync(sender.Token, draft), HttpStatusCode.NotFound));
         var files = Message(subject, "x", receiver);
         files["file_ids"] = new JsonArray("0000000000000000000000000");
-        Assert.Contains("file_ids", await BadAsync(await host.SendJsonAsync(sender.Token, files)));
+        Assert.Contains("file_ids: couldn't find file(s) 0000000000000000000000000", await BadAsync(await host.SendJsonAsync(sender.Token, files), HttpStatusCode.NotFound));
         var unknownReply = Message(subject, "x", receiver);
         unknownReply["reply_to_message_id"] = "0000000000000000000000000";
         Assert.Contains("couldn't find message", await BadAsync(await host.SendJsonAsync(sender.Token, unknownReply), HttpStatusCode.NotFound));

@@ -390,6 +390,7 @@ async function tour() {
     }
   });
   await writes(nylas);
+  await drafts(nylas, process.env.NYLAS_TOUR_SEND_TO);
 
   // Sending, last (it adds to the mailbox what the steps above read), and only with NYLAS_TOUR_SEND_TO: the
   // account needs SMTP settings. An unsaved draft's send() posts the whole draft (labels: [], from: [], date: null);
@@ -520,6 +521,54 @@ async function writes(nylas) {
   });
   await step('writes: deleted', [created], settle);
 }
+
+// ---- Drafts (issue #10, Scope 5 and 6) -------------------------------------------------------------------------------
+// draft.save() creates (POST /drafts) and then updates (PUT /drafts/{id}, echoing every field with its version);
+// drafts.delete() sends {"version": N}; a saved draft's send() posts {draft_id, version}, and only with
+// NYLAS_TOUR_SEND_TO (SMTP). SdkTourTests checks each against the server's Drafts and Sent with an IMAP client.
+async function drafts(nylas, sendTo) {
+  const stamp = `${Date.now()}`;
+  const draft = (d) => ({ ...message(d), version: d.version, reply_to_message_id: d.replyToMessageId === undefined ? null : d.replyToMessageId });
+  const to = [{ name: 'Tour Receiver', email: sendTo || 'receiver@example.com' }];
+  const kept = await step('draft.save create', [], async () => {
+    const d = nylas.drafts.build({ subject: `SDK tour draft ${stamp}`, body: '<p>First words.</p>', to });
+    await d.save();
+    return d;
+  }, draft);
+  const createdVersion = kept && kept.version;
+  await step('draft.save update', [kept], async () => {
+    kept.body = '<p>Second thoughts, <b>saved</b>.</p>';
+    await kept.save();
+    return { ...draft(kept), created_version: createdVersion };
+  });
+  await step('drafts.find', [kept], async () => draft(await nylas.drafts.find(kept.id)));
+  await step('drafts.list', [kept], async () => (await nylas.drafts.list()).map(draft));
+  const doomed = await step('draft.save to delete', [], async () => {
+    const d = nylas.drafts.build({ subject: `SDK tour draft to delete ${stamp}`, body: '<p>Not for long.</p>', to });
+    await d.save();
+    return d;
+  }, draft);
+  await step('drafts.delete', [doomed], async () => {
+    await nylas.drafts.delete(doomed);
+    try {
+      await nylas.drafts.find(doomed.id);
+      return { id: doomed.id, found_after_delete: true };
+    } catch (e) {
+      return { id: doomed.id, found_after_delete: false, error: describeError(e) };
+    }
+  });
+  if (!sendTo) return;
+  const sent = await step('draft.send saved', [kept], async () => message(await kept.send()));
+  await step('drafts.find after send', [sent], async () => {
+    try {
+      await nylas.drafts.find(kept.id);
+      return { id: kept.id, found_after_send: true };
+    } catch (e) {
+      return { id: kept.id, found_after_send: false, error: describeError(e) };
+    }
+  });
+}
+// ---- end of Drafts ----------------------------------------------------------------------------------------------------
 
 // POST /a/{client_id}/accounts with the SDK's request path: Basic base64(client_secret:) and a
 // JSON string body, which node-fetch sends as text/plain;charset=UTF-8.

@@ -20,6 +20,10 @@ public static class ApiJson
     {
         if (type.Type != typeof(ApiMessage)) return;
         foreach (var property in type.Properties)
+        {
             if (property.Name == "folder") property.ShouldSerialize = (message, _) => ((ApiMessage)message).Labels is null;
+            // A draft is the message shape plus these two keys; a message has neither.
+            if (property.Name is "version" or "reply_to_message_id") property.ShouldSerialize = (message, _) => ((ApiMessage)message).IsDraft;
+        }
     }
 }

@@ -10,10 +10,13 @@ public sealed record ApiParticipant(string Name, string Email);
 /// <summary>The folder a message is in, as folder accounts show it (no <c>labels</c> key at all).</summary>
 public sealed record ApiFolderRef(string Id, string? Name, string DisplayName);
 
+/// <summary>A message, or a draft (<c>object: "draft"</c>, which adds <c>version</c> and <c>reply_to_message_id</c>).</summary>
 public sealed record ApiMessage
 {
+    public const string DraftObject = "draft";
+
     public required string Id { get; init; }
-    public string Object => "message";
+    public string Object { get; init; } = "message";
     public required string AccountId { get; init; }
     public string? ThreadId { get; init; }
     public string Subject { get; init; } = "";
@@ -46,6 +49,13 @@ public sealed record ApiMessage
     /// <summary>The job status of the mail-server write a PUT queued (its last one); absent on reads and when nothing is queued.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? JobStatusId { get; init; }
+    /// <summary>Drafts only (the key is left out of messages): 0 when created, one more on every update.</summary>
+    public int Version { get; init; }
+    /// <summary>Drafts only: the message the draft answers, or null.</summary>
+    public string? ReplyToMessageId { get; init; }
+
+    [JsonIgnore]
+    public bool IsDraft => Object == DraftObject;
 }
 
 public sealed record ApiAccount

@@ -47,6 +47,7 @@ public static class ApiModule
         services.AddSingleton<Send.SendApi>();
         services.AddSingleton<Rsvp.RsvpApi>();
         services.AddSingleton<Outbox.OutboxApi>();
+        services.AddSingleton<Drafts.DraftsApi>();
         return services;
     }
 }

@@ -94,7 +94,9 @@ public sealed class MessageWriter(ShardDirectory shards, ThreadingEngine threadi
 
         long? messageId = null;
         string? publicId = null;
+        bool draftFlag = ingest.Flags.Contains(@"\Draft", StringComparer.OrdinalIgnoreCase);
         if (known.TryGetValue(ingest.Sha256, out var stored)) (messageId, publicId) = stored;
+        else if (await FindApiDraftAsync(connection, tx, ingest, parsed, draftFlag, cancellationToken) is { } draft) (messageId, publicId) = draft;
 
         bool created = messageId is null;
         // The location (and, for a new message, the row and its change-log entry) in one round trip.
@@ -119,12 +121,15 @@ public sealed class MessageWriter(ShardDirectory shards, ThreadingEngine threadi
             await using var insert = new MySqlCommand("""
                 INSERT INTO messages (account_id, public_id, data_sha256, size, message_id_header, in_reply_to, references_json,
                   subject, from_json, to_json, cc_json, bcc_json, reply_to_json, date_unix, received_unix, snippet, body,
-                  search_text, is_read, is_starred, is_sent, parse_error, parse_notes, created_at, updated_at)
+                  search_text, is_read, is_starred, is_sent, is_draft, parse_error, parse_notes, created_at, updated_at)
                 VALUES (@account, @pid, @sha, @size, @mid, @irt, @refs, @subject, @from, @to, @cc, @bcc, @replyTo, @date,
                   @received, @snippet, @body, @search, @read, @starred,
                   EXISTS (SELECT 1 FROM folders f WHERE f.id = @folder AND f.role = 'sent')
                     OR EXISTS (SELECT 1 FROM imap_uid_labels l JOIN folders f ON f.id = l.label_id
                                WHERE l.folder_id = @folder AND l.uid = @uid AND f.role = 'sent'),
+                  @draft OR EXISTS (SELECT 1 FROM folders f WHERE f.id = @folder AND f.role = 'drafts')
+                    OR EXISTS (SELECT 1 FROM imap_uid_labels l JOIN folders f ON f.id = l.label_id
+                               WHERE l.folder_id = @folder AND l.uid = @uid AND f.role = 'drafts'),
                   @error, @notes, @now, @now);
                 """ + string.Format(Location, "LAST_INSERT_ID()") + """
                 SELECT LAST_INSERT_ID();
@@ -150,6 +155,7 @@ public sealed class MessageWriter(ShardDirectory shards, ThreadingEngine threadi
             p.AddWithValue("@search", SearchText.Build(parsed));
             p.AddWithValue("@read", seen);
             p.AddWithValue("@starred", flagged);
+            p.AddWithValue("@draft", draftFlag);
             p.AddWithValue("@error", Truncate(parsed.ParseError, 2000));
             p.AddWithValue("@notes", parsed.ParseNotes.Count == 0 ? null : Truncate(string.Join("\n", parsed.ParseNotes), 60_000));
             p.AddWithValue("@now", now);
@@ -171,6 +177,33 @@ public sealed class MessageWriter(ShardDirectory shards, ThreadingEngine threadi
         }
 
         return created;
+    }
+
+    /// <summary>
+    /// A draft copy whose bytes the row no longer has: an older version of a draft saved through the API (its
+    /// Message-ID is <see cref="DraftIds.MessageId"/>), met by the sync before syncback removed it (the newest version's
+    /// bytes are the row's: syncback takes the server's hash when it APPENDs).
+    /// It is that draft's, not a new one; only a copy that is a draft itself (\Draft or in Drafts) is taken, so a sent
+    /// copy carrying the same Message-ID stays a message of its own.
+    /// </summary>
+    private static async Task<(long Id, string PublicId)?> FindApiDraftAsync(MySqlConnection connection, MySqlTransaction tx, IngestMessage ingest,
+        ParsedMessage parsed, bool draftFlag, CancellationToken cancellationToken)
+    {
+        if (DraftIds.Parse(parsed.MessageIdHeader) is not var (draftId, version)) return null;
+        // Only an older version: a copy of the current one with other bytes is another client's edit, a draft of its own.
+        await using var cmd = new MySqlCommand("""
+            SELECT m.id, m.public_id FROM messages m
+            WHERE m.account_id = @account AND m.public_id = @pid AND m.is_draft = 1 AND m.draft_version > @version
+              AND (@draft OR EXISTS (SELECT 1 FROM folders f WHERE f.id = @folder AND f.role = 'drafts'))
+            FOR UPDATE
+            """, connection, tx);
+        cmd.Parameters.AddWithValue("@account", ingest.AccountId);
+        cmd.Parameters.AddWithValue("@pid", draftId);
+        cmd.Parameters.AddWithValue("@version", version);
+        cmd.Parameters.AddWithValue("@draft", draftFlag);
+        cmd.Parameters.AddWithValue("@folder", ingest.FolderId);
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+        return await r.ReadAsync(cancellationToken) ? (r.GetInt64(0), r.GetString(1)) : null;
     }
 
     private static void AddLocation(MySqlParameterCollection p, IngestMessage ingest)

@@ -39,12 +39,17 @@ public sealed class ChangeFeed(ShardDirectory shards, IOptions<NylasOptions> opt
     public async Task<ChangePage> ReadAsync(int shardId, long accountId, long afterSeq, int limit, CancellationToken ct)
     {
         // One snapshot for the watermark and the entries: both statements run in one consistent-read transaction.
+        // Writers that do not know a message is a draft (sync links, flag changes) record it as a message: the
+        // entry is a draft's when the row is one now, so /delta and webhooks name it as /drafts shows it.
         await using var connection = await shards.Shard(shardId).OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct);
         await using var cmd = new MySqlCommand("""
             SELECT last_seq, purged_through FROM change_cursors WHERE account_id = @account;
-            SELECT seq, object_type, object_public_id, command, created_at FROM transactions
-            WHERE account_id = @account AND seq > @after ORDER BY seq LIMIT @limit;
+            SELECT t.seq,
+                   CASE WHEN t.object_type = 'message' AND EXISTS (SELECT 1 FROM messages m WHERE m.account_id = t.account_id
+                          AND m.public_id = t.object_public_id AND m.is_draft = 1) THEN 'draft' ELSE t.object_type END,
+                   t.object_public_id, t.command, t.created_at FROM transactions t
+            WHERE t.account_id = @account AND t.seq > @after ORDER BY t.seq LIMIT @limit;
             """, connection, tx);
         cmd.Parameters.AddWithValue("@account", accountId);
         cmd.Parameters.AddWithValue("@after", afterSeq);

@@ -311,8 +311,17 @@ public sealed class MailboxMirror(ShardDirectory shards, TimeProvider clock)
                 DELETE FROM messages WHERE id = @id AND orphaned_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM imap_uids u WHERE u.message_id = @id)
                 """, connection, tx);
             cmd.Parameters.AddWithValue("@id", orphan.Id);
+            bool draft = false, discarded = false;
+            await using (var kind = new MySqlCommand("SELECT is_draft, discarded_at IS NOT NULL FROM messages WHERE id = @id", connection, tx))
+            {
+                kind.Parameters.AddWithValue("@id", orphan.Id);
+                await using var r = await kind.ExecuteReaderAsync(cancellationToken);
+                if (await r.ReadAsync(cancellationToken)) (draft, discarded) = (r.GetBoolean(0), r.GetInt64(1) != 0);
+            }
             if (await cmd.ExecuteNonQueryAsync(cancellationToken) == 0) continue;
-            await ChangeLog.AppendAsync(connection, tx, accountId, "message", orphan.PublicId, "delete", clock, cancellationToken);
+            // A draft deleted or sent through the API had its delete recorded then.
+            if (!discarded)
+                await ChangeLog.AppendAsync(connection, tx, accountId, draft ? "draft" : "message", orphan.PublicId, "delete", clock, cancellationToken);
             deleted++;
         }
         await tx.CommitAsync(cancellationToken);

@@ -17,6 +17,10 @@ public static class SyncbackActionNames
     public const string DeleteFolder = "delete_folder";
     /// <summary>Gmail: X-GM-LABELS added and removed (v2's name).</summary>
     public const string ChangeLabels = "change_labels";
+    /// <summary>A draft's version APPENDed to Drafts, its earlier copies removed.</summary>
+    public const string SaveDraft = "save_draft";
+    /// <summary>A draft deleted or sent: every copy removed from the server, then its row.</summary>
+    public const string DeleteDraft = "delete_draft";
 
     public static bool IsFolderAction(string action) => action is CreateFolder or UpdateFolder or DeleteFolder;
 }
@@ -37,6 +41,8 @@ public sealed record MovePayload(long ToFolderId, long? PreviousPendingFolderId)
 
 /// <summary>Gmail labels (folder row ids) a change_labels action adds and removes: a difference, so another client's label changes meanwhile stay.</summary>
 public sealed record LabelsPayload(IReadOnlyList<long> Added, IReadOnlyList<long> Removed);
+/// <summary>The draft version an action is about; a save whose version is no longer the draft's is superseded by a later one.</summary>
+public sealed record DraftPayload(int Version);
 
 /// <summary>A folder create, rename or delete: the server name it has after the action, and the one before (rename, delete).</summary>
 public sealed record FolderPayload(string Name, string? OldName = null, string? OldDisplayName = null, string? OldRole = null);

@@ -157,6 +157,9 @@ public sealed class LocalChanges(ShardDirectory shards, ActionLog log, TimeProvi
     {
         switch (action.Action)
         {
+            case SyncbackActionNames.SaveDraft or SyncbackActionNames.DeleteDraft:
+                // The draft stays as the API left it (saved, or gone): only the server's copy is behind, as the job status shows.
+                return;
             case SyncbackActionNames.MarkUnread:
                 await SetAsync(connection, tx, action.ObjectRowId, "is_read", !action.Read<FlagPayload>().Previous, cancellationToken);
                 break;

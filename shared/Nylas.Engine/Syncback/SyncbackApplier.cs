@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using MySqlConnector;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.Storage;
+using Nylas.Engine.Sync;
 
 namespace Nylas.Engine.Syncback;
 
@@ -15,7 +16,9 @@ namespace Nylas.Engine.Syncback;
 /// back-off; an action refused Nylas:Syncback:MaxAttempts times, or older than Nylas:Syncback:MaxAgeMinutes, fails
 /// and its optimistic change is undone. A lost connection ends the step: the actions wait, in order, for the next one.
 /// </summary>
-public sealed partial class SyncbackApplier(ActionLog log, ShardDirectory shards, IOptions<NylasOptions> options, TimeProvider clock, ILogger<SyncbackApplier> logger)
+public sealed partial class SyncbackApplier(
+    ActionLog log, ShardDirectory shards, RawMailStore rawMail, FolderListMirror folderList, IOptions<NylasOptions> options, TimeProvider clock,
+    ILogger<SyncbackApplier> logger)
 {
     /// <summary>Applies what is due. Returns when the first action still waiting may be tried again (null: none waits).</summary>
     public async Task<DateTime?> ApplyAsync(Account account, ImapClient client, CancellationToken cancellationToken)
@@ -73,6 +76,12 @@ public sealed partial class SyncbackApplier(ActionLog log, ShardDirectory shards
             case SyncbackActionNames.UpdateFolder:
             case SyncbackActionNames.DeleteFolder:
                 await ApplyFolderAsync(account, client, action, cancellationToken);
+                break;
+            case SyncbackActionNames.SaveDraft:
+                await ApplyDraftSaveAsync(account, client, action, cancellationToken);
+                break;
+            case SyncbackActionNames.DeleteDraft:
+                await ApplyDraftDeleteAsync(account, client, action, cancellationToken);
                 break;
             default:
                 throw new ActionRefusedException($"Unknown action '{action.Action}'.");

@@ -23,6 +23,8 @@ public sealed record MailFilter
 
     public static readonly string[] MessageNames = [.. Common, "received_before", "received_after"];
     public static readonly string[] ThreadNames = Common;
+    /// <summary>/drafts takes the /messages filters but from (a draft is always from the account).</summary>
+    public static readonly string[] DraftNames = [.. MessageNames.Where(n => n != "from")];
     /// <summary>The /search endpoints take the words to find and nothing else, as v2's did.</summary>
     public static readonly string[] SearchNames = ["q"];
 

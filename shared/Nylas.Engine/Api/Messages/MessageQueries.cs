@@ -19,8 +19,27 @@ public sealed class MessageQueries(ShardDirectory shards) : IMailListQueries<Api
     private const string Columns = """
         m.public_id, m.subject, m.from_json, m.to_json, m.cc_json, m.bcc_json, m.reply_to_json, m.date_unix,
         m.snippet, m.body, m.is_read, m.is_starred, m.parse_error, m.message_id_header, m.in_reply_to, m.references_json,
-        f.public_id, f.role, f.display_name, m.id, t.public_id
+        f.public_id, f.role, f.display_name, m.id, t.public_id, m.is_draft, m.draft_version, m.reply_to_message_id
         """;
+
+    // /messages leaves drafts out (as v2 did); /drafts shows them, but not those deleted or sent whose server copy waits for removal.
+    private const string OnlyMessages = " AND m.is_draft = 0";
+    private const string OnlyDrafts = " AND m.is_draft = 1 AND m.discarded_at IS NULL";
+    private const string NotDiscarded = " AND m.discarded_at IS NULL";
+
+    /// <summary>The same lists over the account's drafts: GET /drafts.</summary>
+    public IMailListQueries<ApiMessage> Drafts => _drafts ??= new DraftList(this);
+    private DraftList? _drafts;
+
+    private sealed class DraftList(MessageQueries queries) : IMailListQueries<ApiMessage>
+    {
+        public Task<IReadOnlyList<ApiMessage>> ListAsync(Account account, MailFilter filter, int limit, int offset, bool expanded, CancellationToken cancellationToken)
+            => queries.ListAsync(account, filter, limit, offset, expanded, OnlyDrafts, cancellationToken);
+        public Task<IReadOnlyList<string>> ListIdsAsync(Account account, MailFilter filter, int limit, int offset, CancellationToken cancellationToken)
+            => queries.ListIdsAsync(account, filter, limit, offset, OnlyDrafts, cancellationToken);
+        public Task<long> CountAsync(Account account, MailFilter filter, CancellationToken cancellationToken)
+            => queries.CountAsync(account, filter, OnlyDrafts, cancellationToken);
+    }
 
     // The folder shown is the lowest-id folder holding the message (a folder account shows one), or the one an API move
     // the server has not confirmed yet takes it to (Syncback/).
@@ -36,7 +55,17 @@ public sealed class MessageQueries(ShardDirectory shards) : IMailListQueries<Api
 
     private const string Order = "ORDER BY m.received_unix DESC, m.id DESC";
 
-    public async Task<IReadOnlyList<ApiMessage>> ListAsync(Account account, MailFilter filter, int limit, int offset, bool expanded, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<ApiMessage>> ListAsync(Account account, MailFilter filter, int limit, int offset, bool expanded, CancellationToken cancellationToken)
+        => ListAsync(account, filter, limit, offset, expanded, OnlyMessages, cancellationToken);
+
+    public Task<IReadOnlyList<string>> ListIdsAsync(Account account, MailFilter filter, int limit, int offset, CancellationToken cancellationToken)
+        => ListIdsAsync(account, filter, limit, offset, OnlyMessages, cancellationToken);
+
+    public Task<long> CountAsync(Account account, MailFilter filter, CancellationToken cancellationToken)
+        => CountAsync(account, filter, OnlyMessages, cancellationToken);
+
+    // kind is one of the constants above, never input.
+    private async Task<IReadOnlyList<ApiMessage>> ListAsync(Account account, MailFilter filter, int limit, int offset, bool expanded, string kind, CancellationToken cancellationToken)
     {
         await using var cmd = shards.Shard(account.ShardId).CreateCommand("");
         // A deferred join: the page's ids come from the (account_id, received_unix, id) index first, and only
@@ -45,7 +74,7 @@ public sealed class MessageQueries(ShardDirectory shards) : IMailListQueries<Api
         cmd.CommandText = $"""
             SELECT {Columns}
             FROM (SELECT m.id, m.received_unix, {FolderOfMessage} AS folder_id
-                  {From(filter)} WHERE m.account_id = @account{MailFilterSql.ForMessages(filter, cmd)} {Order} LIMIT @limit OFFSET @offset) page
+                  {From(filter)} WHERE m.account_id = @account{kind}{MailFilterSql.ForMessages(filter, cmd)} {Order} LIMIT @limit OFFSET @offset) page
             JOIN messages m ON m.id = page.id
             LEFT JOIN folders f ON f.id = page.folder_id
             LEFT JOIN threads t ON t.id = m.thread_id
@@ -55,18 +84,18 @@ public sealed class MessageQueries(ShardDirectory shards) : IMailListQueries<Api
         return await ReadAsync(account, cmd, expanded, cancellationToken);
     }
 
-    public async Task<IReadOnlyList<string>> ListIdsAsync(Account account, MailFilter filter, int limit, int offset, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<string>> ListIdsAsync(Account account, MailFilter filter, int limit, int offset, string kind, CancellationToken cancellationToken)
     {
         await using var cmd = shards.Shard(account.ShardId).CreateCommand("");
-        cmd.CommandText = $"SELECT m.public_id {From(filter)} WHERE m.account_id = @account{MailFilterSql.ForMessages(filter, cmd)} {Order} LIMIT @limit OFFSET @offset";
+        cmd.CommandText = $"SELECT m.public_id {From(filter)} WHERE m.account_id = @account{kind}{MailFilterSql.ForMessages(filter, cmd)} {Order} LIMIT @limit OFFSET @offset";
         QueryParameters.AddPaging(cmd, account.Id, limit, offset);
         return await cmd.ReadStringsAsync(cancellationToken);
     }
 
-    public async Task<long> CountAsync(Account account, MailFilter filter, CancellationToken cancellationToken)
+    private async Task<long> CountAsync(Account account, MailFilter filter, string kind, CancellationToken cancellationToken)
     {
         await using var cmd = shards.Shard(account.ShardId).CreateCommand("");
-        cmd.CommandText = $"SELECT COUNT(*) {From(filter)} WHERE m.account_id = @account{MailFilterSql.ForMessages(filter, cmd)}";
+        cmd.CommandText = $"SELECT COUNT(*) {From(filter)} WHERE m.account_id = @account{kind}{MailFilterSql.ForMessages(filter, cmd)}";
         cmd.Parameters.AddWithValue("@account", account.Id);
         return Convert.ToInt64(await cmd.ExecuteScalarAsync(cancellationToken));
     }
@@ -80,7 +109,7 @@ public sealed class MessageQueries(ShardDirectory shards) : IMailListQueries<Api
             cmd.Parameters.AddWithValue($"@pid{i}", id);
             return $"@pid{i}";
         }).ToList();
-        cmd.CommandText = $"{Select} WHERE m.account_id = @account AND m.public_id IN ({string.Join(',', names)}) {Order} LIMIT @limit OFFSET @offset";
+        cmd.CommandText = $"{Select} WHERE m.account_id = @account{NotDiscarded} AND m.public_id IN ({string.Join(',', names)}) {Order} LIMIT @limit OFFSET @offset";
         QueryParameters.AddPaging(cmd, account.Id, limit, offset);
         return await ReadAsync(account, cmd, expanded, cancellationToken);
     }
@@ -98,9 +127,17 @@ public sealed class MessageQueries(ShardDirectory shards) : IMailListQueries<Api
         return await WithFilesAndEventsAsync(account, rows, cancellationToken);
     }
 
-    public async Task<ApiMessage?> GetAsync(Account account, string publicId, bool expanded, CancellationToken cancellationToken)
+    /// <summary>A message (not a draft) by id.</summary>
+    public Task<ApiMessage?> GetAsync(Account account, string publicId, bool expanded, CancellationToken cancellationToken)
+        => GetAsync(account, publicId, expanded, OnlyMessages, cancellationToken);
+
+    /// <summary>A draft by id (not one deleted or sent).</summary>
+    public Task<ApiMessage?> GetDraftAsync(Account account, string publicId, bool expanded, CancellationToken cancellationToken)
+        => GetAsync(account, publicId, expanded, OnlyDrafts, cancellationToken);
+
+    private async Task<ApiMessage?> GetAsync(Account account, string publicId, bool expanded, string kind, CancellationToken cancellationToken)
     {
-        await using var cmd = shards.Shard(account.ShardId).CreateCommand($"{Select} WHERE m.account_id = @account AND m.public_id = @pid");
+        await using var cmd = shards.Shard(account.ShardId).CreateCommand($"{Select} WHERE m.account_id = @account{kind} AND m.public_id = @pid");
         cmd.Parameters.AddWithValue("@account", account.Id);
         cmd.Parameters.AddWithValue("@pid", publicId);
         return (await ReadAsync(account, cmd, expanded, cancellationToken)).FirstOrDefault();
@@ -112,7 +149,7 @@ public sealed class MessageQueries(ShardDirectory shards) : IMailListQueries<Api
         // threadRowIds are longs the caller read from the database, not input.
         await using var cmd = shards.Shard(account.ShardId).CreateCommand($"""
             {Select}
-            WHERE m.account_id = @account AND m.thread_id IN ({threadRowIds})
+            WHERE m.account_id = @account{NotDiscarded} AND m.thread_id IN ({threadRowIds})
             ORDER BY m.date_unix, m.id
             """);
         cmd.Parameters.AddWithValue("@account", account.Id);
@@ -224,6 +261,9 @@ public sealed class MessageQueries(ShardDirectory shards) : IMailListQueries<Api
             : null,
         Folder = r.IsDBNull(16) ? null : new ApiFolderRef(r.GetString(16), r.IsDBNull(17) ? null : r.GetString(17), r.GetString(18)),
         ThreadId = r.IsDBNull(20) ? null : r.GetString(20),
+        Object = r.GetBoolean(21) ? ApiMessage.DraftObject : "message",
+        Version = r.GetInt32(22),
+        ReplyToMessageId = r.IsDBNull(23) ? null : r.GetString(23),
     };
 
     private static IReadOnlyList<ApiParticipant> Participants(string json)

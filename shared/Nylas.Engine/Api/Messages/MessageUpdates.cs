@@ -94,24 +94,33 @@ public sealed class MessageUpdates(ShardDirectory shards, FolderStore folders, L
     public Task<(bool Found, string? JobId)> ApplyToMessageAsync(Account account, string publicId, MessageChange change, CancellationToken ct)
         => ApplyAsync(account, "SELECT id FROM messages WHERE account_id = @account AND public_id = @pid", publicId, change, skipSentAndDrafts: false, ct);
 
-    /// <summary>Applies the change to every message of a thread (moves skip its sent mail and drafts, as v2 did).</summary>
+    /// <summary>
+    /// Applies the change to every message of a thread (moves skip its sent mail and drafts, as v2 did). Its drafts (/drafts,
+    /// syncback replaces their server copy on each save) are left alone; a thread of drafts only is found and changes nothing.
+    /// </summary>
     public Task<(bool Found, string? JobId)> ApplyToThreadAsync(Account account, string publicId, MessageChange change, CancellationToken ct)
         => ApplyAsync(account, """
-            SELECT m.id FROM threads t JOIN messages m ON m.thread_id = t.id WHERE t.account_id = @account AND t.public_id = @pid ORDER BY m.date_unix, m.id
+            SELECT m.id FROM threads t LEFT JOIN messages m ON m.thread_id = t.id AND m.is_draft = 0
+            WHERE t.account_id = @account AND t.public_id = @pid ORDER BY m.date_unix, m.id
             """, publicId, change, skipSentAndDrafts: true, ct);
 
     private async Task<(bool Found, string? JobId)> ApplyAsync(Account account, string sql, string publicId, MessageChange change, bool skipSentAndDrafts, CancellationToken ct)
     {
         var rows = new List<long>();
+        bool found = false;
         await using (var cmd = shards.Shard(account.ShardId).CreateCommand(sql))
         {
             cmd.Parameters.AddWithValue("@account", account.Id);
             cmd.Parameters.AddWithValue("@pid", publicId);
             await using var r = await cmd.ExecuteReaderAsync(ct);
-            while (await r.ReadAsync(ct)) rows.Add(r.GetInt64(0));
+            while (await r.ReadAsync(ct))
+            {
+                found = true;
+                if (!r.IsDBNull(0)) rows.Add(r.GetInt64(0));
+            }
         }
-        if (rows.Count == 0) return (false, null);
-        if (change.IsEmpty) return (true, null);
+        if (!found) return (false, null);
+        if (rows.Count == 0 || change.IsEmpty) return (true, null);
         string? job = await changes.UpdateMessagesAsync(account.ShardId, account.Id, rows, change, skipSentAndDrafts, ct);
         // The action is committed: the wake only makes the account's sync apply it now rather than at its next cycle.
         if (job is not null) await sync.WakeAsync(account.Id, CancellationToken.None);

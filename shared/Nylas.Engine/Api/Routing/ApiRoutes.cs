@@ -7,6 +7,7 @@ using Nylas.Engine.Api.Calendars;
 using Nylas.Engine.Api.Connect;
 using Nylas.Engine.Api.Contacts;
 using Nylas.Engine.Api.Delta;
+using Nylas.Engine.Api.Drafts;
 using Nylas.Engine.Api.Events;
 using Nylas.Engine.Api.Files;
 using Nylas.Engine.Api.Folders;
@@ -77,7 +78,13 @@ public static class ApiRoutes
         Get("LongPollDelta", "delta/longpoll", Account, (h, _) => S<DeltaApi>(h).LongPollAsync(h)),
         Get("StreamDelta", "delta/streaming", Account, (h, _) => S<DeltaApi>(h).StreamAsync(h)),
 
-        new("Send", "POST", "send", Account, (h, _) => S<SendApi>(h).SendAsync(h), MaxBodyBytes: o => o.Send.MaxMessageBytes),
+        Get("ListDrafts", "drafts", Account, (h, _) => S<DraftsApi>(h).ListAsync(h)),
+        Get("GetDraft", "drafts/{id}", Account, (h, v) => S<DraftsApi>(h).GetAsync(h, Id(v))),
+        new("CreateDraft", "POST", "drafts", Account, (h, _) => S<DraftsApi>(h).CreateAsync(h), UsesSyncControl: true, MaxBodyBytes: o => o.Send.MaxMessageBytes),
+        new("UpdateDraft", "PUT", "drafts/{id}", Account, (h, v) => S<DraftsApi>(h).UpdateAsync(h, Id(v)), UsesSyncControl: true, MaxBodyBytes: o => o.Send.MaxMessageBytes),
+        Delete("DeleteDraft", "drafts/{id}", (h, v) => S<DraftsApi>(h).DeleteAsync(h, Id(v))),
+        // A saved draft that was sent leaves Drafts on the server: the send wakes the sync that applies it.
+        new("Send", "POST", "send", Account, (h, _) => S<SendApi>(h).SendAsync(h), UsesSyncControl: true, MaxBodyBytes: o => o.Send.MaxMessageBytes),
         Post("SendRsvp", "send-rsvp", Account, (h, _) => S<RsvpApi>(h).SendAsync(h)),
 
         // The outbox under both paths v2 had: /outbox, and /v2/outbox, which the v2 SDK calls. Each write starts or informs

@@ -79,7 +79,7 @@ public sealed class ThreadQueries(ShardDirectory shards, MessageQueries messages
         IReadOnlyDictionary<string, List<ApiMessage>>? full = expanded
             ? await messages.ListByThreadsAsync(account, ids, cancellationToken)
             : null;
-        var messageIds = expanded ? null : await LoadMessageIdsAsync(account, ids, cancellationToken);
+        var (messageIds, draftIds) = expanded ? (null, null) : await LoadMessageIdsAsync(account, ids, cancellationToken);
         var metadata = await ObjectMetadata.LoadAsync(shards.Shard(account.ShardId), account.Id, "thread", rows.Select(r => r.RowId).ToList(), cancellationToken);
 
         return rows.Select(row =>
@@ -89,31 +89,35 @@ public sealed class ThreadQueries(ShardDirectory shards, MessageQueries messages
             {
                 Folders = account.UsesLabels ? null : threadFolders,
                 Labels = account.UsesLabels ? threadFolders : null,
-                // No drafts are stored yet, so a thread has none.
                 MessageIds = messageIds is null ? null : messageIds.TryGetValue(row.RowId, out var m) ? m : [],
-                DraftIds = expanded ? null : [],
-                Messages = full is null ? null : full.TryGetValue(row.Thread.Id, out var list) ? list : [],
-                Drafts = expanded ? [] : null,
+                DraftIds = draftIds is null ? null : draftIds.TryGetValue(row.RowId, out var d) ? d : [],
+                Messages = full is null ? null : full.TryGetValue(row.Thread.Id, out var list) ? list.Where(x => !x.IsDraft).ToList() : [],
+                Drafts = full is null ? null : full.TryGetValue(row.Thread.Id, out var all) ? all.Where(x => x.IsDraft).ToList() : [],
                 Metadata = metadata.TryGetValue(row.RowId, out var md) ? md : ObjectMetadata.None,
             };
         }).ToList();
     }
 
-    private async Task<Dictionary<long, List<string>>> LoadMessageIdsAsync(Account account, string threadRowIds, CancellationToken cancellationToken)
+    /// <summary>The ids of each thread's messages and, apart, of its drafts (not those deleted or sent, waiting for the server).</summary>
+    private async Task<(Dictionary<long, List<string>> Messages, Dictionary<long, List<string>> Drafts)> LoadMessageIdsAsync(
+        Account account, string threadRowIds, CancellationToken cancellationToken)
     {
-        var result = new Dictionary<long, List<string>>();
+        var messages = new Dictionary<long, List<string>>();
+        var drafts = new Dictionary<long, List<string>>();
         await using var cmd = shards.Shard(account.ShardId).CreateCommand($"""
-            SELECT thread_id, public_id FROM messages WHERE thread_id IN ({threadRowIds}) AND account_id = @account ORDER BY thread_id, date_unix, id
+            SELECT thread_id, public_id, is_draft FROM messages
+            WHERE thread_id IN ({threadRowIds}) AND account_id = @account AND discarded_at IS NULL ORDER BY thread_id, date_unix, id
             """);
         cmd.Parameters.AddWithValue("@account", account.Id);
         await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
         while (await r.ReadAsync(cancellationToken))
         {
             long thread = r.GetInt64(0);
+            var result = r.GetBoolean(2) ? drafts : messages;
             if (!result.TryGetValue(thread, out var list)) result[thread] = list = [];
             list.Add(r.GetString(1));
         }
-        return result;
+        return (messages, drafts);
     }
 
     /// <summary>Every folder (and, for label accounts, label) holding one of the thread's messages.</summary>
