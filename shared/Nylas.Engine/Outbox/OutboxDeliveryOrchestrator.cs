@@ -17,9 +17,11 @@ public sealed record OutboxChange(DateTime? DueAt);
 
 /// <summary>
 /// One orchestration per outbox item: a durable timer until the item is due (cut short when the API changes or
-/// cancels it), then one attempt; a temporary failure or a later send time continues as new with the next due time.
-/// The shard row decides (the attempt claims it first), so a missed event never sends a cancelled item, only costs a timer.
-/// Deterministic and free of I/O.
+/// cancels it), then an attempt; a temporary failure waits for the next due time the same way. All in one execution,
+/// continued as new only after <see cref="MaxRounds"/> waits and attempts (to bound its history): a wait that a change
+/// cut short leaves its timer to fire later, and a new execution receives that stray timer as an out-of-order message
+/// and may stall (seen: a send time moved earlier that never went out). The shard row decides (the attempt claims it
+/// first), so a missed event never sends a cancelled item. Deterministic and free of I/O.
 /// </summary>
 public sealed class OutboxDeliveryOrchestrator : TaskOrchestrator<OutboxDeliveryInput, string>
 {
@@ -29,37 +31,44 @@ public sealed class OutboxDeliveryOrchestrator : TaskOrchestrator<OutboxDelivery
     /// <summary>The wait after the attempt activity itself failed (the shard or blob storage unreachable): nothing was sent.</summary>
     private static readonly TimeSpan ActivityFailureWait = TimeSpan.FromSeconds(30);
 
+    /// <summary>Waits and attempts per execution: far more than an item normally goes through.</summary>
+    private const int MaxRounds = 100;
+
     public override async Task<string> RunAsync(TaskOrchestrationContext context, OutboxDeliveryInput input)
     {
-        var now = context.CurrentUtcDateTime;
-        if (input.DueAt > now)
+        var due = input.DueAt;
+        for (int round = 0; round < MaxRounds; round++)
         {
+            if (due > context.CurrentUtcDateTime)
+            {
+                try
+                {
+                    var change = await context.WaitForExternalEvent<OutboxChange>(ChangedEvent, due - context.CurrentUtcDateTime);
+                    if (change?.DueAt is not { } next) return OutboxStates.Cancelled;
+                    due = next;
+                    continue;
+                }
+                catch (TaskCanceledException)
+                {
+                    // The due time came without a change: the ordinary case.
+                }
+            }
+
+            OutboxAttempt attempt;
             try
             {
-                var change = await context.WaitForExternalEvent<OutboxChange>(ChangedEvent, input.DueAt - now);
-                if (change?.DueAt is not { } due) return OutboxStates.Cancelled;
-                context.ContinueAsNew(input with { DueAt = due });
-                return "rescheduled";
+                attempt = await context.CallActivityAsync<OutboxAttempt>(OutboxTaskNames.SendAttempt, new OutboxItemKey(input.AccountId, input.ItemId));
             }
-            catch (TaskCanceledException)
+            catch (TaskFailedException)
             {
-                // The due time came without a change: the ordinary case.
+                due = context.CurrentUtcDateTime + ActivityFailureWait;
+                continue;
             }
+            if (attempt.NextAttemptAt is not { } retryAt) return attempt.State;
+            due = retryAt;
         }
-
-        OutboxAttempt attempt;
-        try
-        {
-            attempt = await context.CallActivityAsync<OutboxAttempt>(OutboxTaskNames.SendAttempt, new OutboxItemKey(input.AccountId, input.ItemId));
-        }
-        catch (TaskFailedException)
-        {
-            context.ContinueAsNew(input with { DueAt = context.CurrentUtcDateTime + ActivityFailureWait });
-            return "retrying";
-        }
-        if (attempt.NextAttemptAt is not { } next) return attempt.State;
-        context.ContinueAsNew(input with { DueAt = next });
-        return "retrying";
+        context.ContinueAsNew(input with { DueAt = due });
+        return "continued";
     }
 }
 
