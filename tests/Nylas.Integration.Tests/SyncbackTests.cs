@@ -51,14 +51,14 @@ public sealed class SyncbackTests(SyncHostFixture host, ITestOutputHelper output
             .First(f => f.GetProperty("display_name").GetString() == displayName).GetProperty("id").GetString()!;
 
     /// <summary>Waits until every job of the account has left pending; all must have succeeded.</summary>
-    private async Task AssertAllJobsSucceedAsync(HttpClient http)
+    private async Task AssertAllJobsSucceedAsync(HttpClient http, TimeSpan? patience = null)
     {
         JsonElement jobs = default;
         var elapsed = await TestStack.WaitUntilAsync(async () =>
         {
             jobs = await http.GetFromJsonAsync<JsonElement>("/job-statuses?limit=100");
             return jobs.EnumerateArray().All(j => j.GetProperty("status").GetString() != "pending");
-        }, Timeout);
+        }, patience ?? Timeout);
         Assert.True(elapsed.HasValue, $"jobs still pending: {jobs}");
         output.WriteLine($"jobs settled after {elapsed.Value.TotalMilliseconds:F0} ms");
         Assert.All(jobs.EnumerateArray(), j => Assert.True(j.GetProperty("status").GetString() == "successful", j.ToString()));
@@ -305,7 +305,9 @@ public sealed class SyncbackTests(SyncHostFixture host, ITestOutputHelper output
         }
 
         using var after = host.Client(token);
-        await AssertAllJobsSucceedAsync(after);
+        // The account's orchestration may be in its failure back-off from the steps that found the server down (30 s,
+        // then 60 s): nothing wakes it after a restart until that ends (issue #11, prompt recovery). Applied then, once.
+        await AssertAllJobsSucceedAsync(after, TimeSpan.FromMinutes(3));
         Assert.Equal(3, (await after.GetFromJsonAsync<JsonElement>("/job-statuses")).GetArrayLength());
         var onServer = Assert.Single(await OnServerAsync(email, "survives a restart"));
         Assert.Equal("Kept", onServer.Folder);
