@@ -19,6 +19,7 @@ namespace Nylas.Engine.Sync.Watching;
 public sealed partial class AccountMailboxWatch(
     AccountStore accounts,
     FolderStore folders,
+    Syncback.ActionLog actions,
     ImapConnector connector,
     IAccountSyncControl syncControl,
     IOptions<NylasOptions> options,
@@ -208,9 +209,15 @@ public sealed partial class AccountMailboxWatch(
         return true;
     }
 
-    /// <summary>Whatever changed while nobody watched (before this connection) is due now.</summary>
+    /// <summary>
+    /// Whatever changed while nobody watched (before this connection) is due now; so is a sync that is backing off from
+    /// an outage this connection shows is over (its last step failed), and API writes still waiting for the server (a
+    /// host that stopped before applying them: its successor's watcher finds them here).
+    /// </summary>
     private async Task CatchUpAsync(Account account, ImapClient client, IReadOnlyList<IMailFolder> listed, WakeDebouncer wakes, CancellationToken cancellationToken)
     {
+        if (account.SyncState == SyncStates.SyncError) wakes.Trigger("server-answers");
+        else if ((await actions.LoadPendingAsync(account.ShardId, account.Id, cancellationToken)).Count > 0) wakes.Trigger("pending-writes");
         // Gmail's folders are labels whose status the sync step does not record; its next step comes from the next change.
         if (GmailLabels.IsLabelServer(client)) return;
         if (await ChangedSinceLastSyncAsync(account, listed, cancellationToken)) wakes.Trigger("catch-up");
