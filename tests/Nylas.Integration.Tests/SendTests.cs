@@ -166,6 +166,43 @@ public class SendTests(SendFixture host) : IClassFixture<SendFixture>
     }
 
     [Fact]
+    public async Task An_account_connected_through_the_management_api_with_smtp_settings_sends()
+    {
+        // What the README's "Writing and sending" does against ./dev up: POST /a/{client_id}/accounts with smtp_* settings.
+        string email = TestStack.NewMailbox("mgs");
+        using (var imap = await TestStack.ConnectImapAsync(email)) await imap.DisconnectAsync(true);
+        var receiver = await host.ConnectWithSmtpAsync("mgr");
+        var body = new JsonObject
+        {
+            ["email_address"] = email, ["name"] = "Managed", ["provider"] = "imap",
+            ["settings"] = new JsonObject
+            {
+                ["imap_host"] = TestStack.ImapHost, ["imap_port"] = TestStack.ImapsPort, ["imap_security"] = "ssl",
+                ["imap_username"] = email, ["imap_password"] = TestStack.ImapPassword, ["trusted_certificate_sha256"] = TestStack.TlsCertSha256(),
+                ["smtp_host"] = TestStack.ImapHost, ["smtp_port"] = TestStack.SubmissionPort, ["smtp_security"] = "starttls",
+            },
+        };
+        using var app = host.AppClient();
+        using var connected = await app.PostAsync($"/a/{host.ClientId}/accounts", new StringContent(body.ToJsonString(), Encoding.UTF8, "text/plain"));
+        string text = await connected.Content.ReadAsStringAsync();
+        Assert.True(connected.IsSuccessStatusCode, text);
+        string token = JsonDocument.Parse(text).RootElement.GetProperty("access_token").GetString()!;
+
+        string subject = $"Managed send {Guid.NewGuid():N}";
+        var sent = await OkAsync(await host.SendJsonAsync(token, Message(subject, "<p>via the management API</p>", receiver.Email)));
+        Assert.Equal(subject, sent.GetProperty("subject").GetString());
+        await WaitForFolderAsync(receiver.Email, "INBOX", subject);
+
+        // A bad smtp_security is named, and nothing is connected.
+        body["email_address"] = TestStack.NewMailbox("mgb");
+        body["settings"]!["imap_username"] = body["email_address"]!.GetValue<string>();
+        body["settings"]!["smtp_security"] = "tls13";
+        using var refused = await app.PostAsync($"/a/{host.ClientId}/accounts", new StringContent(body.ToJsonString(), Encoding.UTF8, "text/plain"));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("smtp_security", await refused.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task A_reply_lands_in_the_original_thread_on_both_sides()
     {
         var alice = await host.ConnectWithSmtpAsync("ali");

@@ -74,7 +74,8 @@ public sealed class AccountsApi(AccountStore accounts, AccountConnector connecto
         if (provider is not ("imap" or "custom")) problems.Add($"provider '{provider}' is not supported yet (use 'imap')");
 
         ImapServer? imap = null;
-        string? password = null, accessToken = null;
+        SmtpServer? smtp = null;
+        string? password = null, accessToken = null, smtpPassword = null;
         if (!root.TryGetProperty("settings", out var settings) || settings.ValueKind != JsonValueKind.Object)
         {
             problems.Add("settings is required (imap_host, imap_port, imap_username, imap_password or imap_access_token)");
@@ -96,10 +97,22 @@ public sealed class AccountsApi(AccountStore accounts, AccountConnector connecto
             if (pin is { Length: > 0 } && (pin.Length != 64 || !pin.All(Uri.IsHexDigit)))
                 problems.Add("settings.trusted_certificate_sha256 must be the certificate's SHA-256 as 64 hex digits");
             imap = new ImapServer(host ?? "", port, security, Str(settings, "imap_username") ?? email ?? "", pin is { Length: > 0 } ? pin.ToUpperInvariant() : null);
+
+            // SMTP, for sending (optional): its user and password default to IMAP's, the pinned certificate is the same.
+            if (Str(settings, "smtp_host") is { Length: > 0 } smtpHost)
+            {
+                int smtpPort = settings.TryGetProperty("smtp_port", out var sp) && sp.ValueKind == JsonValueKind.Number && sp.TryGetInt32(out int spv) ? spv : 587;
+                if (smtpPort is < 1 or > 65535) problems.Add("settings.smtp_port must be 1-65535");
+                string smtpSecurityText = Str(settings, "smtp_security") ?? (smtpPort == 465 ? "ssl" : "starttls");
+                if (!Enum.TryParse<Nylas.Core.Connect.MailSecurity>(smtpSecurityText.Replace("_", ""), ignoreCase: true, out var smtpSecurity))
+                    problems.Add("settings.smtp_security must be ssl, starttls or none");
+                smtp = new SmtpServer(smtpHost, smtpPort, smtpSecurity, Str(settings, "smtp_username") ?? imap.Username, imap.TrustedCertSha256);
+                smtpPassword = Str(settings, "smtp_password");
+            }
         }
 
         if (problems.Count > 0) return (null, ApiResult.BadRequest("Invalid account: " + string.Join("; ", problems) + "."));
-        return (new ConnectRequest(email!.Trim(), Str(root, "name") ?? "", "imap", imap!, new AccountSecrets(password, accessToken)), null);
+        return (new ConnectRequest(email!.Trim(), Str(root, "name") ?? "", "imap", imap!, new AccountSecrets(password, accessToken, smtpPassword), smtp), null);
     }
 
     private static string? Str(JsonElement obj, string name)
