@@ -192,14 +192,14 @@ public class FileUploadTests(WritesFixture host) : IClassFixture<WritesFixture>
         AssertError(HttpStatusCode.RequestEntityTooLarge, await SendAsync(http, new HttpRequestMessage(HttpMethod.Post, "/files")
         {
             Content = Form(new byte[WritesFixture.MaxUpload * 3]), Headers = { ConnectionClose = true },
-        }), "too large");
+        }), "large"); // the pipeline's body limit ("too large") or the upload's own count ("larger than"), whichever trips first
         var chunked = Form(new byte[WritesFixture.MaxUpload * 3]);
         await chunked.LoadIntoBufferAsync();
         var stream = new StreamContent(await chunked.ReadAsStreamAsync());
         stream.Headers.ContentType = chunked.Headers.ContentType;
         var request = new HttpRequestMessage(HttpMethod.Post, "/files") { Content = stream, Headers = { ConnectionClose = true } };
         request.Headers.TransferEncodingChunked = true;
-        AssertError(HttpStatusCode.RequestEntityTooLarge, await SendAsync(http, request), "too large");
+        AssertError(HttpStatusCode.RequestEntityTooLarge, await SendAsync(http, request), "large");
 
         // A multipart body that ends before its closing boundary.
         var truncated = new StringContent("--xyz\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nabc", Encoding.UTF8);

@@ -94,6 +94,18 @@ public sealed partial class SyncbackApplier(
         var flag = action.Action == SyncbackActionNames.MarkUnread ? MessageFlags.Seen : MessageFlags.Flagged;
         // unread=true removes \Seen; starred=true adds \Flagged.
         bool add = action.Action == SyncbackActionNames.MarkUnread ? !payload.Value : payload.Value;
+        await AtEachLocationAsync(account, client, action, async (folder, ids) =>
+        {
+            if (add) await folder.AddFlagsAsync(ids, flag, silent: true, cancellationToken);
+            else await folder.RemoveFlagsAsync(ids, flag, silent: true, cancellationToken);
+        }, cancellationToken);
+        await CompleteAsync(account, action, null, cancellationToken);
+    }
+
+    /// <summary>Runs <paramref name="store"/> in each folder holding the message (opened read-write), with its UIDs there; returns the locations.</summary>
+    private async Task<List<Location>> AtEachLocationAsync(Account account, ImapClient client, SyncbackAction action,
+        Func<IMailFolder, IList<UniqueId>, Task> store, CancellationToken cancellationToken)
+    {
         var locations = await LoadLocationsAsync(account, action.ObjectRowId, cancellationToken);
         if (locations.Count == 0) throw new ActionRefusedException("The message is not on the server (yet).");
         foreach (var (folderName, uids) in locations.GroupBy(l => l.FolderName, l => l.Uid).Select(g => (g.Key, g.ToList())))
@@ -102,16 +114,14 @@ public sealed partial class SyncbackApplier(
             await folder.OpenAsync(FolderAccess.ReadWrite, cancellationToken);
             try
             {
-                var ids = uids.Select(u => new UniqueId(u)).ToList();
-                if (add) await folder.AddFlagsAsync(ids, flag, silent: true, cancellationToken);
-                else await folder.RemoveFlagsAsync(ids, flag, silent: true, cancellationToken);
+                await store(folder, [.. uids.Select(u => new UniqueId(u))]);
             }
             finally
             {
                 await folder.CloseAsync(expunge: false, cancellationToken);
             }
         }
-        await CompleteAsync(account, action, null, cancellationToken);
+        return locations;
     }
 
     /// <summary>
@@ -125,23 +135,11 @@ public sealed partial class SyncbackApplier(
         var names = await GmailLabelNamesAsync(account, payload.Added.Concat(payload.Removed), cancellationToken);
         var added = payload.Added.Where(names.ContainsKey).ToList();
         var removed = payload.Removed.Where(names.ContainsKey).ToList();
-        var locations = await LoadLocationsAsync(account, action.ObjectRowId, cancellationToken);
-        if (locations.Count == 0) throw new ActionRefusedException("The message is not on the server (yet).");
-        foreach (var (folderName, uids) in locations.GroupBy(l => l.FolderName, l => l.Uid).Select(g => (g.Key, g.ToList())))
+        var locations = await AtEachLocationAsync(account, client, action, async (folder, ids) =>
         {
-            var folder = await client.GetFolderAsync(folderName, cancellationToken);
-            await folder.OpenAsync(FolderAccess.ReadWrite, cancellationToken);
-            try
-            {
-                var ids = uids.Select(u => new UniqueId(u)).ToList();
-                if (added.Count > 0) await folder.AddLabelsAsync(ids, [.. added.Select(l => names[l])], silent: true, cancellationToken);
-                if (removed.Count > 0) await folder.RemoveLabelsAsync(ids, [.. removed.Select(l => names[l])], silent: true, cancellationToken);
-            }
-            finally
-            {
-                await folder.CloseAsync(expunge: false, cancellationToken);
-            }
-        }
+            if (added.Count > 0) await folder.AddLabelsAsync(ids, [.. added.Select(l => names[l])], silent: true, cancellationToken);
+            if (removed.Count > 0) await folder.RemoveLabelsAsync(ids, [.. removed.Select(l => names[l])], silent: true, cancellationToken);
+        }, cancellationToken);
         await CompleteAsync(account, action, async tx =>
         {
             foreach (var location in locations)
