@@ -91,18 +91,6 @@ public class DraftTests(SendFixture host) : IClassFixture<SendFixture>
         return found;
     }
 
-    private static async Task<List<MimeMessage>> ReadFolderAsync(string user, string folderName, string subject)
-    {
-        using var client = await TestStack.ConnectImapAsync(user);
-        var folder = folderName == "INBOX" ? client.Inbox : await client.GetFolderAsync(folderName);
-        await folder.OpenAsync(FolderAccess.ReadOnly);
-        var found = new List<MimeMessage>();
-        foreach (var uid in await folder.SearchAsync(SearchQuery.SubjectContains(subject)))
-            found.Add(await folder.GetMessageAsync(uid));
-        await client.DisconnectAsync(true);
-        return found;
-    }
-
     private static async Task WaitAsync(Func<Task<bool>> condition, string what)
         => Assert.True(await TestStack.WaitUntilAsync(condition, Timeout) is not null, what);
 
@@ -194,7 +182,7 @@ public class DraftTests(SendFixture host) : IClassFixture<SendFixture>
         await ApiErrors.AssertAsync(await http.GetAsync($"/drafts/{id}"), HttpStatusCode.NotFound);
         await ApiErrors.AssertAsync(await DeleteAsync(http, id, 3), HttpStatusCode.NotFound);
         await WaitAsync(async () => (await ServerCopiesAsync(box.Email, id)).Count == 0, "the deleted draft is still in the server's Drafts folder");
-        Assert.Single(await ReadFolderAsync(box.Email, "Drafts", $"Elsewhere {subject}"));
+        Assert.Single(await TestStack.ReadFolderAsync(box.Email, "Drafts", $"Elsewhere {subject}"));
         var after = (await http.GetFromJsonAsync<JsonElement>("/delta?cursor=0")).GetProperty("deltas").EnumerateArray().ToList();
         Assert.Contains(after, d => d.GetProperty("id").GetString() == id && d.GetProperty("object").GetString() == "draft" && d.GetProperty("event").GetString() == "delete");
         Assert.Single(await ListAsync(http, "/drafts"));
@@ -235,7 +223,7 @@ public class DraftTests(SendFixture host) : IClassFixture<SendFixture>
         await OkAsync(await http.PutAsync($"/drafts/{id}", Json(Echo(ours, subject, "<p>v2</p>", "anna@example.com"))), "PUT");
         await WaitAsync(async () => await ServerCopiesAsync(box.Email, id) is [var only] && only.Message.Headers["X-INBOX-ID"] == $"{id}-2",
             "the stale copy was not removed with the earlier version");
-        Assert.Single(await ReadFolderAsync(box.Email, "Drafts", $"Edited {subject}"));
+        Assert.Single(await TestStack.ReadFolderAsync(box.Email, "Drafts", $"Edited {subject}"));
         Assert.Equal(2, (await ListAsync(http, "/drafts")).Length);
     }
 
@@ -405,19 +393,19 @@ public class DraftTests(SendFixture host) : IClassFixture<SendFixture>
 
         // Delivered, with the file; one copy in Sent; the draft gone from /drafts at once and from Drafts on the server.
         List<MimeMessage> delivered = [];
-        await WaitAsync(async () => (delivered = await ReadFolderAsync(receiver.Email, "INBOX", subject)).Count == 1, "the draft was not delivered");
+        await WaitAsync(async () => (delivered = await TestStack.ReadFolderAsync(receiver.Email, "INBOX", subject)).Count == 1, "the draft was not delivered");
         Assert.Contains("<b>final</b>", delivered[0].HtmlBody);
         var attachment = Assert.IsAssignableFrom<MimePart>(Assert.Single(delivered[0].Attachments));
         Assert.Equal("agenda.txt", attachment.FileName);
         Assert.Null(delivered[0].Headers[HeaderId.Bcc]);
-        Assert.Single(await ReadFolderAsync(sender.Email, "Sent", subject));
+        Assert.Single(await TestStack.ReadFolderAsync(sender.Email, "Sent", subject));
         await ApiErrors.AssertAsync(await http.GetAsync($"/drafts/{id}"), HttpStatusCode.NotFound);
         Assert.Empty(await ListAsync(http, "/drafts"));
         await WaitAsync(async () => (await ServerCopiesAsync(sender.Email, id)).Count == 0, "the sent draft is still in the server's Drafts folder");
         Assert.Equal(Id(sent), Id((await ListAsync(http, $"/messages?subject={Uri.EscapeDataString(subject)}")).Single()));
         await ApiErrors.AssertAsync(await host.SendJsonAsync(sender.Token, new JsonObject { ["draft_id"] = id, ["version"] = 1 }), HttpStatusCode.NotFound);
-        Assert.Single(await ReadFolderAsync(sender.Email, "Sent", subject));
-        Assert.Single(await ReadFolderAsync(receiver.Email, "INBOX", subject));
+        Assert.Single(await TestStack.ReadFolderAsync(sender.Email, "Sent", subject));
+        Assert.Single(await TestStack.ReadFolderAsync(receiver.Email, "INBOX", subject));
         // The draft let go of the file when it was sent.
         await OkAsync(await http.SendAsync(new HttpRequestMessage(HttpMethod.Delete, $"/files/{fileId}")), "DELETE /files");
     }
@@ -439,7 +427,7 @@ public class DraftTests(SendFixture host) : IClassFixture<SendFixture>
         Assert.Equal(subject, after.GetProperty("subject").GetString());
         Assert.Contains("to nowhere", after.GetProperty("body").GetString());
         await WaitAsync(async () => (await ServerCopiesAsync(sender.Email, id)).Count == 1, "the refused draft is not in the server's Drafts folder");
-        Assert.Empty(await ReadFolderAsync(sender.Email, "Sent", subject));
+        Assert.Empty(await TestStack.ReadFolderAsync(sender.Email, "Sent", subject));
         Assert.Single(await ListAsync(http, "/drafts"));
     }
 
@@ -460,7 +448,7 @@ public class DraftTests(SendFixture host) : IClassFixture<SendFixture>
         Assert.Equal("dot.png", sent.GetProperty("files").EnumerateArray().Single().GetProperty("filename").GetString());
 
         List<MimeMessage> delivered = [];
-        await WaitAsync(async () => (delivered = await ReadFolderAsync(receiver.Email, "INBOX", subject)).Count == 1, "not delivered");
+        await WaitAsync(async () => (delivered = await TestStack.ReadFolderAsync(receiver.Email, "INBOX", subject)).Count == 1, "not delivered");
         var attachment = Assert.IsType<MimePart>(Assert.Single(delivered[0].Attachments));
         Assert.Equal("dot.png", attachment.FileName);
         Assert.Equal("image/png", attachment.ContentType.MimeType);

@@ -189,18 +189,8 @@ public class OutboxTests(OutboxFixture host) : IClassFixture<OutboxFixture>
         return item;
     }
 
-    internal static async Task<int> CountAsync(string user, string folderName, string subject)
-    {
-        using var client = await TestStack.ConnectImapAsync(user);
-        var folder = folderName == "INBOX" ? client.Inbox : await client.GetFolderAsync(folderName);
-        await folder.OpenAsync(FolderAccess.ReadOnly);
-        int count = (await folder.SearchAsync(SearchQuery.SubjectContains(subject))).Count;
-        await client.DisconnectAsync(true);
-        return count;
-    }
-
     internal static async Task WaitForDeliveryAsync(string user, string subject)
-        => Assert.True(await TestStack.WaitUntilAsync(async () => await CountAsync(user, "INBOX", subject) >= 1, Deadline) is not null,
+        => Assert.True(await TestStack.WaitUntilAsync(async () => await TestStack.CountInFolderAsync(user, "INBOX", subject) >= 1, Deadline) is not null,
             $"{subject} was not delivered to {user}");
 
     [Fact]
@@ -238,7 +228,7 @@ public class OutboxTests(OutboxFixture host) : IClassFixture<OutboxFixture>
         // Before send_at: nothing in the receiver's INBOX (checked while there is still time before it).
         while (Now < sendAt - 3)
         {
-            Assert.Equal(0, await CountAsync(receiver.Email, "INBOX", subject));
+            Assert.Equal(0, await TestStack.CountInFolderAsync(receiver.Email, "INBOX", subject));
             Assert.Equal("scheduled", (await GetItemAsync(host, sender.Token, id)).GetProperty("state").GetString());
             await Task.Delay(2000);
         }
@@ -261,8 +251,8 @@ public class OutboxTests(OutboxFixture host) : IClassFixture<OutboxFixture>
         }
         // Exactly once: a little later still one delivery and one copy in Sent; a sent item cannot be cancelled.
         await Task.Delay(3000);
-        Assert.Equal(1, await CountAsync(receiver.Email, "INBOX", subject));
-        Assert.Equal(1, await CountAsync(sender.Email, "Sent", subject));
+        Assert.Equal(1, await TestStack.CountInFolderAsync(receiver.Email, "INBOX", subject));
+        Assert.Equal(1, await TestStack.CountInFolderAsync(sender.Email, "Sent", subject));
         using (var http = host.Client(sender.Token))
             await ApiErrors.AssertAsync(await http.DeleteAsync($"/outbox/{id}"), HttpStatusCode.Conflict);
     }
@@ -306,11 +296,11 @@ public class OutboxTests(OutboxFixture host) : IClassFixture<OutboxFixture>
         await WaitForDeliveryAsync(receiver.Email, movedSubject + " (edited)");
         // Well past the cancelled one's send_at: never delivered, never attempted.
         while (Now < sendAt + 5) await Task.Delay(1000);
-        Assert.Equal(0, await CountAsync(receiver.Email, "INBOX", cancelledSubject));
+        Assert.Equal(0, await TestStack.CountInFolderAsync(receiver.Email, "INBOX", cancelledSubject));
         var after = await GetItemAsync(host, sender.Token, cancelled);
         Assert.Equal("cancelled", after.GetProperty("state").GetString());
         Assert.Equal(0, after.GetProperty("attempts").GetInt32());
-        Assert.Equal(1, await CountAsync(receiver.Email, "INBOX", movedSubject));
+        Assert.Equal(1, await TestStack.CountInFolderAsync(receiver.Email, "INBOX", movedSubject));
     }
 
     [Fact]
@@ -331,7 +321,7 @@ public class OutboxTests(OutboxFixture host) : IClassFixture<OutboxFixture>
         var waiting = await WaitForStateAsync(host, sender.Token, id, i => i.GetProperty("attempts").GetInt32() >= 2, "two attempts");
         Assert.Equal("pending", waiting.GetProperty("status").GetString());
         Assert.Contains("could not be reached", waiting.GetProperty("reason").GetString());
-        Assert.Equal(0, await CountAsync(receiver.Email, "INBOX", subject));
+        Assert.Equal(0, await TestStack.CountInFolderAsync(receiver.Email, "INBOX", subject));
 
         relay.Start();
         var sent = await WaitForStateAsync(host, sender.Token, id, i => i.GetProperty("state").GetString() == "sent", "sent once the server is back");
@@ -339,8 +329,8 @@ public class OutboxTests(OutboxFixture host) : IClassFixture<OutboxFixture>
         Assert.False(sent.TryGetProperty("reason", out _), $"a sent item shows no error: {sent}");
         await WaitForDeliveryAsync(receiver.Email, subject);
         await Task.Delay(3000);
-        Assert.Equal(1, await CountAsync(receiver.Email, "INBOX", subject));
-        Assert.Equal(1, await CountAsync(sender.Email, "Sent", subject));
+        Assert.Equal(1, await TestStack.CountInFolderAsync(receiver.Email, "INBOX", subject));
+        Assert.Equal(1, await TestStack.CountInFolderAsync(sender.Email, "Sent", subject));
     }
 
     [Fact]
@@ -489,14 +479,14 @@ public class OutboxRestartTests(OutboxFixture host) : IClassFixture<OutboxFixtur
         await host.RestartAsync(async () =>
         {
             while (OutboxTests.Now < sendAt + 3) await Task.Delay(1000);
-            Assert.Equal(0, await OutboxTests.CountAsync(receiver.Email, "INBOX", subject));
+            Assert.Equal(0, await TestStack.CountInFolderAsync(receiver.Email, "INBOX", subject));
         });
 
         var sent = await OutboxTests.WaitForStateAsync(host, sender.Token, id, i => i.GetProperty("state").GetString() == "sent", "sent after the restart");
         Assert.Equal(1, sent.GetProperty("attempts").GetInt32());
         await OutboxTests.WaitForDeliveryAsync(receiver.Email, subject);
         await Task.Delay(3000);
-        Assert.Equal(1, await OutboxTests.CountAsync(receiver.Email, "INBOX", subject));
-        Assert.Equal(1, await OutboxTests.CountAsync(sender.Email, "Sent", subject));
+        Assert.Equal(1, await TestStack.CountInFolderAsync(receiver.Email, "INBOX", subject));
+        Assert.Equal(1, await TestStack.CountInFolderAsync(sender.Email, "Sent", subject));
     }
 }

@@ -104,22 +104,10 @@ public class RsvpTests(RsvpFixture host) : IClassFixture<RsvpFixture>
     private static JsonElement Participant(JsonElement evt, string email)
         => evt.GetProperty("participants").EnumerateArray().Single(p => string.Equals(p.GetProperty("email").GetString(), email, StringComparison.OrdinalIgnoreCase));
 
-    private static async Task<List<MimeMessage>> ReadFolderAsync(string user, string folderName, string subject)
-    {
-        using var client = await TestStack.ConnectImapAsync(user);
-        var folder = folderName == "INBOX" ? client.Inbox : await client.GetFolderAsync(folderName);
-        await folder.OpenAsync(FolderAccess.ReadOnly);
-        var found = new List<MimeMessage>();
-        foreach (var uid in await folder.SearchAsync(SearchQuery.SubjectContains(subject)))
-            found.Add(await folder.GetMessageAsync(uid));
-        await client.DisconnectAsync(true);
-        return found;
-    }
-
     private static async Task<MimeMessage> WaitForMessageAsync(string user, string subject)
     {
         List<MimeMessage> found = [];
-        Assert.True(await TestStack.WaitUntilAsync(async () => (found = await ReadFolderAsync(user, "INBOX", subject)).Count >= 1, Timeout) is not null,
+        Assert.True(await TestStack.WaitUntilAsync(async () => (found = await TestStack.ReadFolderAsync(user, "INBOX", subject)).Count >= 1, Timeout) is not null,
             $"{subject} did not arrive in {user}'s INBOX");
         return Assert.Single(found);
     }
@@ -196,7 +184,7 @@ public class RsvpTests(RsvpFixture host) : IClassFixture<RsvpFixture>
         Assert.NotNull(await TestStack.WaitUntilAsync(() => Task.FromResult(host.EventUpdates(eventId).Count > 0), Timeout));
 
         // Sent like any message: one copy in the account's Sent folder.
-        Assert.Single(await ReadFolderAsync(attendee.Email, "Sent", $"Accepted: {invitation.Title}"));
+        Assert.Single(await TestStack.ReadFolderAsync(attendee.Email, "Sent", $"Accepted: {invitation.Title}"));
 
         // Changing the answer: maybe is TENTATIVE, no is DECLINED; each reaches the organizer.
         foreach (var (status, partStat, subject) in new[] { ("maybe", "TENTATIVE", "Tentatively accepted: "), ("no", "DECLINED", "Declined: ") })
@@ -213,7 +201,7 @@ public class RsvpTests(RsvpFixture host) : IClassFixture<RsvpFixture>
         // The answer already given, again: answered with the event, nothing sent (no second copy in Sent).
         var again = await OkAsync(await RsvpAsync(http, Answer(eventId, "no")));
         Assert.Equal("no", Participant(again, attendee.Email).GetProperty("status").GetString());
-        Assert.Single(await ReadFolderAsync(attendee.Email, "Sent", $"Declined: {invitation.Title}"));
+        Assert.Single(await TestStack.ReadFolderAsync(attendee.Email, "Sent", $"Declined: {invitation.Title}"));
     }
 
     [Fact]
@@ -281,9 +269,9 @@ public class RsvpTests(RsvpFixture host) : IClassFixture<RsvpFixture>
         }
 
         // None of it reached the organizer or changed the event.
-        Assert.Empty(await ReadFolderAsync(organizer, "INBOX", "Accepted:"));
-        Assert.Empty(await ReadFolderAsync(organizer, "INBOX", "Declined:"));
-        Assert.Empty(await ReadFolderAsync(attendee.Email, "Sent", invitation.Title));
+        Assert.Empty(await TestStack.ReadFolderAsync(organizer, "INBOX", "Accepted:"));
+        Assert.Empty(await TestStack.ReadFolderAsync(organizer, "INBOX", "Declined:"));
+        Assert.Empty(await TestStack.ReadFolderAsync(attendee.Email, "Sent", invitation.Title));
         Assert.Equal("noreply", Participant(await http.GetFromJsonAsync<JsonElement>($"/events/{eventId}"), attendee.Email).GetProperty("status").GetString());
     }
 
@@ -312,7 +300,7 @@ public class RsvpTests(RsvpFixture host) : IClassFixture<RsvpFixture>
         var login = await ApiErrors.AssertAsync(await RsvpAsync(http, Answer(nearId, "maybe")), HttpStatusCode.Forbidden);
         Assert.Equal("invalid_credentials", login.GetProperty("type").GetString());
         Assert.Equal("noreply", Participant(await http.GetFromJsonAsync<JsonElement>($"/events/{nearId}"), attendee.Email).GetProperty("status").GetString());
-        Assert.Empty(await ReadFolderAsync(organizer, "INBOX", near.Title));
-        Assert.Empty(await ReadFolderAsync(attendee.Email, "Sent", near.Title));
+        Assert.Empty(await TestStack.ReadFolderAsync(organizer, "INBOX", near.Title));
+        Assert.Empty(await TestStack.ReadFolderAsync(attendee.Email, "Sent", near.Title));
     }
 }

@@ -516,8 +516,8 @@ public class SdkTourTests(SdkTourFixture host) : IClassFixture<SdkTourFixture>
             Assert.Equal(subject, Result(findStep).GetProperty("subject").GetString());
 
             // Delivered by Postfix to the receiver, and one copy in the account's Sent folder (independent IMAP clients).
-            Assert.NotNull(await TestStack.WaitUntilAsync(async () => await CountAsync(host.SendTo, "INBOX", subject) == 1, TimeSpan.FromSeconds(60)));
-            Assert.Equal(1, await CountAsync(host.Email, "Sent", subject));
+            Assert.NotNull(await TestStack.WaitUntilAsync(async () => await TestStack.CountInFolderAsync(host.SendTo, "INBOX", subject) == 1, TimeSpan.FromSeconds(60)));
+            Assert.Equal(1, await TestStack.CountInFolderAsync(host.Email, "Sent", subject));
         }
         Assert.Contains("draft.send()", Result("messages.find sent").GetProperty("snippet").GetString());
     }
@@ -535,7 +535,7 @@ public class SdkTourTests(SdkTourFixture host) : IClassFixture<SdkTourFixture>
         Assert.Equal([host.SendTo], Strings(scheduled.GetProperty("to")));
 
         // Delivered once by Postfix, stamped no earlier than send_at; the item names the sent message.
-        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await CountAsync(host.SendTo, "INBOX", subject) == 1, TimeSpan.FromSeconds(90)));
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await TestStack.CountInFolderAsync(host.SendTo, "INBOX", subject) == 1, TimeSpan.FromSeconds(90)));
         using (var imap = await TestStack.ConnectImapAsync(host.SendTo))
         {
             await imap.Inbox.OpenAsync(MailKit.FolderAccess.ReadOnly);
@@ -549,7 +549,7 @@ public class SdkTourTests(SdkTourFixture host) : IClassFixture<SdkTourFixture>
             (item = await http.GetFromJsonAsync<JsonElement>($"/outbox/{scheduled.GetProperty("id").GetString()}")).GetProperty("state").GetString() == "sent",
             TimeSpan.FromSeconds(30)));
         Assert.Equal(subject, (await http.GetFromJsonAsync<JsonElement>($"/messages/{item.GetProperty("message_id").GetString()}")).GetProperty("subject").GetString());
-        Assert.Equal(1, await CountAsync(host.Email, "Sent", subject));
+        Assert.Equal(1, await TestStack.CountInFolderAsync(host.Email, "Sent", subject));
 
         // The other: moved an hour later by outbox.update(), then cancelled by outbox.delete(); never delivered.
         var later = Result("outbox.send later");
@@ -561,7 +561,7 @@ public class SdkTourTests(SdkTourFixture host) : IClassFixture<SdkTourFixture>
         var cancelled = await http.GetFromJsonAsync<JsonElement>($"/v2/outbox/{later.GetProperty("id").GetString()}");
         Assert.Equal("cancelled", cancelled.GetProperty("state").GetString());
         Assert.Equal(0, cancelled.GetProperty("attempts").GetInt32());
-        Assert.Equal(0, await CountAsync(host.SendTo, "INBOX", later.GetProperty("subject").GetString()!));
+        Assert.Equal(0, await TestStack.CountInFolderAsync(host.SendTo, "INBOX", later.GetProperty("subject").GetString()!));
     }
 
     [Fact]
@@ -595,8 +595,8 @@ public class SdkTourTests(SdkTourFixture host) : IClassFixture<SdkTourFixture>
         Assert.Equal(subject, sent.GetProperty("subject").GetString());
         Assert.Equal("sent", sent.GetProperty("folder").GetProperty("name").GetString());
         Assert.False(Result("drafts.find after send").GetProperty("found_after_send").GetBoolean());
-        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await CountAsync(host.SendTo, "INBOX", subject) == 1, TimeSpan.FromSeconds(60)));
-        Assert.Equal(1, await CountAsync(host.Email, "Sent", subject));
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await TestStack.CountInFolderAsync(host.SendTo, "INBOX", subject) == 1, TimeSpan.FromSeconds(60)));
+        Assert.Equal(1, await TestStack.CountInFolderAsync(host.Email, "Sent", subject));
 
         // Neither draft is left in the server's Drafts folder (an independent IMAP client, by their X-INBOX-ID).
         async Task<int> InDraftsAsync(string draftId)
@@ -609,16 +609,6 @@ public class SdkTourTests(SdkTourFixture host) : IClassFixture<SdkTourFixture>
             return count;
         }
         Assert.NotNull(await TestStack.WaitUntilAsync(async () => await InDraftsAsync(id) + await InDraftsAsync(deletedId) == 0, TimeSpan.FromSeconds(60)));
-    }
-
-    private static async Task<int> CountAsync(string user, string folderName, string subject)
-    {
-        using var client = await TestStack.ConnectImapAsync(user);
-        var folder = folderName == "INBOX" ? client.Inbox : await client.GetFolderAsync(folderName);
-        await folder.OpenAsync(MailKit.FolderAccess.ReadOnly);
-        int count = (await folder.SearchAsync(MailKit.Search.SearchQuery.SubjectContains(subject))).Count;
-        await client.DisconnectAsync(true);
-        return count;
     }
 
     [Fact]
@@ -757,7 +747,7 @@ public class SdkTourTests(SdkTourFixture host) : IClassFixture<SdkTourFixture>
         // Checked on the server: the event, and the REPLY delivered to the organizer (read with an IMAP client of its own).
         using var http = host.Client(host.Token);
         Assert.Equal("yes", Mine(await http.GetFromJsonAsync<JsonElement>($"/events/{id}")).GetProperty("status").GetString());
-        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await CountAsync(host.SendTo, "INBOX", "Accepted: Design review") == 1, TimeSpan.FromSeconds(60)));
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await TestStack.CountInFolderAsync(host.SendTo, "INBOX", "Accepted: Design review") == 1, TimeSpan.FromSeconds(60)));
         using var imap = await TestStack.ConnectImapAsync(host.SendTo);
         await imap.Inbox.OpenAsync(FolderAccess.ReadOnly);
         var uid = Assert.Single(await imap.Inbox.SearchAsync(MailKit.Search.SearchQuery.SubjectContains("Accepted: Design review")));

@@ -87,23 +87,10 @@ public class SendTests(SendFixture host) : IClassFixture<SendFixture>
         return JsonDocument.Parse(text).RootElement;
     }
 
-    /// <summary>The messages in a mailbox's folder with this subject, read by an IMAP client of its own.</summary>
-    private static async Task<List<MimeMessage>> ReadFolderAsync(string user, string folderName, string subject)
-    {
-        using var client = await TestStack.ConnectImapAsync(user);
-        var folder = folderName == "INBOX" ? client.Inbox : await client.GetFolderAsync(folderName);
-        await folder.OpenAsync(FolderAccess.ReadOnly);
-        var found = new List<MimeMessage>();
-        foreach (var uid in await folder.SearchAsync(SearchQuery.SubjectContains(subject)))
-            found.Add(await folder.GetMessageAsync(uid));
-        await client.DisconnectAsync(true);
-        return found;
-    }
-
     private static async Task<List<MimeMessage>> WaitForFolderAsync(string user, string folder, string subject, int count = 1)
     {
         List<MimeMessage> found = [];
-        Assert.True(await TestStack.WaitUntilAsync(async () => (found = await ReadFolderAsync(user, folder, subject)).Count >= count, Timeout) is not null,
+        Assert.True(await TestStack.WaitUntilAsync(async () => (found = await TestStack.ReadFolderAsync(user, folder, subject)).Count >= count, Timeout) is not null,
             $"{subject} did not arrive in {user}'s {folder}");
         return found;
     }
@@ -261,7 +248,7 @@ public class SendTests(SendFixture host) : IClassFixture<SendFixture>
         var delivered = Assert.Single(await WaitForFolderAsync(receiver, "INBOX", subject));
         Assert.Equal("kept", delivered.Headers["X-Custom"]);
         Assert.Equal("Sent as raw MIME, grüße.", delivered.TextBody?.Trim());
-        Assert.Single(await ReadFolderAsync(sender.Email, "Sent", subject));
+        Assert.Single(await TestStack.ReadFolderAsync(sender.Email, "Sent", subject));
         using var http = host.Client(sender.Token);
         Assert.Equal(sent.GetProperty("id").GetString(), Assert.Single(await MessagesAsync(http, subject)).GetProperty("id").GetString());
     }
@@ -322,8 +309,8 @@ public class SendTests(SendFixture host) : IClassFixture<SendFixture>
         Assert.Contains("smtp_host", await BadAsync(await host.SendJsonAsync(noSmtpToken, Message(subject, "x", receiver))));
 
         // Nothing of it went anywhere.
-        Assert.Empty(await ReadFolderAsync(receiver, "INBOX", subject));
-        Assert.Empty(await ReadFolderAsync(sender.Email, "Sent", subject));
+        Assert.Empty(await TestStack.ReadFolderAsync(receiver, "INBOX", subject));
+        Assert.Empty(await TestStack.ReadFolderAsync(sender.Email, "Sent", subject));
     }
 
     [Fact]
@@ -347,8 +334,8 @@ public class SendTests(SendFixture host) : IClassFixture<SendFixture>
         Assert.Equal("invalid_credentials", login.GetProperty("type").GetString());
         Assert.Contains("SMTP authentication failed", login.GetProperty("message").GetString());
         Assert.DoesNotContain("changed-elsewhere", login.GetProperty("message").GetString());
-        Assert.Empty(await ReadFolderAsync(sender.Email, "INBOX", subject));
-        Assert.Empty(await ReadFolderAsync(sender.Email, "Sent", subject));
+        Assert.Empty(await TestStack.ReadFolderAsync(sender.Email, "INBOX", subject));
+        Assert.Empty(await TestStack.ReadFolderAsync(sender.Email, "Sent", subject));
     }
 
     [Fact]
@@ -364,6 +351,6 @@ public class SendTests(SendFixture host) : IClassFixture<SendFixture>
         Assert.Equal(subject, sent.GetProperty("subject").GetString());
         Assert.Equal(sender.Email, sent.GetProperty("from")[0].GetProperty("email").GetString());
         Assert.Single(await WaitForFolderAsync(receiver, "INBOX", subject));
-        Assert.Empty(await ReadFolderAsync(sender.Email, "Sent", subject));
+        Assert.Empty(await TestStack.ReadFolderAsync(sender.Email, "Sent", subject));
     }
 }

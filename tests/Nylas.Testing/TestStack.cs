@@ -169,6 +169,30 @@ public static class TestStack
         return message;
     }
 
+    /// <summary>The messages in a mailbox's folder whose subject contains <paramref name="subject"/>, read by an IMAP client of its own.</summary>
+    public static async Task<List<MimeMessage>> ReadFolderAsync(string user, string folderName, string subject)
+    {
+        using var client = await ConnectImapAsync(user);
+        var folder = folderName == "INBOX" ? client.Inbox : await client.GetFolderAsync(folderName);
+        await folder.OpenAsync(FolderAccess.ReadOnly);
+        var found = new List<MimeMessage>();
+        foreach (var uid in await folder.SearchAsync(MailKit.Search.SearchQuery.SubjectContains(subject)))
+            found.Add(await folder.GetMessageAsync(uid));
+        await client.DisconnectAsync(true);
+        return found;
+    }
+
+    /// <summary>How many messages in a mailbox's folder have a subject containing <paramref name="subject"/>, counted by an IMAP client of its own.</summary>
+    public static async Task<int> CountInFolderAsync(string user, string folderName, string subject)
+    {
+        using var client = await ConnectImapAsync(user);
+        var folder = folderName == "INBOX" ? client.Inbox : await client.GetFolderAsync(folderName);
+        await folder.OpenAsync(FolderAccess.ReadOnly);
+        int count = (await folder.SearchAsync(MailKit.Search.SearchQuery.SubjectContains(subject))).Count;
+        await client.DisconnectAsync(true);
+        return count;
+    }
+
     /// <summary>Polls until <paramref name="condition"/> holds or the timeout passes; returns how long it took, or null.</summary>
     public static async Task<TimeSpan?> WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout)
     {
