@@ -141,6 +141,10 @@ public sealed class SyncOptions
     /// a way around a server that advertises an extension it implements badly, and how the tests reach the fallbacks.
     /// </summary>
     public string? IgnoreCapabilities { get; set; }
+    /// <summary>How long a UID the server holds within a folder's synced range may be missing from the mirror (its ingest queued) before it is fetched again.</summary>
+    [Range(1, 86_400)] public int HoleGraceSeconds { get; set; } = 600;
+    /// <summary>The longest wait between two fetches of a UID that stays missing (the wait doubles from the grace up to this).</summary>
+    [Range(1, 10_080)] public int HoleRetryMaxMinutes { get; set; } = 360;
 }
 
 /// <summary>How API writes are applied to the mail server (Syncback/).</summary>

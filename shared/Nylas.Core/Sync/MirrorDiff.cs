@@ -24,9 +24,9 @@ public sealed class MirrorDiff(IReadOnlyDictionary<uint, string> storedFlags, IR
         => storedFlags.Keys.Union(storedLabels.Keys).Where(uid => !onServer.Contains(uid)).ToList();
 
     /// <summary>
-    /// Whether a UID within the checkpoint (fetched and queued) is not mirrored yet: its flags may be older than
-    /// the server's now, so the changes seen this time are not the whole story.
+    /// UIDs within the checkpoint (fetched and queued) that the server holds and the mirror does not: their ingest is
+    /// still queued, or was lost (a hole, see <see cref="HolePlan"/>). Ascending.
     /// </summary>
-    public bool AwaitsIngest(IEnumerable<uint> onServer, uint syncedLowUid, uint syncedHighUid)
-        => onServer.Any(uid => uid <= syncedHighUid && uid > syncedLowUid && !storedFlags.ContainsKey(uid));
+    public List<uint> Missing(IEnumerable<uint> onServer, uint syncedLowUid, uint syncedHighUid)
+        => onServer.Where(uid => uid <= syncedHighUid && uid > syncedLowUid && !storedFlags.ContainsKey(uid)).Order().ToList();
 }

@@ -24,12 +24,14 @@ public static class SyncStates
     public const string InvalidCredentials = "invalid-credentials";
     public const string Stopped = "stopped";
     public const string SyncError = "sync-error";
+    /// <summary>Syncing, but one or more folders could not be synced last time (named in the account's sync error).</summary>
+    public const string Partial = "partial";
     /// <summary>Being deleted: sync is off and its tokens are revoked; only DELETE (to finish) still sees it.</summary>
     public const string Deleting = "deleting";
 
-    private static readonly string[] All = [Running, SyncError, InvalidCredentials, Stopped, Deleting];
-    private static readonly string[] NotDeleting = [Running, SyncError, InvalidCredentials, Stopped];
-    private static readonly string[] Syncing = [Running, SyncError, InvalidCredentials];
+    private static readonly string[] All = [Running, Partial, SyncError, InvalidCredentials, Stopped, Deleting];
+    private static readonly string[] NotDeleting = [Running, Partial, SyncError, InvalidCredentials, Stopped];
+    private static readonly string[] Syncing = [Running, Partial, SyncError, InvalidCredentials];
 
     /// <summary>
     /// The state a change leads to and the states it may be made from: what sync reports never overrides a stop or a
@@ -40,6 +42,7 @@ public static class SyncStates
         // Kept as it was: new credentials revive any account, even one being deleted (see the issue note).
         SyncStateChange.CredentialsStored => new(Running, All),
         SyncStateChange.Synced => new(Running, Syncing),
+        SyncStateChange.SyncedPartially => new(Partial, Syncing),
         SyncStateChange.SyncFailed => new(SyncError, Syncing),
         SyncStateChange.CredentialsRefused => new(InvalidCredentials, Syncing),
         SyncStateChange.Downgraded => new(Stopped, NotDeleting),
@@ -48,10 +51,11 @@ public static class SyncStates
         _ => throw new ArgumentOutOfRangeException(nameof(change), change, null),
     };
 
-    /// <summary>The change a sync step reports with <paramref name="state"/> (running, sync-error or invalid-credentials).</summary>
+    /// <summary>The change a sync step reports with <paramref name="state"/> (running, partial, sync-error or invalid-credentials).</summary>
     public static SyncStateChange ReportedBySync(string state) => state switch
     {
         Running => SyncStateChange.Synced,
+        Partial => SyncStateChange.SyncedPartially,
         SyncError => SyncStateChange.SyncFailed,
         InvalidCredentials => SyncStateChange.CredentialsRefused,
         _ => throw new ArgumentException($"A sync step does not report '{state}'.", nameof(state)),
@@ -59,7 +63,7 @@ public static class SyncStates
 }
 
 /// <summary>What changes an account's sync state.</summary>
-public enum SyncStateChange { CredentialsStored, Synced, SyncFailed, CredentialsRefused, Downgraded, Upgraded, DeletionStarted }
+public enum SyncStateChange { CredentialsStored, Synced, SyncedPartially, SyncFailed, CredentialsRefused, Downgraded, Upgraded, DeletionStarted }
 
 /// <summary>A change of <c>sync_state</c>: to <paramref name="To"/>, only from one of <paramref name="From"/>.</summary>
 public sealed record SyncStateTransition(string To, IReadOnlyList<string> From)

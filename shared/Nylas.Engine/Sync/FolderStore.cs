@@ -8,15 +8,27 @@ namespace Nylas.Engine.Sync;
 /// <summary>A folder's row and sync checkpoint: every UID in (SyncedLowUid, SyncedHighUid] has been fetched and queued.</summary>
 public sealed record FolderState(
     long Id, string PublicId, string Name, string DisplayName, string? Role, uint? UidValidity, ulong? HighestModSeq,
-    uint SyncedHighUid, uint SyncedLowUid, DateTimeOffset? LastFullCompareAt = null, string? StatusToken = null)
+    uint SyncedHighUid, uint SyncedLowUid, DateTimeOffset? LastFullCompareAt = null, string? StatusToken = null,
+    int Holes = 0, int Mirrored = 0, string? SyncError = null)
 {
     public bool NeverSynced => SyncedHighUid == 0 && SyncedLowUid == 0;
+
+    /// <summary>
+    /// Whether the mirror may lack a UID the server holds: holes are recorded, or, with the whole folder fetched,
+    /// the server counts <paramref name="serverCount"/> messages and the mirror another number. Such a folder is
+    /// compared UID by UID even when its status or HIGHESTMODSEQ did not move.
+    /// </summary>
+    public bool NeedsReconciling(int serverCount) => Holes > 0 || (!NeverSynced && SyncedLowUid == 0 && serverCount != Mirrored);
 }
 
 /// <summary>Folders, their checkpoints and their change-log rows in the account's shard.</summary>
 public sealed class FolderStore(ShardDirectory shards, TimeProvider clock)
 {
-    private const string Columns = "id, public_id, name, display_name, role, uid_validity, highest_mod_seq, synced_high_uid, synced_low_uid, last_full_compare_at, status_token";
+    // The counts ride along with the one folder listing a step makes: no extra round trip per folder.
+    private const string Columns = """
+        id, public_id, name, display_name, role, uid_validity, highest_mod_seq, synced_high_uid, synced_low_uid, last_full_compare_at, status_token,
+        (SELECT COUNT(*) FROM folder_holes h WHERE h.folder_id = folders.id), (SELECT COUNT(*) FROM imap_uids u WHERE u.folder_id = folders.id), sync_error
+        """;
 
     public async Task<IReadOnlyList<FolderState>> ListAsync(int shardId, long accountId, CancellationToken cancellationToken)
     {
@@ -84,7 +96,7 @@ public sealed class FolderStore(ShardDirectory shards, TimeProvider clock)
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
         await Orphans.DetachFolderAsync(connection, tx, accountId, folder.Id, clock.GetUtcNow().UtcDateTime, cancellationToken);
         // A Gmail label deleted on the server: no message carries it any more.
-        await using (var delete = new MySqlCommand("DELETE FROM imap_uid_labels WHERE label_id = @id; DELETE FROM folders WHERE id = @id", connection, tx))
+        await using (var delete = new MySqlCommand("DELETE FROM imap_uid_labels WHERE label_id = @id; DELETE FROM folder_holes WHERE folder_id = @id; DELETE FROM folders WHERE id = @id", connection, tx))
         {
             delete.Parameters.AddWithValue("@id", folder.Id);
             await delete.ExecuteNonQueryAsync(cancellationToken);
@@ -97,7 +109,7 @@ public sealed class FolderStore(ShardDirectory shards, TimeProvider clock)
     {
         await using var cmd = shards.Shard(shardId).CreateCommand("""
             UPDATE folders SET uid_validity = @v, highest_mod_seq = @hms, synced_high_uid = @high, synced_low_uid = @low,
-              last_full_compare_at = @compared, status_token = @token, last_synced_at = @now WHERE id = @id
+              last_full_compare_at = @compared, status_token = @token, last_synced_at = @now, sync_error = NULL WHERE id = @id
             """);
         cmd.Parameters.AddWithValue("@token", state.StatusToken);
         cmd.Parameters.AddWithValue("@compared", state.LastFullCompareAt?.UtcDateTime);
@@ -110,15 +122,25 @@ public sealed class FolderStore(ShardDirectory shards, TimeProvider clock)
         await cmd.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    /// <summary>The folder could not be synced this time (SELECT or FETCH refused): why, shown until a sync of it succeeds.</summary>
+    public async Task SetErrorAsync(int shardId, long folderId, string error, CancellationToken cancellationToken)
+    {
+        await using var cmd = shards.Shard(shardId).CreateCommand("UPDATE folders SET sync_error = @error, status_token = NULL WHERE id = @id");
+        cmd.Parameters.AddWithValue("@error", error.Length > 1000 ? error[..1000] : error);
+        cmd.Parameters.AddWithValue("@id", folderId);
+        await cmd.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     /// <summary>UIDVALIDITY changed: the old UIDs mean nothing now. Messages stay as orphans and are re-linked by content when seen again.</summary>
     public async Task<FolderState> ResetUidsAsync(int shardId, long accountId, FolderState state, uint newUidValidity, CancellationToken cancellationToken)
     {
         await using var connection = await shards.Shard(shardId).OpenConnectionAsync(cancellationToken);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
         await Orphans.DetachFolderAsync(connection, tx, accountId, state.Id, clock.GetUtcNow().UtcDateTime, cancellationToken);
-        var reset = state with { UidValidity = newUidValidity, HighestModSeq = null, SyncedHighUid = 0, SyncedLowUid = 0, StatusToken = null };
+        var reset = state with { UidValidity = newUidValidity, HighestModSeq = null, SyncedHighUid = 0, SyncedLowUid = 0, StatusToken = null, Holes = 0, Mirrored = 0 };
         await using (var update = new MySqlCommand("""
-            UPDATE folders SET uid_validity = @v, highest_mod_seq = NULL, synced_high_uid = 0, synced_low_uid = 0, status_token = NULL WHERE id = @id
+            UPDATE folders SET uid_validity = @v, highest_mod_seq = NULL, synced_high_uid = 0, synced_low_uid = 0, status_token = NULL WHERE id = @id;
+            DELETE FROM folder_holes WHERE folder_id = @id;
             """, connection, tx))
         {
             update.Parameters.AddWithValue("@v", newUidValidity);
@@ -134,7 +156,7 @@ public sealed class FolderStore(ShardDirectory shards, TimeProvider clock)
         r.IsDBNull(5) ? null : r.GetUInt32Checked(5), r.IsDBNull(6) ? null : r.GetFieldValue<ulong>(6),
         r.GetUInt32Checked(7), r.GetUInt32Checked(8),
         r.IsDBNull(9) ? null : new DateTimeOffset(DateTime.SpecifyKind(r.GetDateTime(9), DateTimeKind.Utc)),
-        r.IsDBNull(10) ? null : r.GetString(10));
+        r.IsDBNull(10) ? null : r.GetString(10), (int)r.GetInt64(11), (int)r.GetInt64(12), r.IsDBNull(13) ? null : r.GetString(13));
 }
 
 /// <summary>Messages that lost their last server location wait as orphans until a complete pass decides: moved (re-linked) or deleted.</summary>

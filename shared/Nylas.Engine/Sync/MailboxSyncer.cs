@@ -18,6 +18,7 @@ namespace Nylas.Engine.Sync;
 public sealed partial class MailboxSyncer(
     AccountStore accounts,
     FolderStore folders,
+    FolderHoles holes,
     MailboxMirror mirror,
     ImapConnector connector,
     FolderListMirror folderList,
@@ -70,9 +71,12 @@ public sealed partial class MailboxSyncer(
             {
                 // API writes first, in order: the mirror then reads the server with them applied.
                 var retryAt = await syncback.ApplyAsync(account, client, cancellationToken);
-                var (fetched, hasMore) = await SyncAllFoldersAsync(account, client, cancellationToken);
-                if (account.SyncState != SyncStates.Running || account.SyncError is not null)
-                    await accounts.SetSyncStateAsync(accountId, SyncStates.Running, null, cancellationToken);
+                var (fetched, hasMore, failedFolders) = await SyncAllFoldersAsync(account, client, cancellationToken);
+                // A folder that failed leaves the account partial, not stalled: the others are synced.
+                string syncState = failedFolders.Count == 0 ? SyncStates.Running : SyncStates.Partial;
+                string? syncError = failedFolders.Count == 0 ? null : "Folders not synced: " + string.Join("; ", failedFolders);
+                if (account.SyncState != syncState || account.SyncError != syncError)
+                    await accounts.SetSyncStateAsync(accountId, syncState, syncError, cancellationToken);
                 await client.DisconnectAsync(quit: true, cancellationToken);
                 EngineTelemetry.Tag("nylas.sync.fetched", fetched);
                 int wait = options.Value.Sync.IdleSeconds;
@@ -93,9 +97,11 @@ public sealed partial class MailboxSyncer(
     /// sync; orphans are collected only after a complete pass. A skipped folder has nothing new, so the pass is still
     /// complete, unless a skipped folder moved while the pass ran (a message moved into it would be taken for deleted):
     /// then collection waits for the next step, which runs at once. On Gmail every folder is a label and only All Mail,
-    /// Trash and Spam are synced, with X-GM-LABELS per message, and none is skipped.
+    /// Trash and Spam are synced, with X-GM-LABELS per message, and none is skipped. A folder the server refuses (SELECT
+    /// or FETCH answered NO or BAD) is skipped with its error recorded and named in the result; the pass is then not
+    /// complete, so orphans wait (a message moved into that folder is not deleted). Connection errors still fail the step.
     /// </summary>
-    private async Task<(int Fetched, bool HasMore)> SyncAllFoldersAsync(Account account, ImapClient client, CancellationToken cancellationToken)
+    private async Task<(int Fetched, bool HasMore, List<string> FailedFolders)> SyncAllFoldersAsync(Account account, ImapClient client, CancellationToken cancellationToken)
     {
         bool labelServer = GmailLabels.IsLabelServer(client);
         if (labelServer != account.UsesLabels)
@@ -109,6 +115,7 @@ public sealed partial class MailboxSyncer(
         var labels = labelServer ? new GmailLabels.Map(remote.Select(r => r.State)) : null;
         var budget = new StepBudget(options.Value.Sync.MaxMessagesPerStep);
         var skipped = new List<(ImapFolder Folder, FolderStatus Listed)>();
+        var failed = new List<string>();
         foreach (var (folder, state, listed) in remote)
         {
             if (labels is not null && !GmailLabels.IsSynced(state.Role)) continue;
@@ -117,22 +124,34 @@ public sealed partial class MailboxSyncer(
                 skipped.Add((folder, listed));
                 continue;
             }
-            await SyncFolderAsync(account, client, folder, state, listed, labels, budget, cancellationToken);
+            try
+            {
+                await SyncFolderAsync(account, client, folder, state, listed, labels, budget, cancellationToken);
+            }
+            catch (Exception ex) when (ex is ImapCommandException or FolderNotFoundException)
+            {
+                budget.Incomplete = true;
+                await folders.SetErrorAsync(account.ShardId, state.Id, ex.Message, cancellationToken);
+                failed.Add($"{folder.FullName}: {ex.Message}");
+                LogFolderFailed(account.Id, folder.FullName, ex.Message);
+            }
         }
         EngineTelemetry.Tag("nylas.sync.folders_skipped", skipped.Count);
-        if (budget.Exhausted) return (budget.Fetched, true);
+        if (budget.Exhausted) return (budget.Fetched, true, failed);
+        if (budget.Incomplete) return (budget.Fetched, false, failed);
         if (skipped.Count > 0 && await SkippedFolderMovedAsync(account, client, skipped, cancellationToken))
-            return (budget.Fetched, true);
+            return (budget.Fetched, true, failed);
         int deleted = await mirror.CollectOrphansAsync(account.ShardId, account.Id, cancellationToken);
         if (deleted > 0) LogDeleted(account.Id, deleted);
-        return (budget.Fetched, false);
+        return (budget.Fetched, false, failed);
     }
 
     private bool IsUnchanged(ImapClient client, FolderState state, FolderStatus listed)
     {
         bool condStore = client.Capabilities.HasFlag(ImapCapabilities.CondStore) && !options.Value.Sync.DisableCondStore;
         bool fullCompareDue = SyncSchedule.FullFlagCompareDue(state.LastFullCompareAt, listed.Messages, clock.GetUtcNow());
-        return FolderStatusRules.CanSkip(state.StatusToken, listed, condStore, fullCompareDue);
+        return FolderStatusRules.CanSkip(state.StatusToken, listed, condStore, fullCompareDue)
+            && state.SyncError is null && !state.NeedsReconciling(listed.Messages);
     }
 
     /// <summary>Only asked when orphans wait: whether a folder skipped this pass has changed since it was listed.</summary>
@@ -168,7 +187,12 @@ public sealed partial class MailboxSyncer(
             bool condStore = client.Capabilities.HasFlag(ImapCapabilities.CondStore) && !sync.DisableCondStore && folder.HighestModSeq > 0;
             bool complete = true;
             if (!state.NeverSynced)
-                (complete, state) = await changeScanner.ScanAsync(account, folder, state, condStore, labels, cancellationToken);
+            {
+                var scan = await changeScanner.ScanAsync(account, folder, state, condStore, state.NeedsReconciling(folder.Count), labels, cancellationToken);
+                state = scan.State;
+                if (scan.Compared && (scan.Missing.Count > 0 || state.Holes > 0))
+                    complete = await ReconcileAsync(account, folder, state, scan.Missing, labels, budget, cancellationToken);
+            }
             state = await newMail.FetchMissingAsync(account, folder, state, labels, budget, cancellationToken);
             // The MODSEQ checkpoint only moves when every change up to it is applied, or a change would be skipped next time.
             if (condStore && complete && !budget.Exhausted) state = state with { HighestModSeq = folder.HighestModSeq };
@@ -181,6 +205,32 @@ public sealed partial class MailboxSyncer(
             if (folder.IsOpen) await folder.CloseAsync(expunge: false, cancellationToken);
         }
     }
+
+    /// <summary>
+    /// The folder's holes (<see cref="HolePlan"/>): new ones recorded, healed ones forgotten, those past their wait
+    /// fetched again. Returns whether the comparison is complete: false while a missing UID may still be queued for
+    /// its first ingest (its flags may be older than the server's), which holds the MODSEQ checkpoint back at most
+    /// for the grace; a UID fetched again carries the server's flags of now, so a quarantined one holds nothing back.
+    /// </summary>
+    private async Task<bool> ReconcileAsync(Account account, ImapFolder folder, FolderState state, IReadOnlyList<uint> missing, GmailLabels.Map? labels, StepBudget budget, CancellationToken cancellationToken)
+    {
+        var sync = options.Value.Sync;
+        var recorded = state.Holes > 0 ? await holes.LoadAsync(account.ShardId, state.Id, cancellationToken) : [];
+        var plan = HolePlan.Create(missing, recorded, state.SyncedLowUid, state.SyncedHighUid, clock.GetUtcNow());
+        await holes.RecordAsync(account.ShardId, account.Id, state.Id, plan.Found, plan.Healed, TimeSpan.FromSeconds(sync.HoleGraceSeconds), cancellationToken);
+        if (plan.Due.Count > 0)
+        {
+            LogRefetching(account.Id, folder.FullName, plan.Due.Count, string.Join(',', plan.Due.Take(20).Select(h => h.Uid)));
+            await newMail.RefetchAsync(account, folder, state, plan.Due.Select(h => h.Uid).ToList(), labels, budget, cancellationToken);
+        }
+        return plan.Waiting == 0;
+    }
+
+    [LoggerMessage(EventId = 1023, Level = LogLevel.Warning, Message = "Account {AccountId} folder {Folder}: not synced this time: {Error}")]
+    private partial void LogFolderFailed(long accountId, string folder, string error);
+
+    [LoggerMessage(EventId = 1024, Level = LogLevel.Warning, Message = "Account {AccountId} folder {Folder}: {Count} message(s) the server holds are still missing from the mirror after their grace (UIDs {Uids}); fetching them again")]
+    private partial void LogRefetching(long accountId, string folder, int count, string uids);
 
     [LoggerMessage(EventId = 1008, Level = LogLevel.Information, Message = "Account {AccountId}: {Count} message(s) deleted on the server")]
     private partial void LogDeleted(long accountId, int count);

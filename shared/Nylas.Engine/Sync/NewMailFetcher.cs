@@ -19,6 +19,7 @@ namespace Nylas.Engine.Sync;
 /// </summary>
 public sealed partial class NewMailFetcher(
     FolderStore folders,
+    FolderHoles holes,
     MailboxMirror mirror,
     RawMailStore rawMail,
     IIngestQueue ingestQueue,
@@ -56,41 +57,94 @@ public sealed partial class NewMailFetcher(
                 : [];
         }
 
+        var leftOut = new List<UniqueId>();
         var newWork = newer.Take(Math.Max(0, budget.Remaining)).ToList();
-        foreach (var batch in await PlanBatchesAsync(folder, newWork, labels is not null, cancellationToken))
+        var (newBatches, newLeftOut) = await PlanBatchesAsync(folder, newWork, labels is not null, cancellationToken);
+        leftOut.AddRange(newLeftOut);
+        foreach (var batch in newBatches)
         {
-            budget.Fetched += await FetchBatchAsync(account, state, folder, batch, labels, cancellationToken);
+            budget.Fetched += await FetchBatchAsync(account, state, folder, batch, labels, leftOut, cancellationToken);
             state = state with { SyncedHighUid = Math.Max(state.SyncedHighUid, batch.Max(s => s.UniqueId.Id)) };
             await folders.SaveCheckpointAsync(account.ShardId, state, cancellationToken);
         }
         budget.Remaining -= newWork.Count;
 
         var oldWork = older.Take(Math.Max(0, budget.Remaining)).ToList();
-        foreach (var batch in await PlanBatchesAsync(folder, oldWork, labels is not null, cancellationToken))
+        var (oldBatches, oldLeftOut) = await PlanBatchesAsync(folder, oldWork, labels is not null, cancellationToken);
+        leftOut.AddRange(oldLeftOut);
+        foreach (var batch in oldBatches)
         {
-            budget.Fetched += await FetchBatchAsync(account, state, folder, batch, labels, cancellationToken);
+            budget.Fetched += await FetchBatchAsync(account, state, folder, batch, labels, leftOut, cancellationToken);
             state = state with { SyncedLowUid = batch.Min(s => s.UniqueId.Id) - 1 };
             await folders.SaveCheckpointAsync(account.ShardId, state, cancellationToken);
         }
         budget.Remaining -= oldWork.Count;
         if (oldWork.Count == older.Count)
             state = state with { SyncedLowUid = 0 }; // nothing left below the last batch
+        if (leftOut.Count > 0)
+        {
+            // The checkpoint moves past a UID the server left out only once it is recorded as a hole: it is fetched
+            // again later, and never taken as deleted unless UID SEARCH no longer finds it.
+            await QuarantineAsync(account, folder, state, leftOut, budget, cancellationToken);
+            if (newWork.Count > 0) state = state with { SyncedHighUid = Math.Max(state.SyncedHighUid, newWork.Max(u => u.Id)) };
+            if (oldWork.Count > 0 && state.SyncedLowUid > 0) state = state with { SyncedLowUid = Math.Min(state.SyncedLowUid, oldWork.Min(u => u.Id) - 1) };
+            await folders.SaveCheckpointAsync(account.ShardId, state, cancellationToken);
+        }
         if (newer.Count > newWork.Count || older.Count > oldWork.Count)
             budget.Exhausted = true;
         if (newWork.Count + oldWork.Count > 0) LogFetched(account.Id, folder.FullName, newWork.Count + oldWork.Count, budget.Exhausted);
         return state;
     }
 
-    /// <summary>The UIDs' summaries (kept in the given order) in batches bounded by count and by total size (<see cref="FetchBatches"/>).</summary>
-    private async Task<List<List<IMessageSummary>>> PlanBatchesAsync(ImapFolder folder, List<UniqueId> uids, bool gmail, CancellationToken cancellationToken)
+    /// <summary>
+    /// Holes whose wait is over (<see cref="HolePlan"/>), fetched again as new mail is, without moving the checkpoint;
+    /// each counts one more attempt, so one that stays missing waits longer next time. Returns how many were fetched.
+    /// </summary>
+    internal async Task<int> RefetchAsync(Account account, ImapFolder folder, FolderState state, IReadOnlyList<uint> uids, GmailLabels.Map? labels, StepBudget budget, CancellationToken cancellationToken)
     {
-        if (uids.Count == 0) return [];
+        var work = uids.Take(Math.Max(0, budget.Remaining)).Select(u => new UniqueId(u)).ToList();
+        if (work.Count == 0) return 0;
+        var (batches, leftOut) = await PlanBatchesAsync(folder, work, labels is not null, cancellationToken);
+        int fetched = 0;
+        foreach (var batch in batches)
+            fetched += await FetchBatchAsync(account, state, folder, batch, labels, leftOut, cancellationToken);
+        budget.Fetched += fetched;
+        budget.Remaining -= work.Count;
+        var sync = options.Value.Sync;
+        await holes.AttemptedAsync(account.ShardId, account.Id, state.Id, work.Select(u => u.Id).ToList(),
+            TimeSpan.FromSeconds(sync.HoleGraceSeconds), TimeSpan.FromMinutes(sync.HoleRetryMaxMinutes), cancellationToken);
+        LogRefetched(account.Id, folder.FullName, work.Count, leftOut.Count);
+        return fetched;
+    }
+
+    /// <summary>
+    /// UIDs the server left out of a FETCH answer. Those UID SEARCH still finds are recorded as holes (quarantined:
+    /// fetched again after a wait), and the pass is not complete, so orphan collection waits: such a UID may hold a
+    /// message moved here. Those it no longer finds were expunged meanwhile.
+    /// </summary>
+    private async Task QuarantineAsync(Account account, ImapFolder folder, FolderState state, List<UniqueId> leftOut, StepBudget budget, CancellationToken cancellationToken)
+    {
+        var stillThere = (await folder.SearchAsync(SearchQuery.Uids(leftOut), cancellationToken)).Select(u => u.Id).ToList();
+        if (stillThere.Count == 0) return;
+        budget.Incomplete = true;
+        var sync = options.Value.Sync;
+        await holes.AttemptedAsync(account.ShardId, account.Id, state.Id, stillThere,
+            TimeSpan.FromSeconds(sync.HoleGraceSeconds), TimeSpan.FromMinutes(sync.HoleRetryMaxMinutes), cancellationToken);
+        LogLeftOut(account.Id, folder.FullName, stillThere.Count, string.Join(',', stillThere.Take(20)));
+    }
+
+    /// <summary>
+    /// The UIDs' summaries (kept in the given order) in batches bounded by count and by total size (<see cref="FetchBatches"/>),
+    /// and the UIDs the answer left out (expunged meanwhile, or withheld by the server: <see cref="QuarantineAsync"/> tells which).
+    /// </summary>
+    private async Task<(List<List<IMessageSummary>> Batches, List<UniqueId> LeftOut)> PlanBatchesAsync(ImapFolder folder, List<UniqueId> uids, bool gmail, CancellationToken cancellationToken)
+    {
+        if (uids.Count == 0) return ([], []);
         var items = gmail ? SummaryItems | GmailLabels.SummaryItems : SummaryItems;
         var summaries = (await folder.FetchAsync(uids, items, cancellationToken)).ToDictionary(s => s.UniqueId);
         var sync = options.Value.Sync;
-        // A UID without a summary was expunged meanwhile.
         var present = uids.Where(summaries.ContainsKey).Select(uid => summaries[uid]);
-        return FetchBatches.Plan(present, s => (long)(s.Size ?? 0), sync.MaxBatchMessages, sync.MaxBatchBytes);
+        return (FetchBatches.Plan(present, s => (long)(s.Size ?? 0), sync.MaxBatchMessages, sync.MaxBatchBytes), uids.Where(u => !summaries.ContainsKey(u)).ToList());
     }
 
     /// <summary>
@@ -100,7 +154,7 @@ public sealed partial class NewMailFetcher(
     /// fetched with one UID FETCH BODY.PEEK[] for the whole batch, re-linked when the account already has
     /// those bytes, and otherwise written to Blob storage and queued for ingest.
     /// </summary>
-    private async Task<int> FetchBatchAsync(Account account, FolderState state, ImapFolder folder, List<IMessageSummary> batch, GmailLabels.Map? labels, CancellationToken cancellationToken)
+    private async Task<int> FetchBatchAsync(Account account, FolderState state, ImapFolder folder, List<IMessageSummary> batch, GmailLabels.Map? labels, List<UniqueId> leftOut, CancellationToken cancellationToken)
     {
         var links = new List<(uint, KnownMessage, string)>();
         var orphans = await mirror.LoadOrphansAsync(account.ShardId, account.Id, cancellationToken);
@@ -130,15 +184,18 @@ public sealed partial class NewMailFetcher(
         {
             if (toDownload.Count > 0)
             {
-                await folder.GetStreamsAsync(toDownload.Select(s => s.UniqueId).ToList(), async (_, _, uid, stream, ct) =>
-                    bodies[uid] = await FetchedMessage.ReadAsync(stream, SpoolThreshold, ct), cancellationToken);
+                await FetchBodiesAsync(folder, toDownload.Select(s => s.UniqueId).ToList(), bodies, cancellationToken);
                 metrics.RecordFetched(account.Id, bodies.Count, bodies.Values.Sum(b => b.Length));
             }
             var known = await mirror.FindByHashesAsync(account.ShardId, account.Id, bodies.Values.Select(b => b.Sha256).ToList(), cancellationToken);
             var toIngest = new List<IMessageSummary>();
             foreach (var summary in toDownload)
             {
-                if (!bodies.TryGetValue(summary.UniqueId, out var body)) continue; // expunged between the two fetches
+                if (!bodies.TryGetValue(summary.UniqueId, out var body))
+                {
+                    leftOut.Add(summary.UniqueId); // expunged between the two fetches, or withheld
+                    continue;
+                }
                 if (known.TryGetValue(body.Sha256, out var message)) links.Add((summary.UniqueId.Id, message, ImapFlags.Format(summary)));
                 else toIngest.Add(summary);
             }
@@ -181,8 +238,40 @@ public sealed partial class NewMailFetcher(
         return batch.Count;
     }
 
+    /// <summary>
+    /// One UID FETCH BODY.PEEK[] for the batch. A NO for the batch (a server that cannot read one message refuses the
+    /// whole command) is retried one UID at a time, so the others are not held back; a UID refused alone is left out.
+    /// </summary>
+    private static async Task FetchBodiesAsync(ImapFolder folder, List<UniqueId> uids, ConcurrentDictionary<UniqueId, FetchedMessage> bodies, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await folder.GetStreamsAsync(uids, async (_, _, uid, stream, ct) => bodies[uid] = await FetchedMessage.ReadAsync(stream, SpoolThreshold, ct), cancellationToken);
+        }
+        catch (ImapCommandException) when (uids.Count > 1)
+        {
+            foreach (var uid in uids.Where(u => !bodies.ContainsKey(u)))
+            {
+                try
+                {
+                    await folder.GetStreamsAsync([uid], async (_, _, u, stream, ct) => bodies[u] = await FetchedMessage.ReadAsync(stream, SpoolThreshold, ct), cancellationToken);
+                }
+                catch (ImapCommandException)
+                {
+                    // Left out: the caller quarantines it.
+                }
+            }
+        }
+    }
+
     /// <summary>Messages above this size are spooled to a temporary file rather than held in memory.</summary>
     private const int SpoolThreshold = 1024 * 1024;
+
+    [LoggerMessage(EventId = 1021, Level = LogLevel.Warning, Message = "Account {AccountId} folder {Folder}: the server left {Count} message(s) out of a FETCH answer (UIDs {Uids}); fetched again later")]
+    private partial void LogLeftOut(long accountId, string folder, int count, string uids);
+
+    [LoggerMessage(EventId = 1022, Level = LogLevel.Information, Message = "Account {AccountId} folder {Folder}: fetched {Count} missing message(s) again, {LeftOut} left out")]
+    private partial void LogRefetched(long accountId, string folder, int count, int leftOut);
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Account {AccountId} folder {Folder}: fetched {Count} message(s), more pending: {HasMore}")]
     private partial void LogFetched(long accountId, string folder, int count, bool hasMore);

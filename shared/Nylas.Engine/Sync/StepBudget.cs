@@ -6,4 +6,6 @@ internal sealed class StepBudget(int messages)
     public int Remaining { get; set; } = messages;
     public int Fetched { get; set; }
     public bool Exhausted { get; set; }
+    /// <summary>Something was not seen this pass (a folder failed, the server left a UID out): orphans are not collected.</summary>
+    public bool Incomplete { get; set; }
 }

@@ -9,6 +9,7 @@ public static class SyncModule
     public static IServiceCollection AddSync(this IServiceCollection services)
     {
         services.AddSingleton<FolderStore>();
+        services.AddSingleton<FolderHoles>();
         services.AddSingleton<MailboxMirror>();
         services.AddSingleton<FolderListMirror>();
         services.AddSingleton<FolderChangeScanner>();

@@ -55,16 +55,16 @@ public class MirrorDiffTests
     }
 
     [Fact]
-    public void A_uid_within_the_checkpoint_that_is_not_mirrored_yet_awaits_ingest()
+    public void A_uid_within_the_checkpoint_that_is_not_mirrored_is_missing()
     {
         var diff = new MirrorDiff(StoredFlags, new Dictionary<uint, long[]>());
         // Checkpoint (0, 5]: 4 was fetched and queued but is not in the mirror.
-        Assert.True(diff.AwaitsIngest([1, 2, 3, 4], syncedLowUid: 0, syncedHighUid: 5));
-        Assert.False(diff.AwaitsIngest([1, 2, 3], syncedLowUid: 0, syncedHighUid: 5));
-        // Above the checkpoint is new mail, at or below the low end is backfill not fetched yet: neither awaits ingest.
-        Assert.False(diff.AwaitsIngest([1, 2, 3, 6], syncedLowUid: 0, syncedHighUid: 5));
-        Assert.False(diff.AwaitsIngest([1, 2, 3], syncedLowUid: 1, syncedHighUid: 3));
-        Assert.False(diff.AwaitsIngest([0, 2], syncedLowUid: 0, syncedHighUid: 3));
-        Assert.True(diff.AwaitsIngest([4], syncedLowUid: 3, syncedHighUid: 4));
+        Assert.Equal([4u], diff.Missing([4, 1, 2, 3], syncedLowUid: 0, syncedHighUid: 5));
+        Assert.Empty(diff.Missing([1, 2, 3], syncedLowUid: 0, syncedHighUid: 5));
+        // Above the checkpoint is new mail, at or below the low end is backfill not fetched yet: neither is missing.
+        Assert.Empty(diff.Missing([1, 2, 3, 6], syncedLowUid: 0, syncedHighUid: 5));
+        Assert.Empty(diff.Missing([1, 2, 3], syncedLowUid: 1, syncedHighUid: 3));
+        Assert.Empty(diff.Missing([0, 2], syncedLowUid: 0, syncedHighUid: 3));
+        Assert.Equal([4u], diff.Missing([4], syncedLowUid: 3, syncedHighUid: 4));
     }
 }

@@ -21,13 +21,14 @@ public sealed class WatchLeaseStore(ShardDirectory shards)
     {
         await using var cmd = shards.Global.CreateCommand("""
             UPDATE watch_leases SET expires_at = UTC_TIMESTAMP(3) + INTERVAL @lease SECOND WHERE owner = @owner;
-            SELECT l.account_id, a.id IS NOT NULL AND a.sync_enabled = 1 AND a.sync_state IN (@running, @error)
+            SELECT l.account_id, a.id IS NOT NULL AND a.sync_enabled = 1 AND a.sync_state IN (@running, @partial, @error)
             FROM watch_leases l LEFT JOIN accounts a ON a.id = l.account_id WHERE l.owner = @owner ORDER BY l.account_id
             """);
         cmd.Parameters.AddWithValue("@owner", owner);
         cmd.Parameters.AddWithValue("@lease", leaseSeconds);
         cmd.Parameters.AddWithValue("@running", SyncStates.Running);
         cmd.Parameters.AddWithValue("@error", SyncStates.SyncError);
+        cmd.Parameters.AddWithValue("@partial", SyncStates.Partial);
         var leases = new List<WatchLease>();
         await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
         while (await r.ReadAsync(cancellationToken)) leases.Add(new WatchLease(r.GetInt64(0), r.GetInt64(1) == 1));
@@ -45,7 +46,7 @@ public sealed class WatchLeaseStore(ShardDirectory shards)
             INSERT INTO watch_leases (account_id, owner, expires_at)
             SELECT a.id, @owner, UTC_TIMESTAMP(3) + INTERVAL @lease SECOND
             FROM accounts a LEFT JOIN watch_leases l ON l.account_id = a.id
-            WHERE a.sync_enabled = 1 AND a.sync_state IN (@running, @error) AND (l.account_id IS NULL OR l.expires_at < UTC_TIMESTAMP(3))
+            WHERE a.sync_enabled = 1 AND a.sync_state IN (@running, @partial, @error) AND (l.account_id IS NULL OR l.expires_at < UTC_TIMESTAMP(3))
             ORDER BY a.id LIMIT @limit
             ON DUPLICATE KEY UPDATE
               owner = IF(watch_leases.expires_at < UTC_TIMESTAMP(3), VALUES(owner), watch_leases.owner),
@@ -56,6 +57,7 @@ public sealed class WatchLeaseStore(ShardDirectory shards)
         cmd.Parameters.AddWithValue("@limit", limit);
         cmd.Parameters.AddWithValue("@running", SyncStates.Running);
         cmd.Parameters.AddWithValue("@error", SyncStates.SyncError);
+        cmd.Parameters.AddWithValue("@partial", SyncStates.Partial);
         return await cmd.ExecuteNonQueryAsync(cancellationToken);
     }
 
