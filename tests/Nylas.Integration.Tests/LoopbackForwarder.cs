@@ -52,7 +52,8 @@ public sealed class LoopbackForwarder : IAsyncDisposable
             foreach (var connection in _connections)
             {
                 // A reset, not a polite close: what a client sees when the server goes away.
-                try { connection.Client.LingerState = new LingerOption(true, 0); } catch (ObjectDisposedException) { }
+                if (connection.Client is { } socket)
+                    try { socket.LingerState = new LingerOption(true, 0); } catch (ObjectDisposedException) { }
                 connection.Dispose();
             }
             _connections.Clear();
