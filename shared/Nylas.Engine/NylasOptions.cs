@@ -168,6 +168,10 @@ public sealed class IngestOptions
     [Range(1, 200)] public int MessagesPerQueueMessage { get; set; } = 25;
     /// <summary>Raw messages downloaded and parsed at once within one queue message.</summary>
     [Range(1, 64)] public int DownloadParallelism { get; set; } = 4;
+    /// <summary>Longest wait before another try after an infrastructure failure (database, storage, network), which never parks a message.</summary>
+    [Range(1, 3600)] public int TransientRetryMaxSeconds { get; set; } = 60;
+    /// <summary>Larger messages are stored and served raw but not parsed (flagged with parse_error).</summary>
+    [Range(1024, long.MaxValue)] public long MaxMessageBytes { get; set; } = 150L * 1024 * 1024;
 }
 
 public sealed class ApiOptions

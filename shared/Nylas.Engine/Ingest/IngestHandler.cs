@@ -11,9 +11,11 @@ namespace Nylas.Engine.Ingest;
 /// <summary>
 /// The queue-triggered ingest step: read each raw message of a batch from Blob storage, parse it, and
 /// store the batch with its threads, contacts, files and events in one shard transaction.
-/// A message MimeKit cannot parse is stored all the same, flagged with the reason. A message that
-/// fails for another reason is taken out of its batch and queued again on its own, so it neither holds
-/// back the others nor drags them into the poison queue with it.
+/// A message MimeKit cannot parse, or larger than <c>Nylas:Ingest:MaxMessageBytes</c>, is stored all the same, flagged
+/// with the reason. A failure of the infrastructure (<see cref="TransientFailure"/>: the database or Blob storage
+/// unreachable, a lock timeout) fails the whole batch, which the delivery policy queues again as it is, never counting it
+/// toward the poison queue. A message that fails for another reason is taken out of its batch and queued again on its
+/// own, so it neither holds back the others nor drags them into the poison queue with it.
 /// </summary>
 public sealed partial class IngestHandler(
     RawMailStore rawMail,
@@ -47,7 +49,7 @@ public sealed partial class IngestHandler(
                     {
                         prepared[i] = await PrepareAsync(messages[i], ct);
                     }
-                    catch (Exception ex) when (isolate && ex is not OperationCanceledException)
+                    catch (Exception ex) when (isolate && ex is not OperationCanceledException && !TransientFailure.Is(ex))
                     {
                         failed.Add((messages[i], ex));
                     }
@@ -62,9 +64,10 @@ public sealed partial class IngestHandler(
                     measured.Stored(ready.Count);
                     LogIngested(messages[0].AccountId, messages[0].FolderId, ready.Count, created);
                 }
-                catch (Exception ex) when (isolate && ex is not OperationCanceledException)
+                catch (Exception ex) when (isolate && ex is not OperationCanceledException && !TransientFailure.Is(ex))
                 {
-                    // One bad message must not hold back the rest: store them one by one.
+                    // One bad message must not hold back the rest: store them one by one. (The database being unreachable
+                    // is not a bad message: the whole batch goes back to the queue, above.)
                     LogBatchFailed(messages[0].AccountId, ready.Count, ex.Message);
                     foreach (var p in ready)
                     {
@@ -73,7 +76,7 @@ public sealed partial class IngestHandler(
                             await writer.SaveAsync(p.Message, p.Parsed, cancellationToken);
                             measured.Stored(1);
                         }
-                        catch (Exception one) when (one is not OperationCanceledException)
+                        catch (Exception one) when (one is not OperationCanceledException && !TransientFailure.Is(one))
                         {
                             failed.Add((p.Message, one));
                         }
@@ -81,9 +84,9 @@ public sealed partial class IngestHandler(
                 }
             }
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            // The whole batch goes back to the transport (a batch of one, or the queue itself failed).
+            // The whole batch goes back to the transport (a batch of one, an infrastructure failure, or the queue itself failed).
             measured.Failed(messages.Count, ex);
             throw;
         }
@@ -110,6 +113,9 @@ public sealed partial class IngestHandler(
     /// </summary>
     private async Task<Prepared> PrepareAsync(IngestMessage message, CancellationToken cancellationToken)
     {
+        long maxBytes = options.Value.Ingest.MaxMessageBytes;
+        if (message.Size > maxBytes)
+            return new Prepared(message, TooLarge(message, message.Size, maxBytes), Stream.Null);
         Stream local = message.Size is > 0 and <= SpoolThreshold
             ? new MemoryStream((int)message.Size)
             : new FileStream(Path.Combine(Path.GetTempPath(), $"nylas-ingest-{Guid.NewGuid():N}.eml"), FileMode.CreateNew, FileAccess.ReadWrite,
@@ -119,6 +125,12 @@ public sealed partial class IngestHandler(
             await using (var raw = await rawMail.OpenReadAsync(message.BlobName, cancellationToken))
                 await raw.CopyToAsync(local, cancellationToken);
             local.Position = 0;
+            // The size the sync step reported may be missing (0) or wrong; the bytes are what counts.
+            if (local.Length > maxBytes)
+            {
+                await local.DisposeAsync();
+                return new Prepared(message, TooLarge(message, local.Length, maxBytes), Stream.Null);
+            }
 
             var parsed = mapper.Map(local, persistent: true, cancellationToken);
             if (parsed.ParseError is not null)
@@ -132,6 +144,15 @@ public sealed partial class IngestHandler(
             await local.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>Stored raw and served raw (GET /messages/{id} with Accept: message/rfc822), flagged like a message that cannot be parsed.</summary>
+    private ParsedMessage TooLarge(IngestMessage message, long size, long maxBytes)
+    {
+        string reason = $"message of {size} bytes is larger than Nylas:Ingest:MaxMessageBytes ({maxBytes}): stored raw, not parsed";
+        LogUnparseable(message.AccountId, message.FolderId, message.Uid, reason);
+        metrics.RecordTruncated("too_large");
+        return ParsedMessage.Unparseable(reason);
     }
 
     /// <summary>A parsed message and the stream (memory or temporary file) its parts still read from.</summary>

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 using MySqlConnector;
 using Nylas.Core.Ids;
 using Nylas.Core.Messages;
@@ -7,11 +8,16 @@ using Nylas.Core.Threading;
 using Nylas.Engine.Storage;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.Queues;
+using Nylas.Engine.Telemetry;
 
 namespace Nylas.Engine.Ingest;
 
-/// <summary>Writes an ingested message, its IMAP location and its change-log row in one shard transaction. Idempotent.</summary>
-public sealed class MessageWriter(ShardDirectory shards, ThreadingEngine threading, BlobSweeper blobSweeper, TimeProvider clock)
+/// <summary>
+/// Writes an ingested message, its IMAP location and its change-log row in one shard transaction. Idempotent. Work queued
+/// for an earlier UIDVALIDITY of its folder (or a folder since deleted) is dropped: its UID means another message now.
+/// </summary>
+public sealed partial class MessageWriter(ShardDirectory shards, ThreadingEngine threading, BlobSweeper blobSweeper, TimeProvider clock,
+    EngineMetrics metrics, ILogger<MessageWriter> logger)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -45,10 +51,30 @@ public sealed class MessageWriter(ShardDirectory shards, ThreadingEngine threadi
                     return 0;
                 }
                 await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+                var current = await DropStaleAsync(connection, tx, batch, cancellationToken);
+                if (current.Count < batch.Count)
+                {
+                    // The dropped work's blobs go to the blob sweep, which keeps whatever another message still references.
+                    var stale = batch.Except(current).ToList();
+                    await blobSweeper.ScheduleAsync(BlobSweeper.RawMail, stale.Select(b => b.Ingest.Sha256).Distinct().ToList(), cancellationToken);
+                    await blobSweeper.ScheduleAsync(BlobSweeper.Files, stale.SelectMany(b => b.Parsed.Files).Select(f => f.Sha256).Distinct().ToList(), cancellationToken);
+                }
+                if (current.Count == 0)
+                {
+                    await tx.CommitAsync(cancellationToken);
+                    return 0;
+                }
                 var known = await FindStoredAsync(connection, tx, batch[0].Ingest.AccountId, batch.Select(b => b.Ingest.Sha256).Distinct().ToList(), cancellationToken);
                 int created = 0;
-                foreach (var (ingest, parsed) in batch)
-                    if (await SaveOneAsync(connection, tx, known, ingest, parsed, cancellationToken)) created++;
+                foreach (var (ingest, parsed) in current)
+                {
+                    var (fitted, cut) = ColumnLimits.Fit(parsed);
+                    if (await SaveOneAsync(connection, tx, known, ingest, fitted, cancellationToken))
+                    {
+                        created++;
+                        foreach (string field in cut) metrics.RecordTruncated(field);
+                    }
+                }
                 await tx.CommitAsync(cancellationToken);
                 return created;
             }
@@ -57,6 +83,40 @@ public sealed class MessageWriter(ShardDirectory shards, ThreadingEngine threadi
                 await Task.Delay(Random.Shared.Next(5, 50) * attempt, cancellationToken);
             }
         }
+    }
+
+    /// <summary>
+    /// The messages whose folder still has the UIDVALIDITY they were fetched under. The folder rows are share-locked until the
+    /// commit, so a UIDVALIDITY reset (FolderStore.ResetUidsAsync, which detaches the folder's locations and sets the new value
+    /// in one transaction) comes either wholly before this write, which then drops the stale work, or wholly after, and
+    /// detaches what this wrote. A folder never synced yet (uid_validity NULL) and a producer that did not know the epoch (0) are not checked.
+    /// </summary>
+    private async Task<List<(IngestMessage Ingest, ParsedMessage Parsed)>> DropStaleAsync(MySqlConnection connection, MySqlTransaction tx,
+        IReadOnlyList<(IngestMessage Ingest, ParsedMessage Parsed)> batch, CancellationToken cancellationToken)
+    {
+        var epochs = new Dictionary<long, ulong?>();
+        await using (var cmd = new MySqlCommand { Connection = connection, Transaction = tx })
+        {
+            string list = Sql.InList(cmd, batch.Select(b => (object)b.Ingest.FolderId).Distinct().ToList(), "folder");
+            cmd.CommandText = $"SELECT id, uid_validity FROM folders WHERE account_id = @account AND id IN ({list}) LOCK IN SHARE MODE";
+            cmd.Parameters.AddWithValue("@account", batch[0].Ingest.AccountId);
+            await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+            while (await r.ReadAsync(cancellationToken)) epochs[r.GetInt64(0)] = r.IsDBNull(1) ? null : r.GetFieldValue<ulong>(1);
+        }
+        var current = new List<(IngestMessage, ParsedMessage)>(batch.Count);
+        foreach (var item in batch)
+        {
+            var ingest = item.Ingest;
+            bool folderExists = epochs.TryGetValue(ingest.FolderId, out ulong? epoch);
+            if (folderExists && (epoch is null || ingest.UidValidity == 0 || epoch == ingest.UidValidity))
+            {
+                current.Add(item);
+                continue;
+            }
+            LogStale(ingest.AccountId, ingest.FolderId, ingest.Uid, ingest.UidValidity, folderExists ? epoch?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "" : "none (folder deleted)");
+            metrics.RecordStaleIngest(1);
+        }
+        return current;
     }
 
     private async Task<bool> AccountExistsAsync(long accountId, CancellationToken cancellationToken)
@@ -157,7 +217,7 @@ public sealed class MessageWriter(ShardDirectory shards, ThreadingEngine threadi
             p.AddWithValue("@starred", flagged);
             p.AddWithValue("@draft", draftFlag);
             p.AddWithValue("@error", Truncate(parsed.ParseError, 2000));
-            p.AddWithValue("@notes", parsed.ParseNotes.Count == 0 ? null : Truncate(string.Join("\n", parsed.ParseNotes), 60_000));
+            p.AddWithValue("@notes", ColumnLimits.Notes(parsed.ParseNotes));
             p.AddWithValue("@now", now);
             AddLocation(p, ingest);
             messageId = Convert.ToInt64(await insert.ExecuteScalarAsync(cancellationToken));
@@ -215,4 +275,8 @@ public sealed class MessageWriter(ShardDirectory shards, ThreadingEngine threadi
     }
 
     private static string? Truncate(string? s, int max) => s is { Length: > 0 } && s.Length > max ? s[..max] : s;
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Warning,
+        Message = "Account {AccountId} folder {FolderId} uid {Uid}: dropped, queued under UIDVALIDITY {Queued} but the folder's is now {Current}")]
+    private partial void LogStale(long accountId, long folderId, uint uid, uint queued, string current);
 }

@@ -26,6 +26,9 @@ public sealed class ServiceBusDelivery(ServiceBusReceivedMessage message, IServi
     /// <summary>Application property of a retry copy: deliveries of the work item before this copy was scheduled.</summary>
     public const string PriorDeliveriesProperty = "nylas-prior-deliveries";
 
+    /// <summary>Application property of a requeued copy: earlier deliveries that failed for a transient reason (they do not count toward parking).</summary>
+    public const string TransientFailuresProperty = "nylas-transient-failures";
+
     /// <summary>Application property of a dead-lettered message: the deliveries the policy counted (Service Bus's own restarts with each copy).</summary>
     public const string DeliveriesProperty = "nylas-deliveries";
 
@@ -39,14 +42,28 @@ public sealed class ServiceBusDelivery(ServiceBusReceivedMessage message, IServi
     /// <summary>Earlier copies' deliveries plus Service Bus's own count for this one (which also counts lock losses and abandons).</summary>
     public long DeliveryCount => PriorDeliveries(message) + message.DeliveryCount;
 
+    public long TransientFailures => LongProperty(message, TransientFailuresProperty);
+
     public string Body => message.Body.ToString();
 
     public Task CompleteAsync(CancellationToken cancellationToken) => settlement.CompleteAsync(message, cancellationToken);
 
     public async Task RetryAsync(TimeSpan delay, CancellationToken cancellationToken)
     {
-        var copy = RetryCopy(message, DeliveryCount, time.GetUtcNow() + delay);
+        var copy = RetryCopy(message, DeliveryCount, time.GetUtcNow() + delay, TransientFailures);
         // Scheduled before the original is completed: if completing fails, the work runs twice (ingest is idempotent), never zero times.
+        await requeue.SendMessageAsync(copy, cancellationToken);
+        await settlement.CompleteAsync(message, cancellationToken);
+    }
+
+    /// <summary>
+    /// The same scheduled copy as a retry, counting this failure as transient. This is also what keeps the entity's own
+    /// MaxDeliveryCount (which dead-letters by itself) from parking work during an outage: each copy is a new message whose
+    /// Service Bus delivery count starts at zero.
+    /// </summary>
+    public async Task RequeueAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        var copy = RetryCopy(message, DeliveryCount, time.GetUtcNow() + delay, TransientFailures + 1);
         await requeue.SendMessageAsync(copy, cancellationToken);
         await settlement.CompleteAsync(message, cancellationToken);
     }
@@ -61,7 +78,7 @@ public sealed class ServiceBusDelivery(ServiceBusReceivedMessage message, IServi
     /// count appended: the same id would be dropped by duplicate detection, and a fixed suffix keeps a retried copy that
     /// is scheduled twice (a settlement that failed halfway) recognisable as one.
     /// </summary>
-    public static ServiceBusMessage RetryCopy(ServiceBusReceivedMessage original, long deliveriesSoFar, DateTimeOffset due)
+    public static ServiceBusMessage RetryCopy(ServiceBusReceivedMessage original, long deliveriesSoFar, DateTimeOffset due, long transientFailures = 0)
     {
         string key = original.MessageId.Split('~', 2)[0];
         var copy = new ServiceBusMessage(original)
@@ -70,11 +87,14 @@ public sealed class ServiceBusDelivery(ServiceBusReceivedMessage message, IServi
             ScheduledEnqueueTime = due,
         };
         copy.ApplicationProperties[PriorDeliveriesProperty] = deliveriesSoFar;
+        copy.ApplicationProperties[TransientFailuresProperty] = transientFailures;
         return copy;
     }
 
-    private static long PriorDeliveries(ServiceBusReceivedMessage message)
-        => message.ApplicationProperties.TryGetValue(PriorDeliveriesProperty, out object? value) && value is not null
+    private static long PriorDeliveries(ServiceBusReceivedMessage message) => LongProperty(message, PriorDeliveriesProperty);
+
+    private static long LongProperty(ServiceBusReceivedMessage message, string name)
+        => message.ApplicationProperties.TryGetValue(name, out object? value) && value is not null
             ? Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture)
             : 0;
 }

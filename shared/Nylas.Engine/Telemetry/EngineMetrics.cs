@@ -27,6 +27,10 @@ public sealed class EngineMetrics
     private readonly Histogram<double> _ingestLatency;
     private readonly Counter<long> _webhookAttempts;
     private readonly Histogram<double> _webhookLag;
+    private readonly Counter<long> _queueSettled;
+    private readonly Counter<long> _poisonReplayed;
+    private readonly Counter<long> _staleDropped;
+    private readonly Counter<long> _truncated;
 
     // The SDK's default buckets (0, 5, 10, 25 … 10000) are made for milliseconds; these are seconds, from a fast
     // ingest batch to a sync step of minutes.
@@ -52,7 +56,32 @@ public sealed class EngineMetrics
         _ingestLatency = Meter.CreateHistogram<double>("nylas.ingest.latency", "s", "From a batch's insertion in the ingest queue to its messages being stored", tags: null, advice: Seconds);
         _webhookAttempts = Meter.CreateCounter<long>("nylas.webhook.attempts", "{attempt}", "Webhook delivery attempts (POSTs to callbacks), by whether the receiver acknowledged them");
         _webhookLag = Meter.CreateHistogram<double>("nylas.webhook.lag", "s", "From a change being recorded to the receiver acknowledging the delivery that carried it (its first change)", tags: null, advice: Seconds);
+        _queueSettled = Meter.CreateCounter<long>("nylas.ingest.deliveries", "{delivery}",
+            "Ingest queue messages settled, by outcome: completed, retry (a failure of its own), requeued (an infrastructure failure, never parked), parked (moved to the poison queue)");
+        _poisonReplayed = Meter.CreateCounter<long>("nylas.poison.replayed", "{message}", "Parked queue messages put back on their queue (admin poison replay), by queue");
+        _staleDropped = Meter.CreateCounter<long>("nylas.ingest.stale", "{message}", "Ingest messages dropped because their folder's UIDVALIDITY changed (or the folder is gone) since they were queued");
+        _truncated = Meter.CreateCounter<long>("nylas.ingest.truncated", "{message}", "Messages stored with a field cut to its column, or not parsed for being larger than Nylas:Ingest:MaxMessageBytes, by what");
     }
+
+    /// <summary>How the ingest delivery policy left one queue message.</summary>
+    public void RecordIngestSettled(Queues.DeliveryResult result)
+        => _queueSettled.Add(1, new KeyValuePair<string, object?>(EngineTelemetry.Outcome, result switch
+        {
+            Queues.DeliveryResult.Completed => "completed",
+            Queues.DeliveryResult.RetryScheduled => "retry",
+            Queues.DeliveryResult.Requeued => "requeued",
+            Queues.DeliveryResult.DeadLettered => "parked",
+            Queues.DeliveryResult.Released => "released",
+            _ => "unsettled",
+        }));
+
+    /// <summary>Parked messages replayed from <paramref name="queue"/> (ingest or webhooks).</summary>
+    public void RecordPoisonReplayed(string queue, int messages) => _poisonReplayed.Add(messages, new KeyValuePair<string, object?>("nylas.queue", queue));
+
+    public void RecordStaleIngest(int messages) => _staleDropped.Add(messages);
+
+    /// <summary><paramref name="what"/>: "too_large" (not parsed), or the field that was cut ("body", "subject", ...).</summary>
+    public void RecordTruncated(string what) => _truncated.Add(1, new KeyValuePair<string, object?>("nylas.field", what));
 
     public Meter Meter { get; }
 
