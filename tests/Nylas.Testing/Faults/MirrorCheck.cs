@@ -103,7 +103,9 @@ public static class MirrorCheck
     private const int Examples = 5;
 
     /// <param name="api">An HTTP client of the API with the account's access token.</param>
-    public static async Task<MirrorReport> RunAsync(string user, TestDatabases databases, string accountPublicId, HttpClient api, CancellationToken cancellationToken = default)
+    /// <param name="onlyFolders">When given, only these folders are compared, and the account-wide checks are left out.</param>
+    public static async Task<MirrorReport> RunAsync(string user, TestDatabases databases, string accountPublicId, HttpClient api,
+        IReadOnlySet<string>? onlyFolders = null, CancellationToken cancellationToken = default)
     {
         var problems = new List<string>();
         var lines = new List<string>();
@@ -138,6 +140,7 @@ public static class MirrorCheck
         }
         var missingFolders = server.Keys.Except(folders.Keys).Order().ToList();
         var extraFolders = folders.Keys.Except(server.Keys).Order().ToList();
+        if (onlyFolders is not null) (missingFolders, extraFolders) = (missingFolders.Where(onlyFolders.Contains).ToList(), extraFolders.Where(onlyFolders.Contains).ToList());
         Check(missingFolders.Count == 0 && extraFolders.Count == 0,
             $"folders: server {server.Count}, mirror {folders.Count}"
             + (missingFolders.Count > 0 ? $"; missing in the mirror: {string.Join(", ", missingFolders)}" : "")
@@ -145,7 +148,7 @@ public static class MirrorCheck
 
         // Per folder: UIDs and flags from the mirror's locations, bytes as the API serves them.
         var servedPublicIds = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (name, onServer) in server.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        foreach (var (name, onServer) in server.Where(kv => onlyFolders is null || onlyFolders.Contains(kv.Key)).OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {
             var mirror = new Dictionary<uint, (HashSet<string> Flags, string? PublicId)>();
             if (folders.TryGetValue(name, out var folder))
@@ -186,6 +189,8 @@ public static class MirrorCheck
             if (apiCount != serverDistinct) text += $"; the API lists {apiCount} messages in it for {serverDistinct} distinct on the server";
             Check(missing.Count == 0 && extra.Count == 0 && dangling.Count == 0 && flagDiffs.Count == 0 && byteDiffs.Count == 0 && apiCount == serverDistinct, text);
         }
+
+        if (onlyFolders is not null) return new MirrorReport(problems, lines);
 
         // The whole account: no duplicates, every message threaded.
         int serverDistinctTotal = server.Values.SelectMany(f => f.Values.Select(v => v.Sha256)).Distinct().Count();
@@ -231,12 +236,13 @@ public static class MirrorCheck
     }
 
     /// <summary>Polls the check until the mirror equals the server or <paramref name="timeout"/> passes; returns the last report.</summary>
-    public static async Task<MirrorReport> WaitForEqualAsync(string user, TestDatabases databases, string accountPublicId, HttpClient api, TimeSpan timeout, CancellationToken cancellationToken = default)
+    public static async Task<MirrorReport> WaitForEqualAsync(string user, TestDatabases databases, string accountPublicId, HttpClient api, TimeSpan timeout,
+        IReadOnlySet<string>? onlyFolders = null, CancellationToken cancellationToken = default)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (true)
         {
-            var report = await RunAsync(user, databases, accountPublicId, api, cancellationToken);
+            var report = await RunAsync(user, databases, accountPublicId, api, onlyFolders, cancellationToken);
             if (report.Equal || DateTime.UtcNow > deadline) return report;
             await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken);
         }
