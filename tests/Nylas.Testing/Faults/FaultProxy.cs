@@ -409,8 +409,9 @@ public sealed class FaultProxy : IAsyncDisposable
                 try
                 {
                     // Linger 0: close sends RST, which is what a dropped link or a killed peer looks like.
-                    tcp.Client.LingerState = new LingerOption(true, 0);
-                    tcp.Client.Close();
+                    if (tcp.Client is not { } socket) continue;
+                    socket.LingerState = new LingerOption(true, 0);
+                    socket.Close();
                 }
                 catch (Exception ex) when (ex is SocketException or ObjectDisposedException) { }
             }
