@@ -87,6 +87,7 @@ public sealed class FaultRun(FaultHostFixture host, ITestOutputHelper output) : 
     public async Task StopChangesAsync()
     {
         if (_changer is null) return;
+        await _changer.WaitForChangesAsync(20, TimeSpan.FromSeconds(60));
         await _changer.StopAsync();
         output.WriteLine($"independent client: {_changer}");
         _changer = null;

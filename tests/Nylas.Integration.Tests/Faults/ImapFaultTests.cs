@@ -23,7 +23,9 @@ public sealed class ImapFaultTests(FaultHostFixture host, ITestOutputHelper outp
     public async Task A_connection_cut_mid_FETCH_loses_nothing()
     {
         await using var run = new FaultRun(host, output);
-        var cut = run.Proxy.Add(new FaultRule { Direction = FaultDirection.ToClient, Line = BodyLine, Skip = 40, Action = FaultAction.Cut });
+        int at = FaultSize.Point(40, FaultSize.Messages / 2, run.Seed);
+        output.WriteLine($"cut at the FETCH response of body {at + 1}");
+        var cut = run.Proxy.Add(new FaultRule { Direction = FaultDirection.ToClient, Line = BodyLine, Skip = at, Action = FaultAction.Cut });
         await run.StartAsync();
         run.StartChanges();
         await cut.FiredTask.WaitAsync(TimeSpan.FromSeconds(120));
@@ -36,7 +38,9 @@ public sealed class ImapFaultTests(FaultHostFixture host, ITestOutputHelper outp
     {
         // Today's bound: MailKit's per-read timeout, Nylas:Sync:ConnectTimeoutSeconds (30 s by default), then a new connection.
         await using var run = new FaultRun(host, output);
-        var stall = run.Proxy.Add(new FaultRule { Direction = FaultDirection.ToClient, Line = BodyLine, Skip = 40, Action = FaultAction.Stall });
+        int at = FaultSize.Point(40, FaultSize.Messages / 2, run.Seed);
+        output.WriteLine($"stall at the FETCH response of body {at + 1}");
+        var stall = run.Proxy.Add(new FaultRule { Direction = FaultDirection.ToClient, Line = BodyLine, Skip = at, Action = FaultAction.Stall });
         await run.StartAsync();
         run.StartChanges();
         await stall.FiredTask.WaitAsync(TimeSpan.FromSeconds(120));
@@ -56,8 +60,14 @@ public sealed class ImapFaultTests(FaultHostFixture host, ITestOutputHelper outp
         await run.StartAsync();
         run.StartChanges();
         await refuse.FiredTask.WaitAsync(TimeSpan.FromSeconds(120));
-        // The other folders, new mail included, must come in while Work stays refused.
+        // Mail that arrives in the other folders after the refusal must come in while Work stays refused.
+        await run.StopChangesAsync();
+        var random = new Random(run.Seed);
+        foreach (string folder in new[] { "INBOX", "Archive" })
+            await TestStack.AppendManyAsync(run.Email, Enumerable.Range(0, 5).Select(i => FaultMailbox.Generated(run.Email, 900_000 + i, random)), folder);
         await run.AssertMirrorEqualsServerAsync(Settle, new HashSet<string>(FaultMailbox.Folders.Where(f => f != "Work")));
+        var account = await run.Api.GetFromJsonAsync<JsonElement>("/account");
+        output.WriteLine($"with Work refused: sync_state {account.GetProperty("sync_state")}");
         output.WriteLine($"SELECT Work refused {refuse.Fired} times");
         run.Proxy.Clear();
         await run.AssertMirrorEqualsServerAsync(Settle);
@@ -70,7 +80,7 @@ public sealed class ImapFaultTests(FaultHostFixture host, ITestOutputHelper outp
         // The step's summary FETCH (UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE) answers for every UID but one, once.
         var drop = run.Proxy.Add(new FaultRule
         {
-            Direction = FaultDirection.ToClient, Line = new Regex(@"^\* \d+ FETCH \(UID 17 .*ENVELOPE"), Action = FaultAction.DropLine,
+            Direction = FaultDirection.ToClient, Line = new Regex($@"^\* \d+ FETCH \(UID {FaultSize.Point(17, 100, run.Seed)} .*ENVELOPE"), Action = FaultAction.DropLine,
         });
         await run.StartAsync();
         run.StartChanges();
@@ -84,7 +94,7 @@ public sealed class ImapFaultTests(FaultHostFixture host, ITestOutputHelper outp
         await using var run = new FaultRun(host, output);
         await run.StartAsync();
         run.StartChanges();
-        await run.WaitForServedAsync(50);
+        await run.WaitForServedAsync(FaultSize.Point(50, FaultSize.Messages / 2, run.Seed));
         // Dovecot keeps the UIDs and only changes UIDVALIDITY: every cached UID of INBOX is stale for the client.
         string status = await TestStack.DoveadmAsync($"mailbox status -u {run.Email} uidvalidity INBOX");
         long old = long.Parse(status.Trim().Split('=')[1]);

@@ -20,7 +20,7 @@ public sealed class ServiceFaultTests(FaultHostFixture host, ITestOutputHelper o
         await using var run = new FaultRun(host, output);
         await run.StartAsync();
         run.StartChanges();
-        await run.WaitForServedAsync(50);
+        await run.WaitForServedAsync(FaultSize.Point(50, FaultSize.Messages / 2, run.Seed));
         output.WriteLine($"{service} stopped for {FaultSize.Outage.TotalSeconds:F0} s with {await run.ServedAsync()} of {run.Mailbox.Total} served");
         await ServiceControl.OutageAsync(service, FaultSize.Outage);
         await run.AssertMirrorEqualsServerAsync(Settle);
@@ -38,7 +38,7 @@ public sealed class ServiceFaultTests(FaultHostFixture host, ITestOutputHelper o
         await using var run = new FaultRun(host, output);
         await run.StartAsync();
         run.StartChanges();
-        await run.WaitForServedAsync(50);
+        await run.WaitForServedAsync(FaultSize.Point(50, FaultSize.Messages / 2, run.Seed));
 
         // Every change of the account takes its change_cursors row (ChangeLog.AppendAsync): holding it stops every
         // writer of the account until InnoDB gives up on them (innodb_lock_wait_timeout, 50 s by default).

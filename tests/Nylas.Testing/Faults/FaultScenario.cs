@@ -18,6 +18,9 @@ public static class FaultSize
     /// <summary>How long a stopped service stays down (the issue measured 90 s).</summary>
     public static TimeSpan Outage => Full ? TimeSpan.FromSeconds(90) : TimeSpan.FromSeconds(20);
 
+    /// <summary>Where a fault comes (e.g. the n-th FETCH response): <paramref name="regular"/> in the regular run, random below <paramref name="max"/> in the full one.</summary>
+    public static int Point(int regular, int max, int seed) => Full ? new Random(seed).Next(1, max) : regular;
+
     /// <summary>A seed per run in the full run (printed, so a failure can be replayed with NYLAS_TEST_FAULT_SEED), fixed otherwise.</summary>
     public static int Seed => int.TryParse(Environment.GetEnvironmentVariable("NYLAS_TEST_FAULT_SEED"), out int s) ? s : Full ? Random.Shared.Next() : 7;
 }
@@ -125,9 +128,19 @@ public sealed class MailboxChanger : IAsyncDisposable
         _loop = Task.Run(() => RunAsync(user, new Random(seed), interval, _stop.Token));
     }
 
-    public static MailboxChanger Start(string user, int seed, TimeSpan? interval = null) => new(user, seed, interval ?? TimeSpan.FromMilliseconds(300));
+    public static MailboxChanger Start(string user, int seed, TimeSpan? interval = null) => new(user, seed, interval ?? TimeSpan.FromMilliseconds(100));
 
     public override string ToString() => $"{_flags} flag changes, {_moves} moves, {_expunges} expunges, {_appends} new messages";
+
+    /// <summary>Changes made so far.</summary>
+    public int Count => Volatile.Read(ref _flags) + Volatile.Read(ref _moves) + Volatile.Read(ref _expunges) + Volatile.Read(ref _appends);
+
+    /// <summary>Waits until at least <paramref name="changes"/> changes are made (a fault that ends quickly still races some).</summary>
+    public async Task WaitForChangesAsync(int changes, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (Count < changes && DateTime.UtcNow < deadline && !_loop.IsCompleted) await Task.Delay(100);
+    }
 
     /// <summary>Stops changing; rethrows what made the changer fail, if anything did.</summary>
     public async Task StopAsync()
@@ -154,7 +167,7 @@ public sealed class MailboxChanger : IAsyncDisposable
             {
                 var message = FaultMailbox.Generated(user, n++, random);
                 await folder.AppendAsync(new AppendRequest(message, MessageFlags.None), ct);
-                _appends++;
+                Interlocked.Increment(ref _appends);
             }
             else if (roll < 0.7)
             {
@@ -163,19 +176,19 @@ public sealed class MailboxChanger : IAsyncDisposable
                 var summary = (await folder.FetchAsync([uid], MessageSummaryItems.Flags, ct)).FirstOrDefault();
                 bool set = summary?.Flags is { } f && f.HasFlag(flag);
                 await folder.StoreAsync(uid, new StoreFlagsRequest(set ? StoreAction.Remove : StoreAction.Add, flag) { Silent = true }, ct);
-                _flags++;
+                Interlocked.Increment(ref _flags);
             }
             else if (roll < 0.9)
             {
                 var target = folders.Where(f => f != folder).ElementAt(random.Next(folders.Count - 1));
                 await folder.MoveToAsync(uids[random.Next(uids.Count)], target, ct);
-                _moves++;
+                Interlocked.Increment(ref _moves);
             }
             else
             {
                 await folder.AddFlagsAsync(uids[random.Next(uids.Count)], MessageFlags.Deleted, true, ct);
                 await folder.ExpungeAsync(ct);
-                _expunges++;
+                Interlocked.Increment(ref _expunges);
             }
             await folder.CloseAsync(false, ct);
         }

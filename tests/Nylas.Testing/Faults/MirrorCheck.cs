@@ -131,12 +131,12 @@ public static class MirrorCheck
         await using var db = new MySqlConnection(shard == 0 ? databases.Shard0 : databases.Shard1);
         await db.OpenAsync(cancellationToken);
 
-        var folders = new Dictionary<string, (long Id, string PublicId)>(StringComparer.Ordinal);
-        await using (var cmd = new MySqlCommand("SELECT id, name, public_id FROM folders WHERE account_id = @a", db))
+        var folders = new Dictionary<string, (long Id, string PublicId, string? Role)>(StringComparer.Ordinal);
+        await using (var cmd = new MySqlCommand("SELECT id, name, public_id, role FROM folders WHERE account_id = @a", db))
         {
             cmd.Parameters.AddWithValue("@a", accountId);
             await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
-            while (await r.ReadAsync(cancellationToken)) folders[r.GetString(1)] = (r.GetInt64(0), r.GetString(2));
+            while (await r.ReadAsync(cancellationToken)) folders[r.GetString(1)] = (r.GetInt64(0), r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3));
         }
         var missingFolders = server.Keys.Except(folders.Keys).Order().ToList();
         var extraFolders = folders.Keys.Except(server.Keys).Order().ToList();
@@ -176,7 +176,9 @@ public static class MirrorCheck
             foreach (var kv in located) servedPublicIds.Add(kv.Value.PublicId!);
             var byteDiffs = served.Where(kv => kv.Value != onServer[kv.Key].Sha256).Select(kv => kv.Key).Order().ToList();
 
-            long apiCount = folder.PublicId is null ? 0 : await CountAsync(api, $"/messages?in={folder.PublicId}&view=count", cancellationToken);
+            // What sits in the Drafts folder is served as drafts, not messages.
+            string list = folder.Role == "drafts" ? "drafts" : "messages";
+            long apiCount = folder.PublicId is null ? 0 : await CountAsync(api, $"/{list}?in={folder.PublicId}&view=count", cancellationToken);
             int serverDistinct = onServer.Values.Select(m => m.Sha256).Distinct().Count();
 
             string text = $"{name}: server {onServer.Count} UIDs, mirror {mirror.Count}, API {apiCount}";
@@ -194,8 +196,8 @@ public static class MirrorCheck
 
         // The whole account: no duplicates, every message threaded.
         int serverDistinctTotal = server.Values.SelectMany(f => f.Values.Select(v => v.Sha256)).Distinct().Count();
-        long apiTotal = await CountAsync(api, "/messages?view=count", cancellationToken);
-        Check(apiTotal == serverDistinctTotal, $"API: {apiTotal} messages, server: {serverDistinctTotal} distinct messages");
+        long apiTotal = await CountAsync(api, "/messages?view=count", cancellationToken) + await CountAsync(api, "/drafts?view=count", cancellationToken);
+        Check(apiTotal == serverDistinctTotal, $"API: {apiTotal} messages and drafts, server: {serverDistinctTotal} distinct messages");
         long rows = 0, distinctSha = 0, withoutThread = 0;
         await using (var cmd = new MySqlCommand("""
             SELECT COUNT(*), COUNT(DISTINCT data_sha256), COALESCE(SUM(thread_id IS NULL), 0)
@@ -213,7 +215,7 @@ public static class MirrorCheck
         // The change feed: each served message created exactly once; a created message not served must be deleted after.
         var events = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         await using (var cmd = new MySqlCommand("""
-            SELECT object_public_id, command FROM transactions WHERE account_id = @a AND object_type = 'message' ORDER BY seq
+            SELECT object_public_id, command FROM transactions WHERE account_id = @a AND object_type IN ('message', 'draft') ORDER BY seq
             """, db))
         {
             cmd.Parameters.AddWithValue("@a", accountId);
