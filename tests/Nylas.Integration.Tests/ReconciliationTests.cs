@@ -87,6 +87,84 @@ public abstract class ReconciliationTests<TFixture>(TFixture host, ITestOutputHe
         Assert.Equal(before.Keys.Order(), after.Keys.Order());
     }
 
+    [Fact]
+    public async Task A_message_whose_ingest_was_lost_is_fetched_again_after_the_grace()
+    {
+        var (email, token, _) = await host.ConnectNewAccountAsync();
+        for (int i = 0; i < 3; i++) await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, $"kept {i}"));
+        using var http = host.Client(token);
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 3, Timeout));
+
+        // As if the ingest of "kept 1" had never happened (its queue message parked or lost): no row, no location.
+        var (shard, accountRow) = await AccountRowAsync(email);
+        long message = await host.Databases.ScalarAsync(shard, $"SELECT id FROM messages WHERE account_id = {accountRow} AND subject = 'kept 1'");
+        await host.Databases.QueryScalarAsync(shard, $"DELETE FROM imap_uids WHERE message_id = {message}; DELETE FROM messages WHERE id = {message}");
+        Assert.Equal(2, await host.CountMessagesAsync(token));
+
+        // Nothing changes on the server: the next passes find the hole, wait out the grace, and fetch it again.
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 3, Timeout));
+        var subjects = (await http.GetFromJsonAsync<JsonElement>("/messages")).EnumerateArray().Select(m => m.GetProperty("subject").GetString()).Order().ToList();
+        Assert.Equal(["kept 0", "kept 1", "kept 2"], subjects);
+        // Healed: nothing left recorded.
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () =>
+            await host.Databases.ScalarAsync(shard, $"SELECT COUNT(*) FROM folder_holes WHERE account_id = {accountRow}") == 0, Timeout));
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")] // the test Dovecot's maildir is made unreadable
+    public async Task A_folder_the_server_refuses_to_open_leaves_the_others_synced_and_the_account_partial_until_it_opens()
+    {
+        var (email, token, _) = await host.ConnectNewAccountAsync();
+        using (var imap = await TestStack.ConnectImapAsync(email))
+            await imap.GetFolder(imap.PersonalNamespaces[0]).CreateAsync("Locked", isMessageFolder: true);
+        await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "locked away"), folder: "Locked");
+        using var http = host.Client(token);
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 1, Timeout));
+
+        // Dovecot answers NO to SELECT of a folder it cannot read; its messages must not be taken as deleted meanwhile.
+        string lockedDir = Path.Combine(Path.GetDirectoryName(TestStack.DovecotConf)!, "mail", email, "Maildir", ".Locked");
+        Assert.True(Directory.Exists(lockedDir), lockedDir);
+        var (shard, accountRow) = await AccountRowAsync(email);
+        File.SetUnixFileMode(lockedDir, UnixFileMode.None);
+        try
+        {
+            await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "in the inbox"));
+            await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 2, Timeout);
+            var account = await http.GetFromJsonAsync<JsonElement>("/account");
+            var partial = await TestStack.WaitUntilAsync(async () =>
+                (account = await http.GetFromJsonAsync<JsonElement>("/account")).GetProperty("sync_state").GetString() == "partial", Timeout);
+            Assert.True(partial.HasValue, $"{account} {await host.Databases.QueryScalarAsync("global", $"SELECT sync_error FROM accounts WHERE id = {accountRow}")}");
+            output.WriteLine($"partial: {await host.Databases.QueryScalarAsync("global", $"SELECT sync_error FROM accounts WHERE id = {accountRow}")}");
+            Assert.Equal(2, await host.CountMessagesAsync(token));
+            Assert.NotNull(await FindAsync(http, "locked away"));
+            Assert.Equal(1, await host.Databases.ScalarAsync(shard, $"SELECT COUNT(*) FROM folders WHERE account_id = {accountRow} AND name = 'Locked' AND sync_error IS NOT NULL"));
+        }
+        finally
+        {
+            File.SetUnixFileMode(lockedDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "after the unlock"), folder: "Locked");
+        await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 3, Timeout);
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () =>
+            (await http.GetFromJsonAsync<JsonElement>("/account")).GetProperty("sync_state").GetString() == "running", Timeout));
+        Assert.Equal(3, await host.CountMessagesAsync(token));
+        Assert.Equal(0, await host.Databases.ScalarAsync(shard, $"SELECT COUNT(*) FROM folders WHERE account_id = {accountRow} AND sync_error IS NOT NULL"));
+    }
+
+    private static async Task<JsonElement?> FindAsync(HttpClient http, string subject)
+    {
+        foreach (var m in (await http.GetFromJsonAsync<JsonElement>("/messages")).EnumerateArray())
+            if (m.GetProperty("subject").GetString() == subject) return m;
+        return null;
+    }
+
+    private async Task<(string Shard, long AccountRow)> AccountRowAsync(string email)
+    {
+        long accountRow = await host.Databases.ScalarAsync("global", $"SELECT id FROM accounts WHERE email_address = '{email}'");
+        return ("shard" + await host.Databases.ScalarAsync("global", $"SELECT shard_id FROM accounts WHERE id = {accountRow}"), accountRow);
+    }
+
     /// <summary>Message id → folder display name (null between locations).</summary>
     private static async Task<Dictionary<string, string?>> MessagesAsync(HttpClient http)
         => (await http.GetFromJsonAsync<JsonElement>("/messages?limit=1000")).EnumerateArray().ToDictionary(
