@@ -179,3 +179,95 @@ public abstract class ReconciliationTests<TFixture>(TFixture host, ITestOutputHe
         output.WriteLine($"{action}: {(int)response.StatusCode}");
     }
 }
+
+/// <summary>A recorded plain IMAP server (no watcher: a recording holds the sync step's commands) with a short grace.</summary>
+public sealed class RecordedPlainImapHostFixture : LocalHostFixture
+{
+    protected override void Configure(Dictionary<string, string?> settings)
+    {
+        settings["Nylas:Sync:IdleSeconds"] = "2";
+        settings["Nylas:Watch:Enabled"] = "false";
+        settings["Nylas:Sync:HoleGraceSeconds"] = "2";
+    }
+}
+
+/// <summary>
+/// A server that leaves UIDs out of FETCH answers although UID SEARCH lists them (Recorded/bare/*.txt): the message
+/// it leaves out of a flag FETCH is not deleted, and the one it leaves out of every FETCH is fetched once it answers.
+/// </summary>
+public class WithheldUidTests(RecordedPlainImapHostFixture host, ITestOutputHelper output) : IClassFixture<RecordedPlainImapHostFixture>
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(40);
+
+    private static string Recorded(string name) => Path.Combine(AppContext.BaseDirectory, "Recorded", "bare", name);
+
+    [Fact]
+    public async Task A_uid_left_out_of_a_fetch_answer_is_not_deleted_and_is_fetched_when_the_server_answers_again()
+    {
+        await using var server = RecordedImapServer.Start(Recorded("session1.txt"));
+        string token = await ConnectAsync(server, "withheld@plain.example");
+        using var http = host.Client(token);
+        var first = await WaitForSubjectsAsync(server, http, s => s.Count == 3);
+        string notesId = first["My notes on the plan"];
+
+        // UID 2 is left out of the flag comparison, UID 4 (new) out of every FETCH, for several sync steps.
+        server.Replay(Recorded("session2.txt"));
+        int logins = Logins(server);
+        Assert.NotNull(await TestStack.WaitUntilAsync(() => Task.FromResult(Logins(server) >= logins + 4), Timeout));
+        server.ThrowIfUnexpected();
+        var during = await SubjectsAsync(http);
+        Assert.Equal(notesId, during.GetValueOrDefault("My notes on the plan"));
+        Assert.Equal(3, during.Count);
+        Assert.Contains(server.Commands, c => c == "UID FETCH 4 (UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE)");
+
+        // The server answers for UID 4 again: it is fetched, although the checkpoint passed it long ago.
+        server.Replay(Recorded("session3.txt"));
+        var after = await WaitForSubjectsAsync(server, http, s => s.ContainsKey("Invoice 2291"));
+        Assert.Equal(4, after.Count);
+        Assert.Equal(notesId, after["My notes on the plan"]);
+        output.WriteLine(string.Join("\n", server.Commands));
+    }
+
+    private static int Logins(RecordedImapServer server) => server.Commands.Count(c => c.StartsWith("AUTHENTICATE", StringComparison.Ordinal) || c.StartsWith("LOGIN", StringComparison.Ordinal));
+
+    private static async Task<Dictionary<string, string>> SubjectsAsync(HttpClient http)
+        => (await http.GetFromJsonAsync<JsonElement>("/messages")).EnumerateArray()
+            .ToDictionary(m => m.GetProperty("subject").GetString()!, m => m.GetProperty("id").GetString()!);
+
+    private static async Task<Dictionary<string, string>> WaitForSubjectsAsync(RecordedImapServer server, HttpClient http, Func<Dictionary<string, string>, bool> done)
+    {
+        Dictionary<string, string> subjects = [];
+        var elapsed = await TestStack.WaitUntilAsync(async () =>
+        {
+            server.ThrowIfUnexpected();
+            return done(subjects = await SubjectsAsync(http));
+        }, Timeout);
+        server.ThrowIfUnexpected();
+        Assert.True(elapsed.HasValue, "last seen: " + string.Join(", ", subjects.Keys));
+        return subjects;
+    }
+
+    private async Task<string> ConnectAsync(RecordedImapServer server, string email)
+    {
+        var body = new System.Text.Json.Nodes.JsonObject
+        {
+            ["email_address"] = email,
+            ["name"] = "Plain Replay",
+            ["provider"] = "imap",
+            ["settings"] = new System.Text.Json.Nodes.JsonObject
+            {
+                ["imap_host"] = "127.0.0.1",
+                ["imap_port"] = server.Port,
+                ["imap_username"] = email,
+                ["imap_password"] = "password",
+                ["imap_security"] = "none",
+            },
+        };
+        using var app = host.AppClient();
+        using var response = await app.PostAsync($"/a/{host.ClientId}/accounts", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"));
+        string text = await response.Content.ReadAsStringAsync();
+        server.ThrowIfUnexpected();
+        Assert.True(response.IsSuccessStatusCode, $"connect failed: {(int)response.StatusCode} {text}");
+        return System.Text.Json.Nodes.JsonNode.Parse(text)!["access_token"]!.GetValue<string>();
+    }
+}
