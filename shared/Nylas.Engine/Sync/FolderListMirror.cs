@@ -22,7 +22,10 @@ public sealed partial class FolderListMirror(FolderStore folders, ActionLog acti
     {
         var personal = client.GetFolder(client.PersonalNamespaces[0]);
         var items = account.UsesLabels ? StatusItems.UidValidity : FolderStatusListing.ItemsFor(client);
-        var listed = (await ListDescendantsAsync(personal, items, cancellationToken))
+        // Without LIST-STATUS, MailKit would send one STATUS per folder inside the listing, and one folder the server
+        // cannot read would fail it all: those STATUS commands are sent below, one by one.
+        var listItems = client.Capabilities.HasFlag(ImapCapabilities.ListStatus) ? items : StatusItems.None;
+        var listed = (await ListDescendantsAsync(personal, listItems, cancellationToken))
             .Append(client.Inbox)
             .Cast<ImapFolder>()
             .Where(f => !f.Attributes.HasFlag(FolderAttributes.NoSelect) && !f.Attributes.HasFlag(FolderAttributes.NonExistent))
@@ -43,7 +46,17 @@ public sealed partial class FolderListMirror(FolderStore folders, ActionLog acti
         else
         {
             foreach (var folder in listed.Where(f => f.UidNext is null))
-                await folder.StatusAsync(items, cancellationToken);
+            {
+                try
+                {
+                    await folder.StatusAsync(items, cancellationToken);
+                }
+                catch (ImapCommandException)
+                {
+                    // A folder the server cannot read: listed with its status unknown, so the step opens it and
+                    // records the error on that folder alone (MailboxSyncer).
+                }
+            }
         }
 
         var plan = FolderListPlan.Create(
