@@ -182,3 +182,39 @@ public sealed class PoisonAdminTests(PoisonAdminHostFixture host) : IClassFixtur
         return (process.ExitCode, await output, await errors);
     }
 }
+
+/// <summary>The same listing and replay on the Service Bus transport: the dead-letter sub-queue of the in-process test broker.</summary>
+public sealed class ServiceBusPoisonTests(ServiceBusHostFixture host) : IClassFixture<ServiceBusHostFixture>
+{
+    [Fact]
+    public async Task A_dead_lettered_message_is_listed_and_replayed_onto_the_queue_once_its_cause_is_fixed()
+    {
+        var (email, token, accountId) = await host.ConnectNewAccountAsync();
+        long dbId = await host.Databases.ScalarAsync("global", $"SELECT id FROM accounts WHERE public_id = '{accountId}'");
+        int shard = (int)await host.Databases.ScalarAsync("global", $"SELECT shard_id FROM accounts WHERE id = {dbId}");
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.Databases.ScalarAsync($"shard{shard}",
+            $"SELECT COUNT(*) FROM folders WHERE account_id = {dbId} AND role = 'inbox'") == 1, TimeSpan.FromSeconds(60)));
+        long inbox = await host.Databases.ScalarAsync($"shard{shard}", $"SELECT id FROM folders WHERE account_id = {dbId} AND role = 'inbox'");
+        using var raw = new MemoryStream();
+        await TestStack.SimpleMessage(email, "dead-lettered, then replayed").WriteToAsync(raw);
+        string sha = Convert.ToHexStringLower(SHA256.HashData(raw.ToArray()));
+        await host.App.Services.GetRequiredService<IIngestQueue>().EnqueueAsync(
+            [new IngestMessage(dbId, shard, inbox, 0, 7101, RawMailStore.BlobName(sha), sha, raw.Length, [], 1_790_000_000)]);
+
+        var poison = host.App.Services.GetRequiredService<PoisonQueues>();
+        PoisonedMessage? parked = null;
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () =>
+            (parked = (await poison.ListAsync(PoisonQueues.Ingest, 100, CancellationToken.None)).FirstOrDefault(p => p.AccountIds.Contains(dbId))) is not null,
+            TimeSpan.FromSeconds(60)));
+        Assert.StartsWith("RequestFailedException", parked!.Reason);
+        Assert.Equal(2, parked.DeliveryCount);
+
+        await host.App.Services.GetRequiredService<RawMailStore>().PutAsync(sha, new MemoryStream(raw.ToArray()));
+        using var app = host.AppClient();
+        using (var replay = await app.PostAsync($"/a/{host.ClientId}/poison/replay",
+            new StringContent($$"""{"ids":["{{parked.Id}}"]}""", Encoding.UTF8, "text/plain")))
+            Assert.Equal(1, (await replay.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("replayed").GetInt32());
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 1, TimeSpan.FromSeconds(60)));
+        Assert.DoesNotContain(await poison.ListAsync(PoisonQueues.Ingest, 100, CancellationToken.None), p => p.Id == parked.Id);
+    }
+}
