@@ -225,6 +225,12 @@ public sealed class ApiFunctions(ApiPipeline pipeline)
     [Function(nameof(ListWebhookDeliveries))]
     public Task<IActionResult> ListWebhookDeliveries([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "a/{clientId}/webhooks/{id}/deliveries")] HttpRequest req) => Run(req);
 
+    [Function(nameof(ListPoison))]
+    public Task<IActionResult> ListPoison([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "a/{clientId}/poison")] HttpRequest req) => Run(req);
+
+    [Function(nameof(ReplayPoison))]
+    public Task<IActionResult> ReplayPoison([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "a/{clientId}/poison/replay")] HttpRequest req) => Run(req);
+
     [Function(nameof(ConnectAuthorize))]
     public Task<IActionResult> ConnectAuthorize([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "connect/authorize")] HttpRequest req) => Run(req);
 

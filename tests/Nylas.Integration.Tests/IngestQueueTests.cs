@@ -175,10 +175,11 @@ public abstract class IngestTransportContract(IngestTransportHostFixture host)
             string sha = Convert.ToHexStringLower(SHA256.HashData(raw.ToArray()));
             raw.Position = 0;
             string blob = await rawMail.PutAsync(sha, raw);
-            return new IngestMessage(accountDbId, shard, inbox, 1, uid, blob, sha, raw.Length, [], 1_790_000_000);
+            return new IngestMessage(accountDbId, shard, inbox, 0, uid, blob, sha, raw.Length, [], 1_790_000_000);
         }
         string missingBlob = $"sha256/11/{new string('1', 62)}{Random.Shared.Next(10, 99)}";
-        var bad = new IngestMessage(accountDbId, shard, inbox, 1, 9002, missingBlob, new string('1', 64), 10, [], 0);
+        // UIDVALIDITY 0 (unknown) in these messages: the folder's epoch is not what this test is about.
+        var bad = new IngestMessage(accountDbId, shard, inbox, 0, 9002, missingBlob, new string('1', 64), 10, [], 0);
         var queue = host.App.Services.GetRequiredService<IIngestQueue>();
         await queue.EnqueueAsync([await Good(9001, "batch mate one"), bad, await Good(9003, "batch mate two")]);
 

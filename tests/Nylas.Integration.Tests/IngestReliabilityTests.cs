@@ -442,3 +442,31 @@ public class DeliveryPolicyHostJsonTests
         Assert.Contains("maxDequeueCount", problem);
     }
 }
+
+/// <summary>Fields cut to the columns of the messages table, never mid-character.</summary>
+public class ColumnLimitsTests
+{
+    [Fact]
+    public void A_subject_over_the_TEXT_column_is_cut_at_a_character_boundary_and_noted()
+    {
+        // 3-byte characters and a 4-byte pair: a byte count that a cut could split.
+        string subject = string.Concat(Enumerable.Repeat("€😀", 20_000));
+        var (fitted, cut) = ColumnLimits.Fit(new ParsedMessage { Subject = subject, Snippet = new string('s', 500) });
+        Assert.Equal(["subject"], cut);
+        int bytes = Encoding.UTF8.GetByteCount(fitted.Subject!);
+        Assert.InRange(bytes, ColumnLimits.SubjectBytes - 6, ColumnLimits.SubjectBytes);
+        Assert.StartsWith(fitted.Subject!, subject, StringComparison.Ordinal);
+        Assert.False(char.IsHighSurrogate(fitted.Subject![^1]));
+        Assert.Equal(ColumnLimits.SnippetChars, fitted.Snippet.Length);
+        Assert.StartsWith("subject of ", fitted.ParseNotes[0]);
+    }
+
+    [Fact]
+    public void A_message_within_every_column_is_returned_as_it_is()
+    {
+        var parsed = new ParsedMessage { Subject = "short", BodyHtml = "<p>hi</p>", Snippet = "hi" };
+        var (fitted, cut) = ColumnLimits.Fit(parsed);
+        Assert.Same(parsed, fitted);
+        Assert.Empty(cut);
+    }
+}

@@ -93,7 +93,7 @@ public class IngestTests(LocalHostFixture host) : IClassFixture<LocalHostFixture
             m.WriteTo(raw);
             string sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(raw.ToArray()));
             raw.Position = 0;
-            var ingest = new IngestMessage(accountDbId, shard, inbox, 1, (uint)(5000 + i), sha, sha, raw.Length, [], T0.AddHours(i).ToUnixTimeSeconds());
+            var ingest = new IngestMessage(accountDbId, shard, inbox, 0, (uint)(5000 + i), sha, sha, raw.Length, [], T0.AddHours(i).ToUnixTimeSeconds());
             return (ingest, parsed: mapper.Map(raw));
         }).ToList();
 

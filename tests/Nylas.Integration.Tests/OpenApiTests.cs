@@ -242,6 +242,10 @@ public class OpenApiTests(ReadApiFixture host) : IClassFixture<ReadApiFixture>
         await Call("get", "/a/{client_id}/webhooks/{id}", hook, app);
         await Call("put", "/a/{client_id}/webhooks/{id}", hook, app, new JsonObject { ["state"] = "inactive" });
         await Call("get", "/a/{client_id}/webhooks/{id}/deliveries", hook + "/deliveries", app);
+        await Call("get", "/a/{client_id}/poison", $"/a/{host.ClientId}/poison", app);
+        await Call("get", "/a/{client_id}/poison", $"/a/{host.ClientId}/poison?queue=webhooks", app);
+        await Call("post", "/a/{client_id}/poison/replay", $"/a/{host.ClientId}/poison/replay", app, new JsonObject { ["ids"] = new JsonArray("0") });
+        await Call("post", "/a/{client_id}/poison/replay", $"/a/{host.ClientId}/poison/replay", app, new JsonObject { ["queue"] = "nope", ["all"] = true }, status: 400);
         await Call("delete", "/a/{client_id}/webhooks/{id}", hook, app, new JsonObject());
         await Call("get", "/a/{client_id}/webhooks/{id}", hook, app, status: 404);
 

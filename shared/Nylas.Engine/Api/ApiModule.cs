@@ -41,6 +41,7 @@ public static class ApiModule
         services.AddSingleton<Metadata.MetadataApi>();
         services.AddSingleton<ConnectApi>();
         services.AddSingleton<AccountManagementApi>();
+        services.AddSingleton<Poison.PoisonApi>();
         services.AddSingleton<WebhooksApi>();
         services.AddSingleton<Delta.DeltaObjects>();
         services.AddSingleton<Delta.DeltaApi>();

@@ -2,6 +2,8 @@ namespace Nylas.Engine.Queues;
 
 /// <summary>
 /// What the sync step queues for each fetched message: ids and the blob name, never the MIME itself.
+/// <see cref="UidValidity"/> is the folder's epoch the UID belongs to: ingest drops the message when the folder has
+/// another one by then (0: the producer did not know it, not checked).
 /// </summary>
 public sealed record IngestMessage(
     long AccountId,

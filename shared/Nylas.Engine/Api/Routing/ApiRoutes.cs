@@ -18,6 +18,7 @@ using Nylas.Engine.Api.Metadata;
 using Nylas.Engine.Api.OpenApi;
 using Nylas.Engine.Api.Rsvp;
 using Nylas.Engine.Api.Outbox;
+using Nylas.Engine.Api.Poison;
 using Nylas.Engine.Api.Send;
 using Nylas.Engine.Api.Threads;
 using Nylas.Engine.Api.Webhooks;
@@ -106,6 +107,10 @@ public static class ApiRoutes
         new("UpdateWebhook", "PUT", "a/{clientId}/webhooks/{id}", Application, (h, v) => S<WebhooksApi>(h).UpdateAsync(h, Id(v))),
         new("DeleteWebhook", "DELETE", "a/{clientId}/webhooks/{id}", Application, (h, v) => S<WebhooksApi>(h).DeleteAsync(h, Id(v))),
         Get("ListWebhookDeliveries", "a/{clientId}/webhooks/{id}/deliveries", Application, (h, v) => S<WebhooksApi>(h).ListDeliveriesAsync(h, Id(v))),
+
+        // Work the delivery policy parked (the application's accounts' only): listed and put back on its queue.
+        Get("ListPoison", "a/{clientId}/poison", Application, (h, _) => S<PoisonApi>(h).ListAsync(h)),
+        Post("ReplayPoison", "a/{clientId}/poison/replay", Application, (h, _) => S<PoisonApi>(h).ReplayAsync(h)),
 
         // The native-auth flow names its application inside the body (client_id, and client_secret at /connect/token).
         Post("ConnectAuthorize", "connect/authorize", Anonymous, (h, _) => S<ConnectApi>(h).AuthorizeAsync(h)),
