@@ -275,11 +275,19 @@ internal sealed class TcpProxy(string targetHost, int targetPort) : IAsyncDispos
             try { client = await listener.AcceptTcpClientAsync(cancellationToken); }
             catch (Exception) { return; }
             var upstream = new TcpClient();
-            try { await upstream.ConnectAsync(targetHost, targetPort, cancellationToken); }
-            catch (Exception) { client.Dispose(); upstream.Dispose(); continue; }
-            lock (_open) { _open.Add(client); _open.Add(upstream); }
-            _ = PumpAsync(client.GetStream(), upstream.GetStream(), client, upstream);
-            _ = PumpAsync(upstream.GetStream(), client.GetStream(), client, upstream);
+            try
+            {
+                await upstream.ConnectAsync(targetHost, targetPort, cancellationToken);
+                lock (_open) { _open.Add(client); _open.Add(upstream); }
+                Stream down = client.GetStream(), up = upstream.GetStream();
+                _ = PumpAsync(down, up, client, upstream);
+                _ = PumpAsync(up, down, client, upstream);
+            }
+            catch (Exception)
+            {
+                client.Dispose();
+                upstream.Dispose();
+            }
         }
     }
 
@@ -295,7 +303,8 @@ internal sealed class TcpProxy(string targetHost, int targetPort) : IAsyncDispos
     {
         _running?.Cancel();
         _listener?.Stop();
-        await _accepting;
+        try { await _accepting; }
+        catch (Exception) { }
         lock (_open)
         {
             foreach (var c in _open) c.Dispose();

@@ -42,16 +42,33 @@ public sealed partial class AccountLeases(ShardDirectory shards, IOptions<NylasO
     /// </summary>
     public async Task<AccountLease?> TryHoldAsync(long accountId, bool forSync, CancellationToken cancellationToken)
     {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await TryHoldOnceAsync(accountId, forSync, cancellationToken);
+            }
+            catch (MySqlException ex) when (ex.ErrorCode is MySqlErrorCode.LockDeadlock && attempt < 3)
+            {
+                // Two holders racing for a new row; the loser's transaction was rolled back: ask again.
+            }
+        }
+    }
+
+    private async Task<AccountLease?> TryHoldOnceAsync(long accountId, bool forSync, CancellationToken cancellationToken)
+    {
         string owner = Guid.NewGuid().ToString("N");
         await using var connection = await shards.Global.OpenConnectionAsync(cancellationToken);
-        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+        // The row first, on its own (autocommit): inside the transaction, racing INSERT IGNOREs take shared locks that
+        // the FOR UPDATE below cannot upgrade without a deadlock.
         await using (var seed = new MySqlCommand("""
             INSERT IGNORE INTO account_leases (account_id, expires_at, heartbeat_at) VALUES (@id, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))
-            """, connection, tx))
+            """, connection))
         {
             seed.Parameters.AddWithValue("@id", accountId);
             await seed.ExecuteNonQueryAsync(cancellationToken);
         }
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
         long generation;
         bool held;
         await using (var read = new MySqlCommand("""
