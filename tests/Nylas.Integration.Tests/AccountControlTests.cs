@@ -191,17 +191,20 @@ public sealed class RecoveryHostFixture : LocalHostFixture
     }
 }
 
-/// <summary>
-/// Prompt recovery: an account whose IMAP server was unreachable long enough for its sync to back off for minutes
-/// resumes within seconds of the server answering again (the watcher's probe), through a TCP proxy the test closes.
-/// </summary>
-public sealed class PromptRecoveryTests(RecoveryHostFixture host) : IClassFixture<RecoveryHostFixture>
+/// <summary>No mailbox watcher: only the application's own wakes can end a back-off.</summary>
+public sealed class UnwatchedHostFixture : LocalHostFixture
 {
-    [Fact]
-    public async Task A_sync_backing_off_from_an_outage_resumes_within_seconds_of_the_server_answering()
+    protected override void Configure(Dictionary<string, string?> settings)
     {
-        await using var proxy = new TcpProxy(TestStack.ImapHost, TestStack.ImapsPort);
-        proxy.Start();
+        settings["Nylas:Watch:Enabled"] = "false";
+    }
+}
+
+/// <summary>An account connected through a <see cref="TcpProxy"/> to the test Dovecot, and an outage long enough for minutes of back-off.</summary>
+internal sealed record ProxiedAccount(string Email, string Token, long DbId, JsonObject ConnectBody)
+{
+    public static async Task<ProxiedAccount> ConnectAsync(LocalHostFixture host, TcpProxy proxy)
+    {
         string email = TestStack.NewMailbox();
         using (var imap = await TestStack.ConnectImapAsync(email)) await imap.DisconnectAsync(true);
         var body = new JsonObject
@@ -213,37 +216,88 @@ public sealed class PromptRecoveryTests(RecoveryHostFixture host) : IClassFixtur
                 ["imap_password"] = TestStack.ImapPassword, ["trusted_certificate_sha256"] = TestStack.TlsCertSha256(),
             },
         };
+        var json = await PostAsync(host, body);
+        long dbId = await host.Databases.ScalarAsync("global", $"SELECT id FROM accounts WHERE public_id = '{json["id"]!.GetValue<string>()}'");
+        return new ProxiedAccount(email, json["access_token"]!.GetValue<string>(), dbId, body);
+    }
+
+    /// <summary>POST /a/{client_id}/accounts: a new account, or new credentials for an existing one.</summary>
+    public static async Task<JsonNode> PostAsync(LocalHostFixture host, JsonObject body)
+    {
         using var app = host.AppClient();
         using var connected = await app.PostAsync($"/a/{host.ClientId}/accounts", new StringContent(body.ToJsonString(), Encoding.UTF8, "text/plain"));
         var json = JsonNode.Parse(await connected.Content.ReadAsStringAsync())!;
         Assert.True(connected.IsSuccessStatusCode, json.ToJsonString());
-        string token = json["access_token"]!.GetValue<string>();
-        long dbId = await host.Databases.ScalarAsync("global", $"SELECT id FROM accounts WHERE public_id = '{json["id"]!.GetValue<string>()}'");
-        await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "before the outage"));
-        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 1, TimeSpan.FromSeconds(60)));
+        return json;
+    }
 
-        // The outage: the proxy refuses connections. Wakes make the steps fail quickly, until the back-off is minutes.
+    /// <summary>Stops the proxy and wakes the failing sync until it backs off for at least 2 minutes.</summary>
+    public async Task OutageUntilLongBackOffAsync(LocalHostFixture host, TcpProxy proxy)
+    {
         await proxy.StopAsync();
-        var control = host.App.Services.GetRequiredService<Nylas.Engine.Accounts.IAccountSyncControl>();
+        var control = host.App.Services.GetRequiredService<IAccountSyncControl>();
         string? last = null;
         Assert.True(await TestStack.WaitUntilAsync(async () =>
         {
-            var status = await control.GetStatusAsync(dbId);
+            var status = await control.GetStatusAsync(DbId);
             last = $"{status?.RuntimeStatus} {status?.Phase} {status?.ConsecutiveFailures}";
             if (status is not { Phase: "backing-off" }) return false;
             if (status.ConsecutiveFailures >= 3) return true;
-            await control.WakeAsync(dbId);
+            await control.WakeAsync(DbId);
             await Task.Delay(500);
             return false;
         }, TimeSpan.FromSeconds(150)) is not null, last);
-        Assert.True(Nylas.Engine.Sync.AccountSyncOrchestrator.FailureBackoff(3) >= TimeSpan.FromMinutes(2));
-        await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "during the outage"));
+        Assert.True(AccountSyncOrchestrator.FailureBackoff(3) >= TimeSpan.FromMinutes(2));
+    }
+}
+
+/// <summary>
+/// Prompt recovery: an account whose IMAP server was unreachable long enough for its sync to back off for minutes
+/// resumes within seconds of the server answering again (the watcher's probe), through a TCP proxy the test closes.
+/// </summary>
+public sealed class PromptRecoveryTests(RecoveryHostFixture host) : IClassFixture<RecoveryHostFixture>
+{
+    [Fact]
+    public async Task A_sync_backing_off_from_an_outage_resumes_within_seconds_of_the_server_answering()
+    {
+        await using var proxy = new TcpProxy(TestStack.ImapHost, TestStack.ImapsPort);
+        proxy.Start();
+        var account = await ProxiedAccount.ConnectAsync(host, proxy);
+        await TestStack.AppendAsync(account.Email, TestStack.SimpleMessage(account.Email, "before the outage"));
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(account.Token) == 1, TimeSpan.FromSeconds(60)));
+
+        await account.OutageUntilLongBackOffAsync(host, proxy);
+        await TestStack.AppendAsync(account.Email, TestStack.SimpleMessage(account.Email, "during the outage"));
 
         proxy.Start();
         // Well under the back-off (2 min) and the watcher's reconnect delay after this many failures.
-        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 2, TimeSpan.FromSeconds(20)));
-        using var http = host.Client(token);
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(account.Token) == 2, TimeSpan.FromSeconds(20)));
+        using var http = host.Client(account.Token);
         Assert.Equal("running", (await http.GetFromJsonAsync<JsonElement>("/account")).GetProperty("sync_state").GetString());
+    }
+}
+
+/// <summary>Credentials sent again through the API wake a sync out of its back-off, with no watcher to do it.</summary>
+public sealed class CredentialsWakeTests(UnwatchedHostFixture host) : IClassFixture<UnwatchedHostFixture>
+{
+    [Fact]
+    public async Task Credentials_sent_again_end_a_long_back_off_at_once()
+    {
+        await using var proxy = new TcpProxy(TestStack.ImapHost, TestStack.ImapsPort);
+        proxy.Start();
+        var account = await ProxiedAccount.ConnectAsync(host, proxy);
+        await TestStack.AppendAsync(account.Email, TestStack.SimpleMessage(account.Email, "before the outage"));
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(account.Token) == 1, TimeSpan.FromSeconds(60)));
+
+        await account.OutageUntilLongBackOffAsync(host, proxy);
+        proxy.Start();
+        await TestStack.AppendAsync(account.Email, TestStack.SimpleMessage(account.Email, "after the outage"));
+        // Nothing wakes the sync for 2 minutes: no watcher, and its back-off is that long.
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.Equal(1, await host.CountMessagesAsync(account.Token));
+
+        await ProxiedAccount.PostAsync(host, account.ConnectBody);
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(account.Token) == 2, TimeSpan.FromSeconds(20)));
     }
 }
 
