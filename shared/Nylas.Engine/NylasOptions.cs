@@ -16,6 +16,7 @@ public sealed class NylasOptions
     [Required, ValidateObjectMembers] public SecurityOptions Security { get; set; } = new();
     [ValidateObjectMembers] public SyncOptions Sync { get; set; } = new();
     [ValidateObjectMembers] public SyncbackOptions Syncback { get; set; } = new();
+    [ValidateObjectMembers] public Accounts.AccountsOptions Accounts { get; set; } = new();
     [ValidateObjectMembers] public Sync.Watching.WatchOptions Watch { get; set; } = new();
     [ValidateObjectMembers] public IngestOptions Ingest { get; set; } = new();
     [ValidateObjectMembers] public ApiOptions Api { get; set; } = new();

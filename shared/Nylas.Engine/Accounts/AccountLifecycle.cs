@@ -10,8 +10,8 @@ namespace Nylas.Engine.Accounts;
 /// What an application does to its accounts besides connecting them: stop and resume their sync
 /// (v2 downgrade / upgrade), revoke their access tokens, and delete them with everything they own.
 /// </summary>
-public sealed partial class AccountLifecycle(ShardDirectory shards, AccountStore store, IAccountSyncControl syncControl, BlobSweeper blobSweeper, TimeProvider clock,
-    ILogger<AccountLifecycle> logger)
+public sealed partial class AccountLifecycle(ShardDirectory shards, AccountStore store, IAccountSyncControl syncControl, BlobSweeper blobSweeper, AccountLeases leases,
+    TimeProvider clock, ILogger<AccountLifecycle> logger)
 {
     private static readonly TimeSpan StopWait = TimeSpan.FromSeconds(30);
 
@@ -70,13 +70,20 @@ public sealed partial class AccountLifecycle(ShardDirectory shards, AccountStore
     }
 
     /// <summary>
-    /// Deletes the account: marks it <c>deleting</c> and revokes its tokens (the API forgets it at once), ends
-    /// its orchestration, schedules its blobs for the <see cref="BlobSweeper"/>, deletes its rows from every
-    /// table of its shard while holding the account's ingest lock (an ingest that waited on the lock then finds
-    /// the account gone and stores nothing), lists it in <c>deleted_accounts</c> for <see cref="SweepDeletedAsync"/>,
-    /// and finally deletes its global row. A failure part-way leaves it <c>deleting</c>, and DELETE can be sent again.
+    /// Deletes the account at once (<see cref="MarkDeletingAsync"/> then <see cref="FinishDeletionAsync"/>); the API
+    /// goes through <see cref="AccountDeletions"/> instead, so that the second half does not run on the request's token.
     /// </summary>
     public async Task<long> DeleteAsync(Account account, CancellationToken cancellationToken)
+    {
+        await MarkDeletingAsync(account, cancellationToken);
+        return await FinishDeletionAsync(account, cancellationToken);
+    }
+
+    /// <summary>
+    /// The first half of a deletion, what the user sees at once: the account is <c>deleting</c> (sync disabled, so a
+    /// running step loses its lease within seconds) and its tokens are revoked (the API forgets it).
+    /// </summary>
+    public async Task MarkDeletingAsync(Account account, CancellationToken cancellationToken)
     {
         await using (var mark = shards.Global.CreateCommand())
         {
@@ -87,8 +94,21 @@ public sealed partial class AccountLifecycle(ShardDirectory shards, AccountStore
             await mark.ExecuteNonQueryAsync(cancellationToken);
         }
         await RevokeAllTokensAsync(account.Id, keepToken: null, cancellationToken);
+    }
+
+    /// <summary>
+    /// The second half, idempotent (the deletion job, and the sweep for an account left <c>deleting</c>): ends its
+    /// orchestration, takes the account's lease (one writer: a sync step still running lets go within seconds), schedules
+    /// its blobs for the <see cref="BlobSweeper"/>, deletes its rows from every table of its shard while holding the
+    /// account's ingest lock (an ingest that waited on the lock then finds the account gone and stores nothing), lists
+    /// it in <c>deleted_accounts</c> for <see cref="SweepDeletedAsync"/>, and finally deletes its global row.
+    /// </summary>
+    public async Task<long> FinishDeletionAsync(Account account, CancellationToken cancellationToken)
+    {
         await syncControl.StopAsync(account.Id, StopWait, cancellationToken);
         await syncControl.ForgetAsync(account.Id, cancellationToken);
+        await using var lease = await leases.HoldAsync(account.Id, forSync: false, StopWait, cancellationToken);
+        cancellationToken = lease.Token;
 
         long rows = 0;
         await using (var shard = await shards.Shard(account.ShardId).OpenConnectionAsync(cancellationToken))
@@ -107,6 +127,7 @@ public sealed partial class AccountLifecycle(ShardDirectory shards, AccountStore
             delete.Parameters.AddWithValue("@id", account.Id);
             rows += await delete.ExecuteNonQueryAsync(cancellationToken);
         }
+        await leases.ForgetAsync(account.Id, CancellationToken.None);
         LogDeleted(account.Id, account.ShardId, rows);
         return rows;
     }

@@ -205,6 +205,14 @@ public sealed class AccountStore(ShardDirectory shards, SecretSealer sealer, Tim
         return await ReadAccountsAsync(cmd, cancellationToken);
     }
 
+    /// <summary>Accounts marked <c>deleting</c>: deletions under way, or interrupted ones for the deletion sweep to finish.</summary>
+    public async Task<IReadOnlyList<Account>> ListDeletingAsync(CancellationToken cancellationToken = default)
+    {
+        await using var cmd = shards.Global.CreateCommand($"SELECT {AccountColumns} FROM accounts a WHERE a.sync_state = @deleting ORDER BY a.id");
+        cmd.Parameters.AddWithValue("@deleting", SyncStates.Deleting);
+        return await ReadAccountsAsync(cmd, cancellationToken);
+    }
+
     public async Task<AccountSecrets> GetSecretsAsync(long accountId, CancellationToken cancellationToken = default)
     {
         await using var cmd = shards.Global.CreateCommand("SELECT secrets_sealed FROM accounts WHERE id = @id");

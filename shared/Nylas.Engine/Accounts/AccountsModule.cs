@@ -8,6 +8,8 @@ public static class AccountsModule
     public static IServiceCollection AddAccounts(this IServiceCollection services)
     {
         services.AddSingleton<AccountStore>();
+        services.AddSingleton<AccountLeases>();
+        services.AddSingleton<AccountDeletions>();
         services.AddSingleton<AccountLifecycle>();
         services.AddSingleton<DeletionSweep>();
         return services;

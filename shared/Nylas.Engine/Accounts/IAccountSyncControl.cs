@@ -19,6 +19,14 @@ public interface IAccountSyncControl
     /// <summary>The account's sync as the orchestration reports it; null when none exists.</summary>
     Task<AccountSyncRuntime?> GetStatusAsync(long accountId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The watchdog's remedy for a sync that has stopped making progress while it still counts as running (seen: after
+    /// a storage emulator restart the durable engine never ran the orchestration again): ends it, waiting up to
+    /// <paramref name="wait"/>, and starts it again; it resumes from the account's checkpoints. True when it was restarted.
+    /// </summary>
+    Task<bool> RestartAsync(long accountId, TimeSpan wait, CancellationToken cancellationToken = default)
+        => Task.FromResult(false);
+
     /// <summary>Forgets an ended sync's history (account deletion).</summary>
     Task ForgetAsync(long accountId, CancellationToken cancellationToken = default);
 }

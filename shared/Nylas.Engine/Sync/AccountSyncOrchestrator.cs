@@ -3,14 +3,20 @@ using Microsoft.DurableTask;
 namespace Nylas.Engine.Sync;
 
 /// <summary>
-/// One eternal orchestration per account: sync → wait for a wake (the host's mailbox watcher saw a change) or, at the
-/// latest, the safety cycle's timer → continue as new. Deterministic and free of I/O; the activities do the work.
-/// A wake raised while a step runs is kept across ContinueAsNew (unprocessed events are preserved), so it starts the next step.
+/// One eternal orchestration per account: sync → wait for a wake (the host's mailbox watcher saw a change, new
+/// credentials, an upgrade) or, at the latest, the safety cycle's timer (a back-off after a failed step) → sync again.
+/// All in one execution, continued as new only after <see cref="MaxRounds"/> steps (to bound its history): a wait that a
+/// wake cut short leaves its timer to fire later, and a new execution received that stray timer out of order ("TimerFired
+/// received out of order") and could lose the wake. A wake raised while a step runs is buffered for the next wait, so it
+/// starts the next step at once. Deterministic and free of I/O; the activities do the work.
 /// </summary>
 public sealed class AccountSyncOrchestrator : TaskOrchestrator<AccountSyncInput, string>
 {
     /// <summary>The event <see cref="IAccountSyncControl.WakeAsync"/> raises: it ends a wait or a back-off early.</summary>
     public const string WakeEvent = "wake";
+
+    /// <summary>Steps per execution: a history of a few hundred events.</summary>
+    private const int MaxRounds = 100;
 
     // Transient IMAP/storage failures inside an activity are retried by the durable engine first.
     private static readonly TaskOptions ActivityRetry = TaskOptions.FromRetryPolicy(new RetryPolicy(
@@ -19,33 +25,39 @@ public sealed class AccountSyncOrchestrator : TaskOrchestrator<AccountSyncInput,
     /// <summary>The timer when a step's outcome does not carry Nylas:Sync:IdleSeconds (an outcome recorded by an older version).</summary>
     private const int DefaultSafetyCycleSeconds = 240;
 
-    /// <summary>Back-off after a whole step failed: 30 s doubling up to 15 min.</summary>
+    /// <summary>Back-off after a whole step failed: 30 s doubling up to 15 min. A wake (the watcher sees the server answer again, new credentials, an upgrade) cuts it short.</summary>
     public static TimeSpan FailureBackoff(int consecutiveFailures)
         => TimeSpan.FromSeconds(Math.Min(900, 30 * Math.Pow(2, Math.Max(0, consecutiveFailures - 1))));
 
     public override async Task<string> RunAsync(TaskOrchestrationContext context, AccountSyncInput input)
     {
-        context.SetCustomStatus(new AccountSyncStatus(input.Cycle, "syncing", 0, input.ConsecutiveFailures));
-        try
+        int cycle = input.Cycle, failures = input.ConsecutiveFailures;
+        for (int round = 0; round < MaxRounds; round++, cycle++)
         {
-            var sync = await context.CallActivityAsync<SyncOutcome>(SyncTaskNames.SyncMailbox, input.AccountId, ActivityRetry);
+            context.SetCustomStatus(new AccountSyncStatus(cycle, "syncing", 0, failures));
+            SyncOutcome sync;
+            try
+            {
+                sync = await context.CallActivityAsync<SyncOutcome>(SyncTaskNames.SyncMailbox, input.AccountId, ActivityRetry);
+            }
+            catch (TaskFailedException)
+            {
+                // The activity already put the error on the account (sync_state sync-error); keep the account alive.
+                failures++;
+                context.SetCustomStatus(new AccountSyncStatus(cycle, "backing-off", 0, failures));
+                await WaitOrWakeAsync(context, FailureBackoff(failures));
+                continue;
+            }
             if (sync.Stop) return sync.Reason ?? "stopped";
-
+            // Any step that ran resets the failure count, whatever came before it.
+            failures = 0;
             if (!sync.HasMore)
             {
-                context.SetCustomStatus(new AccountSyncStatus(input.Cycle, "waiting", sync.Fetched, 0));
+                context.SetCustomStatus(new AccountSyncStatus(cycle, "waiting", sync.Fetched, 0));
                 await WaitOrWakeAsync(context, TimeSpan.FromSeconds(sync.SafetyCycleSeconds > 0 ? sync.SafetyCycleSeconds : DefaultSafetyCycleSeconds));
             }
-            context.ContinueAsNew(input with { Cycle = input.Cycle + 1, ConsecutiveFailures = 0 });
         }
-        catch (TaskFailedException)
-        {
-            // The activity already put the error on the account (sync_state sync-error); keep the account alive.
-            int failures = input.ConsecutiveFailures + 1;
-            context.SetCustomStatus(new AccountSyncStatus(input.Cycle, "backing-off", 0, failures));
-            await WaitOrWakeAsync(context, FailureBackoff(failures));
-            context.ContinueAsNew(input with { Cycle = input.Cycle + 1, ConsecutiveFailures = failures });
-        }
+        context.ContinueAsNew(input with { Cycle = cycle, ConsecutiveFailures = failures });
         return "continued";
     }
 

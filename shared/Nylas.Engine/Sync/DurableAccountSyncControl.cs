@@ -52,6 +52,31 @@ public sealed partial class DurableAccountSyncControl(Func<DurableTaskClient> cl
         }
     }
 
+    public async Task<bool> RestartAsync(long accountId, TimeSpan wait, CancellationToken cancellationToken = default)
+    {
+        var durable = client();
+        string instanceId = InstanceId(accountId);
+        var existing = await durable.GetInstanceAsync(instanceId, getInputsAndOutputs: false, cancellationToken);
+        if (IsActive(existing))
+        {
+            await durable.TerminateInstanceAsync(instanceId, "restarted by the watchdog: no progress", cancellationToken);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(wait);
+            try
+            {
+                await durable.WaitForInstanceCompletionAsync(instanceId, getInputsAndOutputs: false, timeout.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                LogStopSlow(accountId, instanceId, (int)wait.TotalSeconds);
+                return false;
+            }
+        }
+        bool started = await StartAsync(accountId, cancellationToken);
+        if (started) LogRestarted(accountId, instanceId, existing?.RuntimeStatus.ToString() ?? "none");
+        return started;
+    }
+
     public async Task WakeAsync(long accountId, CancellationToken cancellationToken = default)
     {
         var durable = client();
@@ -84,6 +109,9 @@ public sealed partial class DurableAccountSyncControl(Func<DurableTaskClient> cl
 
     [LoggerMessage(EventId = 1202, Level = LogLevel.Information, Message = "Account {AccountId}: sync orchestration {InstanceId} terminated")]
     private partial void LogStopped(long accountId, string instanceId);
+
+    [LoggerMessage(EventId = 1204, Level = LogLevel.Warning, Message = "Account {AccountId}: sync orchestration {InstanceId} made no progress ({Previous}); restarted from its checkpoints")]
+    private partial void LogRestarted(long accountId, string instanceId, string previous);
 
     [LoggerMessage(EventId = 1203, Level = LogLevel.Warning, Message = "Account {AccountId}: sync orchestration {InstanceId} not ended {Seconds} s after terminating it")]
     private partial void LogStopSlow(long accountId, string instanceId, int seconds);

@@ -62,6 +62,8 @@ public sealed class MailboxMirror(ShardDirectory shards, TimeProvider clock)
     public async Task LinkAsync(int shardId, long accountId, long folderId, IReadOnlyList<(uint Uid, KnownMessage Message, string Flags)> links, CancellationToken cancellationToken)
     {
         if (links.Count == 0) return;
+        // One writer per account: re-linking and orphan collection commit only under the step's lease (row locked till then).
+        await using var fence = await Accounts.AccountLease.FenceAsync(accountId, cancellationToken);
         await using var connection = await shards.Shard(shardId).OpenConnectionAsync(cancellationToken);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
         foreach (var (uid, message, flags) in links)
@@ -302,6 +304,7 @@ public sealed class MailboxMirror(ShardDirectory shards, TimeProvider clock)
     {
         var orphans = await LoadOrphansAsync(shardId, accountId, cancellationToken);
         if (orphans.Count == 0) return 0;
+        await using var fence = await Accounts.AccountLease.FenceAsync(accountId, cancellationToken);
         await using var connection = await shards.Shard(shardId).OpenConnectionAsync(cancellationToken);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
         int deleted = 0;

@@ -17,6 +17,7 @@ namespace Nylas.Engine.Sync;
 /// </summary>
 public sealed partial class MailboxSyncer(
     AccountStore accounts,
+    AccountLeases leases,
     FolderStore folders,
     FolderHoles holes,
     MailboxMirror mirror,
@@ -30,10 +31,34 @@ public sealed partial class MailboxSyncer(
     TimeProvider clock,
     ILogger<MailboxSyncer> logger)
 {
+    /// <summary>How soon a step that found its account's lease held (by another step or a deletion) is tried again.</summary>
+    public const int LeaseBusyRetrySeconds = 5;
+
+    /// <summary>
+    /// One step under the account's lease (one writer per account): a step that cannot take it, or loses it while it
+    /// runs (its token is cancelled), writes nothing more and asks to be run again in a few seconds.
+    /// </summary>
     public async Task<SyncOutcome> SyncAsync(long accountId, CancellationToken cancellationToken)
     {
         using var step = metrics.StartSyncStep(accountId);
-        var outcome = await SyncStepAsync(accountId, step, cancellationToken);
+        await using var lease = await leases.TryHoldAsync(accountId, forSync: true, cancellationToken);
+        if (lease is null)
+        {
+            step.Outcome = "busy";
+            LogLeaseBusy(accountId);
+            return new SyncOutcome(Stop: false, HasMore: false, 0, "lease held", SafetyCycleSeconds: LeaseBusyRetrySeconds);
+        }
+        AccountLease.Current = lease;
+        SyncOutcome outcome;
+        try
+        {
+            outcome = await SyncStepAsync(accountId, step, lease.Token);
+        }
+        catch (OperationCanceledException) when (lease.IsLost && !cancellationToken.IsCancellationRequested)
+        {
+            step.Outcome = "lease-lost";
+            return new SyncOutcome(Stop: false, HasMore: false, 0, "lease lost", SafetyCycleSeconds: LeaseBusyRetrySeconds);
+        }
         step.Outcome = outcome.Stop ? "stopped" : outcome.HasMore ? "more" : "done";
         return outcome;
     }
@@ -231,6 +256,9 @@ public sealed partial class MailboxSyncer(
 
     [LoggerMessage(EventId = 1024, Level = LogLevel.Warning, Message = "Account {AccountId} folder {Folder}: {Count} message(s) the server holds are still missing from the mirror after their grace (UIDs {Uids}); fetching them again")]
     private partial void LogRefetching(long accountId, string folder, int count, string uids);
+
+    [LoggerMessage(EventId = 1011, Level = LogLevel.Information, Message = "Account {AccountId}: another step or a deletion holds the account's lease; this step did nothing")]
+    private partial void LogLeaseBusy(long accountId);
 
     [LoggerMessage(EventId = 1008, Level = LogLevel.Information, Message = "Account {AccountId}: {Count} message(s) deleted on the server")]
     private partial void LogDeleted(long accountId, int count);

@@ -11,8 +11,11 @@ namespace Nylas.Engine.Api.Accounts;
 /// upgrade (resume), revoke its tokens, delete it; and POST /oauth/revoke (account-token auth). An
 /// account of another application is a 404, exactly like an unknown id.
 /// </summary>
-public sealed class AccountManagementApi(AccountStore accounts, AccountLifecycle lifecycle)
+public sealed class AccountManagementApi(AccountStore accounts, AccountLifecycle lifecycle, AccountDeletions deletions)
 {
+    /// <summary>How long DELETE waits for its job before answering anyway: a small account is gone when the client reads the answer.</summary>
+    private static readonly TimeSpan DeletionAnswerWait = TimeSpan.FromSeconds(30);
+
     public Task<ApiResult> GetAsync(HttpContext http, string id)
         => WithAccountAsync(http, id, account => Task.FromResult(ApiResult.Json(AccountsApi.ToApi(account))));
 
@@ -46,11 +49,23 @@ public sealed class AccountManagementApi(AccountStore accounts, AccountLifecycle
             return ApiResult.Json(new ApiSuccess(true));
         });
 
-    /// <summary>Deletes the account and everything it owns. The SDK sends a JSON body (<c>{}</c>, as text/plain); it is not needed.</summary>
+    /// <summary>
+    /// Deletes the account and everything it owns. The SDK sends a JSON body (<c>{}</c>, as text/plain); it is not needed.
+    /// Once the account is marked deleting the job runs under its own token (<see cref="AccountDeletions"/>): the answer
+    /// waits for it, up to <see cref="DeletionAnswerWait"/>, but a client that goes away does not stop it.
+    /// </summary>
     public Task<ApiResult> DeleteAsync(HttpContext http, string id)
         => WithAccountAsync(http, id, async account =>
         {
-            await lifecycle.DeleteAsync(account, http.RequestAborted);
+            var job = await deletions.StartAsync(account, http.RequestAborted);
+            try
+            {
+                await job.WaitAsync(DeletionAnswerWait, http.RequestAborted);
+            }
+            catch (TimeoutException)
+            {
+                // A large account: the job goes on; the account already answers 404 and its tokens are revoked.
+            }
             return ApiResult.Json(new ApiSuccess(true));
         }, includeDeleting: true);
 

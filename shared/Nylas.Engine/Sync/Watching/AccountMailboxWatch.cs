@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using MailKit;
 using MailKit.Net.Imap;
 using Microsoft.Extensions.Logging;
@@ -21,6 +22,7 @@ public sealed partial class AccountMailboxWatch(
     FolderStore folders,
     Syncback.ActionLog actions,
     ImapConnector connector,
+    ConnectTargetGuard guard,
     IAccountSyncControl syncControl,
     IOptions<NylasOptions> options,
     EngineMetrics metrics,
@@ -36,13 +38,16 @@ public sealed partial class AccountMailboxWatch(
     {
         var wakes = new WakeDebouncer(accountId, TimeSpan.FromMilliseconds(options.Value.Watch.DebounceMilliseconds), cause => WakeAsync(accountId, cause, cancellationToken), cancellationToken);
         int failures = 0;
+        ImapServer? server = null;
         while (!cancellationToken.IsCancellationRequested)
         {
             TimeSpan delay;
+            bool unreachable = false;
             try
             {
                 var account = await accounts.GetAsync(accountId, cancellationToken);
                 if (account is null) return; // deleted: the next renewal releases the lease
+                server = account.Imap;
                 await WatchOnceAsync(account, wakes, recovering: failures > 0, () => failures = 0, cancellationToken);
                 continue;
             }
@@ -59,16 +64,63 @@ public sealed partial class AccountMailboxWatch(
             {
                 failures++;
                 delay = TimeSpan.FromSeconds(Math.Min(MaxReconnectDelay.TotalSeconds, Math.Pow(2, Math.Min(failures, 10)))) * (0.75 + Random.Shared.NextDouble() / 2);
+                unreachable = ex is SocketException || ex.InnerException is SocketException;
                 LogWatchFailed(accountId, ex.GetType().Name, ImapErrors.IsTransient(ex) ? "transient" : "unexpected", (int)delay.TotalSeconds, ex);
             }
             try
             {
-                await Task.Delay(delay, clock, cancellationToken);
+                if (server is not null) await WaitOrServerBackAsync(accountId, server, delay, unreachable, cancellationToken);
+                else await Task.Delay(delay, clock, cancellationToken);
             }
             catch (OperationCanceledException)
             {
                 return;
             }
+        }
+    }
+
+    /// <summary>
+    /// The reconnect delay, cut short when the server comes back: every Nylas:Watch:ServerProbeSeconds (with jitter, so
+    /// that the accounts of one server do not probe together) a bare TCP connect to it. A server that did not answer
+    /// (<paramref name="unreachable"/>, or a probe) and now does ends the wait, and the reconnection wakes the account's
+    /// sync out of its back-off; a server that answers all along (the failure was elsewhere) waits the whole delay.
+    /// </summary>
+    private async Task WaitOrServerBackAsync(long accountId, ImapServer server, TimeSpan delay, bool unreachable, CancellationToken cancellationToken)
+    {
+        var probeEvery = TimeSpan.FromSeconds(options.Value.Watch.ServerProbeSeconds);
+        var until = clock.GetUtcNow() + delay;
+        bool wasDown = unreachable;
+        while (true)
+        {
+            var left = until - clock.GetUtcNow();
+            if (left <= TimeSpan.Zero) return;
+            var next = probeEvery * (0.75 + Random.Shared.NextDouble() / 2);
+            await Task.Delay(next < left ? next : left, clock, cancellationToken);
+            if (clock.GetUtcNow() >= until) return;
+            if (!await ServerAnswersAsync(server, cancellationToken)) wasDown = true;
+            else if (wasDown)
+            {
+                LogServerBack(accountId, server.Host, server.Port);
+                return;
+            }
+        }
+    }
+
+    private async Task<bool> ServerAnswersAsync(ImapServer server, CancellationToken cancellationToken)
+    {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(TimeSpan.FromSeconds(5));
+        try
+        {
+            // Through the guard when the private-network policy is on: the probe dials only what the session may.
+            using var socket = await guard.OpenAsync(server.Host, server.Port, bounded.Token)
+                ?? await ConnectTargetGuard.DialAllowedAsync(server.Host, server.Port, _ => false, host => host, bounded.Token);
+            return true;
+        }
+        catch (Exception ex) when (ex is SocketException or TimeoutException or PrivateNetworkRefusedException
+                                       || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return false;
         }
     }
 
@@ -336,6 +388,9 @@ public sealed partial class AccountMailboxWatch(
 
     [LoggerMessage(EventId = 1105, Level = LogLevel.Warning, Message = "Account {AccountId}: could not wake the sync ({Error}: {Message}); its safety cycle will run it")]
     private partial void LogWakeFailed(long accountId, string error, string message);
+
+    [LoggerMessage(EventId = 1111, Level = LogLevel.Information, Message = "Account {AccountId}: {Host}:{Port} answers again; reconnecting now")]
+    private partial void LogServerBack(long accountId, string host, int port);
 
     [LoggerMessage(EventId = 1110, Level = LogLevel.Warning, Message = "Account {AccountId}: the server refused NOTIFY ({Response}: {Text}); watching by IDLE and probes instead")]
     private partial void LogNotifyRefused(long accountId, string response, string text);

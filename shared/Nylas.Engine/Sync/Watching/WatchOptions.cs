@@ -23,6 +23,11 @@ public sealed class WatchOptions
     /// the same comparison runs as a safety net, so a notification that never came costs at most this long.
     /// </summary>
     [Range(1, 3600)] public int ProbeSeconds { get; set; } = 30;
+    /// <summary>
+    /// While a watch waits to reconnect after its server stopped answering: how often (with jitter) a bare TCP connect
+    /// checks whether it answers again, so that a sync backing off from the outage resumes within seconds of its end.
+    /// </summary>
+    [Range(1, 3600)] public int ServerProbeSeconds { get; set; } = 5;
     /// <summary>Changes within this time after the first are one wake.</summary>
     [Range(0, 10_000)] public int DebounceMilliseconds { get; set; } = 100;
     /// <summary>Behave as if the server lacked NOTIFY: IDLE plus probes (tests of the probe path; servers with a broken NOTIFY).</summary>
