@@ -17,6 +17,7 @@ public class SyncStateTests
 
     [Theory]
     [InlineData(SyncStates.Running, SyncStates.Running)]
+    [InlineData(SyncStates.Partial, SyncStates.Partial)]
     [InlineData(SyncStates.SyncError, SyncStates.SyncError)]
     [InlineData(SyncStates.InvalidCredentials, SyncStates.InvalidCredentials)]
     public void What_sync_reports_never_overrides_a_stop_or_a_deletion(string reported, string to)
@@ -35,6 +36,6 @@ public class SyncStateTests
     }
 
     [Fact]
-    public void Sync_reports_only_its_own_three_states()
+    public void Sync_reports_only_its_own_four_states()
         => Assert.Throws<ArgumentException>(() => SyncStates.ReportedBySync(SyncStates.Stopped));
 }
