@@ -12,7 +12,8 @@ namespace Nylas.Functions;
 /// <summary>
 /// Ingest triggers, one per transport; retries, backoff and the poison queue / dead-letter are <see cref="IngestDelivery"/>'s,
 /// as in the local host. The function settles the message itself and returns normally, so the Functions host's own
-/// retry (host.json visibilityTimeout, maxDequeueCount) only applies when the worker dies mid-message.
+/// retry (host.json visibilityTimeout, maxDequeueCount) only applies when the worker dies mid-message; an infrastructure
+/// failure replaces the message with a fresh copy (its dequeue count starts again), so host.json never parks an outage.
 /// </summary>
 public sealed class IngestFunctions(IngestDelivery delivery, StorageQueueIngestQueue storage)
 {
