@@ -25,6 +25,6 @@ public sealed class SyncFunctions(MailboxSyncer syncer, IServiceProvider service
         => DurableClientScope.RunAsync(durable, () => EngineTimers.SyncSupervisor.RunAsync(services, context.CancellationToken));
 
     [Function(nameof(EngineTimers.DeletionSweep))]
-    public Task<int> DeletionSweep([TimerTrigger("%Nylas:Timers:DeletionSweep%")] TimerInfo timer, FunctionContext context)
-        => EngineTimers.DeletionSweep.RunAsync(services, context.CancellationToken);
+    public Task<int> DeletionSweep([TimerTrigger("%Nylas:Timers:DeletionSweep%")] TimerInfo timer, [DurableClient] DurableTaskClient durable, FunctionContext context)
+        => DurableClientScope.RunAsync(durable, () => EngineTimers.DeletionSweep.RunAsync(services, context.CancellationToken)); // an interrupted deletion ends its orchestration
 }

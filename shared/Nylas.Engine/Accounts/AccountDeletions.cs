@@ -14,10 +14,13 @@ public sealed partial class AccountDeletions(AccountLifecycle lifecycle, Account
 {
     private readonly Dictionary<long, Task> _running = [];
 
-    /// <summary>Marks the account <c>deleting</c> (on the caller's token) and starts the job; answers the job, which never throws.</summary>
-    public async Task<Task> StartAsync(Account account, CancellationToken cancellationToken)
+    /// <summary>
+    /// Marks the account <c>deleting</c> and starts the job; answers the job, which never throws. Not on the caller's
+    /// token: a client that hangs up between the mark and the start would leave the account for the supervisor.
+    /// </summary>
+    public async Task<Task> StartAsync(Account account)
     {
-        await lifecycle.MarkDeletingAsync(account, cancellationToken);
+        await lifecycle.MarkDeletingAsync(account, CancellationToken.None);
         return Run(account);
     }
 

@@ -54,8 +54,9 @@ public sealed partial class MailboxSyncer(
         {
             outcome = await SyncStepAsync(accountId, step, lease.Token);
         }
-        catch (OperationCanceledException) when (lease.IsLost && !cancellationToken.IsCancellationRequested)
+        catch (Exception) when (lease.IsLost && !cancellationToken.IsCancellationRequested)
         {
+            // Whatever the cut-short step threw: another holder (or the deletion) owns the account now.
             step.Outcome = "lease-lost";
             return new SyncOutcome(Stop: false, HasMore: false, 0, "lease lost", SafetyCycleSeconds: LeaseBusyRetrySeconds);
         }

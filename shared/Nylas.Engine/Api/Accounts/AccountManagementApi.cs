@@ -57,7 +57,7 @@ public sealed class AccountManagementApi(AccountStore accounts, AccountLifecycle
     public Task<ApiResult> DeleteAsync(HttpContext http, string id)
         => WithAccountAsync(http, id, async account =>
         {
-            var job = await deletions.StartAsync(account, http.RequestAborted);
+            var job = await deletions.StartAsync(account);
             try
             {
                 await job.WaitAsync(DeletionAnswerWait, http.RequestAborted);
