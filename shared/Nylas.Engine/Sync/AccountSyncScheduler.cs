@@ -31,7 +31,8 @@ public sealed class AccountSyncScheduler(AccountStore accounts, IAccountSyncCont
                 // Never seen a step: its time starts now.
                 await leases.TouchAsync(account.Id, cancellationToken);
             }
-            else if (age > stuckAfter && await syncControl.RestartAsync(account.Id, RestartWait, cancellationToken))
+            else if ((age > stuckAfter || age > QuietLimit && await IsPastItsWaitAsync(account.Id, age, cancellationToken))
+                     && await syncControl.RestartAsync(account.Id, RestartWait, cancellationToken))
             {
                 started++;
                 await leases.TouchAsync(account.Id, cancellationToken);
@@ -39,5 +40,26 @@ public sealed class AccountSyncScheduler(AccountStore accounts, IAccountSyncCont
         }
         await deletions.FinishInterruptedAsync(cancellationToken);
         return started;
+    }
+
+    /// <summary>
+    /// Margin on top of a wait the orchestration chose: longer than DurableTask.AzureStorage hides a message a stopped host
+    /// had taken (5 min), so a host restart alone does not look stuck.
+    /// </summary>
+    private const int MarginSeconds = 360;
+
+    /// <summary>The longest a healthy account goes without a step: the safety cycle, plus the margin.</summary>
+    private int QuietLimit => options.Value.Sync.IdleSeconds + MarginSeconds;
+
+    /// <summary>
+    /// Past the quiet limit an account is stuck unless its orchestration says it is backing off after failures and that
+    /// back-off (plus the margin) has not run out. Asked only of accounts already past the quiet limit, so a healthy
+    /// fleet costs no durable reads.
+    /// </summary>
+    private async Task<bool> IsPastItsWaitAsync(long accountId, long age, CancellationToken cancellationToken)
+    {
+        var runtime = await syncControl.GetStatusAsync(accountId, cancellationToken);
+        if (runtime is not { Phase: "backing-off" }) return true;
+        return age > AccountSyncOrchestrator.FailureBackoff(runtime.ConsecutiveFailures).TotalSeconds + MarginSeconds;
     }
 }
