@@ -98,7 +98,7 @@ public sealed class FaultRun(FaultHostFixture host, ITestOutputHelper output) : 
     /// <summary>Waits until the API serves at least <paramref name="count"/> messages (the fault then comes mid-sync).</summary>
     public async Task WaitForServedAsync(long count, TimeSpan? timeout = null)
     {
-        var took = await TestStack.WaitUntilAsync(async () => await ServedAsync() >= count, timeout ?? TimeSpan.FromSeconds(120));
+        var took = await TestStack.WaitUntilAsync(async () => await ServedAsync() >= count, timeout ?? TimeSpan.FromSeconds(FaultSize.Full ? 900 : 120));
         Assert.True(took.HasValue, $"only {await ServedAsync()} messages served, waited for {count}");
     }
 

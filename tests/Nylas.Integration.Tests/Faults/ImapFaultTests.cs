@@ -54,21 +54,21 @@ public sealed class ImapFaultTests(FaultHostFixture host, ITestOutputHelper outp
         await using var run = new FaultRun(host, output);
         var refuse = run.Proxy.Add(new FaultRule
         {
-            Direction = FaultDirection.ToServer, Line = new Regex(@"^\S+ (SELECT|EXAMINE) ""?Work""?( |$)"), Times = 0,
+            Direction = FaultDirection.ToServer, Line = new Regex(@"^\S+ (SELECT|EXAMINE) ""?INBOX""?( |$)"), Times = 0,
             Action = FaultAction.Answer, Answer = "{tag} NO [SERVERBUG] Internal error occurred. Refer to server log for more information.",
         });
         await run.StartAsync();
         run.StartChanges();
         await refuse.FiredTask.WaitAsync(TimeSpan.FromSeconds(120));
-        // Mail that arrives in the other folders after the refusal must come in while Work stays refused.
+        // INBOX is the first folder a step visits: mail that arrives in the others after the refusal must come in while it stays refused.
         await run.StopChangesAsync();
         var random = new Random(run.Seed);
-        foreach (string folder in new[] { "INBOX", "Archive" })
+        foreach (string folder in new[] { "Archive", "Lists" })
             await TestStack.AppendManyAsync(run.Email, Enumerable.Range(0, 5).Select(i => FaultMailbox.Generated(run.Email, 900_000 + i, random)), folder);
-        await run.AssertMirrorEqualsServerAsync(Settle, new HashSet<string>(FaultMailbox.Folders.Where(f => f != "Work")));
+        await run.AssertMirrorEqualsServerAsync(Settle, new HashSet<string>(FaultMailbox.Folders.Where(f => f != "INBOX")));
         var account = await run.Api.GetFromJsonAsync<JsonElement>("/account");
-        output.WriteLine($"with Work refused: sync_state {account.GetProperty("sync_state")}");
-        output.WriteLine($"SELECT Work refused {refuse.Fired} times");
+        output.WriteLine($"with INBOX refused: sync_state {account.GetProperty("sync_state")}");
+        output.WriteLine($"SELECT INBOX refused {refuse.Fired} times");
         run.Proxy.Clear();
         await run.AssertMirrorEqualsServerAsync(Settle);
     }
