@@ -15,7 +15,7 @@ public sealed class ServiceFaultCollection;
 
 /// <summary>
 /// The host for fault scenarios: small batches and steps (a sync is still running when the fault comes), a short safety
-/// cycle, and no API rate limit (the mirror check reads every message raw).
+/// cycle, a short reconciliation grace, and no API rate limit (the mirror check reads every message raw).
 /// </summary>
 public class FaultHostFixture : LocalHostFixture
 {
@@ -26,6 +26,9 @@ public class FaultHostFixture : LocalHostFixture
         settings["Nylas:Sync:IdleSeconds"] = "3";
         settings["Nylas:Api:RateLimitPerSecond"] = "0";
         settings["Nylas:Watch:LeaseSeconds"] = "10";
+        // A hole (a UID the server holds that the mirror lacks) is fetched again after this grace; the default (10 min)
+        // would outlast the scenarios' deadlines. RELIABILITY.md states the default's effect.
+        settings["Nylas:Sync:HoleGraceSeconds"] = "20";
     }
 
     /// <summary>
