@@ -3,6 +3,8 @@ using System.Globalization;
 using MailKit;
 using MailKit.Net.Imap;
 using MailKit.Search;
+using MimeKit;
+using MimeKit.Utils;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Nylas.Core.Sync;
@@ -29,7 +31,11 @@ public sealed partial class NewMailFetcher(
 {
     // Logs under MailboxSyncer's category, as before the split: log filters and the sync benchmark select on it.
 
-    private const MessageSummaryItems SummaryItems = MessageSummaryItems.UniqueId | MessageSummaryItems.Flags | MessageSummaryItems.InternalDate | MessageSummaryItems.Size | MessageSummaryItems.Envelope;
+    // Message-ID as a header (BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]), not from ENVELOPE: an envelope carries every address
+    // header and the subject as IMAP strings, and one over MailKit's 4 kB token limit (a 200 kB subject) fails the FETCH
+    // with a protocol error that ends the session, so the account could never get past that message.
+    private const MessageSummaryItems SummaryItems = MessageSummaryItems.UniqueId | MessageSummaryItems.Flags | MessageSummaryItems.InternalDate | MessageSummaryItems.Size;
+    private static readonly HeaderSet SummaryHeaders = new([HeaderId.MessageId]);
 
     /// <summary>New mail (above the checkpoint, oldest first) then backfill (below it, newest first), within the step's budget.</summary>
     internal async Task<FolderState> FetchMissingAsync(Account account, ImapFolder folder, FolderState state, GmailLabels.Map? labels, StepBudget budget, CancellationToken cancellationToken)
@@ -141,7 +147,7 @@ public sealed partial class NewMailFetcher(
     {
         if (uids.Count == 0) return ([], []);
         var items = gmail ? SummaryItems | GmailLabels.SummaryItems : SummaryItems;
-        var summaries = (await folder.FetchAsync(uids, items, cancellationToken)).ToDictionary(s => s.UniqueId);
+        var summaries = (await folder.FetchAsync(uids, new FetchRequest(items) { Headers = SummaryHeaders }, cancellationToken)).ToDictionary(s => s.UniqueId);
         var sync = options.Value.Sync;
         var present = uids.Where(summaries.ContainsKey).Select(uid => summaries[uid]);
         return (FetchBatches.Plan(present, s => (long)(s.Size ?? 0), sync.MaxBatchMessages, sync.MaxBatchBytes), uids.Where(u => !summaries.ContainsKey(u)).ToList());
@@ -163,7 +169,7 @@ public sealed partial class NewMailFetcher(
         var toDownload = new List<IMessageSummary>();
         foreach (var summary in batch)
         {
-            string? messageId = summary.Envelope?.MessageId;
+            string? messageId = MessageIdOf(summary);
             var orphan = summary.GMailMessageId is ulong gmailId && sameGmailMessage.TryGetValue(gmailId, out var known)
                 ? known
                 // Message-ID + size only for orphans without an X-GM-MSGID: on Gmail that id is the authority.
@@ -261,6 +267,21 @@ public sealed partial class NewMailFetcher(
                     // Left out: the caller quarantines it.
                 }
             }
+        }
+    }
+
+    /// <summary>The Message-ID as ingest stores it (no angle brackets); null when absent or unreadable.</summary>
+    private static string? MessageIdOf(IMessageSummary summary)
+    {
+        string? value = summary.Headers?[HeaderId.MessageId];
+        if (string.IsNullOrWhiteSpace(value)) return null;
+        try
+        {
+            return MimeUtils.ParseMessageId(value);
+        }
+        catch (ParseException)
+        {
+            return null;
         }
     }
 

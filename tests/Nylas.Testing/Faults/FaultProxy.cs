@@ -187,6 +187,9 @@ public sealed class FaultProxy : IAsyncDisposable
             catch (Exception) when (_stop.IsCancellationRequested) { }
             catch (IOException) { }
             catch (SocketException) { }
+            // Cut (a fault, or the proxy going away) closed a socket before or while its pump started.
+            catch (InvalidOperationException) { }
+            catch (ObjectDisposedException) { }
             finally
             {
                 lock (_connections) _connections.Remove(connection);

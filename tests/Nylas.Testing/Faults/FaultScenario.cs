@@ -153,7 +153,26 @@ public sealed class MailboxChanger : IAsyncDisposable
         catch (OperationCanceledException) { }
     }
 
+    /// <summary>
+    /// Changes until stopped. A session the server drops (a fault aimed at the server, e.g. a UIDVALIDITY reset, ends
+    /// every session of the mailbox) is opened again: another client would do the same.
+    /// </summary>
     private async Task RunAsync(string user, Random random, TimeSpan interval, CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await ChangeAsync(user, random, interval, ct);
+            }
+            catch (Exception ex) when (!ct.IsCancellationRequested && ex is MailKit.Net.Imap.ImapProtocolException or IOException or MailKit.ServiceNotConnectedException)
+            {
+                await Task.Delay(500, ct);
+            }
+        }
+    }
+
+    private async Task ChangeAsync(string user, Random random, TimeSpan interval, CancellationToken ct)
     {
         using var client = await TestStack.ConnectImapAsync(user);
         var folders = new List<IMailFolder> { client.Inbox };
