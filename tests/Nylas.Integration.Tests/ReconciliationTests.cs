@@ -218,7 +218,7 @@ public class WithheldUidTests(RecordedPlainImapHostFixture host, ITestOutputHelp
         var during = await SubjectsAsync(http);
         Assert.Equal(notesId, during.GetValueOrDefault("My notes on the plan"));
         Assert.Equal(3, during.Count);
-        Assert.Contains(server.Commands, c => c == "UID FETCH 4 (UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE)");
+        Assert.Contains(server.Commands, c => c == "UID FETCH 4 (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])");
 
         // The server answers for UID 4 again: it is fetched, although the checkpoint passed it long ago.
         server.Replay(Recorded("session3.txt"));

@@ -16,7 +16,8 @@ namespace Nylas.Testing;
 /// <item><c>C: text</c> — a command, without its tag; <c>{*}</c> matches anything. <c>C in "mailbox": text</c>
 /// matches only while that mailbox is selected. The first exchange that matches answers.</item>
 /// <item><c>S: line</c> — a response line; <c>{tag}</c> is the client's tag, <c>{literal:file}</c> the file as an
-/// IMAP literal and <c>{size:file}</c> its size (files relative to the transcript, line ends made CRLF).</item>
+/// IMAP literal, <c>{message-id:file}</c> its Message-ID header field as one (what BODY[HEADER.FIELDS (MESSAGE-ID)]
+/// answers) and <c>{size:file}</c> its size (files relative to the transcript, line ends made CRLF).</item>
 /// <item><c>R: text</c> — wait for the client to send this line (IDLE's DONE).</item>
 /// </list>
 /// A command no exchange matches gets a BAD and is listed in <see cref="Unexpected"/>: a test fails on it with the
@@ -144,7 +145,9 @@ public sealed partial class RecordedImapServer : IAsyncDisposable
             int at = 0;
             foreach (Match literal in LiteralMacro().Matches(text))
             {
-                var bytes = transcript.File(literal.Groups[1].Value);
+                var bytes = literal.Groups["kind"].Value == "literal"
+                    ? transcript.File(literal.Groups["file"].Value)
+                    : transcript.MessageIdHeader(literal.Groups["file"].Value);
                 output.Write(Encoding.UTF8.GetBytes(text[at..literal.Index] + "{" + bytes.Length + "}\r\n"));
                 output.Write(bytes);
                 at = literal.Index + literal.Length;
@@ -174,7 +177,7 @@ public sealed partial class RecordedImapServer : IAsyncDisposable
     [GeneratedRegex(@"\{size:([^}]+)\}")]
     private static partial Regex SizeMacro();
 
-    [GeneratedRegex(@"\{literal:([^}]+)\}")]
+    [GeneratedRegex(@"\{(?<kind>literal|message-id):(?<file>[^}]+)\}")]
     private static partial Regex LiteralMacro();
 
     private sealed record Step(string? Line, string? AwaitLine);
@@ -194,6 +197,22 @@ public sealed partial class RecordedImapServer : IAsyncDisposable
             string text = System.IO.File.ReadAllText(Path.Combine(directory, n));
             return Encoding.UTF8.GetBytes(text.Replace("\r\n", "\n").Replace("\n", "\r\n"));
         });
+
+        /// <summary>What a server answers to BODY[HEADER.FIELDS (MESSAGE-ID)]: the file's Message-ID field, then the blank line.</summary>
+        public byte[] MessageIdHeader(string name)
+        {
+            string text = Encoding.UTF8.GetString(File(name));
+            string head = text[..Math.Max(0, text.IndexOf("\r\n\r\n", StringComparison.Ordinal))];
+            var field = new StringBuilder();
+            foreach (string line in head.Split("\r\n"))
+            {
+                bool continuation = line.Length > 0 && (line[0] == ' ' || line[0] == '\t');
+                if (continuation && field.Length > 0) field.Append(line).Append("\r\n");
+                else if (field.Length > 0) break;
+                else if (line.StartsWith("Message-ID:", StringComparison.OrdinalIgnoreCase)) field.Append(line).Append("\r\n");
+            }
+            return Encoding.UTF8.GetBytes(field + "\r\n");
+        }
 
         public static Transcript Load(string path)
         {

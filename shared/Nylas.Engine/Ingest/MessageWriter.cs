@@ -159,10 +159,12 @@ public sealed partial class MessageWriter(ShardDirectory shards, ThreadingEngine
         else if (await FindApiDraftAsync(connection, tx, ingest, parsed, draftFlag, cancellationToken) is { } draft) (messageId, publicId) = draft;
 
         bool created = messageId is null;
-        // The location (and, for a new message, the row and its change-log entry) in one round trip.
+        // The location (and, for a new message, the row and its change-log entry) in one round trip. A location that
+        // exists keeps its flags: they are the sync's, newer than the ones this work was queued with (a redelivery
+        // after an outage, or the original arriving after a refetch of the same UID, must not bring old flags back).
         const string Location = """
             INSERT INTO imap_uids (account_id, folder_id, uid, message_id, flags) VALUES (@account, @folder, @uid, {0}, @flags)
-            ON DUPLICATE KEY UPDATE message_id = VALUES(message_id), flags = VALUES(flags);
+            ON DUPLICATE KEY UPDATE message_id = VALUES(message_id);
             """;
         if (!created)
         {

@@ -234,9 +234,9 @@ public sealed partial class MailboxSyncer(
 
     /// <summary>
     /// The folder's holes (<see cref="HolePlan"/>): new ones recorded, healed ones forgotten, those past their wait
-    /// fetched again. Returns whether the comparison is complete: false while a missing UID may still be queued for
-    /// its first ingest (its flags may be older than the server's), which holds the MODSEQ checkpoint back at most
-    /// for the grace; a UID fetched again carries the server's flags of now, so a quarantined one holds nothing back.
+    /// fetched again. Returns whether the comparison is complete: false while any UID is missing (its first ingest
+    /// may carry flags older than the server's), which holds the MODSEQ checkpoint back until the mirror has every UID;
+    /// a UID the server never returns keeps it back for good, which costs a wider CHANGEDSINCE, never a lost change.
     /// </summary>
     private async Task<bool> ReconcileAsync(Account account, ImapFolder folder, FolderState state, IReadOnlyList<uint> missing, GmailLabels.Map? labels, StepBudget budget, CancellationToken cancellationToken)
     {
@@ -249,7 +249,9 @@ public sealed partial class MailboxSyncer(
             LogRefetching(account.Id, folder.FullName, plan.Due.Count, string.Join(',', plan.Due.Take(20).Select(h => h.Uid)));
             await newMail.RefetchAsync(account, folder, state, plan.Due.Select(h => h.Uid).ToList(), labels, budget, cancellationToken);
         }
-        return plan.Waiting == 0;
+        // Complete only when nothing is missing: the first ingest of a missing UID may carry flags older than the
+        // server's, and only a CHANGEDSINCE scan from the held checkpoint, after it is in, puts them right.
+        return missing.Count == 0;
     }
 
     [LoggerMessage(EventId = 1023, Level = LogLevel.Warning, Message = "Account {AccountId} folder {Folder}: not synced this time: {Error}")]

@@ -77,10 +77,10 @@ public sealed class ImapFaultTests(FaultHostFixture host, ITestOutputHelper outp
     public async Task A_UID_the_server_leaves_out_of_a_FETCH_answer_once_is_not_lost()
     {
         await using var run = new FaultRun(host, output);
-        // The step's summary FETCH (UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE) answers for every UID but one, once.
+        // The step's summary FETCH (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]) answers for every UID but one, once.
         var drop = run.Proxy.Add(new FaultRule
         {
-            Direction = FaultDirection.ToClient, Line = new Regex($@"^\* \d+ FETCH \(UID {FaultSize.Point(17, 100, run.Seed)} .*ENVELOPE"), Action = FaultAction.DropLine,
+            Direction = FaultDirection.ToClient, Line = new Regex($@"^\* \d+ FETCH \(UID {FaultSize.Point(17, 100, run.Seed)} .*HEADER\.FIELDS"), Action = FaultAction.DropLine,
         });
         await run.StartAsync();
         run.StartChanges();

@@ -27,7 +27,7 @@ public enum FaultAction
     HalfClose,
     /// <summary>Does not forward the matching command; answers it with <see cref="FaultRule.Answer"/> instead.</summary>
     Answer,
-    /// <summary>Does not forward the matching line (e.g. one untagged FETCH response); everything else passes.</summary>
+    /// <summary>Does not forward the matching line (e.g. one untagged FETCH response, with the literals it carries); everything else passes.</summary>
     DropLine,
 }
 
@@ -187,9 +187,8 @@ public sealed class FaultProxy : IAsyncDisposable
             catch (Exception) when (_stop.IsCancellationRequested) { }
             catch (IOException) { }
             catch (SocketException) { }
-            // Cut (a fault, or the proxy going away) closed a socket before or while its pump started.
+            // Cut (a fault, or the proxy going away) closed a socket before or while its pump started (ObjectDisposedException too).
             catch (InvalidOperationException) { }
-            catch (ObjectDisposedException) { }
             finally
             {
                 lock (_connections) _connections.Remove(connection);
@@ -205,6 +204,10 @@ public sealed class FaultProxy : IAsyncDisposable
         var output = to.GetStream();
         var buffer = new byte[64 * 1024];
         var pending = new List<byte>(); // the current line's bytes, kept back while line rules are active
+        // A dropped IMAP response that carries literals ("... {45}" CRLF, 45 bytes, then the rest of the response) is
+        // dropped whole: literalLeft counts the literal's bytes still to drop; 0 while dropping = the tail line is next.
+        bool droppingResponse = false;
+        long literalLeft = 0;
         long passed = 0;
         int trickle = 0;
         var ct = _stop.Token;
@@ -292,7 +295,7 @@ public sealed class FaultProxy : IAsyncDisposable
                 if (c.IsCut) return;
                 if (direction == FaultDirection.ToClient && c.HalfClosed) continue;
                 var lineRules = Rules(direction).Where(r => r.Line is not null).ToArray();
-                if (lineRules.Length == 0 && pending.Count == 0)
+                if (lineRules.Length == 0 && pending.Count == 0 && !droppingResponse)
                 {
                     if (Record) RecordLines(direction, buffer.AsSpan(0, n));
                     if (!await ForwardAsync(buffer.AsMemory(0, n))) break;
@@ -312,7 +315,7 @@ public sealed class FaultProxy : IAsyncDisposable
                 if (stop) break;
                 if (start < n) pending.AddRange(buffer.AsSpan(start, n - start).ToArray());
                 // Rules may have been removed meanwhile: do not keep back a partial line for nothing.
-                if (pending.Count > 0 && !Rules(direction).Any(r => r.Line is not null))
+                if (pending.Count > 0 && !droppingResponse && !Rules(direction).Any(r => r.Line is not null))
                 {
                     byte[] rest = [.. pending];
                     pending.Clear();
@@ -331,8 +334,37 @@ public sealed class FaultProxy : IAsyncDisposable
                 try { to.Client.Shutdown(SocketShutdown.Send); } catch (Exception ex) when (ex is SocketException or ObjectDisposedException) { }
         }
 
+        // The literal a response line announces at its end ("{45}" or "{45+}"), if any.
+        static long? LiteralAt(string text)
+        {
+            var m = Regex.Match(text, @"\{(\d+)\+?\}$");
+            return m.Success ? long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : null;
+        }
+
+        // Drops the rest of a response whose first line a DropLine rule dropped; false when the line is not part of it.
+        bool DropsRestOfResponse(byte[] line)
+        {
+            if (!droppingResponse) return false;
+            string tail;
+            if (literalLeft > 0)
+            {
+                literalLeft -= line.Length;
+                if (literalLeft >= 0) return true; // inside the literal, or it ended with this line: the tail is next
+                tail = Encoding.Latin1.GetString(line, line.Length - (int)-literalLeft, (int)-literalLeft).TrimEnd('\r', '\n');
+                literalLeft = 0;
+            }
+            else
+            {
+                tail = Encoding.Latin1.GetString(line).TrimEnd('\r', '\n');
+            }
+            if (LiteralAt(tail) is long next) literalLeft = next;
+            else droppingResponse = false;
+            return true;
+        }
+
         async Task<bool> HandleLineAsync(byte[] line)
         {
+            if (DropsRestOfResponse(line)) return true;
             string text = Encoding.Latin1.GetString(line).TrimEnd('\r', '\n');
             if (Record) Log($"{(direction == FaultDirection.ToServer ? "C" : "S")}: {text[..Math.Min(200, text.Length)]}");
             foreach (var rule in Rules(direction))
@@ -342,6 +374,7 @@ public sealed class FaultProxy : IAsyncDisposable
                 switch (rule.Action)
                 {
                     case FaultAction.DropLine:
+                        if (LiteralAt(text) is long literal) (droppingResponse, literalLeft) = (true, literal);
                         return true;
                     case FaultAction.Answer:
                         string tag = text.Split(' ', 2)[0];
