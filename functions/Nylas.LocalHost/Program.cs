@@ -53,7 +53,7 @@ internal static class AdminCommands
                 foreach (var c in counts) Console.WriteLine($"{c.Table}: {c.Examined} examined, {c.Resealed} re-sealed, {c.AlreadyCurrent} already current, {c.ChangedMeanwhile} changed meanwhile, {c.Unreadable.Count} unreadable{(c.Unreadable.Count > 0 ? " (" + string.Join(", ", c.Unreadable) + ")" : "")}");
                 return counts.Any(c => c.Unreadable.Count > 0) ? 1 : 0;
             case "poison":
-                return await PoisonCommand.RunAsync(host.Services.GetRequiredService<Nylas.Engine.Queues.PoisonQueues>(), args[1..], Usage);
+                return await PoisonCommand.RunAsync(host.Services.GetRequiredService<Nylas.Engine.Hosting.PoisonQueues>(), args[1..], Usage);
             default:
                 Console.Error.WriteLine($"unknown admin command '{args[0]}'\n{Usage}");
                 return 2;
@@ -64,11 +64,11 @@ internal static class AdminCommands
 /// <summary><c>admin poison list|replay</c>: an operator's view of every parked message, whichever application it is for.</summary>
 internal static class PoisonCommand
 {
-    public static async Task<int> RunAsync(Nylas.Engine.Queues.PoisonQueues poison, string[] args, string usage)
+    public static async Task<int> RunAsync(Nylas.Engine.Hosting.PoisonQueues poison, string[] args, string usage)
     {
         string Option(string name, string fallback) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() ?? fallback;
-        string queue = Option("--queue", Nylas.Engine.Queues.PoisonQueues.Ingest);
-        if (args.Length == 0 || !Nylas.Engine.Queues.PoisonQueues.Names.Contains(queue))
+        string queue = Option("--queue", Nylas.Engine.Hosting.PoisonQueues.Ingest);
+        if (args.Length == 0 || !Nylas.Engine.Hosting.PoisonQueues.Names.Contains(queue))
         {
             Console.Error.WriteLine(usage);
             return 2;

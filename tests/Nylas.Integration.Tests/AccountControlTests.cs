@@ -272,8 +272,10 @@ public sealed class PromptRecoveryTests(RecoveryHostFixture host) : IClassFixtur
         proxy.Start();
         // Well under the back-off (2 min) and the watcher's reconnect delay after this many failures.
         Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(account.Token) == 2, TimeSpan.FromSeconds(20)));
+        // The step sets running once it has been through every folder, a moment after the message is served.
         using var http = host.Client(account.Token);
-        Assert.Equal("running", (await http.GetFromJsonAsync<JsonElement>("/account")).GetProperty("sync_state").GetString());
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () =>
+            (await http.GetFromJsonAsync<JsonElement>("/account")).GetProperty("sync_state").GetString() == "running", TimeSpan.FromSeconds(20)));
     }
 }
 

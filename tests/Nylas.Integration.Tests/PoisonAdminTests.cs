@@ -8,6 +8,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Nylas.Engine.Accounts;
+using Nylas.Engine.Hosting;
 using Nylas.Engine.Queues;
 using Nylas.Engine.Storage;
 using Nylas.Engine.Webhooks;

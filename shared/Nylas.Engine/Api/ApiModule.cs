@@ -20,6 +20,8 @@ public static class ApiModule
 {
     public static IServiceCollection AddApi(this IServiceCollection services)
     {
+        // Listing and replaying parked work (/a/{client_id}/poison and the local host's admin command).
+        services.AddSingleton<Hosting.PoisonQueues>();
         services.AddSingleton<ApiRateLimiter>();
         services.AddSingleton<ApiAuthenticator>();
         services.AddSingleton<ApiPipeline>();

@@ -76,8 +76,6 @@ public static class IngestTransportExtensions
         services.AddSingleton<IIngestQueue>(sp => sp.GetRequiredService<IOptions<TransportOptions>>().Value.Kind == IngestTransportKind.ServiceBus
             ? sp.GetRequiredService<ServiceBusIngestQueue>()
             : sp.GetRequiredService<StorageQueueIngestQueue>());
-        // Listing and replaying parked work (the admin command and /a/{client_id}/poison).
-        services.AddSingleton<PoisonQueues>();
         // /health and the queue gauges read the transport in use.
         services.AddSingleton<StorageQueueProbe>();
         services.AddSingleton<ServiceBusQueueProbe>();

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using MySqlConnector;
 using Nylas.Engine.Api.Connect;
 using Nylas.Engine.Api.Routing;
+using Nylas.Engine.Hosting;
 using Nylas.Engine.Queues;
 using Nylas.Engine.Storage;
 

@@ -4,10 +4,12 @@ using Azure.Storage.Queues;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Nylas.Engine.Queues;
 using Nylas.Engine.Telemetry;
 using Nylas.Engine.Webhooks;
 
-namespace Nylas.Engine.Queues;
+// Above Queues and Webhooks (it lists and replays the parked work of both), beside the admin surfaces that use it.
+namespace Nylas.Engine.Hosting;
 
 /// <summary>A parked queue message: its original body, why it was parked, and the accounts its work is for (when the body says).</summary>
 public sealed record PoisonedMessage(string Queue, string Id, string Body, string Reason, string Error, long DeliveryCount,
