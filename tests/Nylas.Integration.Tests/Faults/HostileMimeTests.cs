@@ -17,7 +17,7 @@ namespace Nylas.Integration.Tests.Faults;
 /// The real-world corpus and seeded damage to it (see <see cref="HostileMimeMutations"/>), saved into a Dovecot mailbox
 /// and synced by the whole pipeline: the host keeps running, every message the server holds is served by the API with
 /// the server's bytes, and what the parser cannot read is flagged with <c>parse_error</c>.
-/// A failure prints the seed; NYLAS_FAULT_SEED=&lt;seed&gt; runs the same messages again.
+/// The seed is fixed in the regular run and random with --faults (<see cref="FaultSize.Seed"/>); NYLAS_TEST_FAULT_SEED=&lt;seed&gt; runs the same messages again.
 /// </summary>
 public class HostileMimeTests(LocalHostFixture host, ITestOutputHelper output) : IClassFixture<LocalHostFixture>
 {
@@ -28,8 +28,8 @@ public class HostileMimeTests(LocalHostFixture host, ITestOutputHelper output) :
 
     private async Task RunAsync(int mutations, int corpusSample)
     {
-        int seed = FaultSeed.Next();
-        output.WriteLine($"seed {seed} (NYLAS_FAULT_SEED={seed} repeats this run)");
+        int seed = FaultSize.Seed;
+        output.WriteLine($"seed {seed} (NYLAS_TEST_FAULT_SEED={seed} repeats this run)");
         var random = new Random(seed);
         string root = Environment.GetEnvironmentVariable("NYLAS_TEST_CORPUS") is { Length: > 0 } r ? r
             : throw new InvalidOperationException("NYLAS_TEST_CORPUS is not set: run the tests with `./dev test`, which sets it.");
