@@ -52,6 +52,8 @@ public sealed class AccountSyncOrchestrationTests(ITestOutputHelper output) : IA
         // its activities built from this test's engine services.
         _durable = await DurableTaskTestHost.StartAsync(EngineTasks.Register, new DurableTaskTestHostOptions
         {
+            // Its default is a random port in 30000-40000, where the test stack's own ports are.
+            Port = FreePorts.Next(),
             LoggerFactory = LoggerFactory.Create(l => l.SetMinimumLevel(LogLevel.Warning)),
             ConfigureServices = worker => worker.AddSingleton(syncer),
         });
@@ -128,7 +130,7 @@ public sealed class AccountSyncOrchestrationTests(ITestOutputHelper output) : IA
         var store = _services.GetRequiredService<AccountStore>();
         var (app, _) = await store.CreateApplicationAsync("wake test");
         // Nothing listens on this port: every connection is refused, as for a server that is down.
-        var down = new ImapServer(TestStack.ImapHost, FreePort(), ImapSecurity.None, email, null);
+        var down = new ImapServer(TestStack.ImapHost, FreePorts.Next(), ImapSecurity.None, email, null);
         var (account, _) = await store.UpsertAccountAsync(app.Id, email, "", "imap", down, new AccountSecrets(TestStack.ImapPassword));
 
         string instanceId = DurableAccountSyncControl.InstanceId(account.Id);
@@ -163,7 +165,7 @@ public sealed class AccountSyncOrchestrationTests(ITestOutputHelper output) : IA
     {
         string email = TestStack.NewMailbox();
         await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "while the server was unreachable"));
-        int port = FreePort();
+        int port = FreePorts.Next();
         var store = _services.GetRequiredService<AccountStore>();
         var (app, _) = await store.CreateApplicationAsync("recovery test");
         // The server's address: nothing listens there yet (connections are refused, as for a server that is down).
@@ -188,12 +190,6 @@ public sealed class AccountSyncOrchestrationTests(ITestOutputHelper output) : IA
         await _durable.Client.TerminateInstanceAsync(instanceId);
     }
 
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     [Fact]
     public async Task Bad_credentials_put_the_account_in_invalid_credentials_and_end_its_orchestration()

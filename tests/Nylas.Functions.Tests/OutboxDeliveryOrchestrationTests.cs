@@ -45,6 +45,8 @@ public sealed class OutboxDeliveryOrchestrationTests : IAsyncLifetime
         var delivery = _services.GetRequiredService<OutboxDelivery>();
         _durable = await DurableTaskTestHost.StartAsync(EngineTasks.Register, new DurableTaskTestHostOptions
         {
+            // Its default is a random port in 30000-40000, where the test stack's own ports are.
+            Port = FreePorts.Next(),
             LoggerFactory = LoggerFactory.Create(l => l.SetMinimumLevel(LogLevel.Warning)),
             ConfigureServices = worker => worker.AddSingleton(delivery),
         });

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Nylas.Testing;
 
 namespace Nylas.Integration.Tests;
 
@@ -25,7 +26,7 @@ public sealed class WebhookReceiver : IAsyncDisposable
 
     private WebApplication? _app;
 
-    public int Port { get; } = FreePort();
+    public int Port { get; } = FreePorts.Next();
     public string Url => $"http://127.0.0.1:{Port}/hook";
     public Behaviour Deliveries { get; set; } = Behaviour.Ok;
     /// <summary>What GET ?challenge= answers: the value itself, or this text instead.</summary>
@@ -35,12 +36,6 @@ public sealed class WebhookReceiver : IAsyncDisposable
     public IEnumerable<Received> Posts => Requests.Where(r => r.Method == "POST");
     public IEnumerable<Received> Acknowledged => Posts.Where(r => r.Answered is >= 200 and < 300);
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     public async Task StartAsync()
     {

@@ -40,7 +40,9 @@ public sealed partial class FolderChangeScanner(MailboxMirror mirror, TimeProvid
             var changed = await folder.FetchAsync(0, -1, new FetchRequest(items) { ChangedSince = modSeq }, cancellationToken);
             foreach (var s in changed) Compare(s);
         }
-        else if (SyncSchedule.FullFlagCompareDue(state.LastFullCompareAt, folder.Count, clock.GetUtcNow()))
+        // With CONDSTORE but no checkpoint yet (a folder a first sync began before checkpoints were taken at SELECT),
+        // nothing tells what changed: compare everything once; the checkpoint is taken at the end of this step.
+        else if (condStore || SyncSchedule.FullFlagCompareDue(state.LastFullCompareAt, folder.Count, clock.GetUtcNow()))
         {
             state = state with { LastFullCompareAt = clock.GetUtcNow() };
             const int chunk = 5000;

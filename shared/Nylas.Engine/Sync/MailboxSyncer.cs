@@ -201,6 +201,10 @@ public sealed partial class MailboxSyncer(
     {
         var sync = options.Value.Sync;
         await folder.OpenAsync(FolderAccess.ReadOnly, cancellationToken);
+        // HIGHESTMODSEQ as SELECT reported it. MailKit raises folder.HighestModSeq on every FETCH carrying a MODSEQ,
+        // including the unsolicited ones the server sends when another client changes flags while this step runs;
+        // those changes are not applied here, so a checkpoint taken at the end would skip them for good.
+        ulong selectedModSeq = folder.HighestModSeq;
         try
         {
             if (state.UidValidity is uint known && known != folder.UidValidity)
@@ -211,6 +215,10 @@ public sealed partial class MailboxSyncer(
             state = state with { UidValidity = folder.UidValidity };
 
             bool condStore = client.Capabilities.HasFlag(ImapCapabilities.CondStore) && !sync.DisableCondStore && folder.HighestModSeq > 0;
+            // A first sync takes its MODSEQ checkpoint at this SELECT, before it fetches anything: every message it fetches
+            // carries flags at least that new, and a change made later is found by CHANGEDSINCE in the next step, even
+            // while the first sync is still going (left without one, changes made during a long first sync were never read).
+            if (condStore && state.NeverSynced) state = state with { HighestModSeq = selectedModSeq };
             bool complete = true;
             if (!state.NeverSynced)
             {
@@ -221,7 +229,7 @@ public sealed partial class MailboxSyncer(
             }
             state = await newMail.FetchMissingAsync(account, folder, state, labels, budget, cancellationToken);
             // The MODSEQ checkpoint only moves when every change up to it is applied, or a change would be skipped next time.
-            if (condStore && complete && !budget.Exhausted) state = state with { HighestModSeq = folder.HighestModSeq };
+            if (condStore && complete && !budget.Exhausted) state = state with { HighestModSeq = selectedModSeq };
             // The status as listed, before this sync began: a change made while it ran moves the status past it, so it is not skipped.
             state = state with { StatusToken = labels is null && complete && !budget.Exhausted && listed.IsKnown ? listed.Token : null };
             await folders.SaveCheckpointAsync(account.ShardId, state, cancellationToken);

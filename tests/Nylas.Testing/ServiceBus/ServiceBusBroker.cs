@@ -32,7 +32,7 @@ public sealed class ServiceBusBroker : IRuntimeProvider, IDisposable
     public ServiceBusBroker(TimeSpan? lockDuration = null)
     {
         LockDuration = lockDuration ?? TimeSpan.FromSeconds(30);
-        Port = FreePort();
+        Port = FreePorts.Next();
         var amqp10 = new AmqpVersion(1, 0, 0);
         var sasl = new SaslTransportProvider();
         sasl.Versions.Add(amqp10);
@@ -73,12 +73,6 @@ public sealed class ServiceBusBroker : IRuntimeProvider, IDisposable
 
     internal BrokerQueue DeadLetterQueue(string queue) => Queue(queue + "/$deadletterqueue");
 
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
 
     private void OnAcceptTransport(TransportListener listener, TransportAsyncCallbackArgs args)
     {
