@@ -66,7 +66,17 @@ public sealed partial class MimeMessageMapper(MimeLimits? limits = null)
             return ParsedMessage.Unparseable($"{ex.GetType().Name}: {ex.Message}");
         }
 
-        var parsed = Map(message);
+        ParsedMessage parsed;
+        try
+        {
+            parsed = Map(message);
+        }
+        catch (Exception ex) when (ex is not (OperationCanceledException or IOException))
+        {
+            // MimeKit read the message but mapping it failed (a charset .NET refuses, a parser corner case): the message
+            // is stored raw and flagged like one that cannot be parsed, never retried into the poison queue.
+            return ParsedMessage.Unparseable($"{ex.GetType().Name} while reading the parsed message: {ex.Message}");
+        }
         if (limited.TruncatedHeaders.Count == 0) return parsed;
         return parsed with
         {
@@ -250,7 +260,8 @@ internal sealed class UndeclaredCharset(MimeMessage message, MimeLimits limits)
                 if (encoding.CodePage is 65001 or 20127 or 1200 or 1201 or 12000 or 12001) return null;
                 return _hint = encoding;
             }
-            catch (ArgumentException) { }
+            // Unknown to .NET, or known but refused (UTF-7 is disabled in .NET): no hint from this part.
+            catch (Exception ex) when (ex is ArgumentException or NotSupportedException) { }
         }
         return null;
     }

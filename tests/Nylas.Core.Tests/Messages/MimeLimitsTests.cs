@@ -89,6 +89,21 @@ public class MimeLimitsTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Undeclared_8bit_headers_with_a_UTF7_body_are_read_without_a_hint()
+    {
+        // .NET refuses UTF-7 (SYSLIB0001): asking it for the body's charset must not fail the message.
+        var raw = new List<byte>();
+        raw.AddRange(Encoding.ASCII.GetBytes("From: "));
+        raw.AddRange(Encoding.Latin1.GetBytes("Jos\u00e9 <jose@example.org>"));
+        raw.AddRange(Encoding.ASCII.GetBytes("\r\nSubject: plain\r\nContent-Type: text/plain; charset=utf-7\r\n\r\nHi +AOk-\r\n"));
+
+        var parsed = new MimeMessageMapper().Map(new MemoryStream(raw.ToArray()));
+        Assert.Null(parsed.ParseError);
+        Assert.Equal("jose@example.org", Assert.Single(parsed.From).Email);
+        Assert.Equal("plain", parsed.Subject);
+    }
+
+    [Fact]
     public void Broken_transfer_encodings_do_not_stop_the_message()
     {
         var parsed = new MimeMessageMapper().Map(new MemoryStream(Bytes("""
