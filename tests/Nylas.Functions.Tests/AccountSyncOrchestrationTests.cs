@@ -139,7 +139,7 @@ public sealed class AccountSyncOrchestrationTests(ITestOutputHelper output) : IA
         Assert.NotNull(await TestStack.WaitUntilAsync(async () =>
         {
             var meta = await _durable.Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true);
-            return meta?.ReadCustomStatusAs<AccountSyncStatus>() is { Phase: "backing-off", ConsecutiveFailures: 6 };
+            return meta?.ReadCustomStatusAs<AccountSyncStatus>() is { Phase: SyncPhases.BackingOff, ConsecutiveFailures: 6 };
         }, TimeSpan.FromSeconds(60)));
         Assert.Equal(TimeSpan.FromMinutes(15), AccountSyncOrchestrator.FailureBackoff(6));
 
@@ -178,12 +178,12 @@ public sealed class AccountSyncOrchestrationTests(ITestOutputHelper output) : IA
         Assert.NotNull(await TestStack.WaitUntilAsync(async () =>
         {
             var meta = await _durable.Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true);
-            return meta?.ReadCustomStatusAs<AccountSyncStatus>() is { Phase: "backing-off", ConsecutiveFailures: 6 };
+            return meta?.ReadCustomStatusAs<AccountSyncStatus>() is { Phase: SyncPhases.BackingOff, ConsecutiveFailures: 6 };
         }, TimeSpan.FromSeconds(60)));
         Assert.NotNull(await TestStack.WaitUntilAsync(() => Task.FromResult(_watcher.Watched.Contains(account.Id)), TimeSpan.FromSeconds(30)));
 
         // The server is back: its port now forwards to Dovecot's IMAPS.
-        await using var forwarder = TcpForwarder.Start(port, TestStack.ImapHost, TestStack.ImapsPort);
+        await using var forwarder = new LoopbackForwarder(TestStack.ImapsPort, TestStack.ImapHost, port);
         var synced = await TestStack.WaitUntilAsync(async () => await CountMessagesAsync(account) == 1, TimeSpan.FromSeconds(90));
         Assert.True(synced.HasValue, "the sync stayed in its 15-minute back-off after the server came back");
         output.WriteLine($"synced {synced.Value.TotalSeconds:F1} s after the server came back (the watcher's reconnect back-off is up to a few seconds here)");
@@ -220,66 +220,5 @@ public sealed class AccountSyncOrchestrationTests(ITestOutputHelper output) : IA
         Assert.Equal(TimeSpan.FromSeconds(30), AccountSyncOrchestrator.FailureBackoff(1));
         Assert.Equal(TimeSpan.FromSeconds(60), AccountSyncOrchestrator.FailureBackoff(2));
         Assert.Equal(TimeSpan.FromMinutes(15), AccountSyncOrchestrator.FailureBackoff(20));
-    }
-}
-
-/// <summary>A loopback port that pipes every connection to another address: a server that is back up.</summary>
-internal sealed class TcpForwarder : IAsyncDisposable
-{
-    private readonly System.Net.Sockets.TcpListener _listener;
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Task _accepting;
-
-    private TcpForwarder(int port, string host, int targetPort)
-    {
-        _listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
-        _listener.Start();
-        _accepting = AcceptAsync(host, targetPort);
-    }
-
-    public static TcpForwarder Start(int port, string host, int targetPort) => new(port, host, targetPort);
-
-    private async Task AcceptAsync(string host, int targetPort)
-    {
-        var pipes = new List<Task>();
-        try
-        {
-            while (true)
-            {
-                var client = await _listener.AcceptTcpClientAsync(_stop.Token);
-                pipes.Add(PipeAsync(client, host, targetPort));
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-        await Task.WhenAll(pipes);
-    }
-
-    private async Task PipeAsync(System.Net.Sockets.TcpClient client, string host, int targetPort)
-    {
-        using var _ = client;
-        using var target = new System.Net.Sockets.TcpClient();
-        try
-        {
-            await target.ConnectAsync(host, targetPort, _stop.Token);
-            using var both = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-            var up = client.GetStream().CopyToAsync(target.GetStream(), both.Token);
-            var down = target.GetStream().CopyToAsync(client.GetStream(), both.Token);
-            await Task.WhenAny(up, down);
-            both.Cancel();
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException or System.Net.Sockets.SocketException)
-        {
-            // Either side hung up, or the forwarder stopped.
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _stop.Cancel();
-        _listener.Stop();
-        await _accepting;
-        _stop.Dispose();
     }
 }

@@ -200,10 +200,10 @@ public sealed class UnwatchedHostFixture : LocalHostFixture
     }
 }
 
-/// <summary>An account connected through a <see cref="TcpProxy"/> to the test Dovecot, and an outage long enough for minutes of back-off.</summary>
+/// <summary>An account connected through a <see cref="LoopbackForwarder"/> to the test Dovecot, and an outage long enough for minutes of back-off.</summary>
 internal sealed record ProxiedAccount(string Email, string Token, long DbId, JsonObject ConnectBody)
 {
-    public static async Task<ProxiedAccount> ConnectAsync(LocalHostFixture host, TcpProxy proxy)
+    public static async Task<ProxiedAccount> ConnectAsync(LocalHostFixture host, LoopbackForwarder proxy)
     {
         string email = TestStack.NewMailbox();
         using (var imap = await TestStack.ConnectImapAsync(email)) await imap.DisconnectAsync(true);
@@ -232,16 +232,16 @@ internal sealed record ProxiedAccount(string Email, string Token, long DbId, Jso
     }
 
     /// <summary>Stops the proxy and wakes the failing sync until it backs off for at least 2 minutes.</summary>
-    public async Task OutageUntilLongBackOffAsync(LocalHostFixture host, TcpProxy proxy)
+    public async Task OutageUntilLongBackOffAsync(LocalHostFixture host, LoopbackForwarder proxy)
     {
-        await proxy.StopAsync();
+        proxy.Close();
         var control = host.App.Services.GetRequiredService<IAccountSyncControl>();
         string? last = null;
         Assert.True(await TestStack.WaitUntilAsync(async () =>
         {
             var status = await control.GetStatusAsync(DbId);
             last = $"{status?.RuntimeStatus} {status?.Phase} {status?.ConsecutiveFailures}";
-            if (status is not { Phase: "backing-off" }) return false;
+            if (status is not { Phase: SyncPhases.BackingOff }) return false;
             if (status.ConsecutiveFailures >= 3) return true;
             await control.WakeAsync(DbId);
             await Task.Delay(500);
@@ -260,8 +260,7 @@ public sealed class PromptRecoveryTests(RecoveryHostFixture host) : IClassFixtur
     [Fact]
     public async Task A_sync_backing_off_from_an_outage_resumes_within_seconds_of_the_server_answering()
     {
-        await using var proxy = new TcpProxy(TestStack.ImapHost, TestStack.ImapsPort);
-        proxy.Start();
+        await using var proxy = new LoopbackForwarder(TestStack.ImapsPort, TestStack.ImapHost);
         var account = await ProxiedAccount.ConnectAsync(host, proxy);
         await TestStack.AppendAsync(account.Email, TestStack.SimpleMessage(account.Email, "before the outage"));
         Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(account.Token) == 1, TimeSpan.FromSeconds(60)));
@@ -269,7 +268,7 @@ public sealed class PromptRecoveryTests(RecoveryHostFixture host) : IClassFixtur
         await account.OutageUntilLongBackOffAsync(host, proxy);
         await TestStack.AppendAsync(account.Email, TestStack.SimpleMessage(account.Email, "during the outage"));
 
-        proxy.Start();
+        proxy.Open();
         // Well under the back-off (2 min) and the watcher's reconnect delay after this many failures.
         Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(account.Token) == 2, TimeSpan.FromSeconds(20)));
         // The step sets running once it has been through every folder, a moment after the message is served.
@@ -285,14 +284,13 @@ public sealed class CredentialsWakeTests(UnwatchedHostFixture host) : IClassFixt
     [Fact]
     public async Task Credentials_sent_again_end_a_long_back_off_at_once()
     {
-        await using var proxy = new TcpProxy(TestStack.ImapHost, TestStack.ImapsPort);
-        proxy.Start();
+        await using var proxy = new LoopbackForwarder(TestStack.ImapsPort, TestStack.ImapHost);
         var account = await ProxiedAccount.ConnectAsync(host, proxy);
         await TestStack.AppendAsync(account.Email, TestStack.SimpleMessage(account.Email, "before the outage"));
         Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(account.Token) == 1, TimeSpan.FromSeconds(60)));
 
         await account.OutageUntilLongBackOffAsync(host, proxy);
-        proxy.Start();
+        proxy.Open();
         await TestStack.AppendAsync(account.Email, TestStack.SimpleMessage(account.Email, "after the outage"));
         // Nothing wakes the sync for 2 minutes: no watcher, and its back-off is that long.
         await Task.Delay(TimeSpan.FromSeconds(3));
@@ -301,72 +299,4 @@ public sealed class CredentialsWakeTests(UnwatchedHostFixture host) : IClassFixt
         await ProxiedAccount.PostAsync(host, account.ConnectBody);
         Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(account.Token) == 2, TimeSpan.FromSeconds(20)));
     }
-}
-
-/// <summary>A loopback TCP proxy the test can stop (refusing connections and cutting those open) and start again on the same port.</summary>
-internal sealed class TcpProxy(string targetHost, int targetPort) : IAsyncDisposable
-{
-    private TcpListener? _listener;
-    private CancellationTokenSource? _running;
-    private readonly List<TcpClient> _open = [];
-    private Task _accepting = Task.CompletedTask;
-
-    public int Port { get; private set; }
-
-    public void Start()
-    {
-        _listener = new TcpListener(IPAddress.Loopback, Port);
-        _listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        _listener.Start();
-        Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
-        _running = new CancellationTokenSource();
-        _accepting = AcceptAsync(_listener, _running.Token);
-    }
-
-    private async Task AcceptAsync(TcpListener listener, CancellationToken cancellationToken)
-    {
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            TcpClient client;
-            try { client = await listener.AcceptTcpClientAsync(cancellationToken); }
-            catch (Exception) { return; }
-            var upstream = new TcpClient();
-            try
-            {
-                await upstream.ConnectAsync(targetHost, targetPort, cancellationToken);
-                lock (_open) { _open.Add(client); _open.Add(upstream); }
-                Stream down = client.GetStream(), up = upstream.GetStream();
-                _ = PumpAsync(down, up, client, upstream);
-                _ = PumpAsync(up, down, client, upstream);
-            }
-            catch (Exception)
-            {
-                client.Dispose();
-                upstream.Dispose();
-            }
-        }
-    }
-
-    private static async Task PumpAsync(Stream from, Stream to, TcpClient a, TcpClient b)
-    {
-        try { await from.CopyToAsync(to); }
-        catch (Exception) { }
-        a.Dispose();
-        b.Dispose();
-    }
-
-    public async Task StopAsync()
-    {
-        _running?.Cancel();
-        _listener?.Stop();
-        try { await _accepting; }
-        catch (Exception) { }
-        lock (_open)
-        {
-            foreach (var c in _open) c.Dispose();
-            _open.Clear();
-        }
-    }
-
-    public async ValueTask DisposeAsync() => await StopAsync();
 }

@@ -34,7 +34,7 @@ public sealed class AccountSyncOrchestrator : TaskOrchestrator<AccountSyncInput,
         int cycle = input.Cycle, failures = input.ConsecutiveFailures;
         for (int round = 0; round < MaxRounds; round++, cycle++)
         {
-            context.SetCustomStatus(new AccountSyncStatus(cycle, "syncing", 0, failures));
+            context.SetCustomStatus(new AccountSyncStatus(cycle, SyncPhases.Syncing, 0, failures));
             SyncOutcome sync;
             try
             {
@@ -44,7 +44,7 @@ public sealed class AccountSyncOrchestrator : TaskOrchestrator<AccountSyncInput,
             {
                 // The activity already put the error on the account (sync_state sync-error); keep the account alive.
                 failures++;
-                context.SetCustomStatus(new AccountSyncStatus(cycle, "backing-off", 0, failures));
+                context.SetCustomStatus(new AccountSyncStatus(cycle, SyncPhases.BackingOff, 0, failures));
                 await WaitOrWakeAsync(context, FailureBackoff(failures));
                 continue;
             }
@@ -53,7 +53,7 @@ public sealed class AccountSyncOrchestrator : TaskOrchestrator<AccountSyncInput,
             failures = 0;
             if (!sync.HasMore)
             {
-                context.SetCustomStatus(new AccountSyncStatus(cycle, "waiting", sync.Fetched, 0));
+                context.SetCustomStatus(new AccountSyncStatus(cycle, SyncPhases.Waiting, sync.Fetched, 0));
                 await WaitOrWakeAsync(context, TimeSpan.FromSeconds(sync.SafetyCycleSeconds > 0 ? sync.SafetyCycleSeconds : DefaultSafetyCycleSeconds));
             }
         }

@@ -59,7 +59,7 @@ public sealed class AccountSyncScheduler(AccountStore accounts, IAccountSyncCont
     private async Task<bool> IsPastItsWaitAsync(long accountId, long age, CancellationToken cancellationToken)
     {
         var runtime = await syncControl.GetStatusAsync(accountId, cancellationToken);
-        if (runtime is not { Phase: "backing-off" }) return true;
+        if (runtime is not { Phase: SyncPhases.BackingOff }) return true;
         return age > AccountSyncOrchestrator.FailureBackoff(runtime.ConsecutiveFailures).TotalSeconds + MarginSeconds;
     }
 }

@@ -17,4 +17,13 @@ public sealed record AccountSyncInput(long AccountId, int Cycle = 0, int Consecu
 public sealed record SyncOutcome(bool Stop, bool HasMore, int Fetched, string? Reason = null, int SafetyCycleSeconds = 0);
 
 /// <summary>What the orchestration reports as its custom status.</summary>
+/// <param name="Phase">One of <see cref="SyncPhases"/>.</param>
 public sealed record AccountSyncStatus(int Cycle, string Phase, int LastFetched, int ConsecutiveFailures);
+
+/// <summary>The phases an account's orchestration reports; the supervisor's watchdog reads them back.</summary>
+public static class SyncPhases
+{
+    public const string Syncing = "syncing";
+    public const string BackingOff = "backing-off";
+    public const string Waiting = "waiting";
+}

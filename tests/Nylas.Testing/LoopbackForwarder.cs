@@ -1,24 +1,28 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Nylas.Integration.Tests;
+namespace Nylas.Testing;
 
 /// <summary>
-/// A loopback TCP port that forwards to a service of the shared test stack, and can be taken away: <see cref="Close"/>
+/// A loopback TCP port that forwards to a service (of the test stack, or any host and port), and can be taken away: <see cref="Close"/>
 /// resets every forwarded connection and stops listening, so a client meets a real "connection refused" until
 /// <see cref="Open"/> listens on the same port again. An outage of one host's view of a service, without stopping the service.
 /// </summary>
 public sealed class LoopbackForwarder : IAsyncDisposable
 {
+    private readonly string _targetHost;
     private readonly int _targetPort;
     private readonly Lock _lock = new();
     private readonly List<TcpClient> _connections = [];
     private TcpListener? _listener;
     private CancellationTokenSource _stop = new();
 
-    public LoopbackForwarder(int targetPort)
+    /// <param name="port">The port to listen on; by default one the kernel picks (kept across <see cref="Close"/> and <see cref="Open"/>).</param>
+    public LoopbackForwarder(int targetPort, string targetHost = "127.0.0.1", int port = 0)
     {
+        _targetHost = targetHost;
         _targetPort = targetPort;
+        Port = port;
         Open();
     }
 
@@ -68,7 +72,7 @@ public sealed class LoopbackForwarder : IAsyncDisposable
             try { inbound = await listener.AcceptTcpClientAsync(stop); }
             catch (Exception) { return; }
             var outbound = new TcpClient();
-            try { await outbound.ConnectAsync(IPAddress.Loopback, _targetPort, stop); }
+            try { await outbound.ConnectAsync(_targetHost, _targetPort, stop); }
             catch (Exception)
             {
                 inbound.Dispose();
