@@ -143,7 +143,7 @@ public sealed class LeaseHostFixture : LocalHostFixture
     }
 }
 
-/// <summary>A short safety cycle and a low watchdog limit, so that a stuck orchestration is found within the test.</summary>
+/// <summary>A short safety cycle and a low absolute watchdog limit (StuckAfterSeconds), so that a stuck orchestration is found within the test.</summary>
 public sealed class WatchdogHostFixture : LocalHostFixture
 {
     protected override void Configure(Dictionary<string, string?> settings)
@@ -153,8 +153,24 @@ public sealed class WatchdogHostFixture : LocalHostFixture
     }
 }
 
+/// <summary>
+/// The absolute limit far away and a 5 s margin on the orchestration's own wait: a quiet account is restarted once its
+/// heartbeat is older than the safety cycle plus the margin, unless it is backing off and its back-off has not run out.
+/// </summary>
+public sealed class QuietWatchdogHostFixture : LocalHostFixture
+{
+    protected override void Configure(Dictionary<string, string?> settings)
+    {
+        settings["Nylas:Sync:IdleSeconds"] = "3";
+        settings["Nylas:Accounts:StuckAfterSeconds"] = "3600";
+        settings["Nylas:Accounts:QuietMarginSeconds"] = "5";
+        // Only the test runs the supervisor's pass.
+        settings["Nylas:Timers:SyncSupervisor"] = "0 0 0 1 1 *";
+    }
+}
+
 /// <summary>The watchdog (Stage 7 item 8): the supervisor restarts an orchestration that counts as running but makes no progress.</summary>
-public sealed class SyncWatchdogTests(WatchdogHostFixture host) : IClassFixture<WatchdogHostFixture>
+public abstract class WatchdogTests<TFixture>(TFixture host) where TFixture : LocalHostFixture
 {
     [Fact]
     public async Task An_orchestration_that_makes_no_progress_is_restarted_by_the_supervisor_and_syncs_again()
@@ -179,6 +195,50 @@ public sealed class SyncWatchdogTests(WatchdogHostFixture host) : IClassFixture<
         Assert.NotNull(await TestStack.WaitUntilAsync(async () => await scheduler.EnsureAllRunningAsync() > 0, TimeSpan.FromSeconds(60)));
         Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 2, TimeSpan.FromSeconds(60)));
         Assert.Equal(OrchestrationRuntimeStatus.Running, (await durable.GetInstanceAsync(instanceId))?.RuntimeStatus);
+    }
+}
+
+/// <summary>Restarted past Nylas:Accounts:StuckAfterSeconds, whatever the orchestration says.</summary>
+public sealed class SyncWatchdogTests(WatchdogHostFixture host) : WatchdogTests<WatchdogHostFixture>(host), IClassFixture<WatchdogHostFixture>;
+
+/// <summary>Restarted past the wait the orchestration chose plus Nylas:Accounts:QuietMarginSeconds; a back-off is that wait.</summary>
+public sealed class QuietWatchdogTests(QuietWatchdogHostFixture host) : WatchdogTests<QuietWatchdogHostFixture>(host), IClassFixture<QuietWatchdogHostFixture>
+{
+    private readonly QuietWatchdogHostFixture _host = host;
+
+    [Fact]
+    public async Task An_orchestration_backing_off_is_left_alone_until_its_back_off_and_the_margin_have_run_out()
+    {
+        await using var proxy = new LoopbackForwarder(TestStack.ImapsPort, TestStack.ImapHost);
+        var account = await ProxiedAccount.ConnectAsync(_host, proxy);
+        await TestStack.AppendAsync(account.Email, TestStack.SimpleMessage(account.Email, "before the outage"));
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await _host.CountMessagesAsync(account.Token) == 1, TimeSpan.FromSeconds(60)));
+
+        // The server goes away: the next step fails and the orchestration backs off (30 s after one failure).
+        proxy.Close();
+        var control = _host.App.Services.GetRequiredService<IAccountSyncControl>();
+        await control.WakeAsync(account.DbId);
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () =>
+            await control.GetStatusAsync(account.DbId) is { Phase: SyncPhases.BackingOff }, TimeSpan.FromSeconds(60)));
+        var durable = _host.App.Services.GetRequiredService<DurableTaskClient>();
+        string instanceId = DurableAccountSyncControl.InstanceId(account.DbId);
+        var started = (await durable.GetInstanceAsync(instanceId))!.CreatedAt;
+
+        // Past the quiet limit (3 s safety cycle + 5 s margin) but inside the back-off plus the margin: not stuck.
+        var leases = _host.App.Services.GetRequiredService<AccountLeases>();
+        var scheduler = _host.App.Services.GetRequiredService<AccountSyncScheduler>();
+        long age = 0;
+        bool restarted = false;
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () =>
+        {
+            await scheduler.EnsureAllRunningAsync();
+            restarted = (await durable.GetInstanceAsync(instanceId))!.CreatedAt != started;
+            age = (await leases.HeartbeatAgesAsync(CancellationToken.None)).GetValueOrDefault(account.DbId);
+            return restarted || age >= 12;
+        }, TimeSpan.FromSeconds(40)));
+        Assert.False(restarted, $"the supervisor restarted an orchestration backing off, {age} s after its last step");
+        var status = await control.GetStatusAsync(account.DbId);
+        Assert.True(status is { Phase: SyncPhases.BackingOff }, $"after {age} s without a step: {status}");
     }
 }
 

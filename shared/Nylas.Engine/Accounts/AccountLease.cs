@@ -17,6 +17,11 @@ public sealed class AccountsOptions
     /// longest back-off (15 min).
     /// </summary>
     [Range(10, 604_800)] public int StuckAfterSeconds { get; set; } = 1800;
+    /// <summary>
+    /// The watchdog's margin on top of the wait an orchestration chose (the safety cycle, or its failure back-off): longer
+    /// than DurableTask.AzureStorage hides a message a stopped host had taken (5 min), so a host restart alone does not look stuck.
+    /// </summary>
+    [Range(1, 86_400)] public int QuietMarginSeconds { get; set; } = 360;
 }
 
 /// <summary>Thrown by a write's fence when the account's lease is no longer this step's: the write is not made.</summary>

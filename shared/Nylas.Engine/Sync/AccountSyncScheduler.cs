@@ -42,11 +42,8 @@ public sealed class AccountSyncScheduler(AccountStore accounts, IAccountSyncCont
         return started;
     }
 
-    /// <summary>
-    /// Margin on top of a wait the orchestration chose: longer than DurableTask.AzureStorage hides a message a stopped host
-    /// had taken (5 min), so a host restart alone does not look stuck.
-    /// </summary>
-    private const int MarginSeconds = 360;
+    /// <summary>Margin on top of a wait the orchestration chose (Nylas:Accounts:QuietMarginSeconds).</summary>
+    private int MarginSeconds => options.Value.Accounts.QuietMarginSeconds;
 
     /// <summary>The longest a healthy account goes without a step: the safety cycle, plus the margin.</summary>
     private int QuietLimit => options.Value.Sync.IdleSeconds + MarginSeconds;
