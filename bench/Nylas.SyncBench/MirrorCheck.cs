@@ -1,7 +1,5 @@
-using System.Security.Cryptography;
-using MailKit;
-using MailKit.Net.Imap;
 using MySqlConnector;
+using Nylas.Testing.Faults;
 
 namespace Nylas.SyncBench;
 
@@ -27,37 +25,11 @@ public static class MirrorCheck
             Console.WriteLine($"  {(pass ? "PASS" : "FAIL")} {text}");
         }
 
-        // --- the server ---
-        var server = new Dictionary<string, Dictionary<uint, (HashSet<string> Flags, string Sha)>>(StringComparer.Ordinal);
-        using (var client = await Seeder.ConnectAsync(user, cancellationToken))
-        {
-            foreach (var folder in await ListFoldersAsync(client, cancellationToken))
-            {
-                await folder.OpenAsync(FolderAccess.ReadOnly, cancellationToken);
-                var map = new Dictionary<uint, (HashSet<string>, string)>();
-                if (folder.Count > 0)
-                {
-                    var summaries = await folder.FetchAsync(0, -1, MessageSummaryItems.UniqueId | MessageSummaryItems.Flags, cancellationToken);
-                    var hashes = new Dictionary<uint, string>();
-                    foreach (var chunk in summaries.Select(s => s.UniqueId).Chunk(500))
-                    {
-                        await folder.GetStreamsAsync(chunk, async (_, _, uid, stream, ct) =>
-                        {
-                            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-                            var buffer = new byte[81920];
-                            int n;
-                            while ((n = await stream.ReadAsync(buffer, ct)) > 0) sha.AppendData(buffer, 0, n);
-                            lock (hashes) hashes[uid.Id] = Convert.ToHexStringLower(sha.GetHashAndReset());
-                        }, cancellationToken);
-                    }
-                    foreach (var s in summaries)
-                        map[s.UniqueId.Id] = (FlagSet(s.Flags ?? MessageFlags.None, s.Keywords), hashes.GetValueOrDefault(s.UniqueId.Id, "?"));
-                }
-                server[folder.FullName] = map;
-                await folder.CloseAsync(false, cancellationToken);
-            }
-            await client.DisconnectAsync(true, cancellationToken);
-        }
+        // --- the server (read as the fault tests' mirror check reads it) ---
+        var server = (await ServerMailbox.ReadAsync(user, cancellationToken)).ToDictionary(
+            f => f.Key,
+            f => f.Value.ToDictionary(m => m.Key, m => (Flags: new HashSet<string>(m.Value.Flags, StringComparer.OrdinalIgnoreCase), Sha: m.Value.Sha256)),
+            StringComparer.Ordinal);
 
         // --- the mirror ---
         await using var db = new MySqlConnection(shardConnection);
@@ -166,35 +138,6 @@ public static class MirrorCheck
         Console.WriteLine($"  info: {distinctMessageIds} distinct Message-ID values stored for {messages} messages; {parseErrors} stored with parse_error");
         lines.Add(new CheckLine(true, $"info: {distinctMessageIds} distinct Message-ID values stored for {messages} messages; {parseErrors} stored with parse_error"));
         return lines;
-    }
-
-    public static async Task<List<ImapFolder>> ListFoldersAsync(ImapClient client, CancellationToken cancellationToken)
-    {
-        var all = new List<IMailFolder> { client.Inbox };
-        async Task Walk(IMailFolder parent)
-        {
-            foreach (var child in await parent.GetSubfoldersAsync(false, cancellationToken))
-            {
-                all.Add(child);
-                if (!child.Attributes.HasFlag(FolderAttributes.HasNoChildren)) await Walk(child);
-            }
-        }
-        await Walk(client.GetFolder(client.PersonalNamespaces[0]));
-        return all.Cast<ImapFolder>()
-            .Where(f => !f.Attributes.HasFlag(FolderAttributes.NoSelect) && !f.Attributes.HasFlag(FolderAttributes.NonExistent))
-            .DistinctBy(f => f.FullName).ToList();
-    }
-
-    private static HashSet<string> FlagSet(MessageFlags flags, IReadOnlySet<string>? keywords)
-    {
-        var set = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        if (flags.HasFlag(MessageFlags.Seen)) set.Add(@"\Seen");
-        if (flags.HasFlag(MessageFlags.Answered)) set.Add(@"\Answered");
-        if (flags.HasFlag(MessageFlags.Flagged)) set.Add(@"\Flagged");
-        if (flags.HasFlag(MessageFlags.Deleted)) set.Add(@"\Deleted");
-        if (flags.HasFlag(MessageFlags.Draft)) set.Add(@"\Draft");
-        if (keywords is not null) foreach (string k in keywords) set.Add(k);
-        return set;
     }
 
     private static HashSet<string> ParseFlags(string stored)

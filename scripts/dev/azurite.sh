@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Azurite (Azure Storage emulator: blob, queue, table) from scripts/dev/azurite/node_modules.
 #   dev instance:  data kept in $STATE/azurite
-#   test instance: in memory (lost on stop)
+#   test instance: in $STATE/azurite too (.dev/test is wiped at the start of every ./dev test)
 # --skipApiVersionCheck: current Azure SDKs send an API version newer than Azurite knows.
 
 azurite_dir() { echo "$STATE/azurite"; }
@@ -17,8 +17,9 @@ start_azurite() {
   require_free_ports Azurite "$BLOB_PORT:${PORT_VAR_PREFIX}BLOB_PORT" \
     "$QUEUE_PORT:${PORT_VAR_PREFIX}QUEUE_PORT" "$TABLE_PORT:${PORT_VAR_PREFIX}TABLE_PORT"
   mkdir -p "$dir"
+  # The test instance keeps its data on disk too (wiped with .dev/test at each ./dev test): the fault tests stop
+  # and start Azurite mid-sync, as a reboot would, and the queues and raw mail must survive that.
   local persistence=(--location "$dir")
-  [[ $INSTANCE == test ]] && persistence=(--inMemoryPersistence)
   pid=$(launch "$dir/azurite.pid" "$dir/azurite.log" \
     node "$AZURITE_BIN" \
     --blobHost 127.0.0.1 --blobPort "$BLOB_PORT" \
