@@ -7,6 +7,7 @@ using MailKit;
 using Microsoft.Extensions.DependencyInjection;
 using Nylas.Core.Messages;
 using Nylas.Testing;
+using Nylas.Testing.Faults;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -16,23 +17,17 @@ namespace Nylas.Integration.Tests.Faults;
 /// The real-world corpus and seeded damage to it (see <see cref="HostileMimeMutations"/>), saved into a Dovecot mailbox
 /// and synced by the whole pipeline: the host keeps running, every message the server holds is served by the API with
 /// the server's bytes, and what the parser cannot read is flagged with <c>parse_error</c>.
-/// A failure prints the seed; NYLAS_FAULT_SEED=&lt;seed&gt; runs the same messages again.
+/// A failure prints the seed; NYLAS_TEST_FAULT_SEED=&lt;seed&gt; runs the same messages again.
 /// </summary>
 public class HostileMimeTests(LocalHostFixture host, ITestOutputHelper output) : IClassFixture<LocalHostFixture>
 {
+    /// <summary>40 corpus messages and 40 mutations in the regular run; the whole corpus and 400 with <c>./dev test --faults</c>.</summary>
     [Fact]
-    public Task The_monsters_40_mutations_and_40_corpus_messages_are_all_served_byte_for_byte()
-        => RunAsync(mutations: 40, corpusSample: 40);
-
-    [Fact]
-    [Trait("Category", "SlowFault")]
-    public Task The_whole_corpus_and_400_mutations_are_all_served_byte_for_byte()
-        => RunAsync(mutations: 400, corpusSample: int.MaxValue);
-
-    private async Task RunAsync(int mutations, int corpusSample)
+    public async Task Hostile_messages_are_all_served_byte_for_byte_and_flagged_when_unparseable()
     {
-        int seed = FaultSeed.Next();
-        output.WriteLine($"seed {seed} (NYLAS_FAULT_SEED={seed} repeats this run)");
+        int mutations = FaultSize.Full ? 400 : 40, corpusSample = FaultSize.Full ? int.MaxValue : 40;
+        int seed = FaultSize.Seed;
+        output.WriteLine($"seed {seed} (NYLAS_TEST_FAULT_SEED={seed} repeats this run)");
         var random = new Random(seed);
         string root = Environment.GetEnvironmentVariable("NYLAS_TEST_CORPUS") is { Length: > 0 } r ? r
             : throw new InvalidOperationException("NYLAS_TEST_CORPUS is not set: run the tests with `./dev test`, which sets it.");
