@@ -14,18 +14,20 @@ namespace Nylas.Integration.Tests.Faults;
 
 /// <summary>
 /// The built local host as a child process (<see cref="HostProcess"/>), SIGKILLed mid-work and started again over the
-/// same databases, storage and task hub: an initial sync killed at random points ends with the mirror equal to the
-/// server, and writes the API answered before the kill reach the server exactly once.
+/// same databases, storage and task hub. Each scenario is its own class, so that their minutes of waiting for
+/// recovery run in parallel.
 /// </summary>
-public class HostKillTests(ITestOutputHelper output) : IAsyncLifetime
+public abstract class HostKillTests(ITestOutputHelper output) : IAsyncLifetime
 {
+    protected ITestOutputHelper Output => output;
+
     /// <summary>How long the host may take to finish after a restart: DurableTask.AzureStorage hides the queue messages the
     /// dead process had taken for their visibility timeout (minutes), so recovery is measured and printed, not timed.</summary>
-    private static readonly TimeSpan Recovery = TimeSpan.FromMinutes(12);
+    protected static readonly TimeSpan Recovery = TimeSpan.FromMinutes(12);
 
-    private TestDatabases _databases = null!;
-    private HostProcess _host = null!;
-    private string _clientId = "", _clientSecret = "";
+    protected TestDatabases _databases = null!;
+    protected HostProcess _host = null!;
+    protected string _clientId = "", _clientSecret = "";
 
     public async Task InitializeAsync()
     {
@@ -53,7 +55,7 @@ public class HostKillTests(ITestOutputHelper output) : IAsyncLifetime
 
     public async Task DisposeAsync() => await _host.DisposeAsync();
 
-    private HttpClient Client(string? secret)
+    protected HttpClient Client(string? secret)
     {
         var http = new HttpClient { BaseAddress = _host.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
         if (secret is not null)
@@ -61,7 +63,7 @@ public class HostKillTests(ITestOutputHelper output) : IAsyncLifetime
         return http;
     }
 
-    private async Task<(string Token, string AccountId)> ConnectAsync(string email)
+    protected async Task<(string Token, string AccountId)> ConnectAsync(string email)
     {
         var body = new JsonObject
         {
@@ -80,7 +82,7 @@ public class HostKillTests(ITestOutputHelper output) : IAsyncLifetime
         return (json["access_token"]!.GetValue<string>(), json["id"]!.GetValue<string>());
     }
 
-    private async Task<long> CountAsync(string token)
+    protected async Task<long> CountAsync(string token)
     {
         using var http = Client(token);
         try
@@ -92,7 +94,11 @@ public class HostKillTests(ITestOutputHelper output) : IAsyncLifetime
             return -1;
         }
     }
+}
 
+/// <summary>An initial sync SIGKILLed at random points ends with the mirror equal to the server.</summary>
+public class HostKillSyncTests(ITestOutputHelper output) : HostKillTests(output)
+{
     /// <summary>
     /// A mailbox in four folders (300 messages in the regular run, 3,000 with <c>./dev test --faults</c>), its initial sync
     /// SIGKILLed at random points (2 kills in the regular run; 10 runs of one kill each in the full one), the host started
@@ -102,7 +108,7 @@ public class HostKillTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task An_initial_sync_killed_at_random_points_ends_with_the_mirror_equal_to_the_server()
     {
         int seed = FaultSize.Seed;
-        output.WriteLine($"seed {seed} (NYLAS_TEST_FAULT_SEED={seed} repeats this run)");
+        Output.WriteLine($"seed {seed} (NYLAS_TEST_FAULT_SEED={seed} repeats this run)");
         var random = new Random(seed);
         int runs = FaultSize.Full ? 10 : 1, killsPerRun = FaultSize.Full ? 1 : 2;
         var failures = new List<string>();
@@ -125,7 +131,7 @@ public class HostKillTests(ITestOutputHelper output) : IAsyncLifetime
                 else await TestStack.WaitUntilAsync(async () => (served = await CountAsync(token)) >= target, TimeSpan.FromMinutes(5));
                 served = await CountAsync(token);
                 await _host.KillAsync();
-                output.WriteLine($"run {run}: SIGKILL {kill + 1} at {served}/{mailbox.Total} served, {connected.Elapsed.TotalSeconds:F0} s after connect (aimed at {target})");
+                Output.WriteLine($"run {run}: SIGKILL {kill + 1} at {served}/{mailbox.Total} served, {connected.Elapsed.TotalSeconds:F0} s after connect ({(target == 0 ? "aimed at the first seconds after a start" : $"aimed at {target}")})");
                 await Task.Delay(random.Next(0, 3000));
             }
 
@@ -133,13 +139,17 @@ public class HostKillTests(ITestOutputHelper output) : IAsyncLifetime
             var restarted = Stopwatch.StartNew();
             using var api = Client(token);
             var report = await MirrorCheck.WaitForEqualAsync(email, _databases, accountId, api, Recovery);
-            output.WriteLine($"run {run}: after the last restart the mirror {(report.Equal ? "equals" : "does NOT equal")} the server after {restarted.Elapsed.TotalSeconds:F0} s\n{report}");
+            Output.WriteLine($"run {run}: after the last restart the mirror {(report.Equal ? "equals" : "does NOT equal")} the server after {restarted.Elapsed.TotalSeconds:F0} s\n{report}");
             if (!report.Equal)
                 failures.Add($"run {run} ({email}): not equal {Recovery.TotalMinutes:F0} min after the last restart: {string.Join("; ", report.Problems)}");
         }
         Assert.True(failures.Count == 0, $"seed {seed}:\n{string.Join("\n", failures)}\nhost log {_host.LogPath}:\n{_host.Tail()}");
     }
+}
 
+/// <summary>Writes the API answered before a SIGKILL reach the server exactly once after the restart.</summary>
+public class HostKillWriteTests(ITestOutputHelper output) : HostKillTests(output)
+{
     /// <summary>
     /// Writes the API answered 200 to (folder moves, read and starred), the host SIGKILLed right after the last answer,
     /// then started again: each reaches the server exactly once, as an independent IMAP client sees it.
@@ -175,7 +185,7 @@ public class HostKillTests(ITestOutputHelper output) : IAsyncLifetime
         }
         await _host.KillAsync();
         var before = await ServerStateAsync(email);
-        output.WriteLine($"at the kill the server had {before.Moved} of {count / 2} moves and {before.Flagged} of {count / 2} flag changes");
+        Output.WriteLine($"at the kill the server had {before.Moved} of {count / 2} moves and {before.Flagged} of {count / 2} flag changes");
 
         await _host.StartAsync(TimeSpan.FromSeconds(120));
         var restarted = Stopwatch.StartNew();
@@ -185,7 +195,7 @@ public class HostKillTests(ITestOutputHelper output) : IAsyncLifetime
             after = await ServerStateAsync(email);
             return after.Moved >= count / 2 && after.Flagged >= count / 2;
         }, Recovery);
-        output.WriteLine($"after the restart: {after.Moved} moved, {after.Flagged} flagged, {after.Total} messages on the server, after {restarted.Elapsed.TotalSeconds:F0} s");
+        Output.WriteLine($"after the restart: {after.Moved} moved, {after.Flagged} flagged, {after.Total} messages on the server, after {restarted.Elapsed.TotalSeconds:F0} s");
         Assert.True(elapsed.HasValue, $"{Recovery.TotalMinutes:F0} min after the restart the server had {after.Moved} of {count / 2} moves and {after.Flagged} of {count / 2} flag changes\n{_host.Tail()}");
         // Exactly once: no copy left behind in INBOX, none made twice.
         Assert.Equal(count / 2, after.Moved);
