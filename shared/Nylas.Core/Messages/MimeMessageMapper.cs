@@ -250,7 +250,8 @@ internal sealed class UndeclaredCharset(MimeMessage message, MimeLimits limits)
                 if (encoding.CodePage is 65001 or 20127 or 1200 or 1201 or 12000 or 12001) return null;
                 return _hint = encoding;
             }
-            catch (ArgumentException) { }
+            // UTF-7 is a name .NET knows but refuses (SYSLIB0001): no hint, as for a name it does not know.
+            catch (Exception ex) when (ex is ArgumentException or NotSupportedException) { }
         }
         return null;
     }
@@ -283,7 +284,12 @@ internal static partial class AddressSalvage
         foreach (System.Text.RegularExpressions.Match m in Address().Matches(value))
         {
             if (found.Count == 100) break;
-            found.Add(new MailboxAddress(m.Groups["name"].Value.Trim().Trim('"').Trim(), m.Groups["address"].Value));
+            // The pattern is looser than an address (a domain of "a..b" or with 8-bit bytes): MimeKit refuses those.
+            try
+            {
+                found.Add(new MailboxAddress(m.Groups["name"].Value.Trim().Trim('"').Trim(), m.Groups["address"].Value));
+            }
+            catch (ParseException) { }
         }
         return found;
     }
