@@ -294,7 +294,12 @@ internal static partial class AddressSalvage
         foreach (System.Text.RegularExpressions.Match m in Address().Matches(value))
         {
             if (found.Count == 100) break;
-            found.Add(new MailboxAddress(m.Groups["name"].Value.Trim().Trim('"').Trim(), m.Groups["address"].Value));
+            // The pattern is looser than an address (a domain of "a..b" or with 8-bit bytes): MimeKit refuses those.
+            try
+            {
+                found.Add(new MailboxAddress(m.Groups["name"].Value.Trim().Trim('"').Trim(), m.Groups["address"].Value));
+            }
+            catch (ParseException) { }
         }
         return found;
     }

@@ -136,4 +136,23 @@ public class MimeMessageMapperTests
         var parsed = new MimeMessageMapper(new MimeLimits { MaxMimeDepth = 16 }).Map(new MemoryStream(Encoding.ASCII.GetBytes(sb.ToString())));
         Assert.Equal("deep", parsed.Subject);
     }
+
+    // Found by the fault suite's hostile MIME mutations: both threw out of Map, so ingest failed five times and the
+    // message was parked, never served.
+    [Fact]
+    public void An_address_the_salvage_picks_out_but_MimeKit_refuses_is_left_out_not_thrown()
+    {
+        var parsed = Map("From: Big Bug bb@bug..com, ok ok@example.org\nSubject: x\n\nbody\n");
+        Assert.Null(parsed.ParseError);
+        Assert.DoesNotContain(parsed.From, p => p.Email == "bb@bug..com");
+    }
+
+    [Fact]
+    public void A_utf7_body_charset_is_no_hint_for_8bit_headers_and_no_failure()
+    {
+        byte[] raw = [.. "From: caf"u8, 0xE9, .. " <a@example.org>\r\nSubject: x\r\nContent-Type: text/plain; charset=utf-7\r\n\r\nbody\r\n"u8];
+        var parsed = new MimeMessageMapper().Map(new MemoryStream(raw));
+        Assert.Null(parsed.ParseError);
+        Assert.Equal("a@example.org", Assert.Single(parsed.From).Email);
+    }
 }

@@ -38,7 +38,8 @@ public sealed partial class DeltaApi(ChangeFeed feed, ChangeNotifier notifier, D
         var account = http.CallerAccount();
         var (root, error) = await ConnectApi.ReadJsonObjectAsync(http.Request, http.RequestAborted);
         if (root is null) return error!;
-        if (!root.Value.TryGetProperty("start", out var start) || start.ValueKind != JsonValueKind.Number || !start.TryGetInt64(out long unix) || unix < 0)
+        if (!root.Value.TryGetProperty("start", out var start) || start.ValueKind != JsonValueKind.Number || !start.TryGetInt64(out long unix) || unix < 0
+            || unix > DateTimeOffset.MaxValue.ToUnixTimeSeconds())
             return ApiResult.BadRequest("start is required: a Unix timestamp in seconds.");
         long seq = await feed.SeqBeforeAsync(account.ShardId, account.Id, DateTimeOffset.FromUnixTimeSeconds(unix).UtcDateTime, http.RequestAborted);
         return ApiResult.Json(new Dictionary<string, string> { ["cursor"] = ChangeCursor.Encode(account.PublicId, seq) });

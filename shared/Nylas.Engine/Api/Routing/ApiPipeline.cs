@@ -37,6 +37,8 @@ public sealed partial class ApiPipeline(ApiAuthenticator auth, ApiRateLimiter ra
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["RequestId"] = requestId, ["Route"] = route.Name });
         try
         {
+            if (ApiRoute.HasNul(http.Request.Path.Value))
+                return ApiResult.BadRequest("The request path contains a NUL character (%00).");
             if (LimitBody(http, route.MaxBodyBytes?.Invoke(options.Value) ?? options.Value.Api.MaxRequestBodyBytes) is { } tooLarge) return tooLarge;
             if (rateLimiter.AcquireAddress(http) is { } limited) return limited;
             if (await AuthenticateAsync(http, route, values) is { } denied) return denied;

@@ -39,11 +39,18 @@ public sealed record ApiRoute(
     /// <summary>The template as parsed by ASP.NET Core routing (for precedence and matching).</summary>
     public RouteTemplate Parsed => _parsed;
 
+    /// <summary>
+    /// A NUL in the path, raw or as a "%00" the matcher would decode: TemplateMatcher throws on it, and no id holds one.
+    /// </summary>
+    public static bool HasNul(string? path)
+        => path is not null && (path.Contains('\0', StringComparison.Ordinal) || path.Contains("%00", StringComparison.Ordinal));
+
     /// <summary>The route values of <paramref name="path"/> when it matches this template, else null.</summary>
     public RouteValueDictionary? Match(PathString path)
     {
         var values = new RouteValueDictionary();
         string p = path.Value is { Length: > 1 } v ? v.TrimEnd('/') : path.Value ?? "/";
+        if (HasNul(p)) return null;
         // TemplateMatcher keeps no per-match state: one per route serves every request (ASP.NET Core's routing shares them too).
         _matcher ??= new TemplateMatcher(_parsed, new RouteValueDictionary());
         return _matcher.TryMatch(p, values) ? values : null;
