@@ -84,8 +84,11 @@ public sealed class ApiBenchmark(BenchOptions options)
         Console.WriteLine($"seeded in {seed.Took.TotalSeconds:F1} s: {string.Join(", ", seed.RowCounts.Select(kv => $"{kv.Key} {kv.Value:N0}"))}");
 
         // 3. The local host as its own process.
-        var hostSettings = settings.Where(kv => kv.Value is not null).ToDictionary(kv => kv.Key, kv => kv.Value!);
-        await using var host = await HostProcess.StartAsync(options.HostDll, hostSettings, cancellationToken);
+        var hostSettings = settings.Where(kv => kv.Value is not null).ToDictionary(kv => kv.Key, kv => kv.Value);
+        // The test stack's exports set DOTNET_PROCESSOR_COUNT; the product does not run so.
+        hostSettings["DOTNET_PROCESSOR_COUNT"] = null;
+        await using var host = new HostProcess(options.HostDll, hostSettings, Path.Combine(Path.GetTempPath(), $"apibench-host-{DateTime.UtcNow:yyyyMMdd-HHmmss}.log"));
+        await host.StartAsync(TimeSpan.FromSeconds(120), cancellationToken);
         Console.WriteLine($"local host up at {host.BaseAddress} (pid {host.Pid}, log {host.LogPath})");
         using var http = new HttpClient { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(token + ":")));
@@ -172,6 +175,7 @@ public sealed class ApiBenchmark(BenchOptions options)
         if (options.Experiments)
             experiments.AddRange(await Experiments.RunAsync(databases.Global, shardCs, account.Id, tokenHash, limit, deepMessages, deepThreads, options.Connections, mariaDb, cancellationToken));
 
+        await host.StopAsync(TimeSpan.FromSeconds(30));
         string endLoad = File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
         var report = Report.Render(new ReportInput(options, started, DateTime.UtcNow, load, endLoad, wrkVersion, mailbox, seed, account.ShardId, results, experiments, explains));
         Console.WriteLine();

@@ -1,13 +1,11 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 namespace Nylas.Testing;
 
 /// <summary>
 /// The built local host (Nylas.LocalHost.dll) as a child process, configured through environment variables the way
-/// <c>./dev up</c> starts it, so that a test can SIGKILL it mid-work and start it again over the same databases,
-/// storage and task hub. Its output goes to a log file (printed by <see cref="Tail"/> when a test fails).
+/// <c>./dev up</c> starts it: a test SIGKILLs it mid-work and starts it again over the same databases, storage and task
+/// hub; a benchmark measures its CPU (<see cref="Pid"/>). Its output goes to a log file (<see cref="Tail"/>).
 /// </summary>
 public sealed class HostProcess : IAsyncDisposable
 {
@@ -17,14 +15,17 @@ public sealed class HostProcess : IAsyncDisposable
     private Process? _process;
 
     /// <param name="dll">Path of functions/Nylas.LocalHost/bin/…/Nylas.LocalHost.dll.</param>
-    /// <param name="settings">Configuration keys as in appsettings ("Nylas:Database:Global"), passed as Nylas__Database__Global.</param>
+    /// <param name="settings">
+    /// Configuration keys as in appsettings ("Nylas:Database:Global"), passed as Nylas__Database__Global; other environment
+    /// variables by their name. A null value removes the variable from what the host inherits.
+    /// </param>
     public HostProcess(string dll, IReadOnlyDictionary<string, string?> settings, string logPath)
     {
         if (!File.Exists(dll)) throw new FileNotFoundException($"{dll} not found: build functions/Nylas.LocalHost first.", dll);
         _dll = dll;
         _settings = settings;
         LogPath = logPath;
-        Port = FreePort();
+        Port = FreePorts.Next();
     }
 
     public int Port { get; }
@@ -32,23 +33,21 @@ public sealed class HostProcess : IAsyncDisposable
     public string LogPath { get; }
     public int Starts { get; private set; }
     public bool Running => _process is { HasExited: false };
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    /// <summary>The running host's process id (for CPU readings from /proc).</summary>
+    public int Pid => _process?.Id ?? throw new InvalidOperationException("the host is not running");
 
     private ProcessStartInfo StartInfo(params string[] arguments)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(_dll);
         foreach (string a in arguments) psi.ArgumentList.Add(a);
-        foreach (var (key, value) in _settings) psi.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        foreach (var (key, value) in _settings)
+        {
+            string name = key.Replace(":", "__", StringComparison.Ordinal);
+            if (value is null) psi.Environment.Remove(name);
+            else psi.Environment[name] = value;
+        }
         psi.Environment["ASPNETCORE_URLS"] = BaseAddress.ToString().TrimEnd('/');
-        psi.Environment["Logging__LogLevel__Default"] = "Warning";
-        psi.Environment["DOTNET_gcServer"] = "0";
         return psi;
     }
 
@@ -100,6 +99,24 @@ public sealed class HostProcess : IAsyncDisposable
         _process = null;
     }
 
+    /// <summary>SIGTERM: the host shuts down as a service manager stops it (durable worker, sidecar, leases); SIGKILL past <paramref name="wait"/>.</summary>
+    public async Task StopAsync(TimeSpan wait)
+    {
+        if (_process is not { } process || process.HasExited) return;
+        using (var term = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await term.WaitForExitAsync();
+        using var timeout = new CancellationTokenSource(wait);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+            process.Dispose();
+            _process = null;
+        }
+        catch (OperationCanceledException)
+        {
+            await KillAsync();
+        }
+    }
+
     /// <summary>Runs <c>Nylas.LocalHost admin …</c> with the same configuration; returns its standard output.</summary>
     public async Task<string> AdminAsync(CancellationToken cancellationToken, params string[] arguments)
     {
@@ -109,6 +126,12 @@ public sealed class HostProcess : IAsyncDisposable
         await process.WaitForExitAsync(cancellationToken);
         if (process.ExitCode != 0) throw new InvalidOperationException($"admin {string.Join(' ', arguments)} exited {process.ExitCode}: {await error}");
         return await output;
+    }
+
+    /// <summary>A line of the caller's own in the host's log (under the lock the host's output is written with).</summary>
+    public void AppendToLog(string line)
+    {
+        lock (_log) File.AppendAllText(LogPath, $"===== {line}\n");
     }
 
     /// <summary>The last lines of the host's log, for a failure message.</summary>

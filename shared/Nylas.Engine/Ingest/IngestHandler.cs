@@ -135,14 +135,74 @@ public sealed partial class IngestHandler(
             var parsed = mapper.Map(local, persistent: true, cancellationToken);
             if (parsed.ParseError is not null)
                 LogUnparseable(message.AccountId, message.FolderId, message.Uid, parsed.ParseError);
-            foreach (var file in parsed.Files)
-                await files.PutAsync(file.Sha256, file.Size, file.WriteContentAsync, cancellationToken);
+            await PutFilesAsync(parsed.Files, cancellationToken);
             return new Prepared(message, parsed, local);
         }
         catch
         {
             await local.DisposeAsync();
             throw;
+        }
+    }
+
+    /// <summary>Files up to this size are read into memory and uploaded while the next ones are read.</summary>
+    private const long BufferedFileBytes = 256 * 1024;
+
+    /// <summary>Uploads of one message's small files in flight at once.</summary>
+    private const int FileUploadParallelism = 8;
+
+    /// <summary>
+    /// The message's attachments into Blob storage. Their contents share the parsed message's stream, so they are read one
+    /// at a time; small ones are uploaded a few at a time meanwhile, so that a message with thousands of attachments is not
+    /// thousands of storage round trips in a row. Larger ones stream straight from the decoder into their upload.
+    /// </summary>
+    private async Task PutFilesAsync(IReadOnlyList<ParsedFile> parsedFiles, CancellationToken cancellationToken)
+    {
+        using var slots = new SemaphoreSlim(FileUploadParallelism);
+        var uploads = new List<Task>();
+        try
+        {
+            foreach (var file in parsedFiles)
+            {
+                if (file.Size > BufferedFileBytes)
+                {
+                    await files.PutAsync(file.Sha256, file.Size, file.WriteContentAsync, cancellationToken);
+                    continue;
+                }
+                await slots.WaitAsync(cancellationToken);
+                var buffer = new MemoryStream((int)Math.Max(file.Size, 0));
+                try
+                {
+                    await file.WriteContentAsync(buffer, cancellationToken);
+                }
+                catch
+                {
+                    slots.Release();
+                    await buffer.DisposeAsync();
+                    throw;
+                }
+                buffer.Position = 0;
+                uploads.Add(UploadAsync(file.Sha256, buffer));
+            }
+        }
+        catch
+        {
+            // The uploads under way release their slots; wait for them, and report what stopped the loop.
+            try { await Task.WhenAll(uploads); } catch (Exception) { }
+            throw;
+        }
+        await Task.WhenAll(uploads);
+
+        async Task UploadAsync(string sha256, MemoryStream buffer)
+        {
+            try
+            {
+                await using (buffer) await files.PutAsync(sha256, buffer, cancellationToken);
+            }
+            finally
+            {
+                slots.Release();
+            }
         }
     }
 

@@ -21,6 +21,16 @@ public abstract class HostKillTests(ITestOutputHelper output) : IAsyncLifetime
 {
     protected ITestOutputHelper Output => output;
 
+    /// <summary>
+    /// A line of the test's output, also written to the host's log as it happens: xunit shows a test's output only when it
+    /// ends, and the large run (ten runs of minutes each) is worth reading while it goes.
+    /// </summary>
+    protected void Note(string line)
+    {
+        output.WriteLine(line);
+        _host.AppendToLog("test: " + line);
+    }
+
     /// <summary>How long the host may take to finish after a restart: DurableTask.AzureStorage hides the queue messages the
     /// dead process had taken for their visibility timeout (minutes), so recovery is measured and printed, not timed.</summary>
     protected static readonly TimeSpan Recovery = TimeSpan.FromMinutes(12);
@@ -43,6 +53,9 @@ public abstract class HostKillTests(ITestOutputHelper output) : IAsyncLifetime
         settings["Nylas:Sync:IdleSeconds"] = "3";
         settings["Nylas:Api:RateLimitPerSecond"] = "0";
         settings["Nylas:Watch:LeaseSeconds"] = "10";
+        // Quiet logs and the workstation GC: several hosts and the test process share two cores.
+        settings["Logging:LogLevel:Default"] = "Warning";
+        settings["DOTNET_gcServer"] = "0";
         string dll = Path.Combine(RepoRoot.Path, "functions/Nylas.LocalHost/bin/Debug/net10.0/Nylas.LocalHost.dll");
         string log = Path.Combine(Path.GetTempPath(), $"nylas-hostkill-{settings["Nylas:Durable:TaskHub"]}.log");
         _host = new HostProcess(dll, settings, log);
@@ -131,7 +144,7 @@ public class HostKillSyncTests(ITestOutputHelper output) : HostKillTests(output)
                 else await TestStack.WaitUntilAsync(async () => (served = await CountAsync(token)) >= target, TimeSpan.FromMinutes(5));
                 served = await CountAsync(token);
                 await _host.KillAsync();
-                Output.WriteLine($"run {run}: SIGKILL {kill + 1} at {served}/{mailbox.Total} served, {connected.Elapsed.TotalSeconds:F0} s after connect ({(target == 0 ? "aimed at the first seconds after a start" : $"aimed at {target}")})");
+                Note($"run {run}: SIGKILL {kill + 1} at {served}/{mailbox.Total} served, {connected.Elapsed.TotalSeconds:F0} s after connect ({(target == 0 ? "aimed at the first seconds after a start" : $"aimed at {target}")})");
                 await Task.Delay(random.Next(0, 3000));
             }
 
@@ -139,7 +152,7 @@ public class HostKillSyncTests(ITestOutputHelper output) : HostKillTests(output)
             var restarted = Stopwatch.StartNew();
             using var api = Client(token);
             var report = await MirrorCheck.WaitForEqualAsync(email, _databases, accountId, api, Recovery);
-            Output.WriteLine($"run {run}: after the last restart the mirror {(report.Equal ? "equals" : "does NOT equal")} the server after {restarted.Elapsed.TotalSeconds:F0} s\n{report}");
+            Note($"run {run}: after the last restart the mirror {(report.Equal ? "equals" : "does NOT equal")} the server after {restarted.Elapsed.TotalSeconds:F0} s\n{report}");
             if (!report.Equal)
                 failures.Add($"run {run} ({email}): not equal {Recovery.TotalMinutes:F0} min after the last restart: {string.Join("; ", report.Problems)}");
         }
@@ -185,7 +198,7 @@ public class HostKillWriteTests(ITestOutputHelper output) : HostKillTests(output
         }
         await _host.KillAsync();
         var before = await ServerStateAsync(email);
-        Output.WriteLine($"at the kill the server had {before.Moved} of {count / 2} moves and {before.Flagged} of {count / 2} flag changes");
+        Note($"at the kill the server had {before.Moved} of {count / 2} moves and {before.Flagged} of {count / 2} flag changes");
 
         await _host.StartAsync(TimeSpan.FromSeconds(120));
         var restarted = Stopwatch.StartNew();
@@ -195,7 +208,7 @@ public class HostKillWriteTests(ITestOutputHelper output) : HostKillTests(output
             after = await ServerStateAsync(email);
             return after.Moved >= count / 2 && after.Flagged >= count / 2;
         }, Recovery);
-        Output.WriteLine($"after the restart: {after.Moved} moved, {after.Flagged} flagged, {after.Total} messages on the server, after {restarted.Elapsed.TotalSeconds:F0} s");
+        Note($"after the restart: {after.Moved} moved, {after.Flagged} flagged, {after.Total} messages on the server, after {restarted.Elapsed.TotalSeconds:F0} s");
         Assert.True(elapsed.HasValue, $"{Recovery.TotalMinutes:F0} min after the restart the server had {after.Moved} of {count / 2} moves and {after.Flagged} of {count / 2} flag changes\n{_host.Tail()}");
         // Exactly once: no copy left behind in INBOX, none made twice.
         Assert.Equal(count / 2, after.Moved);
