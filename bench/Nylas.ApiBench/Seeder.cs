@@ -77,7 +77,8 @@ public sealed class Seeder(string shardConnectionString, long accountId, int sha
         string calendarPublic = PublicId.New();
         bool calendarCreated = false;
         long dataBytes = 0;
-        void Log(string type, string publicId, string command) => transactions.Add([accountId, type, publicId, command, now]);
+        // Numbered per account as ChangeLog numbers them (Shard V8: the key is account_id + seq).
+        void Log(string type, string publicId, string command) => transactions.Add([accountId, transactions.Count + 1L, type, publicId, command, now]);
 
         foreach (var m in mailbox.Messages)
         {
@@ -181,7 +182,8 @@ public sealed class Seeder(string shardConnectionString, long accountId, int sha
                 await InsertAsync("calendars", "id, account_id, public_id, name, description, read_only",
                     [[calendarRow, accountId, calendarPublic, "Emailed events", "Invitations found in this account's mail", true]], 1, cancellationToken);
             await InsertAsync("events", "id, account_id, public_id, calendar_id, ical_uid, recurrence_id, sequence, message_id, status, data_json, created_at, updated_at", events, 500, cancellationToken);
-            await InsertAsync("transactions", "account_id, object_type, object_public_id, command, created_at", transactions, 5000, cancellationToken);
+            await InsertAsync("transactions", "account_id, seq, object_type, object_public_id, command, created_at", transactions, 5000, cancellationToken);
+            await InsertAsync("change_cursors", "account_id, last_seq, updated_at", [[accountId, (long)transactions.Count, now]], 1, cancellationToken);
         }
         await Task.WhenAll(
             InsertAsync("messages", MessageColumns, messages.Take(half).ToList(), 500, cancellationToken),

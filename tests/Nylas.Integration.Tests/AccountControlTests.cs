@@ -186,6 +186,9 @@ public abstract class WatchdogTests<TFixture>(TFixture host) where TFixture : Lo
         await durable.SuspendInstanceAsync(instanceId, "test: stuck");
         Assert.NotNull(await TestStack.WaitUntilAsync(async () =>
             (await durable.GetInstanceAsync(instanceId))?.RuntimeStatus == OrchestrationRuntimeStatus.Suspended, TimeSpan.FromSeconds(30)));
+        // A step already under way when the instance was suspended runs to its end: wait until it gives its lease back.
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () =>
+            await host.Databases.ScalarAsync("global", $"SELECT COUNT(*) FROM account_leases WHERE account_id = {dbId} AND owner <> ''") == 0, TimeSpan.FromSeconds(60)));
         await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "while stuck"));
         await Task.Delay(TimeSpan.FromSeconds(3));
         Assert.Equal(1, await host.CountMessagesAsync(token));

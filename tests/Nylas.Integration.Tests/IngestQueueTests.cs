@@ -153,7 +153,8 @@ public abstract class IngestTransportContract(IngestTransportHostFixture host)
         // The receiver is still running: mail keeps flowing.
         var (email, token, _) = await host.ConnectNewAccountAsync();
         await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "after the poison"));
-        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 1, TimeSpan.FromSeconds(30)));
+        // A first sync of a new account, as the other connect tests wait for it (the suite runs many at once).
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 1, TimeSpan.FromSeconds(60)));
     }
 
     [Fact]

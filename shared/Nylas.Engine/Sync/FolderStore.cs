@@ -14,11 +14,13 @@ public sealed record FolderState(
     public bool NeverSynced => SyncedHighUid == 0 && SyncedLowUid == 0;
 
     /// <summary>
-    /// Whether the mirror may lack a UID the server holds: holes are recorded, or, with the whole folder fetched,
-    /// the server counts <paramref name="serverCount"/> messages and the mirror another number. Such a folder is
-    /// compared UID by UID even when its status or HIGHESTMODSEQ did not move.
+    /// Whether the mirror may lack a UID the server holds: holes are recorded; the folder was never synced although the
+    /// server counts messages in it; or, with the whole folder fetched, the server counts <paramref name="serverCount"/>
+    /// messages and the mirror another number. Such a folder is visited (and compared UID by UID once it has been
+    /// synced) even when its status or HIGHESTMODSEQ did not move.
     /// </summary>
-    public bool NeedsReconciling(int serverCount) => Holes > 0 || (!NeverSynced && SyncedLowUid == 0 && serverCount != Mirrored);
+    public bool NeedsReconciling(int serverCount)
+        => Holes > 0 || (NeverSynced && serverCount > 0) || (!NeverSynced && SyncedLowUid == 0 && serverCount != Mirrored);
 }
 
 /// <summary>Folders, their checkpoints and their change-log rows in the account's shard.</summary>
