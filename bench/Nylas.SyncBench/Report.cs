@@ -23,6 +23,7 @@ public sealed class Report
     public List<LogEvent> Problems { get; set; } = [];
     public List<ProbeStep> Probe { get; set; } = [];
     public RaceResult? Race { get; set; }
+    public IReadOnlyDictionary<string, long> RequestCounts { get; set; } = new Dictionary<string, long>();
 
     private static string S(TimeSpan t) => $"{t.TotalSeconds:F2} s";
     private static string Ms(TimeSpan t) => $"{t.TotalMilliseconds:F0} ms";
@@ -216,6 +217,26 @@ public sealed class Report
                 foreach (var ev in SyncEvents.Take(40))
                     md.AppendLine($"  - {ev.At.TotalSeconds:F1} s: {ev.Message}");
                 if (SyncEvents.Count > 40) md.AppendLine($"  - … {SyncEvents.Count - 40} more");
+            }
+            md.AppendLine();
+        }
+
+        if (RequestCounts.Count > 0 && Seed is { } seeded)
+        {
+            double messages = seeded.Items.Count;
+            md.AppendLine("## Requests per message (what Azure bills)");
+            md.AppendLine();
+            md.AppendLine($"Every storage request (Blob, Queue, Table: the durable backend's included) and MySQL command this process made from the connect until all " +
+                          $"{messages:N0} messages were served, from the Azure SDK's and MySqlConnector's activities. `api:` rows were made while serving the benchmark's own polling.");
+            md.AppendLine();
+            md.AppendLine("| request | count | per message |");
+            md.AppendLine("|---|---:|---:|");
+            foreach (var (key, count) in RequestCounts)
+                md.AppendLine($"| {key} | {count:N0} | {count / messages:F3} |");
+            foreach (string prefix in new[] { "blob", "queue", "table", "mysql" })
+            {
+                long total = RequestCounts.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal)).Sum(kv => kv.Value);
+                md.AppendLine($"| **{prefix}, all (without api)** | {total:N0} | **{total / messages:F3}** |");
             }
             md.AppendLine();
         }

@@ -12,6 +12,7 @@ public sealed class SyncBenchmark(BenchOptions options, string[] args)
         var report = new Report { Options = options, Args = args, StartedAt = DateTimeOffset.UtcNow, Machine = MachineNote.Describe() };
         string runId = Guid.NewGuid().ToString("N")[..8];
         var cpu = ProcessCpu.Discover();
+        RequestCounts.EnableAzureActivities();
         if (!cpu.Available) Console.WriteLine("note: test stack pid files not found; CPU per process is not reported");
 
         Console.WriteLine($"== corpus {options.Corpus}");
@@ -39,7 +40,10 @@ public sealed class SyncBenchmark(BenchOptions options, string[] args)
             report.HostSettings = host.Settings.Where(kv => kv.Key.StartsWith("Nylas:Sync", StringComparison.Ordinal) || kv.Key.StartsWith("Nylas:Durable", StringComparison.Ordinal)
                                                             || kv.Key.StartsWith("Nylas:Storage:IngestQueue", StringComparison.Ordinal))
                 .ToDictionary(kv => kv.Key, kv => kv.Value);
+            using var counts = RequestCounts.Create(host.Settings.GetValueOrDefault("Nylas:Storage:ConnectionString"));
+            counts.Start();
             var e2e = await EndToEnd.RunAsync(host, seed, cpu, log, TimeSpan.FromMinutes(options.TimeoutMinutes), cancellationToken);
+            report.RequestCounts = counts.Stop();
             report.EndToEnd = e2e;
             report.SyncEvents = log.Events.Where(e => e.Category.EndsWith("MailboxSyncer", StringComparison.Ordinal)).ToList();
             report.FirstPageCheck = await CheckFirstPageAsync(host, e2e, seed, cancellationToken);

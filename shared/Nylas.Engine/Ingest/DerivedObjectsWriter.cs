@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using MySqlConnector;
 using Nylas.Core.Calendar;
@@ -8,99 +9,173 @@ using Nylas.Engine.Storage;
 
 namespace Nylas.Engine.Ingest;
 
-/// <summary>Contacts, files and events of a newly ingested message, inside its transaction.</summary>
-internal sealed class DerivedObjectsWriter(MySqlConnection connection, MySqlTransaction tx, long accountId, TimeProvider clock)
+/// <summary>
+/// Contacts, files and events of newly ingested messages, inside their transaction. Contacts and files are written for
+/// a whole batch at once (a lookup and a multi-row insert each, not a few statements per message); their change-log
+/// entries go to the batch's <see cref="ChangeLogBatch"/>.
+/// </summary>
+internal sealed class DerivedObjectsWriter(MySqlConnection connection, MySqlTransaction tx, long accountId, TimeProvider clock, ChangeLogBatch changes)
 {
     public const string EmailedEventsCalendar = "Emailed events";
 
-    /// <summary>One contact per normalized address; a better name replaces an empty one.</summary>
-    public async Task UpsertContactsAsync(ParsedMessage message, CancellationToken ct)
+    // Parameters per statement stay far below MySQL's 65,535 placeholders.
+    private const int RowsPerStatement = 500;
+
+    /// <summary>
+    /// One contact per normalized address; a better name replaces an empty one. The messages in their order give the
+    /// same contacts as one message at a time would: the first message names a new contact, a later one fills an empty name.
+    /// </summary>
+    public async Task UpsertContactsAsync(IEnumerable<ParsedMessage> messages, CancellationToken ct)
     {
-        var candidates = MessageContacts.From(message);
-        if (candidates.Count == 0) return;
-        var existing = new Dictionary<string, (string PublicId, string Name)>(StringComparer.Ordinal);
-        await using (var select = new MySqlCommand { Connection = connection, Transaction = tx })
+        var wanted = new Dictionary<string, string>(StringComparer.Ordinal);
+        var order = new List<string>();
+        foreach (var message in messages)
         {
-            string list = Sql.InList(select, candidates.Select(c => (object)c.Email).ToList(), "e");
-            select.CommandText = $"SELECT email, public_id, name FROM contacts WHERE account_id = @account AND email IN ({list})";
-            select.Parameters.AddWithValue("@account", accountId);
-            await using var r = await select.ExecuteReaderAsync(ct);
-            while (await r.ReadAsync(ct)) existing[r.GetString(0)] = (r.GetString(1), r.GetString(2));
-        }
-        var now = clock.GetUtcNow().UtcDateTime;
-        foreach (var candidate in candidates)
-        {
-            if (existing.TryGetValue(candidate.Email, out var known))
+            foreach (var candidate in MessageContacts.From(message))
             {
-                if (known.Name.Length > 0 || candidate.Name.Length == 0) continue;
-                await using var rename = new MySqlCommand("UPDATE contacts SET name = @name, updated_at = @now WHERE account_id = @account AND email = @email", connection, tx);
-                rename.Parameters.AddWithValue("@name", Truncate(candidate.Name, 255));
-                rename.Parameters.AddWithValue("@now", now);
-                rename.Parameters.AddWithValue("@account", accountId);
-                rename.Parameters.AddWithValue("@email", candidate.Email);
-                await rename.ExecuteNonQueryAsync(ct);
-                await ChangeLog.AppendAsync(connection, tx, accountId, "contact", known.PublicId, "update", clock, ct);
-                continue;
+                if (!wanted.TryGetValue(candidate.Email, out string? name)) { wanted[candidate.Email] = candidate.Name; order.Add(candidate.Email); }
+                else if (name.Length == 0 && candidate.Name.Length > 0) wanted[candidate.Email] = candidate.Name;
             }
-            string publicId = PublicId.New();
-            await using var insert = new MySqlCommand("""
-                INSERT INTO contacts (account_id, public_id, email, name, created_at, updated_at) VALUES (@account, @pid, @email, @name, @now, @now)
-                """, connection, tx);
-            insert.Parameters.AddWithValue("@account", accountId);
-            insert.Parameters.AddWithValue("@pid", publicId);
-            insert.Parameters.AddWithValue("@email", candidate.Email);
-            insert.Parameters.AddWithValue("@name", Truncate(candidate.Name, 255));
-            insert.Parameters.AddWithValue("@now", now);
-            await insert.ExecuteNonQueryAsync(ct);
-            await ChangeLog.AppendAsync(connection, tx, accountId, "contact", publicId, "insert", clock, ct);
+        }
+        if (order.Count == 0) return;
+        var now = clock.GetUtcNow().UtcDateTime;
+        foreach (var chunk in order.Chunk(RowsPerStatement))
+        {
+            var existing = new Dictionary<string, (string PublicId, string Name)>(StringComparer.Ordinal);
+            await using (var select = new MySqlCommand { Connection = connection, Transaction = tx })
+            {
+                string list = Sql.InList(select, chunk.Cast<object>().ToList(), "e");
+                select.CommandText = $"SELECT email, public_id, name FROM contacts WHERE account_id = @account AND email IN ({list})";
+                select.Parameters.AddWithValue("@account", accountId);
+                await using var r = await select.ExecuteReaderAsync(ct);
+                while (await r.ReadAsync(ct)) existing[r.GetString(0)] = (r.GetString(1), r.GetString(2));
+            }
+            await using var write = new MySqlCommand { Connection = connection, Transaction = tx };
+            var sql = new System.Text.StringBuilder();
+            var inserts = new List<string>();
+            for (int i = 0; i < chunk.Length; i++)
+            {
+                string email = chunk[i], name = Truncate(wanted[email], 255);
+                if (existing.TryGetValue(email, out var known))
+                {
+                    if (known.Name.Length > 0 || name.Length == 0) continue;
+                    sql.Append(CultureInfo.InvariantCulture, $"UPDATE contacts SET name = @n{i}, updated_at = @now WHERE account_id = @account AND email = @e{i};\n");
+                    changes.Add("contact", known.PublicId, "update");
+                }
+                else
+                {
+                    string publicId = PublicId.New();
+                    inserts.Add($"(@account, @p{i}, @e{i}, @n{i}, @now, @now)");
+                    write.Parameters.AddWithValue($"@p{i}", publicId);
+                    changes.Add("contact", publicId, "insert");
+                }
+                write.Parameters.AddWithValue($"@e{i}", email);
+                write.Parameters.AddWithValue($"@n{i}", name);
+            }
+            if (inserts.Count > 0)
+                sql.Append("INSERT INTO contacts (account_id, public_id, email, name, created_at, updated_at) VALUES ").AppendJoin(',', inserts).Append(';');
+            if (sql.Length == 0) continue;
+            write.CommandText = sql.ToString();
+            write.Parameters.AddWithValue("@account", accountId);
+            write.Parameters.AddWithValue("@now", now);
+            await write.ExecuteNonQueryAsync(ct);
         }
     }
 
-    /// <summary>File rows for the message's attachments (content already in Blob storage); same content + name = same file.</summary>
-    public async Task AttachFilesAsync(long messageRowId, IReadOnlyList<ParsedFile> files, CancellationToken ct)
+    /// <summary>
+    /// File rows for the messages' attachments (contents already in Blob storage); same content + name = same file,
+    /// names compared as the column's collation compares them. Looked up, inserted and linked for the whole batch.
+    /// </summary>
+    public async Task AttachFilesAsync(IReadOnlyList<(long MessageRowId, IReadOnlyList<ParsedFile> Files)> messages, CancellationToken ct)
     {
-        for (int position = 0; position < files.Count; position++)
+        var keys = messages.SelectMany(m => m.Files).Select(f => (f.Sha256, Name: Truncate(f.Filename, 512)))
+            .Distinct(FileKeyComparer.Instance).ToList();
+        if (keys.Count == 0) return;
+        var ids = await FindFilesAsync(keys, ct);
+        var missing = keys.Where(k => !ids.ContainsKey(k)).ToList();
+        if (missing.Count > 0)
         {
-            var file = files[position];
-            string filename = Truncate(file.Filename, 512);
-            long fileId;
-            await using (var find = new MySqlCommand("""
-                SELECT id FROM files WHERE account_id = @account AND content_sha256 = @sha AND filename = @name AND upload_key = '' LIMIT 1
-                """, connection, tx))
+            var now = clock.GetUtcNow().UtcDateTime;
+            var first = messages.SelectMany(m => m.Files).ToLookup(f => (f.Sha256, Truncate(f.Filename, 512)), FileKeyComparer.Instance);
+            foreach (var chunk in missing.Chunk(RowsPerStatement))
             {
-                find.Parameters.AddWithValue("@account", accountId);
-                find.Parameters.AddWithValue("@sha", file.Sha256);
-                find.Parameters.AddWithValue("@name", filename);
-                fileId = await find.ExecuteScalarAsync(ct) is long id ? id : 0;
-            }
-            if (fileId == 0)
-            {
-                string publicId = PublicId.New();
-                await using var insert = new MySqlCommand("""
-                    INSERT INTO files (account_id, public_id, content_sha256, filename, content_type, size, created_at)
-                    VALUES (@account, @pid, @sha, @name, @type, @size, @now);
-                    SELECT LAST_INSERT_ID();
-                    """, connection, tx);
+                await using var insert = new MySqlCommand { Connection = connection, Transaction = tx };
+                var rows = new List<string>();
+                for (int i = 0; i < chunk.Length; i++)
+                {
+                    var file = first[chunk[i]].First();
+                    string publicId = PublicId.New();
+                    rows.Add($"(@account, @p{i}, @s{i}, @n{i}, @t{i}, @z{i}, @now)");
+                    insert.Parameters.AddWithValue($"@p{i}", publicId);
+                    insert.Parameters.AddWithValue($"@s{i}", chunk[i].Sha256);
+                    insert.Parameters.AddWithValue($"@n{i}", chunk[i].Name);
+                    insert.Parameters.AddWithValue($"@t{i}", Truncate(file.ContentType, 255));
+                    insert.Parameters.AddWithValue($"@z{i}", file.Size);
+                    changes.Add("file", publicId, "insert");
+                }
+                insert.CommandText = "INSERT INTO files (account_id, public_id, content_sha256, filename, content_type, size, created_at) VALUES " + string.Join(',', rows);
                 insert.Parameters.AddWithValue("@account", accountId);
-                insert.Parameters.AddWithValue("@pid", publicId);
-                insert.Parameters.AddWithValue("@sha", file.Sha256);
-                insert.Parameters.AddWithValue("@name", filename);
-                insert.Parameters.AddWithValue("@type", Truncate(file.ContentType, 255));
-                insert.Parameters.AddWithValue("@size", file.Size);
-                insert.Parameters.AddWithValue("@now", clock.GetUtcNow().UtcDateTime);
-                fileId = Convert.ToInt64(await insert.ExecuteScalarAsync(ct));
-                await ChangeLog.AppendAsync(connection, tx, accountId, "file", publicId, "insert", clock, ct);
+                insert.Parameters.AddWithValue("@now", now);
+                await insert.ExecuteNonQueryAsync(ct);
             }
-            await using var link = new MySqlCommand("""
-                INSERT IGNORE INTO message_files (message_id, file_id, position, content_id, content_disposition) VALUES (@message, @file, @pos, @cid, @disp)
-                """, connection, tx);
-            link.Parameters.AddWithValue("@message", messageRowId);
-            link.Parameters.AddWithValue("@file", fileId);
-            link.Parameters.AddWithValue("@pos", position);
-            link.Parameters.AddWithValue("@cid", file.ContentId is null ? null : Truncate(file.ContentId, 255));
-            link.Parameters.AddWithValue("@disp", file.Disposition);
+            foreach (var (key, id) in await FindFilesAsync(missing, ct)) ids[key] = id;
+        }
+        var links = messages.SelectMany(m => m.Files.Select((file, position) => (m.MessageRowId, File: file, Position: position))).ToList();
+        foreach (var chunk in links.Chunk(RowsPerStatement))
+        {
+            await using var link = new MySqlCommand { Connection = connection, Transaction = tx };
+            var rows = new List<string>();
+            for (int i = 0; i < chunk.Length; i++)
+            {
+                var (messageRowId, file, position) = chunk[i];
+                rows.Add($"(@m{i}, @f{i}, @pos{i}, @cid{i}, @d{i})");
+                link.Parameters.AddWithValue($"@m{i}", messageRowId);
+                link.Parameters.AddWithValue($"@f{i}", ids[(file.Sha256, Truncate(file.Filename, 512))]);
+                link.Parameters.AddWithValue($"@pos{i}", position);
+                link.Parameters.AddWithValue($"@cid{i}", file.ContentId is null ? null : Truncate(file.ContentId, 255));
+                link.Parameters.AddWithValue($"@d{i}", file.Disposition);
+            }
+            link.CommandText = "INSERT IGNORE INTO message_files (message_id, file_id, position, content_id, content_disposition) VALUES " + string.Join(',', rows);
             await link.ExecuteNonQueryAsync(ct);
         }
+    }
+
+    /// <summary>The account's file rows (not uploads) with these contents and names; the oldest row when several match.</summary>
+    private async Task<Dictionary<(string Sha256, string Name), long>> FindFilesAsync(IReadOnlyList<(string Sha256, string Name)> keys, CancellationToken ct)
+    {
+        var found = new Dictionary<(string, string), long>(FileKeyComparer.Instance);
+        foreach (var chunk in keys.Chunk(RowsPerStatement))
+        {
+            await using var find = new MySqlCommand { Connection = connection, Transaction = tx };
+            // The wanted pairs as a derived table, joined in SQL so that the names compare under the column's collation.
+            var wanted = new System.Text.StringBuilder();
+            for (int i = 0; i < chunk.Length; i++)
+            {
+                if (i > 0) wanted.Append(" UNION ALL ");
+                wanted.Append(CultureInfo.InvariantCulture, $"SELECT {i} AS i, @s{i} AS sha, @n{i} AS name");
+                find.Parameters.AddWithValue($"@s{i}", chunk[i].Sha256);
+                find.Parameters.AddWithValue($"@n{i}", chunk[i].Name);
+            }
+            find.CommandText = $"""
+                SELECT w.i, MIN(f.id) FROM ({wanted}) w
+                JOIN files f ON f.account_id = @account AND f.content_sha256 = w.sha AND f.filename = w.name AND f.upload_key = ''
+                GROUP BY w.i
+                """;
+            find.Parameters.AddWithValue("@account", accountId);
+            await using var r = await find.ExecuteReaderAsync(ct);
+            while (await r.ReadAsync(ct)) found[chunk[r.GetInt32(0)]] = r.GetInt64(1);
+        }
+        return found;
+    }
+
+    /// <summary>Same content, and names equal ignoring case (the files table's collation is case-insensitive).</summary>
+    private sealed class FileKeyComparer : IEqualityComparer<(string Sha256, string Name)>
+    {
+        public static readonly FileKeyComparer Instance = new();
+        public bool Equals((string Sha256, string Name) x, (string Sha256, string Name) y)
+            => string.Equals(x.Sha256, y.Sha256, StringComparison.Ordinal) && string.Equals(x.Name, y.Name, StringComparison.OrdinalIgnoreCase);
+        public int GetHashCode((string Sha256, string Name) key)
+            => HashCode.Combine(StringComparer.Ordinal.GetHashCode(key.Sha256), StringComparer.OrdinalIgnoreCase.GetHashCode(key.Name));
     }
 
     /// <summary>
@@ -158,7 +233,7 @@ internal sealed class DerivedObjectsWriter(MySqlConnection connection, MySqlTran
                 update.Parameters.AddWithValue("@now", now);
                 update.Parameters.AddWithValue("@id", id);
                 await update.ExecuteNonQueryAsync(ct);
-                await ChangeLog.AppendAsync(connection, tx, accountId, "event", publicId!, "update", clock, ct);
+                changes.Add("event", publicId!, "update");
             }
             else
             {
@@ -178,13 +253,16 @@ internal sealed class DerivedObjectsWriter(MySqlConnection connection, MySqlTran
                 insert.Parameters.AddWithValue("@json", json);
                 insert.Parameters.AddWithValue("@now", now);
                 await insert.ExecuteNonQueryAsync(ct);
-                await ChangeLog.AppendAsync(connection, tx, accountId, "event", publicId, "insert", clock, ct);
+                changes.Add("event", publicId, "insert");
             }
         }
     }
 
+    private long? _calendarId;
+
     private async Task<long> EnsureCalendarAsync(CancellationToken ct)
     {
+        if (_calendarId is long known) return known;
         string publicId = PublicId.New();
         await using var cmd = new MySqlCommand("""
             INSERT IGNORE INTO calendars (account_id, public_id, name, description, read_only) VALUES (@account, @pid, @name, @desc, 1);
@@ -194,10 +272,10 @@ internal sealed class DerivedObjectsWriter(MySqlConnection connection, MySqlTran
         cmd.Parameters.AddWithValue("@name", EmailedEventsCalendar);
         cmd.Parameters.AddWithValue("@desc", "Invitations found in this account's mail");
         // The first invitation creates the calendar: that is a change too.
-        if (await cmd.ExecuteNonQueryAsync(ct) == 1)
-            await ChangeLog.AppendAsync(connection, tx, accountId, "calendar", publicId, "insert", clock, ct);
+        if (await cmd.ExecuteNonQueryAsync(ct) == 1) changes.Add("calendar", publicId, "insert");
         cmd.CommandText = "SELECT id FROM calendars WHERE account_id = @account AND name = @name";
-        return Convert.ToInt64(await cmd.ExecuteScalarAsync(ct));
+        _calendarId = Convert.ToInt64(await cmd.ExecuteScalarAsync(ct));
+        return _calendarId.Value;
     }
 
     private static string Truncate(string s, int max) => s.Length > max ? s[..max] : s;

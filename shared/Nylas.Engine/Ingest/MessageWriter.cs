@@ -64,19 +64,29 @@ public sealed partial class MessageWriter(ShardDirectory shards, ThreadingEngine
                     await tx.CommitAsync(cancellationToken);
                     return 0;
                 }
-                var known = await FindStoredAsync(connection, tx, batch[0].Ingest.AccountId, batch.Select(b => b.Ingest.Sha256).Distinct().ToList(), cancellationToken);
-                int created = 0;
-                foreach (var (ingest, parsed) in current)
+                long accountId = batch[0].Ingest.AccountId;
+                var known = await FindStoredAsync(connection, tx, accountId, batch.Select(b => b.Ingest.Sha256).Distinct().ToList(), cancellationToken);
+                var changes = new ChangeLogBatch(accountId);
+                var fittedBatch = current.Select(c => (c.Ingest, Fit: ColumnLimits.Fit(c.Parsed))).ToList();
+                var lookups = await BatchThreadIndex.LoadAsync(connection, tx, accountId, threading,
+                    fittedBatch.Select(c => ThreadingInputOf(c.Ingest, c.Fit.Parsed)), cancellationToken);
+                var created = new List<(long RowId, ParsedMessage Parsed)>();
+                foreach (var (ingest, (fitted, cut)) in fittedBatch)
                 {
-                    var (fitted, cut) = ColumnLimits.Fit(parsed);
-                    if (await SaveOneAsync(connection, tx, known, ingest, fitted, cancellationToken))
+                    if (await SaveOneAsync(connection, tx, known, ingest, fitted, changes, lookups, cancellationToken) is long rowId)
                     {
-                        created++;
+                        created.Add((rowId, fitted));
                         foreach (string field in cut) metrics.RecordTruncated(field);
                     }
                 }
+                // What the new messages derive, for the whole batch at once, then every change-log entry in one round trip.
+                var derived = new DerivedObjectsWriter(connection, tx, accountId, clock, changes);
+                await derived.UpsertContactsAsync(created.Select(c => c.Parsed), cancellationToken);
+                await derived.AttachFilesAsync(created.Select(c => (c.RowId, c.Parsed.Files)).ToList(), cancellationToken);
+                foreach (var (rowId, parsed) in created) await derived.ApplyEventsAsync(rowId, parsed.Events, cancellationToken);
+                await changes.FlushAsync(connection, tx, clock, cancellationToken);
                 await tx.CommitAsync(cancellationToken);
-                return created;
+                return created.Count;
             }
             catch (Exception ex) when (attempt < 6 && IsRace(ex))
             {
@@ -145,8 +155,9 @@ public sealed partial class MessageWriter(ShardDirectory shards, ThreadingEngine
         return found;
     }
 
-    private async Task<bool> SaveOneAsync(MySqlConnection connection, MySqlTransaction tx, Dictionary<string, (long Id, string PublicId)> known,
-        IngestMessage ingest, ParsedMessage parsed, CancellationToken cancellationToken)
+    /// <summary>Stores one message's row and location and threads it; returns the row id when the message is new to the account.</summary>
+    private async Task<long?> SaveOneAsync(MySqlConnection connection, MySqlTransaction tx, Dictionary<string, (long Id, string PublicId)> known,
+        IngestMessage ingest, ParsedMessage parsed, ChangeLogBatch changes, BatchThreadIndex lookups, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         bool seen = ingest.Flags.Contains(@"\Seen", StringComparer.OrdinalIgnoreCase);
@@ -195,7 +206,7 @@ public sealed partial class MessageWriter(ShardDirectory shards, ThreadingEngine
                   @error, @notes, @now, @now);
                 """ + string.Format(Location, "LAST_INSERT_ID()") + """
                 SELECT LAST_INSERT_ID();
-                """ + ChangeLog.AppendSql("'message'", "@pid", "'insert'"), connection, tx);
+                """, connection, tx);
             var p = insert.Parameters;
             p.AddWithValue("@pid", publicId);
             p.AddWithValue("@sha", ingest.Sha256);
@@ -224,22 +235,17 @@ public sealed partial class MessageWriter(ShardDirectory shards, ThreadingEngine
             AddLocation(p, ingest);
             messageId = Convert.ToInt64(await insert.ExecuteScalarAsync(cancellationToken));
             known[ingest.Sha256] = (messageId.Value, publicId); // the same bytes again later in this batch
+            changes.Add("message", publicId, "insert");
         }
+        if (!created) return null;
 
-        if (created)
-        {
-            var date = parsed.Date ?? DateTimeOffset.FromUnixTimeSeconds(ingest.InternalDateUnix);
-            var input = ThreadingInput.From(parsed, date, ingest.GmailThreadId, stableKey: ingest.Sha256);
-            await new ThreadWriter(connection, tx, ingest.AccountId, clock).AssignAsync(threading, messageId!.Value, input, cancellationToken);
-
-            var derived = new DerivedObjectsWriter(connection, tx, ingest.AccountId, clock);
-            await derived.UpsertContactsAsync(parsed, cancellationToken);
-            await derived.AttachFilesAsync(messageId.Value, parsed.Files, cancellationToken);
-            await derived.ApplyEventsAsync(messageId.Value, parsed.Events, cancellationToken);
-        }
-
-        return created;
+        await new ThreadWriter(connection, tx, ingest.AccountId, clock, changes, lookups).AssignAsync(threading, messageId!.Value, ThreadingInputOf(ingest, parsed), cancellationToken,
+            messageParticipants: [.. parsed.From, .. parsed.To, .. parsed.Cc, .. parsed.Bcc]);
+        return messageId;
     }
+
+    private static ThreadingInput ThreadingInputOf(IngestMessage ingest, ParsedMessage parsed)
+        => ThreadingInput.From(parsed, parsed.Date ?? DateTimeOffset.FromUnixTimeSeconds(ingest.InternalDateUnix), ingest.GmailThreadId, stableKey: ingest.Sha256);
 
     /// <summary>
     /// A draft copy whose bytes the row no longer has: an older version of a draft saved through the API (its

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using MySqlConnector;
 using Nylas.Core.Ids;
@@ -9,15 +10,18 @@ namespace Nylas.Engine.Ingest;
 
 /// <summary>
 /// The SQL side of threading, inside the ingest transaction: answers the engine's lookups, applies its
-/// decision (join, create, merge, index ids) and refreshes the thread's aggregates. Two ingests racing
-/// to link the same Message-ID collide on thread_message_ids' key and the loser retries.
+/// decision (join, create, merge, index ids) and refreshes the thread's aggregates. An account's ingest
+/// transactions take turns (<see cref="AccountIngestLock"/>); a Message-ID another writer indexed first keeps
+/// its thread. With <paramref name="changes"/> the change-log entries go to the caller's batch.
 /// </summary>
-internal sealed class ThreadWriter(MySqlConnection connection, MySqlTransaction tx, long accountId, TimeProvider clock) : IThreadIndex
+internal sealed class ThreadWriter(MySqlConnection connection, MySqlTransaction tx, long accountId, TimeProvider clock,
+    ChangeLogBatch? changes = null, BatchThreadIndex? lookups = null) : IThreadIndex
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     public async ValueTask<IReadOnlyCollection<long>> FindThreadsByMessageIdsAsync(IReadOnlyCollection<string> messageIds, CancellationToken ct)
     {
+        if (lookups is not null) return await lookups.FindThreadsByMessageIdsAsync(messageIds, ct);
         if (messageIds.Count == 0) return [];
         await using var cmd = new MySqlCommand { Connection = connection, Transaction = tx };
         string list = Sql.InList(cmd, messageIds.Cast<object>().ToList(), "id");
@@ -28,6 +32,7 @@ internal sealed class ThreadWriter(MySqlConnection connection, MySqlTransaction 
 
     public async ValueTask<long?> FindThreadByGmailIdAsync(string gmailThreadId, CancellationToken ct)
     {
+        if (lookups is not null) return await lookups.FindThreadByGmailIdAsync(gmailThreadId, ct);
         await using var cmd = new MySqlCommand("SELECT thread_id FROM thread_gmail_ids WHERE account_id = @account AND gmail_thread_id = @g", connection, tx);
         cmd.Parameters.AddWithValue("@account", accountId);
         cmd.Parameters.AddWithValue("@g", gmailThreadId);
@@ -36,6 +41,7 @@ internal sealed class ThreadWriter(MySqlConnection connection, MySqlTransaction 
 
     public async ValueTask<IReadOnlyCollection<long>> FindThreadsBySubjectAsync(string subjectKey, DateTimeOffset from, DateTimeOffset to, bool seekersOnly, CancellationToken ct)
     {
+        if (lookups is not null) return await lookups.FindThreadsBySubjectAsync(subjectKey, from, to, seekersOnly, ct);
         await using var cmd = new MySqlCommand($"""
             SELECT DISTINCT thread_id FROM messages
             WHERE account_id = @account AND subject_key = @key AND subject_date_unix BETWEEN @from AND @to AND thread_id IS NOT NULL
@@ -48,11 +54,17 @@ internal sealed class ThreadWriter(MySqlConnection connection, MySqlTransaction 
         return await ReadIdsAsync(cmd, ct);
     }
 
-    /// <summary>Threads the message: returns the thread's row id. The message row must exist (thread_id still null).</summary>
-    public async Task<long> AssignAsync(ThreadingEngine engine, long messageRowId, ThreadingInput input, CancellationToken ct)
+    /// <summary>
+    /// Threads the message: returns the thread's row id. The message row must exist (thread_id still null). Given the
+    /// message's participants (from, to, cc, bcc, as stored), a message that starts a thread is threaded in one round trip.
+    /// </summary>
+    public async Task<long> AssignAsync(ThreadingEngine engine, long messageRowId, ThreadingInput input, CancellationToken ct,
+        IReadOnlyList<Participant>? messageParticipants = null)
     {
         var decision = await engine.DecideAsync(input, this, ct);
         var now = clock.GetUtcNow().UtcDateTime;
+        if (decision.JoinThreadId is null && messageParticipants is not null)
+            return await StartThreadAsync(decision, messageRowId, messageParticipants, now, ct);
 
         long target;
         if (decision.JoinThreadId is long join)
@@ -91,81 +103,114 @@ internal sealed class ThreadWriter(MySqlConnection connection, MySqlTransaction 
             await using var delete = new MySqlCommand("DELETE FROM threads WHERE id = @merged", connection, tx);
             delete.Parameters.AddWithValue("@merged", merged);
             await delete.ExecuteNonQueryAsync(ct);
-            if (mergedPublicId is not null)
-                await ChangeLog.AppendAsync(connection, tx, accountId, "thread", mergedPublicId, "delete", clock, ct);
+            if (mergedPublicId is not null) await AppendAsync("thread", mergedPublicId, "delete", ct);
         }
 
-        if (decision.MessageIdsToIndex.Count > 0)
-        {
-            var known = new HashSet<string>(StringComparer.Ordinal);
-            await using (var existing = new MySqlCommand { Connection = connection, Transaction = tx })
-            {
-                string list = Sql.InList(existing, decision.MessageIdsToIndex.Cast<object>().ToList(), "id");
-                existing.CommandText = $"SELECT message_id FROM thread_message_ids WHERE account_id = @account AND message_id IN ({list})";
-                existing.Parameters.AddWithValue("@account", accountId);
-                await using var r = await existing.ExecuteReaderAsync(ct);
-                while (await r.ReadAsync(ct)) known.Add(r.GetString(0));
-            }
-            // Plain INSERT on purpose: a concurrent ingest that indexed the same id makes this fail, and the retry sees it.
-            var toIndex = decision.MessageIdsToIndex.Where(id => !known.Contains(id)).Distinct(StringComparer.Ordinal).ToList();
-            if (toIndex.Count > 0)
-            {
-                await using var insert = new MySqlCommand { Connection = connection, Transaction = tx };
-                insert.CommandText = "INSERT INTO thread_message_ids (account_id, message_id, thread_id) VALUES "
-                    + string.Join(',', toIndex.Select((_, i) => $"(@account, @id{i}, @thread)"));
-                for (int i = 0; i < toIndex.Count; i++) insert.Parameters.AddWithValue($"@id{i}", toIndex[i]);
-                insert.Parameters.AddWithValue("@account", accountId);
-                insert.Parameters.AddWithValue("@thread", target);
-                await insert.ExecuteNonQueryAsync(ct);
-            }
-        }
-        if (decision.GmailThreadId is { } gmail && await FindThreadByGmailIdAsync(gmail, ct) is null)
-        {
-            await using var insert = new MySqlCommand("INSERT INTO thread_gmail_ids (account_id, gmail_thread_id, thread_id) VALUES (@account, @g, @thread)", connection, tx);
-            insert.Parameters.AddWithValue("@account", accountId);
-            insert.Parameters.AddWithValue("@g", gmail);
-            insert.Parameters.AddWithValue("@thread", target);
-            await insert.ExecuteNonQueryAsync(ct);
-        }
+        lookups?.Record(decision, target);
 
-        await using (var link = new MySqlCommand("""
-            UPDATE messages SET thread_id = @thread, subject_key = @key, subject_date_unix = @date, subject_seeks = @seeks WHERE id = @id
-            """, connection, tx))
+        // Linking the message and indexing its ids go in one round trip, with the read of the thread's aggregates when no merge
+        // recomputes them. An id or Gmail thread id indexed already keeps its thread (the duplicate is a no-op).
+        await using var writes = new MySqlCommand { Connection = connection, Transaction = tx };
+        var sql = new System.Text.StringBuilder();
+        writes.Parameters.AddWithValue("@thread", target);
+        AppendLinkAndIndex(writes, sql, decision, messageRowId, "@thread");
+        if (decision.MergeThreadIds.Count > 0)
         {
-            link.Parameters.AddWithValue("@thread", target);
-            link.Parameters.AddWithValue("@key", decision.Subject?.Key);
-            link.Parameters.AddWithValue("@date", decision.Subject?.Date.ToUnixTimeSeconds());
-            link.Parameters.AddWithValue("@seeks", decision.Subject?.SeeksBySubject ?? false);
-            link.Parameters.AddWithValue("@id", messageRowId);
-            await link.ExecuteNonQueryAsync(ct);
+            writes.CommandText = sql.ToString();
+            await writes.ExecuteNonQueryAsync(ct);
+            await RecomputeAsync(target, created: false, ct);
         }
-        if (decision.MergeThreadIds.Count > 0) await RecomputeAsync(target, created: false, ct);
-        else await ExtendAsync(target, messageRowId, created: decision.JoinThreadId is null, ct);
+        else
+        {
+            sql.Append(ExtendReadSql);
+            writes.CommandText = sql.ToString();
+            await ExtendAsync(writes, target, created: decision.JoinThreadId is null, ct);
+        }
         return target;
+    }
+
+    /// <summary>
+    /// A new thread for the message, its aggregates taken from the message row, the message linked and its ids indexed:
+    /// one command. LAST_INSERT_ID() stays the thread's id through it (the other tables it writes have no AUTO_INCREMENT).
+    /// </summary>
+    private async Task<long> StartThreadAsync(ThreadDecision decision, long messageRowId, IReadOnlyList<Participant> messageParticipants, DateTime now, CancellationToken ct)
+    {
+        string publicId = PublicId.New();
+        var participants = MessageContacts.Distinct(messageParticipants).Select(p => new Participant(p.Name, p.Email)).ToList();
+        await using var cmd = new MySqlCommand { Connection = connection, Transaction = tx };
+        var sql = new System.Text.StringBuilder("""
+            INSERT INTO threads (account_id, public_id, subject, participants_json, first_message_unix, last_message_unix,
+              last_received_unix, last_sent_unix, snippet, version, created_at, updated_at)
+            SELECT @account, @pid, m.subject, @participants, m.date_unix, m.date_unix,
+              IF(m.is_sent, NULL, m.date_unix), IF(m.is_sent, m.date_unix, NULL), m.snippet, 1, @now, @now
+            FROM messages m WHERE m.id = @message;
+            """);
+        cmd.Parameters.AddWithValue("@pid", publicId);
+        cmd.Parameters.AddWithValue("@participants", JsonSerializer.Serialize(participants, Json));
+        cmd.Parameters.AddWithValue("@now", now);
+        AppendLinkAndIndex(cmd, sql, decision, messageRowId, "LAST_INSERT_ID()");
+        sql.Append("SELECT LAST_INSERT_ID();");
+        cmd.CommandText = sql.ToString();
+        long target = Convert.ToInt64(await cmd.ExecuteScalarAsync(ct));
+        lookups?.Record(decision, target);
+        await AppendAsync("thread", publicId, "insert", ct);
+        return target;
+    }
+
+    /// <summary>Adds to <paramref name="cmd"/> the statements that link the message to <paramref name="threadSql"/> and index its ids and Gmail thread id.</summary>
+    private void AppendLinkAndIndex(MySqlCommand cmd, System.Text.StringBuilder sql, ThreadDecision decision, long messageRowId, string threadSql)
+    {
+        sql.Append(CultureInfo.InvariantCulture, $"""
+            UPDATE messages SET thread_id = {threadSql}, subject_key = @key, subject_date_unix = @date, subject_seeks = @seeks WHERE id = @message;
+
+            """);
+        cmd.Parameters.AddWithValue("@account", accountId);
+        cmd.Parameters.AddWithValue("@key", decision.Subject?.Key);
+        cmd.Parameters.AddWithValue("@date", decision.Subject?.Date.ToUnixTimeSeconds());
+        cmd.Parameters.AddWithValue("@seeks", decision.Subject?.SeeksBySubject ?? false);
+        cmd.Parameters.AddWithValue("@message", messageRowId);
+        var toIndex = decision.MessageIdsToIndex.Distinct(StringComparer.Ordinal).ToList();
+        if (toIndex.Count > 0)
+        {
+            sql.Append("INSERT INTO thread_message_ids (account_id, message_id, thread_id) VALUES ")
+               .AppendJoin(',', toIndex.Select((_, i) => $"(@account, @mid{i}, {threadSql})"))
+               .Append(" ON DUPLICATE KEY UPDATE thread_id = thread_id;\n");
+            for (int i = 0; i < toIndex.Count; i++) cmd.Parameters.AddWithValue($"@mid{i}", toIndex[i]);
+        }
+        if (decision.GmailThreadId is { } gmail)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $"INSERT INTO thread_gmail_ids (account_id, gmail_thread_id, thread_id) VALUES (@account, @gmail, {threadSql}) ON DUPLICATE KEY UPDATE thread_id = thread_id;\n");
+            cmd.Parameters.AddWithValue("@gmail", gmail);
+        }
+    }
+
+    // FOR UPDATE: the thread row is read as last committed and held until commit, so two writers folding into one
+    // thread take turns; a plain read would see this transaction's older snapshot and the second writer would
+    // overwrite the first one's first/last dates and participants.
+    private const string ExtendReadSql = """
+        SELECT m.subject, m.snippet, m.date_unix, m.is_sent, m.from_json, m.to_json, m.cc_json, m.bcc_json,
+               t.public_id, t.participants_json, t.first_message_unix, t.last_message_unix
+        FROM threads t JOIN messages m ON m.id = @message WHERE t.id = @thread
+        FOR UPDATE;
+        """;
+
+    private async Task AppendAsync(string objectType, string publicId, string command, CancellationToken ct)
+    {
+        if (changes is not null) changes.Add(objectType, publicId, command);
+        else await ChangeLog.AppendAsync(connection, tx, accountId, objectType, publicId, command, clock, ct);
     }
 
     /// <summary>
     /// Folds one new message into its thread's aggregates: O(1) in the thread's size (a mailing-list thread
     /// of thousands of messages must not make every ingest re-read all of them).
     /// </summary>
-    private async Task ExtendAsync(long threadId, long messageRowId, bool created, CancellationToken ct)
+    private async Task ExtendAsync(MySqlCommand read, long threadId, bool created, CancellationToken ct)
     {
         string? subject, snippet, publicId, threadParticipants;
         long date, first, last;
         bool sent;
         var messageParticipants = new List<Participant>();
-        // FOR UPDATE: the thread row is read as last committed and held until commit, so two ingests folding
-        // into one thread take turns; a plain read would see this transaction's older snapshot and the
-        // second writer would overwrite the first one's first/last dates and participants.
-        await using (var read = new MySqlCommand("""
-            SELECT m.subject, m.snippet, m.date_unix, m.is_sent, m.from_json, m.to_json, m.cc_json, m.bcc_json,
-                   t.public_id, t.participants_json, t.first_message_unix, t.last_message_unix
-            FROM threads t JOIN messages m ON m.id = @message WHERE t.id = @thread
-            FOR UPDATE
-            """, connection, tx))
         {
-            read.Parameters.AddWithValue("@thread", threadId);
-            read.Parameters.AddWithValue("@message", messageRowId);
             await using var r = await read.ExecuteReaderAsync(ct);
             await r.ReadAsync(ct);
             subject = r.IsDBNull(0) ? null : r.GetString(0);
@@ -201,7 +246,7 @@ internal sealed class ThreadWriter(MySqlConnection connection, MySqlTransaction 
         update.Parameters.AddWithValue("@now", clock.GetUtcNow().UtcDateTime);
         update.Parameters.AddWithValue("@thread", threadId);
         await update.ExecuteNonQueryAsync(ct);
-        await ChangeLog.AppendAsync(connection, tx, accountId, "thread", publicId, created ? "insert" : "update", clock, ct);
+        await AppendAsync("thread", publicId, created ? "insert" : "update", ct);
     }
 
     /// <summary>Recomputes a thread's aggregates from all its messages (after a merge) and bumps its version.</summary>
@@ -254,8 +299,7 @@ internal sealed class ThreadWriter(MySqlConnection connection, MySqlTransaction 
         update.Parameters.AddWithValue("@now", clock.GetUtcNow().UtcDateTime);
         update.Parameters.AddWithValue("@thread", threadId);
         await update.ExecuteNonQueryAsync(ct);
-        if (publicId is not null)
-            await ChangeLog.AppendAsync(connection, tx, accountId, "thread", publicId, created ? "insert" : "update", clock, ct);
+        if (publicId is not null) await AppendAsync("thread", publicId, created ? "insert" : "update", ct);
     }
 
     private static async Task<IReadOnlyCollection<long>> ReadIdsAsync(MySqlCommand cmd, CancellationToken ct)
@@ -269,3 +313,110 @@ internal sealed class ThreadWriter(MySqlConnection connection, MySqlTransaction 
 
 /// <summary>The thread an ingest decided to join was merged into another by a concurrent ingest; retry the ingest.</summary>
 internal sealed class ThreadMergedAwayException(long threadId) : Exception($"thread {threadId} was merged away by a concurrent ingest");
+
+/// <summary>
+/// The threading lookups of a whole ingest batch, read with three queries when the batch starts (instead of two or
+/// three per message) and kept up to date with what the batch itself links, indexes and merges. Inside the ingest
+/// transaction the per-message queries read the same snapshot, so the answers are the same.
+/// </summary>
+internal sealed class BatchThreadIndex : IThreadIndex
+{
+    private readonly Dictionary<string, long> _byMessageId = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _byGmailId = new(StringComparer.Ordinal);
+    // subject_key compares under the messages table's case-insensitive collation in SQL; so it does here.
+    private readonly Dictionary<string, List<SubjectRow>> _bySubject = new(StringComparer.OrdinalIgnoreCase);
+
+    private sealed record SubjectRow(long DateUnix, bool Seeks, long ThreadId)
+    {
+        public long ThreadId { get; set; } = ThreadId;
+    }
+
+    private BatchThreadIndex() { }
+
+    public static async Task<BatchThreadIndex> LoadAsync(MySqlConnection connection, MySqlTransaction tx, long accountId, ThreadingEngine engine,
+        IEnumerable<ThreadingInput> inputs, CancellationToken ct)
+    {
+        var index = new BatchThreadIndex();
+        var keys = inputs.Select(engine.Analyze).ToList();
+        var messageIds = keys.SelectMany(k => k.MessageIds).Distinct(StringComparer.Ordinal).ToList();
+        var gmailIds = keys.Select(k => k.GmailThreadId).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
+        var subjects = keys.Select(k => k.Subject).OfType<SubjectIndexEntry>().ToList();
+
+        foreach (var chunk in messageIds.Chunk(500))
+        {
+            await using var cmd = new MySqlCommand { Connection = connection, Transaction = tx };
+            string list = Sql.InList(cmd, chunk.Cast<object>().ToList(), "id");
+            cmd.CommandText = $"SELECT message_id, thread_id FROM thread_message_ids WHERE account_id = @account AND message_id IN ({list})";
+            cmd.Parameters.AddWithValue("@account", accountId);
+            await using var r = await cmd.ExecuteReaderAsync(ct);
+            while (await r.ReadAsync(ct)) index._byMessageId[r.GetString(0)] = r.GetInt64(1);
+        }
+        foreach (var chunk in gmailIds.Chunk(500))
+        {
+            await using var cmd = new MySqlCommand { Connection = connection, Transaction = tx };
+            string list = Sql.InList(cmd, chunk.Cast<object>().ToList(), "g");
+            cmd.CommandText = $"SELECT gmail_thread_id, thread_id FROM thread_gmail_ids WHERE account_id = @account AND gmail_thread_id IN ({list})";
+            cmd.Parameters.AddWithValue("@account", accountId);
+            await using var r = await cmd.ExecuteReaderAsync(ct);
+            while (await r.ReadAsync(ct)) index._byGmailId[r.GetString(0)] = r.GetInt64(1);
+        }
+        if (subjects.Count > 0)
+        {
+            // Every window the engine can ask about lies within the widest window around the batch's dates.
+            long reach = (long)Math.Max(engine.Options.SubjectLookBack.TotalSeconds, engine.Options.SubjectLookAhead.TotalSeconds);
+            long from = subjects.Min(s => s.Date.ToUnixTimeSeconds()) - reach, to = subjects.Max(s => s.Date.ToUnixTimeSeconds()) + reach;
+            foreach (var chunk in subjects.Select(s => s.Key).Distinct(StringComparer.OrdinalIgnoreCase).Chunk(500))
+            {
+                await using var cmd = new MySqlCommand { Connection = connection, Transaction = tx };
+                string list = Sql.InList(cmd, chunk.Cast<object>().ToList(), "k");
+                cmd.CommandText = $"""
+                    SELECT subject_key, subject_date_unix, subject_seeks, thread_id FROM messages
+                    WHERE account_id = @account AND subject_key IN ({list}) AND subject_date_unix BETWEEN @from AND @to AND thread_id IS NOT NULL
+                    """;
+                cmd.Parameters.AddWithValue("@account", accountId);
+                cmd.Parameters.AddWithValue("@from", from);
+                cmd.Parameters.AddWithValue("@to", to);
+                await using var r = await cmd.ExecuteReaderAsync(ct);
+                while (await r.ReadAsync(ct)) index.AddSubject(r.GetString(0), r.GetInt64(1), r.GetBoolean(2), r.GetInt64(3));
+            }
+        }
+        return index;
+    }
+
+    public ValueTask<IReadOnlyCollection<long>> FindThreadsByMessageIdsAsync(IReadOnlyCollection<string> messageIds, CancellationToken cancellationToken)
+        => ValueTask.FromResult<IReadOnlyCollection<long>>(messageIds.Select(id => _byMessageId.TryGetValue(id, out long t) ? t : 0).Where(t => t != 0).Distinct().ToList());
+
+    public ValueTask<long?> FindThreadByGmailIdAsync(string gmailThreadId, CancellationToken cancellationToken)
+        => ValueTask.FromResult<long?>(_byGmailId.TryGetValue(gmailThreadId, out long t) ? t : null);
+
+    public ValueTask<IReadOnlyCollection<long>> FindThreadsBySubjectAsync(string subjectKey, DateTimeOffset from, DateTimeOffset to, bool seekersOnly, CancellationToken cancellationToken)
+    {
+        long low = from.ToUnixTimeSeconds(), high = to.ToUnixTimeSeconds();
+        IReadOnlyCollection<long> threads = _bySubject.TryGetValue(subjectKey, out var rows)
+            ? rows.Where(r => r.DateUnix >= low && r.DateUnix <= high && (!seekersOnly || r.Seeks)).Select(r => r.ThreadId).Distinct().ToList()
+            : [];
+        return ValueTask.FromResult(threads);
+    }
+
+    /// <summary>What a decision wrote: the message's thread, its indexed ids (an id indexed already keeps its thread) and its subject row.</summary>
+    public void Record(ThreadDecision decision, long threadId)
+    {
+        foreach (long merged in decision.MergeThreadIds) Merge(merged, threadId);
+        foreach (string id in decision.MessageIdsToIndex) _byMessageId.TryAdd(id, threadId);
+        if (decision.GmailThreadId is { } gmail) _byGmailId.TryAdd(gmail, threadId);
+        if (decision.Subject is { } subject) AddSubject(subject.Key, subject.Date.ToUnixTimeSeconds(), subject.SeeksBySubject, threadId);
+    }
+
+    private void Merge(long merged, long into)
+    {
+        foreach (var (id, thread) in _byMessageId.ToList()) if (thread == merged) _byMessageId[id] = into;
+        foreach (var (id, thread) in _byGmailId.ToList()) if (thread == merged) _byGmailId[id] = into;
+        foreach (var row in _bySubject.Values.SelectMany(rows => rows)) if (row.ThreadId == merged) row.ThreadId = into;
+    }
+
+    private void AddSubject(string key, long dateUnix, bool seeks, long threadId)
+    {
+        if (!_bySubject.TryGetValue(key, out var rows)) _bySubject[key] = rows = [];
+        rows.Add(new SubjectRow(dateUnix, seeks, threadId));
+    }
+}

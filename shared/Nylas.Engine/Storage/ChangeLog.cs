@@ -33,3 +33,52 @@ public static class ChangeLog
         await cmd.ExecuteNonQueryAsync(cancellationToken);
     }
 }
+
+/// <summary>
+/// Change-log entries a batch writer collects during one transaction and appends with one round trip just before it
+/// commits (ingest: one entry per message, thread, contact, file and event). The account's cursor row is then locked
+/// only from that moment to the commit, and the entries keep the order they were added in.
+/// </summary>
+public sealed class ChangeLogBatch(long accountId)
+{
+    // Three parameters per entry; a command stays well below MySQL's 65,535 placeholders.
+    private const int EntriesPerCommand = 1000;
+    private readonly List<(string Type, string PublicId, string Command)> _entries = [];
+
+    public long AccountId => accountId;
+    public int Count => _entries.Count;
+
+    public void Add(string objectType, string publicId, string command) => _entries.Add((objectType, publicId, command));
+
+    public async Task FlushAsync(MySqlConnection connection, MySqlTransaction tx, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        for (int start = 0; start < _entries.Count; start += EntriesPerCommand)
+        {
+            var chunk = _entries.Skip(start).Take(EntriesPerCommand).ToList();
+            await using var cmd = new MySqlCommand { Connection = connection, Transaction = tx };
+            // Reserve n numbers with one cursor update, then number the rows n-1 below the new value upwards.
+            var rows = new System.Text.StringBuilder();
+            for (int i = 0; i < chunk.Count; i++)
+            {
+                if (i > 0) rows.Append(" UNION ALL ");
+                rows.Append(System.Globalization.CultureInfo.InvariantCulture, $"SELECT {i + 1} AS i, @t{i} AS t, @p{i} AS p, @c{i} AS c");
+                cmd.Parameters.AddWithValue($"@t{i}", chunk[i].Type);
+                cmd.Parameters.AddWithValue($"@p{i}", chunk[i].PublicId);
+                cmd.Parameters.AddWithValue($"@c{i}", chunk[i].Command);
+            }
+            cmd.CommandText = $"""
+                INSERT INTO change_cursors (account_id, last_seq, updated_at) VALUES (@account, @n, @now)
+                  ON DUPLICATE KEY UPDATE last_seq = last_seq + @n, updated_at = VALUES(updated_at);
+                INSERT INTO transactions (account_id, seq, object_type, object_public_id, command, created_at)
+                  SELECT @account, c.last_seq - @n + v.i, v.t, v.p, v.c, @now
+                  FROM change_cursors c JOIN ({rows}) v WHERE c.account_id = @account ORDER BY v.i;
+                """;
+            cmd.Parameters.AddWithValue("@account", accountId);
+            cmd.Parameters.AddWithValue("@n", chunk.Count);
+            cmd.Parameters.AddWithValue("@now", now);
+            await cmd.ExecuteNonQueryAsync(cancellationToken);
+        }
+        _entries.Clear();
+    }
+}
