@@ -6,8 +6,9 @@ namespace Nylas.SyncBench;
 /// <summary>
 /// Counts, in this process, every storage request (Blob, Queue and Table, the durable backend's included) and every
 /// MySQL command the local host makes while it runs: the figures the Azure cost model multiplies by list prices. Read
-/// from the Azure SDK's and MySqlConnector's own activities; requests made while serving an API call (the benchmark's
-/// polling) are counted apart.
+/// from HttpClient's activities (every HTTP request to Azurite's ports, whoever made it: the engine or DurableTask), the
+/// engine's storage clients' own (Azure SDK: which blob operation) and MySqlConnector's; requests made while serving an
+/// API call (the benchmark's polling) are counted apart.
 /// </summary>
 public sealed class RequestCounts : IDisposable
 {
@@ -24,7 +25,7 @@ public sealed class RequestCounts : IDisposable
         _servicesByPort = servicesByPort;
         _listener = new ActivityListener
         {
-            ShouldListenTo = source => Detail || source.Name is "Azure.Core.Http" or "MySqlConnector" or "Microsoft.AspNetCore",
+            ShouldListenTo = source => Detail || source.Name is "System.Net.Http" or "Azure.Core.Http" or "MySqlConnector" or "Microsoft.AspNetCore",
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
             ActivityStopped = OnStopped,
         };
@@ -57,7 +58,8 @@ public sealed class RequestCounts : IDisposable
         if (!_counting) return;
         string? key = activity.Source.Name switch
         {
-            "Azure.Core.Http" => StorageKey(activity),
+            "System.Net.Http" => StorageHttpKey(activity),
+            "Azure.Core.Http" => "sdk: " + StorageKey(activity),
             "MySqlConnector" => "mysql " + activity.OperationName + (Detail ? " " + Statement(activity) : ""),
             _ => Detail ? "source " + activity.Source.Name + " " + activity.OperationName : null,
         };
@@ -76,6 +78,15 @@ public sealed class RequestCounts : IDisposable
         return text.Length > 70 ? text[..70] : text;
     }
 
+    /// <summary>"storage blob GET" for a request to one of Azurite's ports; null for any other HTTP request.</summary>
+    private string? StorageHttpKey(Activity activity)
+    {
+        string method = activity.GetTagItem("http.request.method") as string ?? activity.GetTagItem("http.method") as string ?? "?";
+        int? port = activity.GetTagItem("server.port") switch { int p => p, long p => (int)p, string p when int.TryParse(p, out int v) => v, _ => null };
+        if (port is null && (activity.GetTagItem("url.full") ?? activity.GetTagItem("http.url")) is string url && Uri.TryCreate(url, UriKind.Absolute, out var uri)) port = uri.Port;
+        return port is int known && _servicesByPort.TryGetValue(known, out var service) ? $"storage {service} {method}" : null;
+    }
+
     private string StorageKey(Activity activity)
     {
         string method = activity.GetTagItem("http.request.method") as string ?? activity.GetTagItem("http.method") as string ?? "?";
@@ -91,10 +102,14 @@ public sealed class RequestCounts : IDisposable
         return $"{service} {method}";
     }
 
+    /// <summary>
+    /// Made while an API request was being served. A background loop started during a request (the durable dispatcher
+    /// starts on the first connect) keeps that request as its parent after it ended: those count as the host's own.
+    /// </summary>
     private static bool UnderApiRequest(Activity activity)
     {
         for (var a = activity.Parent; a is not null; a = a.Parent)
-            if (a.Source.Name == "Microsoft.AspNetCore") return true;
+            if (a.Source.Name == "Microsoft.AspNetCore") return a.Duration == TimeSpan.Zero;
         return false;
     }
 

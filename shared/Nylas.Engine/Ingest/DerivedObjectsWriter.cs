@@ -111,14 +111,21 @@ internal sealed class DerivedObjectsWriter(MySqlConnection connection, MySqlTran
                     insert.Parameters.AddWithValue($"@n{i}", chunk[i].Name);
                     insert.Parameters.AddWithValue($"@t{i}", Truncate(file.ContentType, 255));
                     insert.Parameters.AddWithValue($"@z{i}", file.Size);
-                    changes.Add("file", publicId, "insert");
                 }
-                insert.CommandText = "INSERT INTO files (account_id, public_id, content_sha256, filename, content_type, size, created_at) VALUES " + string.Join(',', rows);
+                // Two names this batch tells apart may still be one under the column's collation (accents): the second is then
+                // no row of its own, and the lookup below finds the first for both.
+                insert.CommandText = "INSERT INTO files (account_id, public_id, content_sha256, filename, content_type, size, created_at) VALUES "
+                    + string.Join(',', rows) + " ON DUPLICATE KEY UPDATE id = id";
                 insert.Parameters.AddWithValue("@account", accountId);
                 insert.Parameters.AddWithValue("@now", now);
                 await insert.ExecuteNonQueryAsync(ct);
             }
-            foreach (var (key, id) in await FindFilesAsync(missing, ct)) ids[key] = id;
+            var added = new HashSet<long>();
+            foreach (var (key, (id, publicId)) in await FindFilesAsync(missing, ct))
+            {
+                ids[key] = (id, publicId);
+                if (added.Add(id)) changes.Add("file", publicId, "insert");
+            }
         }
         var links = messages.SelectMany(m => m.Files.Select((file, position) => (m.MessageRowId, File: file, Position: position))).ToList();
         foreach (var chunk in links.Chunk(RowsPerStatement))
@@ -130,7 +137,7 @@ internal sealed class DerivedObjectsWriter(MySqlConnection connection, MySqlTran
                 var (messageRowId, file, position) = chunk[i];
                 rows.Add($"(@m{i}, @f{i}, @pos{i}, @cid{i}, @d{i})");
                 link.Parameters.AddWithValue($"@m{i}", messageRowId);
-                link.Parameters.AddWithValue($"@f{i}", ids[(file.Sha256, Truncate(file.Filename, 512))]);
+                link.Parameters.AddWithValue($"@f{i}", ids[(file.Sha256, Truncate(file.Filename, 512))].Id);
                 link.Parameters.AddWithValue($"@pos{i}", position);
                 link.Parameters.AddWithValue($"@cid{i}", file.ContentId is null ? null : Truncate(file.ContentId, 255));
                 link.Parameters.AddWithValue($"@d{i}", file.Disposition);
@@ -141,9 +148,9 @@ internal sealed class DerivedObjectsWriter(MySqlConnection connection, MySqlTran
     }
 
     /// <summary>The account's file rows (not uploads) with these contents and names; the oldest row when several match.</summary>
-    private async Task<Dictionary<(string Sha256, string Name), long>> FindFilesAsync(IReadOnlyList<(string Sha256, string Name)> keys, CancellationToken ct)
+    private async Task<Dictionary<(string Sha256, string Name), (long Id, string PublicId)>> FindFilesAsync(IReadOnlyList<(string Sha256, string Name)> keys, CancellationToken ct)
     {
-        var found = new Dictionary<(string, string), long>(FileKeyComparer.Instance);
+        var found = new Dictionary<(string, string), (long, string)>(FileKeyComparer.Instance);
         foreach (var chunk in keys.Chunk(RowsPerStatement))
         {
             await using var find = new MySqlCommand { Connection = connection, Transaction = tx };
@@ -157,13 +164,13 @@ internal sealed class DerivedObjectsWriter(MySqlConnection connection, MySqlTran
                 find.Parameters.AddWithValue($"@n{i}", chunk[i].Name);
             }
             find.CommandText = $"""
-                SELECT w.i, MIN(f.id) FROM ({wanted}) w
+                SELECT w.i, f.id, f.public_id FROM ({wanted}) w
                 JOIN files f ON f.account_id = @account AND f.content_sha256 = w.sha AND f.filename = w.name AND f.upload_key = ''
-                GROUP BY w.i
+                ORDER BY w.i, f.id
                 """;
             find.Parameters.AddWithValue("@account", accountId);
             await using var r = await find.ExecuteReaderAsync(ct);
-            while (await r.ReadAsync(ct)) found[chunk[r.GetInt32(0)]] = r.GetInt64(1);
+            while (await r.ReadAsync(ct)) found.TryAdd(chunk[r.GetInt32(0)], (r.GetInt64(1), r.GetString(2)));
         }
         return found;
     }

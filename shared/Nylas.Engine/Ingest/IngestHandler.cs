@@ -55,6 +55,8 @@ public sealed partial class IngestHandler(
                     }
                 });
 
+            await PutFilesAsync(messages, prepared, failed, isolate, cancellationToken);
+
             var ready = prepared.OrderBy(p => p.Key).Select(p => p.Value).ToList();
             if (ready.Count > 0)
             {
@@ -135,7 +137,6 @@ public sealed partial class IngestHandler(
             var parsed = mapper.Map(local, persistent: true, cancellationToken);
             if (parsed.ParseError is not null)
                 LogUnparseable(message.AccountId, message.FolderId, message.Uid, parsed.ParseError);
-            await PutFilesAsync(parsed.Files, cancellationToken);
             return new Prepared(message, parsed, local);
         }
         catch
@@ -143,6 +144,35 @@ public sealed partial class IngestHandler(
             await local.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The batch's attachments into Blob storage, each message's in parallel with the others'. Contents the account's file rows
+    /// already reference are stored (mail repeats logos, signatures and forwarded files): one database lookup for the batch
+    /// saves a conditional PUT and a touch per such attachment. (The blob sweep waits a day after a last reference goes, so a
+    /// reference seen here outlives this ingest.) A message whose upload fails leaves the batch like one that fails to parse.
+    /// </summary>
+    private async Task PutFilesAsync(IReadOnlyList<IngestMessage> messages, ConcurrentDictionary<int, Prepared> prepared,
+        ConcurrentBag<(IngestMessage Message, Exception Error)> failed, bool isolate, CancellationToken cancellationToken)
+    {
+        var hashes = prepared.Values.SelectMany(p => p.Parsed.Files).Select(f => f.Sha256).Distinct(StringComparer.Ordinal).ToList();
+        if (hashes.Count == 0) return;
+        var stored = await writer.StoredFileContentsAsync(messages[0].ShardId, messages[0].AccountId, hashes, cancellationToken);
+        await Parallel.ForEachAsync(prepared.Keys.ToList(),
+            new ParallelOptions { MaxDegreeOfParallelism = options.Value.Ingest.DownloadParallelism, CancellationToken = cancellationToken },
+            async (i, ct) =>
+            {
+                var files = prepared[i].Parsed.Files.Where(f => !stored.Contains(f.Sha256)).ToList();
+                try
+                {
+                    await PutFilesAsync(files, ct);
+                }
+                catch (Exception ex) when (isolate && ex is not OperationCanceledException && !TransientFailure.Is(ex))
+                {
+                    if (prepared.TryRemove(i, out var dropped)) await dropped.DisposeAsync();
+                    failed.Add((messages[i], ex));
+                }
+            });
     }
 
     /// <summary>Files up to this size are read into memory and uploaded while the next ones are read.</summary>

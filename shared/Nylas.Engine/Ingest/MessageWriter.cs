@@ -95,6 +95,23 @@ public sealed partial class MessageWriter(ShardDirectory shards, ThreadingEngine
         }
     }
 
+    /// <summary>The contents among <paramref name="hashes"/> that the account's file rows reference (their blobs are stored).</summary>
+    public async Task<HashSet<string>> StoredFileContentsAsync(int shardId, long accountId, IReadOnlyList<string> hashes, CancellationToken cancellationToken)
+    {
+        var stored = new HashSet<string>(StringComparer.Ordinal);
+        await using var connection = await shards.Shard(shardId).OpenConnectionAsync(cancellationToken);
+        foreach (var chunk in hashes.Chunk(500))
+        {
+            await using var cmd = new MySqlCommand { Connection = connection };
+            string list = Sql.InList(cmd, chunk.Cast<object>().ToList(), "sha");
+            cmd.CommandText = $"SELECT DISTINCT content_sha256 FROM files WHERE account_id = @account AND content_sha256 IN ({list})";
+            cmd.Parameters.AddWithValue("@account", accountId);
+            await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+            while (await r.ReadAsync(cancellationToken)) stored.Add(r.GetString(0));
+        }
+        return stored;
+    }
+
     /// <summary>
     /// The messages whose folder still has the UIDVALIDITY they were fetched under. The folder rows are share-locked until the
     /// commit, so a UIDVALIDITY reset (FolderStore.ResetUidsAsync, which detaches the folder's locations and sets the new value
