@@ -51,7 +51,7 @@ public sealed class HostUnderTest : IAsyncDisposable
     public string ClientSecret { get; }
     public string? AccessToken { get; set; }
 
-    public static async Task<HostUnderTest> StartAsync(BenchLog log, int idleSeconds, CancellationToken cancellationToken)
+    public static async Task<HostUnderTest> StartAsync(BenchLog log, int idleSeconds, IEnumerable<KeyValuePair<string, string>> extraSettings, CancellationToken cancellationToken)
     {
         TestDatabases databases;
         try
@@ -67,6 +67,7 @@ public sealed class HostUnderTest : IAsyncDisposable
         settings["Nylas:Durable:TaskHub"] = "sb" + id;
         settings["Nylas:Storage:IngestQueue"] = "ingest-sb-" + id;
         settings["Nylas:Sync:IdleSeconds"] = idleSeconds.ToString();
+        foreach (var (key, value) in extraSettings) settings[key] = value;
 
         var app = LocalHostApp.Build([], builder =>
         {
