@@ -332,7 +332,7 @@ public static class EndToEnd
                 cmd.Parameters.AddWithValue("@a", accountId);
                 firstFolder = Rel(await cmd.ExecuteScalarAsync(cancellationToken));
             }
-            await using (var cmd = new MySqlCommand("SELECT created_at FROM transactions WHERE account_id = @a AND object_type = 'message' AND command = 'insert' ORDER BY created_at, id LIMIT 100", db))
+            await using (var cmd = new MySqlCommand("SELECT created_at FROM transactions WHERE account_id = @a AND object_type = 'message' AND command = 'insert' ORDER BY created_at, seq LIMIT 100", db))
             {
                 cmd.Parameters.AddWithValue("@a", accountId);
                 var times = new List<TimeSpan?>();

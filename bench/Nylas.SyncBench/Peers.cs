@@ -60,14 +60,14 @@ public static class Peers
             });
             Console.WriteLine($"  {versions}; working folder {root}");
 
-            var mbsync = await StepAsync("mbsync", "mbsync", ["-c", mbsyncrc, "-a"], root, env, cpu, cancellationToken);
+            var mbsync = await StepAsync("mbsync", "mbsync -c mbsyncrc -a", "mbsync", ["-c", mbsyncrc, "-a"], root, env, cpu, cancellationToken);
             int files = Directory.EnumerateDirectories(maildir, "*", SearchOption.AllDirectories)
                 .Where(d => Path.GetFileName(d) is "cur" or "new")
                 .Sum(d => Directory.EnumerateFiles(d).Count());
             mbsync = mbsync with { Summary = $"{files:N0} message files in the Maildir" };
             Print(mbsync);
 
-            var notmuch = await StepAsync("notmuch new", "notmuch", ["new"], root, env, cpu, cancellationToken);
+            var notmuch = await StepAsync("notmuch new", "NOTMUCH_CONFIG=notmuch-config notmuch new", "notmuch", ["new"], root, env, cpu, cancellationToken);
             // "Note: Ignoring non-mail file: PATH", one line per file notmuch could not read as mail.
             int nonMail = Regex.Matches(notmuch.Summary, "^Note: Ignoring non-mail file", RegexOptions.Multiline).Count;
             int notmuchMessages = ParseInt((await RunAsync("notmuch", ["count", "*"], root, env, cpu, cancellationToken)).Output);
@@ -77,7 +77,7 @@ public static class Peers
 
             var muInit = await RunAsync("mu", ["init", $"--muhome={muHome}", $"--maildir={maildir}"], root, env, cpu, cancellationToken);
             if (muInit.ExitCode != 0) Console.WriteLine($"  mu init failed ({muInit.ExitCode}): {Tail(muInit.Output)}");
-            var mu = await StepAsync("mu index", "mu", ["index", $"--muhome={muHome}"], root, env, cpu, cancellationToken);
+            var mu = await StepAsync("mu index", "mu init --muhome=mu --maildir=mail, then mu index --muhome=mu (only the index is timed)", "mu", ["index", $"--muhome={muHome}"], root, env, cpu, cancellationToken);
             var info = await RunAsync("mu", ["info", "store", $"--muhome={muHome}"], root, env, cpu, cancellationToken);
             var inStore = Regex.Match(info.Output, @"messages in store\s*\|\s*(\d+)");
             int muMessages = inStore.Success ? int.Parse(inStore.Groups[1].Value) : -1;
@@ -134,13 +134,13 @@ public static class Peers
 
         """;
 
-    private static async Task<PeerStep> StepAsync(string name, string tool, string[] args, string dir, Dictionary<string, string> env, ProcessCpu cpu, CancellationToken cancellationToken)
+    private static async Task<PeerStep> StepAsync(string name, string shown, string tool, string[] args, string dir, Dictionary<string, string> env, ProcessCpu cpu, CancellationToken cancellationToken)
     {
         var run = await RunAsync(tool, args, dir, env, cpu, cancellationToken);
         if (run.ExitCode != 0) Console.WriteLine($"  {name} FAILED (exit code {run.ExitCode}): {Tail(run.Output)}");
         var c = run.Cpu;
         double others = Math.Max(0, c.MachineBusy - c.Bench - c.MariaDb - c.Azurite - c.Dovecot - run.ToolSeconds);
-        return new PeerStep(name, $"{tool} {string.Join(' ', args.Select(a => a.StartsWith('/') ? Path.GetFileName(a) : a))}", run.Wall, run.ToolSeconds, c.Dovecot, others, run.ExitCode, run.Output);
+        return new PeerStep(name, shown, run.Wall, run.ToolSeconds, c.Dovecot, others, run.ExitCode, run.Output);
     }
 
     private static void Print(PeerStep s)
