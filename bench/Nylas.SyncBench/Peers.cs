@@ -77,7 +77,7 @@ public static class Peers
 
             var muInit = await RunAsync("mu", ["init", $"--muhome={muHome}", $"--maildir={maildir}"], root, env, cpu, cancellationToken);
             if (muInit.ExitCode != 0) Console.WriteLine($"  mu init failed ({muInit.ExitCode}): {Tail(muInit.Output)}");
-            var mu = await StepAsync("mu index", "mu init --muhome=mu --maildir=mail, then mu index --muhome=mu (only the index is timed)", "mu", ["index", $"--muhome={muHome}"], root, env, cpu, cancellationToken);
+            var mu = await StepAsync("mu index", "mu init --muhome=mu --maildir=mail; mu index --muhome=mu", "mu", ["index", $"--muhome={muHome}"], root, env, cpu, cancellationToken);
             var info = await RunAsync("mu", ["info", "store", $"--muhome={muHome}"], root, env, cpu, cancellationToken);
             var inStore = Regex.Match(info.Output, @"messages in store\s*\|\s*(\d+)");
             int muMessages = inStore.Success ? int.Parse(inStore.Groups[1].Value) : -1;
