@@ -79,7 +79,9 @@ public static class PeerReport
         }
         md.AppendLine();
         md.AppendLine($"- tools: {peers.Versions}. mbsync copied {peers.MaildirFiles:N0} message files; `notmuch new` indexed {peers.NotmuchMessages:N0} messages " +
-                      $"({peers.NotmuchFiles:N0} files) and ignored **{peers.NotmuchNonMail:N0}** files as non-mail; `mu index`: {peers.MuMessages:N0} messages in its store.");
+                      $"({peers.NotmuchFiles:N0} files) and ignored **{peers.NotmuchNonMail:N0}** files as non-mail" +
+                      (peers.NonMailTemplates.Count > 0 ? $" (copies of {peers.NonMailTemplates.Count} corpus files: {string.Join(", ", peers.NonMailTemplates.Select(t => $"`{t}`"))})" : "") +
+                      $"; `mu index`: {peers.MuMessages:N0} messages in its store.");
         md.AppendLine($"- commands, in a temporary folder that is also their `HOME` (configs in `bench/Nylas.SyncBench/Peers.cs`): `{peers.Mbsync.Command}`; `{peers.Notmuch.Command}`; `{peers.Mu.Command}` (`mu init` not timed).");
         md.AppendLine($"- load average at start {report.LoadAtStart}, at end {report.LoadAtEnd}.");
         if (report.Mirror.Count > 0)

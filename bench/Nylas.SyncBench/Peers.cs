@@ -17,7 +17,7 @@ public sealed record PeerStep(string Name, string Command, TimeSpan Wall, double
 /// <summary>What the peer pipelines did on the benchmark mailbox, and what their indexers say they indexed.</summary>
 public sealed record PeerResult(
     string Versions, PeerStep Mbsync, PeerStep Notmuch, PeerStep Mu,
-    int MaildirFiles, int NotmuchMessages, int NotmuchFiles, int NotmuchNonMail, int MuMessages)
+    int MaildirFiles, int NotmuchMessages, int NotmuchFiles, int NotmuchNonMail, int MuMessages, IReadOnlyList<string> NonMailTemplates)
 {
     public bool Succeeded => Mbsync.ExitCode == 0 && Notmuch.ExitCode == 0 && Mu.ExitCode == 0;
 }
@@ -31,7 +31,7 @@ public sealed record PeerResult(
 /// </summary>
 public static class Peers
 {
-    public static async Task<PeerResult> RunAsync(string user, ProcessCpu cpu, CancellationToken cancellationToken)
+    public static async Task<PeerResult> RunAsync(SeedResult seed, Corpus corpus, ProcessCpu cpu, CancellationToken cancellationToken)
     {
         string root = Path.Combine(Path.GetTempPath(), $"syncbench-peers-{Guid.NewGuid().ToString("N")[..8]}");
         string maildir = Path.Combine(root, "mail");
@@ -48,7 +48,7 @@ public static class Peers
                 ["NOTMUCH_CONFIG"] = Path.Combine(root, "notmuch-config"),
             };
             string mbsyncrc = Path.Combine(root, "mbsyncrc");
-            await File.WriteAllTextAsync(mbsyncrc, MbsyncConfig(user, maildir), cancellationToken);
+            await File.WriteAllTextAsync(mbsyncrc, MbsyncConfig(seed.User, maildir), cancellationToken);
             await File.WriteAllTextAsync(env["NOTMUCH_CONFIG"], NotmuchConfig(Path.Combine(root, "notmuch"), maildir), cancellationToken);
             Directory.CreateDirectory(Path.Combine(root, "notmuch"));
 
@@ -69,10 +69,13 @@ public static class Peers
 
             var notmuch = await StepAsync("notmuch new", "NOTMUCH_CONFIG=notmuch-config notmuch new", "notmuch", ["new"], root, env, cpu, cancellationToken);
             // "Note: Ignoring non-mail file: PATH", one line per file notmuch could not read as mail.
-            int nonMail = Regex.Matches(notmuch.Summary, "^Note: Ignoring non-mail file", RegexOptions.Multiline).Count;
+            var ignored = Regex.Matches(notmuch.Summary, "^Note: Ignoring non-mail file: (.+)$", RegexOptions.Multiline).Select(m => m.Groups[1].Value.Trim()).ToList();
+            int nonMail = ignored.Count;
+            var nonMailTemplates = ignored.Select(path => TemplateOf(path, seed, corpus)).Distinct().Order(StringComparer.Ordinal).ToList();
             int notmuchMessages = ParseInt((await RunAsync("notmuch", ["count", "*"], root, env, cpu, cancellationToken)).Output);
             int notmuchFiles = ParseInt((await RunAsync("notmuch", ["count", "--output=files", "*"], root, env, cpu, cancellationToken)).Output);
-            notmuch = notmuch with { Summary = $"{notmuchMessages:N0} messages indexed ({notmuchFiles:N0} files), {nonMail:N0} files ignored as non-mail" };
+            notmuch = notmuch with { Summary = $"{notmuchMessages:N0} messages indexed ({notmuchFiles:N0} files), {nonMail:N0} files ignored as non-mail" +
+                                          (nonMailTemplates.Count > 0 ? $" (copies of {string.Join(", ", nonMailTemplates)})" : "") };
             Print(notmuch);
 
             var muInit = await RunAsync("mu", ["init", $"--muhome={muHome}", $"--maildir={maildir}"], root, env, cpu, cancellationToken);
@@ -84,7 +87,7 @@ public static class Peers
             mu = mu with { Summary = $"{muMessages:N0} messages in the store" };
             Print(mu);
 
-            return new PeerResult(versions, mbsync, notmuch, mu, files, notmuchMessages, notmuchFiles, nonMail, muMessages);
+            return new PeerResult(versions, mbsync, notmuch, mu, files, notmuchMessages, notmuchFiles, nonMail, muMessages, nonMailTemplates);
         }
         finally
         {
@@ -181,6 +184,22 @@ public static class Peers
     {
         while (await reader.ReadLineAsync() is { } line)
             lock (into) into.AppendLine(line);
+    }
+
+    /// <summary>The corpus file a Maildir file is a copy of, from the <c>X-Bench-Seq:</c> line the seeder put at its top.</summary>
+    private static string TemplateOf(string path, SeedResult seed, Corpus corpus)
+    {
+        try
+        {
+            using var file = File.OpenRead(path);
+            var head = new byte[512];
+            int read = file.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+            var seq = Regex.Match(Encoding.ASCII.GetString(head, 0, read), @"X-Bench-Seq: (\d+)");
+            return seq.Success && int.Parse(seq.Groups[1].Value) is var n && n < seed.Items.Count
+                ? corpus.Templates[seed.Items[n].TemplateIndex].RelativePath
+                : Path.GetFileName(path);
+        }
+        catch (IOException) { return Path.GetFileName(path); }
     }
 
     private static int ParseInt(string s) => int.TryParse(s.Trim(), out int n) ? n : -1;

@@ -31,7 +31,7 @@ public sealed class SyncBenchmark(BenchOptions options, string[] args)
         if (options.Peers)
         {
             Console.WriteLine("== peers: mbsync → Maildir, then notmuch new, then mu index, on the same mailbox");
-            report.Peers = await Peers.RunAsync(seed.User, cpu, cancellationToken);
+            report.Peers = await Peers.RunAsync(seed, corpus, cpu, cancellationToken);
         }
 
         string logPath = Path.Combine(Path.GetTempPath(), $"syncbench-{runId}.log");
