@@ -31,6 +31,13 @@ public sealed record PeerResult(
 /// </summary>
 public static class Peers
 {
+    /// <summary>The tools of the comparison that are not on the PATH.</summary>
+    public static IReadOnlyList<string> MissingTools()
+    {
+        var path = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries);
+        return new[] { "mbsync", "notmuch", "mu" }.Where(tool => !path.Any(dir => File.Exists(Path.Combine(dir, tool)))).ToList();
+    }
+
     public static async Task<PeerResult> RunAsync(SeedResult seed, Corpus corpus, ProcessCpu cpu, CancellationToken cancellationToken)
     {
         string root = Path.Combine(Path.GetTempPath(), $"syncbench-peers-{Guid.NewGuid().ToString("N")[..8]}");
