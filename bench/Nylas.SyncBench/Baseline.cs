@@ -7,6 +7,9 @@ namespace Nylas.SyncBench;
 
 public sealed record FetchPass(int Messages, long Bytes, TimeSpan Elapsed)
 {
+    /// <summary>CPU during the pass (this process = the MailKit client; Dovecot), when measured.</summary>
+    public CpuSnapshot? Cpu { get; init; }
+
     public double MessagesPerSecond => Messages / Elapsed.TotalSeconds;
     public double MegabytesPerSecond => Bytes / 1e6 / Elapsed.TotalSeconds;
 }
@@ -28,7 +31,7 @@ public static class Baseline
 {
     private const int Batch = 500;
 
-    public static async Task<BaselineResult> RunAsync(string user, IReadOnlyList<string> folders, int runs, CancellationToken cancellationToken)
+    public static async Task<BaselineResult> RunAsync(string user, IReadOnlyList<string> folders, int runs, ProcessCpu cpu, CancellationToken cancellationToken)
     {
         using var client = await Seeder.ConnectAsync(user, cancellationToken);
         var warmUp = await PassAsync(client, ["INBOX"], cancellationToken);
@@ -36,7 +39,9 @@ public static class Baseline
         var list = new List<FetchPass>();
         for (int i = 0; i < runs; i++)
         {
+            var before = cpu.Snapshot();
             var pass = await PassAsync(client, folders, cancellationToken);
+            pass = pass with { Cpu = cpu.Snapshot().Minus(before) };
             Console.WriteLine($"  run {i + 1}: {pass.Messages} msgs, {pass.Bytes / 1e6:F1} MB in {pass.Elapsed.TotalSeconds:F2} s = {pass.MessagesPerSecond:F0} msgs/s, {pass.MegabytesPerSecond:F1} MB/s");
             list.Add(pass);
         }

@@ -10,21 +10,29 @@ public sealed record BenchOptions(
     int BaselineRuns,
     int IncrementalRuns,
     bool RaceCheck,
-    bool Help)
+    bool Help,
+    bool Peers,
+    IReadOnlyList<KeyValuePair<string, string>> Settings)
 {
     public const string Usage = """
         usage: dotnet run -c Release --project bench/Nylas.SyncBench -- [options]
 
           --messages N         messages in the benchmark mailbox (default 20000)
           --corpus PATH        real-world message corpus (default $NYLAS_TEST_CORPUS, else /work/shared/corpus)
-          --results PATH       Markdown results file (default bench/results/sync.md under the repository root;
-                               "-" writes none)
+          --results PATH       Markdown results file (default bench/results/sync.md, with --peers
+                               bench/results/peers.md, under the repository root; "-" writes none)
           --timeout-minutes M  give up waiting for the end-to-end sync after M minutes (default 60)
           --idle-seconds S     Nylas:Sync:IdleSeconds of the host under test (default 10)
           --baseline-runs R    measured baseline passes over the whole mailbox (default 3, median reported)
           --incremental-runs R measured no-change cycles per mode (default 5, median reported)
           --no-race-check      skip the experiment run after the figures (changes made on the server
                                while ingest lags behind the sync step)
+          --peers              the peer comparison (bench/peers.sh): after the raw fetch, mbsync + notmuch new
+                               and mbsync + mu index on the same mailbox, then the product end to end and the
+                               mirror check (no incremental cycles, experiment or storage probe); results in
+                               bench/results/peers.md. Needs mbsync, notmuch and mu on the PATH
+          --set KEY=VALUE      a setting of the host under test (repeatable), e.g.
+                               --set Nylas:Storage:BlobStore=FileSystem
 
         Needs the test stack: ./dev test --services-only, then export the NYLAS_TEST_* variables it prints.
         """;
@@ -34,7 +42,8 @@ public sealed record BenchOptions(
         int messages = 20_000, timeout = 60, idle = 10, baselineRuns = 3, incrementalRuns = 5;
         string corpus = Environment.GetEnvironmentVariable("NYLAS_TEST_CORPUS") is { Length: > 0 } c ? c : "/work/shared/corpus";
         string? results = null;
-        bool help = false, race = true;
+        bool help = false, race = true, peers = false;
+        var settings = new List<KeyValuePair<string, string>>();
         for (int i = 0; i < args.Length; i++)
         {
             string a = args[i];
@@ -54,11 +63,18 @@ public sealed record BenchOptions(
                 case "--baseline-runs": baselineRuns = Int(1, 20); break;
                 case "--incremental-runs": incrementalRuns = Int(1, 100); break;
                 case "--no-race-check": race = false; break;
+                case "--peers": peers = true; break;
+                case "--set":
+                    string setting = Value();
+                    int eq = setting.IndexOf('=', StringComparison.Ordinal);
+                    if (eq <= 0) throw new ArgumentException($"--set needs KEY=VALUE, not '{setting}'");
+                    settings.Add(new(setting[..eq], setting[(eq + 1)..]));
+                    break;
                 case "-h" or "--help": help = true; break;
                 default: throw new ArgumentException($"unknown argument '{a}'");
             }
         }
-        return new BenchOptions(messages, corpus, results, timeout, idle, baselineRuns, incrementalRuns, race, help);
+        return new BenchOptions(messages, corpus, results, timeout, idle, baselineRuns, incrementalRuns, race, help, peers, settings);
     }
 }
 

@@ -49,6 +49,21 @@ public sealed class ProcessCpu
         catch (Exception ex) when (ex is IOException or FormatException) { return null; }
     }
 
+    /// <summary>
+    /// CPU seconds of this process's children that have ended and been waited for (<c>cutime + cstime</c> of
+    /// <c>/proc/self/stat</c>): read before and after running a tool, the difference is the tool's own CPU, all threads.
+    /// </summary>
+    public static double ReapedChildrenSeconds()
+    {
+        string text = File.ReadAllText("/proc/self/stat");
+        var f = text[(text.LastIndexOf(')') + 2)..].Split(' ');
+        return (long.Parse(f[13]) + long.Parse(f[14])) / TicksPerSecond;
+    }
+
+    /// <summary>The 1, 5 and 15 minute load averages, as <c>/proc/loadavg</c> shows them.</summary>
+    public static string LoadAverage()
+        => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
+
     private static int? Pid(string file)
         => File.Exists(file) && int.TryParse(File.ReadAllText(file).Trim(), out int pid) && Directory.Exists($"/proc/{pid}") ? pid : null;
 

@@ -25,6 +25,11 @@ if (options.Help)
     return 0;
 }
 
+if (options.Peers && Peers.MissingTools() is { Count: > 0 } missing)
+{
+    Console.Error.WriteLine($"error: {string.Join(", ", missing)} not found: install the Debian packages isync, notmuch and maildir-utils (bench/peers.sh does).");
+    return 2;
+}
 if (!BenchConsole.HasTestStack("MariaDB, Dovecot, Azurite", "NYLAS_TEST_MYSQL", "NYLAS_TEST_STORAGE", "NYLAS_TEST_IMAP_PORT")) return 2;
 
 // Ctrl+C and `kill` (SIGTERM) cancel, so the host under test is stopped and what the run created is cleaned up.

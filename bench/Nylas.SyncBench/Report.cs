@@ -24,6 +24,9 @@ public sealed class Report
     public List<ProbeStep> Probe { get; set; } = [];
     public RaceResult? Race { get; set; }
     public IReadOnlyDictionary<string, long> RequestCounts { get; set; } = new Dictionary<string, long>();
+    public PeerResult? Peers { get; set; }
+    public string LoadAtStart { get; init; } = ProcessCpu.LoadAverage();
+    public string? LoadAtEnd { get; set; }
 
     private static string S(TimeSpan t) => $"{t.TotalSeconds:F2} s";
     private static string Ms(TimeSpan t) => $"{t.TotalMilliseconds:F0} ms";
@@ -32,8 +35,10 @@ public sealed class Report
     {
         var md = new StringBuilder();
         int n = Seed?.Items.Count ?? Options.Messages;
-        string command = "dotnet run -c Release --project bench/Nylas.SyncBench" + (Args.Length > 0 ? " -- " + string.Join(' ', Args) : "");
-        md.AppendLine("# Sync benchmark");
+        string command = Peers is not null
+            ? "bench/peers.sh" + string.Concat(Args.Where(a => a != "--peers").Select(a => " " + a))
+            : "dotnet run -c Release --project bench/Nylas.SyncBench" + (Args.Length > 0 ? " -- " + string.Join(' ', Args) : "");
+        md.AppendLine(Peers is null ? "# Sync benchmark" : "# Peer comparison: mbsync + notmuch / mu against the product");
         md.AppendLine();
         md.AppendLine($"- command: `{command}` (test stack from `./dev test --services-only`, its `NYLAS_TEST_*` exported)");
         md.AppendLine($"- date: {StartedAt:yyyy-MM-dd HH:mm} UTC (took {(FinishedAt - StartedAt).TotalMinutes:F1} min); commit {MachineNote.GitCommit() ?? "?"}");
@@ -48,8 +53,9 @@ public sealed class Report
         md.AppendLine($"- host under test: the local host in-process (`LocalHostApp.Build`), fresh databases, task hub and ingest queue; engine defaults except " +
                       string.Join(", ", HostSettings.Select(kv => $"`{kv.Key}={kv.Value}`")) + ".");
         md.AppendLine();
+        if (Peers is not null) md.Append(PeerReport.ToMarkdown(this, Peers));
 
-        md.AppendLine("## Results");
+        md.AppendLine(Peers is null ? "## Results" : "## The product run in detail");
         md.AppendLine();
         md.AppendLine("| measure | result | target |");
         md.AppendLine("|---|---|---|");

@@ -27,18 +27,25 @@ public sealed class SyncBenchmark(BenchOptions options, string[] args)
                           $"\\Seen {seed.Seen}, \\Flagged {seed.Flagged}; {seed.Elapsed.TotalSeconds:F1} s ({seed.Items.Count / seed.Elapsed.TotalSeconds:F0} msgs/s)");
 
         Console.WriteLine("== baseline: raw MailKit UID FETCH BODY.PEEK[] over one connection, 500 UIDs per command");
-        report.Baseline = await Baseline.RunAsync(seed.User, Seeder.Folders, options.BaselineRuns, cancellationToken);
+        report.Baseline = await Baseline.RunAsync(seed.User, Seeder.Folders, options.BaselineRuns, cpu, cancellationToken);
+
+        if (options.Peers)
+        {
+            Console.WriteLine("== peers: mbsync → Maildir, then notmuch new, then mu index, on the same mailbox");
+            report.Peers = await Peers.RunAsync(seed, corpus, cpu, cancellationToken);
+        }
 
         string logPath = Path.Combine(Path.GetTempPath(), $"syncbench-{runId}.log");
         using var log = new BenchLog(logPath);
         report.LogPath = logPath;
         Console.WriteLine($"== end to end: local host in-process (log {logPath})");
-        var host = await HostUnderTest.StartAsync(log, options.IdleSeconds, cancellationToken);
+        var host = await HostUnderTest.StartAsync(log, options.IdleSeconds, options.Settings, cancellationToken);
         bool hostDisposed = false;
         try
         {
             report.HostSettings = host.Settings.Where(kv => kv.Key.StartsWith("Nylas:Sync", StringComparison.Ordinal) || kv.Key.StartsWith("Nylas:Durable", StringComparison.Ordinal)
-                                                            || kv.Key.StartsWith("Nylas:Storage:IngestQueue", StringComparison.Ordinal))
+                                                            || kv.Key.StartsWith("Nylas:Storage:IngestQueue", StringComparison.Ordinal)
+                                                            || options.Settings.Any(s => s.Key == kv.Key))
                 .ToDictionary(kv => kv.Key, kv => kv.Value);
             using var counts = RequestCounts.Create(host.Settings.GetValueOrDefault("Nylas:Storage:ConnectionString"));
             counts.Start();
@@ -49,7 +56,8 @@ public sealed class SyncBenchmark(BenchOptions options, string[] args)
             report.FirstPageCheck = await CheckFirstPageAsync(host, e2e, seed, cancellationToken);
             Console.WriteLine($"  first page: {report.FirstPageCheck.Summary}");
 
-            if (!e2e.TimedOut && !e2e.Stalled)
+            // The peer comparison is about the initial sync: no incremental cycles, experiment or storage probe.
+            if (!e2e.TimedOut && !e2e.Stalled && !options.Peers)
             {
                 Console.WriteLine("== no-change incremental cycles (MailboxSyncer.SyncAsync called directly)");
                 report.Incremental = await Incremental.RunAsync(host, e2e.AccountId, log, options.IncrementalRuns, cancellationToken);
@@ -65,7 +73,7 @@ public sealed class SyncBenchmark(BenchOptions options, string[] args)
             Console.WriteLine($"  {report.Baseline.After.MessagesPerSecond:F0} msgs/s");
 
             // The experiment needs a working ingest pump and an ingest queue that drains.
-            if (options.RaceCheck && (e2e.Done is not null || e2e.Stuck))
+            if (options.RaceCheck && !options.Peers && (e2e.Done is not null || e2e.Stuck))
             {
                 Console.WriteLine("== experiment (not part of the figures): server changes while ingest lags behind the sync step");
                 report.Race = await RaceCheck.RunAsync(host, seed, corpus, runId, e2e.AccountId, e2e.ShardId, log, cancellationToken);
@@ -80,13 +88,17 @@ public sealed class SyncBenchmark(BenchOptions options, string[] args)
             if (!hostDisposed) await host.DisposeAsync();
         }
 
-        int probeCount = Math.Min(1000, options.Messages);
-        Console.WriteLine($"== storage probe: the engine's Blob/queue calls alone on Azurite, {probeCount} messages");
-        int backlog = Math.Max(probeCount, report.EndToEnd?.Samples.Select(s => s.QueueLength ?? 0).DefaultIfEmpty(0).Max() ?? 0);
-        report.Probe = await StorageProbe.RunAsync(probeCount, backlog, (int)(seed.Bytes / seed.Items.Count), cancellationToken);
-        foreach (var step in report.Probe) Console.WriteLine($"  {step.What}: {step.PerSecond:F0} msgs/s");
+        if (!options.Peers)
+        {
+            int probeCount = Math.Min(1000, options.Messages);
+            Console.WriteLine($"== storage probe: the engine's Blob/queue calls alone on Azurite, {probeCount} messages");
+            int backlog = Math.Max(probeCount, report.EndToEnd?.Samples.Select(s => s.QueueLength ?? 0).DefaultIfEmpty(0).Max() ?? 0);
+            report.Probe = await StorageProbe.RunAsync(probeCount, backlog, (int)(seed.Bytes / seed.Items.Count), cancellationToken);
+            foreach (var step in report.Probe) Console.WriteLine($"  {step.What}: {step.PerSecond:F0} msgs/s");
+        }
 
         report.FinishedAt = DateTimeOffset.UtcNow;
+        report.LoadAtEnd = ProcessCpu.LoadAverage();
         string markdown = report.ToMarkdown();
         Console.WriteLine();
         Console.WriteLine(markdown);
@@ -94,7 +106,7 @@ public sealed class SyncBenchmark(BenchOptions options, string[] args)
         {
             "-" => null,
             { } p => p,
-            null => RepoRoot() is { } root ? Path.Combine(root, "bench", "results", "sync.md") : null,
+            null => RepoRoot() is { } root ? Path.Combine(root, "bench", "results", options.Peers ? "peers.md" : "sync.md") : null,
         };
         if (path is not null)
         {
@@ -102,7 +114,7 @@ public sealed class SyncBenchmark(BenchOptions options, string[] args)
             await File.WriteAllTextAsync(path, markdown, cancellationToken);
             Console.WriteLine($"results written to {path}");
         }
-        bool correct = report.EndToEnd is { Done: not null } && report.Mirror.All(l => l.Pass);
+        bool correct = report.EndToEnd is { Done: not null } && report.Mirror.All(l => l.Pass) && (report.Peers?.Succeeded ?? true);
         return correct ? 0 : 1;
     }
 
