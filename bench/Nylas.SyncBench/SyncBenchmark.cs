@@ -80,6 +80,10 @@ public sealed class SyncBenchmark(BenchOptions options, string[] args)
             }
             report.Problems = log.Problems.ToList();
 
+            // Stopping the in-process host can abort the process (a NullReferenceException in DurableTask.AzureStorage's
+            // AppLeaseManager.StopAsync, raised on a thread-pool callback of the gRPC sidecar's shutdown): a peer run, which
+            // has everything it reports by now, writes its results first.
+            if (options.Peers) await WriteReportAsync(report, cancellationToken);
             await host.DisposeAsync();
             hostDisposed = true;
         }
@@ -97,6 +101,13 @@ public sealed class SyncBenchmark(BenchOptions options, string[] args)
             foreach (var step in report.Probe) Console.WriteLine($"  {step.What}: {step.PerSecond:F0} msgs/s");
         }
 
+        if (!options.Peers) await WriteReportAsync(report, cancellationToken);
+        bool correct = report.EndToEnd is { Done: not null } && report.Mirror.All(l => l.Pass) && (report.Peers?.Succeeded ?? true);
+        return correct ? 0 : 1;
+    }
+
+    private async Task WriteReportAsync(Report report, CancellationToken cancellationToken)
+    {
         report.FinishedAt = DateTimeOffset.UtcNow;
         report.LoadAtEnd = ProcessCpu.LoadAverage();
         string markdown = report.ToMarkdown();
@@ -114,8 +125,6 @@ public sealed class SyncBenchmark(BenchOptions options, string[] args)
             await File.WriteAllTextAsync(path, markdown, cancellationToken);
             Console.WriteLine($"results written to {path}");
         }
-        bool correct = report.EndToEnd is { Done: not null } && report.Mirror.All(l => l.Pass) && (report.Peers?.Succeeded ?? true);
-        return correct ? 0 : 1;
     }
 
     /// <summary>Maps the first 100 messages the API showed to their folder and UID (through the mirror).</summary>
