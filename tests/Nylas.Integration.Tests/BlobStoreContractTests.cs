@@ -266,9 +266,16 @@ public abstract class BlobStoreContract(ITestOutputHelper output) : IAsyncLifeti
             await Task.WhenAll(contents.Select(c => Store.PutAsync(Sha(c), new MemoryStream(c))));
             var since = await NextSecondAsync();
             var start = new TaskCompletionSource();
-            var pairs = contents.Select(c => (
-                Put: Task.Run(async () => { await start.Task; await Store.PutAsync(Sha(c), new MemoryStream(c)); }),
-                Delete: Task.Run(async () => { await start.Task; return await Store.DeleteUnlessStoredSinceAsync(Sha(c), since); }))).ToList();
+            var random = new Random(round);
+            // Which of the two goes first varies: a few yields to the thread pool before either starts.
+            async Task StartAsync(int yields)
+            {
+                await start.Task;
+                for (int i = 0; i < yields; i++) await Task.Yield();
+            }
+            var pairs = contents.Select(c => (Put: random.Next(4), Delete: random.Next(4))).Zip(contents, (y, c) => (
+                Put: Task.Run(async () => { await StartAsync(y.Put); await Store.PutAsync(Sha(c), new MemoryStream(c)); }),
+                Delete: Task.Run(async () => { await StartAsync(y.Delete); return await Store.DeleteUnlessStoredSinceAsync(Sha(c), since); }))).ToList();
             start.SetResult();
             await Task.WhenAll(pairs.SelectMany(p => new Task[] { p.Put, p.Delete }));
             deleted += pairs.Count(p => p.Delete.Result);
