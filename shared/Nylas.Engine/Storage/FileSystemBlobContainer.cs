@@ -156,6 +156,8 @@ public sealed partial class FileSystemBlobContainer : IBlobContainer
     /// <summary>Touches the blob if it is there (see the remarks), true when it is there afterwards.</summary>
     private static bool Touch(string path)
     {
+        // Most puts are of new content: a lookup first spares them the exception of touching a missing file.
+        if (!File.Exists(path)) return false;
         try
         {
             File.SetLastWriteTimeUtc(path, DateTime.UtcNow);
