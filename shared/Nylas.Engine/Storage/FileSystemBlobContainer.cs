@@ -232,8 +232,10 @@ public sealed partial class FileSystemBlobContainer : IBlobContainer
                     SyncDirectory(Path.GetDirectoryName(path)!);
                     return;
                 }
-                catch (DirectoryNotFoundException) when (attempt < 3 && File.Exists(partial))
+                catch (IOException ex) when ((ex is FileNotFoundException or DirectoryNotFoundException) && attempt < 3 && File.Exists(partial))
                 {
+                    // The name's directory is made on first use. (When another writer makes it at the same moment, .NET,
+                    // finding it there after the failed rename, blames the source: hence either exception.)
                     CreateDirectory(Path.GetDirectoryName(path)!);
                 }
                 catch (IOException ex) when (ex is not FileNotFoundException and not DirectoryNotFoundException)
