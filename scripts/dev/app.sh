@@ -67,6 +67,12 @@ host_env() {
     "Nylas__Webhooks__AllowHttpLoopback=true"
     "Nylas__Webhooks__AllowedPrivateNetworks=127.0.0.0/8,::1/128"
   )
+  # Raw MIME and attachments as files in .dev/blobs (no storage request per blob; queues and Durable stay on Azurite).
+  # A .dev set up before that keeps its blobs on Azurite until `./dev down --purge`.
+  if [[ -d $STATE/blobs || ! -f $STATE/app.env ]]; then
+    [[ -d $STATE/blobs ]] || { mkdir -p -m 700 "$STATE/blobs" && give_back "$STATE/blobs"; }
+    HOST_ENV+=("Nylas__Storage__BlobStore=FileSystem" "Nylas__Storage__BlobDirectory=$STATE/blobs")
+  fi
 }
 
 localhost_pid() { running_pid "$STATE/localhost.pid" Nylas.LocalHost; }

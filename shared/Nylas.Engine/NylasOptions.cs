@@ -99,6 +99,14 @@ public sealed class StorageOptions
     public string ConnectionString { get; set; } = "";
     /// <summary>In Azure, instead of a connection string: the storage account name, reached with the app's managed identity.</summary>
     public string AccountName { get; set; } = "";
+    /// <summary>
+    /// Where raw MIME and attachment contents are kept: <c>Azure</c> (Blob storage, the containers below) or <c>FileSystem</c>
+    /// (files under <see cref="BlobDirectory"/>, one directory per container; one machine only). Queues and the durable task
+    /// hub stay on Azure Storage either way.
+    /// </summary>
+    public string BlobStore { get; set; } = nameof(BlobStoreKind.Azure);
+    /// <summary>With <c>BlobStore</c> = <c>FileSystem</c>: the directory on a local disk that holds the blobs.</summary>
+    public string BlobDirectory { get; set; } = "";
     public string RawMailContainer { get; set; } = "raw-mail";
     public string FilesContainer { get; set; } = "files";
     public string IngestQueue { get; set; } = "ingest";
@@ -109,6 +117,13 @@ public sealed class StorageOptions
     /// long enough for ingest messages already queued for the same content to land.
     /// </summary>
     [Range(0, 525_600)] public int SweepGraceMinutes { get; set; } = 1440;
+}
+
+/// <summary>The values of <see cref="StorageOptions.BlobStore"/>.</summary>
+public enum BlobStoreKind
+{
+    Azure,
+    FileSystem,
 }
 
 public sealed class SecurityOptions

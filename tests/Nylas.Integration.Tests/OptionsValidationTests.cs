@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Nylas.Engine;
+using Nylas.Engine.Storage;
 using Xunit;
 
 namespace Nylas.Integration.Tests;
@@ -10,6 +11,12 @@ namespace Nylas.Integration.Tests;
 public class OptionsValidationTests
 {
     private static NylasOptions Resolve(Dictionary<string, string?> overrides)
+    {
+        using var provider = Build(overrides);
+        return provider.GetRequiredService<IOptions<NylasOptions>>().Value;
+    }
+
+    private static ServiceProvider Build(Dictionary<string, string?> overrides)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -22,8 +29,7 @@ public class OptionsValidationTests
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddNylasEngine(new ConfigurationBuilder().AddInMemoryCollection(settings).Build());
-        using var provider = services.BuildServiceProvider();
-        return provider.GetRequiredService<IOptions<NylasOptions>>().Value;
+        return services.BuildServiceProvider();
     }
 
     [Fact]
@@ -44,9 +50,21 @@ public class OptionsValidationTests
     [InlineData("Nylas:Connect:AttemptsPerMinutePerAddress", "-1", "AttemptsPerMinutePerAddress")]
     [InlineData("Nylas:Connect:AllowedPrivateNetworks", "10.20.0.0/16, my-server", "AllowedPrivateNetworks")]
     [InlineData("Nylas:Storage:SweepGraceMinutes", "-5", "SweepGraceMinutes")]
+    [InlineData("Nylas:Storage:BlobStore", "Disk", "Nylas:Storage:BlobStore must be Azure or FileSystem")]
+    [InlineData("Nylas:Storage:BlobStore", "FileSystem", "Nylas:Storage:BlobDirectory is required")]
     public void An_out_of_range_setting_in_a_section_is_refused_by_name(string key, string value, string named)
     {
         var error = Assert.Throws<OptionsValidationException>(() => Resolve(new() { [key] = value }));
         Assert.Contains(named, error.Message);
+    }
+
+    [Fact]
+    public void The_blob_store_is_Azure_by_default_and_FileSystem_with_a_directory()
+    {
+        using (var azure = Build([]))
+            Assert.IsType<AzureBlobContainer>(azure.GetRequiredService<RawMailStore>().Container);
+        using var files = Build(new() { ["Nylas:Storage:BlobStore"] = "filesystem", ["Nylas:Storage:BlobDirectory"] = "/var/lib/nylas/blobs" });
+        Assert.Equal("/var/lib/nylas/blobs/raw-mail", Assert.IsType<FileSystemBlobContainer>(files.GetRequiredService<RawMailStore>().Container).Directory);
+        Assert.Equal("/var/lib/nylas/blobs/files", Assert.IsType<FileSystemBlobContainer>(files.GetRequiredService<FileStore>().Container).Directory);
     }
 }

@@ -68,6 +68,8 @@ public sealed partial class BlobSweeper(ShardDirectory shards, RawMailStore rawM
                      (Files, "files", "content_sha256", files),
                  })
         {
+            // The filesystem store's staging files of writers that died; nothing on Azure.
+            await blobs.RemoveAbandonedAsync(cancellationToken);
             while (true)
             {
                 var due = await DueAsync(store, now, cancellationToken);
