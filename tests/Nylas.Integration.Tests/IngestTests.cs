@@ -214,6 +214,30 @@ public class IngestTests(LocalHostFixture host) : IClassFixture<LocalHostFixture
     }
 
     [Fact]
+    public async Task Attachments_whose_names_the_files_table_holds_equal_are_one_file_and_the_message_is_stored()
+    {
+        // The files table compares names case- and accent-insensitively; a batch inserting both names at once must not
+        // collide on its unique key (which would park the message) but link both attachments to one file.
+        var (email, token, _) = await host.ConnectNewAccountAsync();
+        byte[] pdf = Encoding.ASCII.GetBytes("%PDF-1.4\n% same bytes under three names\n%%EOF\n");
+        var builder = new BodyBuilder { TextBody = "three copies" };
+        foreach (string name in new[] { "Résumé.pdf", "resume.pdf", "RESUME.PDF" })
+            builder.Attachments.Add(name, pdf, new ContentType("application", "pdf"));
+        var message = TestStack.SimpleMessage(email, "same file, three names");
+        message.Body = builder.ToMessageBody();
+        await TestStack.AppendAsync(email, message);
+
+        using var http = host.Client(token);
+        var m = (await WaitForCountAsync(http, token, 1)).Single();
+        Assert.Equal(3, m.GetProperty("files").GetArrayLength());
+        long accountDbId = await host.Databases.ScalarAsync("global", $"SELECT id FROM accounts WHERE email_address = '{email}'");
+        int shard = (int)await host.Databases.ScalarAsync("global", $"SELECT shard_id FROM accounts WHERE id = {accountDbId}");
+        Assert.Equal(1, await host.Databases.ScalarAsync($"shard{shard}", $"SELECT COUNT(*) FROM files WHERE account_id = {accountDbId}"));
+        Assert.Equal(1, await host.Databases.ScalarAsync($"shard{shard}",
+            $"SELECT COUNT(*) FROM transactions WHERE account_id = {accountDbId} AND object_type = 'file' AND command = 'insert'"));
+    }
+
+    [Fact]
     public async Task Participants_become_one_contact_per_address()
     {
         var (email, token, _) = await host.ConnectNewAccountAsync();
