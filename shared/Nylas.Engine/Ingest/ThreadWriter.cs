@@ -342,24 +342,10 @@ internal sealed class BatchThreadIndex : IThreadIndex
         var gmailIds = keys.Select(k => k.GmailThreadId).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
         var subjects = keys.Select(k => k.Subject).OfType<SubjectIndexEntry>().ToList();
 
-        foreach (var chunk in messageIds.Chunk(500))
-        {
-            await using var cmd = new MySqlCommand { Connection = connection, Transaction = tx };
-            string list = Sql.InList(cmd, chunk.Cast<object>().ToList(), "id");
-            cmd.CommandText = $"SELECT message_id, thread_id FROM thread_message_ids WHERE account_id = @account AND message_id IN ({list})";
-            cmd.Parameters.AddWithValue("@account", accountId);
-            await using var r = await cmd.ExecuteReaderAsync(ct);
-            while (await r.ReadAsync(ct)) index._byMessageId[r.GetString(0)] = r.GetInt64(1);
-        }
-        foreach (var chunk in gmailIds.Chunk(500))
-        {
-            await using var cmd = new MySqlCommand { Connection = connection, Transaction = tx };
-            string list = Sql.InList(cmd, chunk.Cast<object>().ToList(), "g");
-            cmd.CommandText = $"SELECT gmail_thread_id, thread_id FROM thread_gmail_ids WHERE account_id = @account AND gmail_thread_id IN ({list})";
-            cmd.Parameters.AddWithValue("@account", accountId);
-            await using var r = await cmd.ExecuteReaderAsync(ct);
-            while (await r.ReadAsync(ct)) index._byGmailId[r.GetString(0)] = r.GetInt64(1);
-        }
+        await ReadMapAsync(connection, tx, accountId, "SELECT message_id, thread_id FROM thread_message_ids WHERE account_id = @account AND message_id IN ({0})",
+            messageIds, index._byMessageId, ct);
+        await ReadMapAsync(connection, tx, accountId, "SELECT gmail_thread_id, thread_id FROM thread_gmail_ids WHERE account_id = @account AND gmail_thread_id IN ({0})",
+            gmailIds, index._byGmailId, ct);
         if (subjects.Count > 0)
         {
             // Every window the engine can ask about lies within the widest window around the batch's dates.
@@ -381,6 +367,20 @@ internal sealed class BatchThreadIndex : IThreadIndex
             }
         }
         return index;
+    }
+
+    /// <summary>Reads (key, thread) rows of one of the id indexes into <paramref name="into"/>, 500 keys per query.</summary>
+    private static async Task ReadMapAsync(MySqlConnection connection, MySqlTransaction tx, long accountId, string sqlWithKeyList,
+        IReadOnlyList<string> keys, Dictionary<string, long> into, CancellationToken ct)
+    {
+        foreach (var chunk in keys.Chunk(500))
+        {
+            await using var cmd = new MySqlCommand { Connection = connection, Transaction = tx };
+            cmd.CommandText = string.Format(CultureInfo.InvariantCulture, sqlWithKeyList, Sql.InList(cmd, chunk.Cast<object>().ToList(), "k"));
+            cmd.Parameters.AddWithValue("@account", accountId);
+            await using var r = await cmd.ExecuteReaderAsync(ct);
+            while (await r.ReadAsync(ct)) into[r.GetString(0)] = r.GetInt64(1);
+        }
     }
 
     public ValueTask<IReadOnlyCollection<long>> FindThreadsByMessageIdsAsync(IReadOnlyCollection<string> messageIds, CancellationToken cancellationToken)
