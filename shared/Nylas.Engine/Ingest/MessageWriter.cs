@@ -250,15 +250,35 @@ public sealed partial class MessageWriter(ShardDirectory shards, ThreadingEngine
             p.AddWithValue("@notes", ColumnLimits.Notes(parsed.ParseNotes));
             p.AddWithValue("@now", now);
             AddLocation(p, ingest);
-            messageId = Convert.ToInt64(await insert.ExecuteScalarAsync(cancellationToken));
+            // The threading decision needs no row of this message (the batch's lookups are in memory): a message that starts a
+            // thread has its thread created, linked and indexed in this same command.
+            var threads = new ThreadWriter(connection, tx, ingest.AccountId, clock, changes, lookups);
+            var decision = await threads.DecideAsync(threading, ThreadingInputOf(ingest, parsed), cancellationToken);
+            Participant[] participants = [.. parsed.From, .. parsed.To, .. parsed.Cc, .. parsed.Bcc];
+            string? threadPublicId = null;
+            if (decision.JoinThreadId is null)
+                insert.CommandText += threads.StartThreadSql(insert, decision, participants, "account_id = @account AND public_id = @pid", now, out threadPublicId);
+            long threadId = 0;
+            await using (var r = await insert.ExecuteReaderAsync(cancellationToken))
+            {
+                await r.ReadAsync(cancellationToken);
+                messageId = Convert.ToInt64(r.GetValue(0));
+                if (threadPublicId is not null && await r.NextResultAsync(cancellationToken) && await r.ReadAsync(cancellationToken))
+                    threadId = Convert.ToInt64(r.GetValue(0));
+            }
             known[ingest.Sha256] = (messageId.Value, publicId); // the same bytes again later in this batch
             changes.Add("message", publicId, "insert");
+            if (threadPublicId is not null)
+            {
+                if (threadId == 0) throw new InvalidOperationException($"The thread started for message {publicId} was not created.");
+                threads.Started(decision, threadId, threadPublicId);
+            }
+            else
+            {
+                await threads.AssignAsync(decision, messageId.Value, cancellationToken, participants);
+            }
         }
-        if (!created) return null;
-
-        await new ThreadWriter(connection, tx, ingest.AccountId, clock, changes, lookups).AssignAsync(threading, messageId!.Value, ThreadingInputOf(ingest, parsed), cancellationToken,
-            messageParticipants: [.. parsed.From, .. parsed.To, .. parsed.Cc, .. parsed.Bcc]);
-        return messageId;
+        return created ? messageId : null;
     }
 
     private static ThreadingInput ThreadingInputOf(IngestMessage ingest, ParsedMessage parsed)

@@ -60,8 +60,15 @@ internal sealed class ThreadWriter(MySqlConnection connection, MySqlTransaction 
     /// </summary>
     public async Task<long> AssignAsync(ThreadingEngine engine, long messageRowId, ThreadingInput input, CancellationToken ct,
         IReadOnlyList<Participant>? messageParticipants = null)
+        => await AssignAsync(await DecideAsync(engine, input, ct), messageRowId, ct, messageParticipants);
+
+    /// <summary>Where the message goes, from what is stored (and, with a batch index, what the batch wrote so far).</summary>
+    public async Task<ThreadDecision> DecideAsync(ThreadingEngine engine, ThreadingInput input, CancellationToken ct)
+        => await engine.DecideAsync(input, this, ct);
+
+    /// <summary>Applies a decision taken by <see cref="DecideAsync"/> for the message row; returns the thread's row id.</summary>
+    public async Task<long> AssignAsync(ThreadDecision decision, long messageRowId, CancellationToken ct, IReadOnlyList<Participant>? messageParticipants = null)
     {
-        var decision = await engine.DecideAsync(input, this, ct);
         var now = clock.GetUtcNow().UtcDateTime;
         if (decision.JoinThreadId is null && messageParticipants is not null)
             return await StartThreadAsync(decision, messageRowId, messageParticipants, now, ct);
@@ -113,7 +120,8 @@ internal sealed class ThreadWriter(MySqlConnection connection, MySqlTransaction 
         await using var writes = new MySqlCommand { Connection = connection, Transaction = tx };
         var sql = new System.Text.StringBuilder();
         writes.Parameters.AddWithValue("@thread", target);
-        AppendLinkAndIndex(writes, sql, decision, messageRowId, "@thread");
+        writes.Parameters.AddWithValue("@message", messageRowId);
+        AppendLinkAndIndex(writes, sql, decision, "id = @message", "@thread");
         if (decision.MergeThreadIds.Count > 0)
         {
             writes.CommandText = sql.ToString();
@@ -129,58 +137,79 @@ internal sealed class ThreadWriter(MySqlConnection connection, MySqlTransaction 
         return target;
     }
 
-    /// <summary>
-    /// A new thread for the message, its aggregates taken from the message row, the message linked and its ids indexed:
-    /// one command. LAST_INSERT_ID() stays the thread's id through it (the other tables it writes have no AUTO_INCREMENT).
-    /// </summary>
+    /// <summary>A new thread for the message row, in one command (<see cref="StartThreadSql"/>).</summary>
     private async Task<long> StartThreadAsync(ThreadDecision decision, long messageRowId, IReadOnlyList<Participant> messageParticipants, DateTime now, CancellationToken ct)
     {
-        string publicId = PublicId.New();
-        var participants = MessageContacts.Distinct(messageParticipants).Select(p => new Participant(p.Name, p.Email)).ToList();
         await using var cmd = new MySqlCommand { Connection = connection, Transaction = tx };
-        var sql = new System.Text.StringBuilder("""
-            INSERT INTO threads (account_id, public_id, subject, participants_json, first_message_unix, last_message_unix,
-              last_received_unix, last_sent_unix, snippet, version, created_at, updated_at)
-            SELECT @account, @pid, m.subject, @participants, m.date_unix, m.date_unix,
-              IF(m.is_sent, NULL, m.date_unix), IF(m.is_sent, m.date_unix, NULL), m.snippet, 1, @now, @now
-            FROM messages m WHERE m.id = @message;
-            """);
-        cmd.Parameters.AddWithValue("@pid", publicId);
-        cmd.Parameters.AddWithValue("@participants", JsonSerializer.Serialize(participants, Json));
-        cmd.Parameters.AddWithValue("@now", now);
-        AppendLinkAndIndex(cmd, sql, decision, messageRowId, "LAST_INSERT_ID()");
-        sql.Append("SELECT LAST_INSERT_ID();");
-        cmd.CommandText = sql.ToString();
+        cmd.Parameters.AddWithValue("@t_message", messageRowId);
+        cmd.CommandText = StartThreadSql(cmd, decision, messageParticipants, "id = @t_message", now, out string publicId);
         long target = Convert.ToInt64(await cmd.ExecuteScalarAsync(ct));
-        lookups?.Record(decision, target);
-        await AppendAsync("thread", publicId, "insert", ct);
+        Started(decision, target, publicId);
         return target;
     }
 
-    /// <summary>Adds to <paramref name="cmd"/> the statements that link the message to <paramref name="threadSql"/> and index its ids and Gmail thread id.</summary>
-    private void AppendLinkAndIndex(MySqlCommand cmd, System.Text.StringBuilder sql, ThreadDecision decision, long messageRowId, string threadSql)
+    /// <summary>
+    /// The statements (and their parameters, added to <paramref name="cmd"/>) that start a thread for the message row
+    /// <paramref name="messageWhere"/> selects: the thread's aggregates taken from the message row, the message linked, its ids
+    /// indexed, and last <c>SELECT LAST_INSERT_ID()</c>, the thread's id (the other tables written after the thread have no
+    /// AUTO_INCREMENT). Ingest appends them to the message's own insert: one round trip for both. Call <see cref="Started"/> after.
+    /// </summary>
+    public string StartThreadSql(MySqlCommand cmd, ThreadDecision decision, IReadOnlyList<Participant> messageParticipants, string messageWhere,
+        DateTime now, out string threadPublicId)
     {
-        sql.Append(CultureInfo.InvariantCulture, $"""
-            UPDATE messages SET thread_id = {threadSql}, subject_key = @key, subject_date_unix = @date, subject_seeks = @seeks WHERE id = @message;
+        threadPublicId = PublicId.New();
+        var participants = MessageContacts.Distinct(messageParticipants).Select(p => new Participant(p.Name, p.Email)).ToList();
+        var sql = new System.Text.StringBuilder().Append(CultureInfo.InvariantCulture, $"""
+            INSERT INTO threads (account_id, public_id, subject, participants_json, first_message_unix, last_message_unix,
+              last_received_unix, last_sent_unix, snippet, version, created_at, updated_at)
+            SELECT @account, @t_pid, m.subject, @t_participants, m.date_unix, m.date_unix,
+              IF(m.is_sent, NULL, m.date_unix), IF(m.is_sent, m.date_unix, NULL), m.snippet, 1, @t_now, @t_now
+            FROM messages m WHERE {messageWhere};
 
             """);
-        cmd.Parameters.AddWithValue("@account", accountId);
-        cmd.Parameters.AddWithValue("@key", decision.Subject?.Key);
-        cmd.Parameters.AddWithValue("@date", decision.Subject?.Date.ToUnixTimeSeconds());
-        cmd.Parameters.AddWithValue("@seeks", decision.Subject?.SeeksBySubject ?? false);
-        cmd.Parameters.AddWithValue("@message", messageRowId);
+        cmd.Parameters.AddWithValue("@t_pid", threadPublicId);
+        cmd.Parameters.AddWithValue("@t_participants", JsonSerializer.Serialize(participants, Json));
+        cmd.Parameters.AddWithValue("@t_now", now);
+        AppendLinkAndIndex(cmd, sql, decision, messageWhere, "LAST_INSERT_ID()");
+        sql.Append("SELECT LAST_INSERT_ID();");
+        return sql.ToString();
+    }
+
+    /// <summary>Records a thread <see cref="StartThreadSql"/> created: in the batch's lookups and the change log.</summary>
+    public void Started(ThreadDecision decision, long threadId, string threadPublicId)
+    {
+        lookups?.Record(decision, threadId);
+        if (changes is not null) changes.Add("thread", threadPublicId, "insert");
+        else throw new InvalidOperationException("A thread started in a caller's command is logged through the caller's change-log batch.");
+    }
+
+    /// <summary>
+    /// Adds to <paramref name="cmd"/> the statements that link the message (the row <paramref name="messageWhere"/> selects) to
+    /// <paramref name="threadSql"/> and index its ids and Gmail thread id. Parameters are prefixed <c>@t_</c>, apart from the
+    /// shared <c>@account</c>, so that they can join another writer's command.
+    /// </summary>
+    private void AppendLinkAndIndex(MySqlCommand cmd, System.Text.StringBuilder sql, ThreadDecision decision, string messageWhere, string threadSql)
+    {
+        sql.Append(CultureInfo.InvariantCulture, $"""
+            UPDATE messages SET thread_id = {threadSql}, subject_key = @t_key, subject_date_unix = @t_date, subject_seeks = @t_seeks WHERE {messageWhere};
+
+            """);
+        if (!cmd.Parameters.Contains("@account")) cmd.Parameters.AddWithValue("@account", accountId);
+        cmd.Parameters.AddWithValue("@t_key", decision.Subject?.Key);
+        cmd.Parameters.AddWithValue("@t_date", decision.Subject?.Date.ToUnixTimeSeconds());
+        cmd.Parameters.AddWithValue("@t_seeks", decision.Subject?.SeeksBySubject ?? false);
         var toIndex = decision.MessageIdsToIndex.Distinct(StringComparer.Ordinal).ToList();
         if (toIndex.Count > 0)
         {
             sql.Append("INSERT INTO thread_message_ids (account_id, message_id, thread_id) VALUES ")
-               .AppendJoin(',', toIndex.Select((_, i) => $"(@account, @mid{i}, {threadSql})"))
+               .AppendJoin(',', toIndex.Select((_, i) => $"(@account, @t_mid{i}, {threadSql})"))
                .Append(" ON DUPLICATE KEY UPDATE thread_id = thread_id;\n");
-            for (int i = 0; i < toIndex.Count; i++) cmd.Parameters.AddWithValue($"@mid{i}", toIndex[i]);
+            for (int i = 0; i < toIndex.Count; i++) cmd.Parameters.AddWithValue($"@t_mid{i}", toIndex[i]);
         }
         if (decision.GmailThreadId is { } gmail)
         {
-            sql.Append(CultureInfo.InvariantCulture, $"INSERT INTO thread_gmail_ids (account_id, gmail_thread_id, thread_id) VALUES (@account, @gmail, {threadSql}) ON DUPLICATE KEY UPDATE thread_id = thread_id;\n");
-            cmd.Parameters.AddWithValue("@gmail", gmail);
+            sql.Append(CultureInfo.InvariantCulture, $"INSERT INTO thread_gmail_ids (account_id, gmail_thread_id, thread_id) VALUES (@account, @t_gmail, {threadSql}) ON DUPLICATE KEY UPDATE thread_id = thread_id;\n");
+            cmd.Parameters.AddWithValue("@t_gmail", gmail);
         }
     }
 
