@@ -9,18 +9,13 @@ namespace Nylas.Engine.Storage;
 /// </summary>
 public static class ChangeLog
 {
-    /// <summary>
-    /// SQL that appends one entry for <c>@account</c>; the caller binds <c>@account</c>, <c>@now</c> and the two named
-    /// parameters. Shared with writers that append inside a larger batch of statements.
-    /// </summary>
-    public static string AppendSql(string objectTypeSql, string publicIdSql, string commandSql) => $"""
+    /// <summary>Appends one entry for <c>@account</c> (writers of many entries in one transaction use <see cref="ChangeLogBatch"/>).</summary>
+    private const string Append = """
         INSERT INTO change_cursors (account_id, last_seq, updated_at) VALUES (@account, 1, @now)
           ON DUPLICATE KEY UPDATE last_seq = last_seq + 1, updated_at = VALUES(updated_at);
         INSERT INTO transactions (account_id, seq, object_type, object_public_id, command, created_at)
-          SELECT @account, last_seq, {objectTypeSql}, {publicIdSql}, {commandSql}, @now FROM change_cursors WHERE account_id = @account;
+          SELECT @account, last_seq, @type, @pid, @command, @now FROM change_cursors WHERE account_id = @account;
         """;
-
-    private static readonly string Append = AppendSql("@type", "@pid", "@command");
 
     public static async Task AppendAsync(MySqlConnection connection, MySqlTransaction tx, long accountId, string objectType, string publicId, string command, TimeProvider clock, CancellationToken cancellationToken)
     {
