@@ -224,6 +224,8 @@ public sealed partial class MessageWriter(ShardDirectory shards, ThreadingEngine
                 """ + string.Format(Location, "LAST_INSERT_ID()") + """
                 SELECT LAST_INSERT_ID();
                 """, connection, tx);
+            // The account's change-log cursor is locked at the batch's first new message, before any thread row (see ChangeLogBatch).
+            if (changes.LockSqlOnce() is { } lockCursor) insert.CommandText = lockCursor + insert.CommandText;
             var p = insert.Parameters;
             p.AddWithValue("@pid", publicId);
             p.AddWithValue("@sha", ingest.Sha256);

@@ -31,8 +31,9 @@ public static class ChangeLog
 
 /// <summary>
 /// Change-log entries a batch writer collects during one transaction and appends with one round trip just before it
-/// commits (ingest: one entry per message, thread, contact, file and event). The account's cursor row is then locked
-/// only from that moment to the commit, and the entries keep the order they were added in.
+/// commits (ingest: one entry per message, thread, contact, file and event), in the order they were added. The account's
+/// cursor row is locked at the writer's first change (<see cref="LockSqlOnce"/>), as a single append would lock it: every
+/// writer takes the cursor before the thread rows it changes, so an ingest and an API write never wait on each other in a cycle.
 /// </summary>
 public sealed class ChangeLogBatch(long accountId)
 {
@@ -40,10 +41,24 @@ public sealed class ChangeLogBatch(long accountId)
     private const int EntriesPerCommand = 1000;
     private readonly List<(string Type, string PublicId, string Command)> _entries = [];
 
-    public long AccountId => accountId;
-    public int Count => _entries.Count;
-
     public void Add(string objectType, string publicId, string command) => _entries.Add((objectType, publicId, command));
+
+    private bool _locked;
+
+    /// <summary>
+    /// The first time: a statement (binding <c>@account</c> and <c>@now</c>) that locks the account's cursor row, creating it if
+    /// needed, for the caller to put in the command of its first change; null after that.
+    /// </summary>
+    public string? LockSqlOnce()
+    {
+        if (_locked) return null;
+        _locked = true;
+        return """
+            INSERT INTO change_cursors (account_id, last_seq, updated_at) VALUES (@account, 0, @now)
+              ON DUPLICATE KEY UPDATE last_seq = last_seq;
+
+            """;
+    }
 
     public async Task FlushAsync(MySqlConnection connection, MySqlTransaction tx, TimeProvider clock, CancellationToken cancellationToken)
     {
