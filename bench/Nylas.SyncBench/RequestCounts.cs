@@ -78,10 +78,13 @@ public sealed class RequestCounts : IDisposable
         return text.Length > 70 ? text[..70] : text;
     }
 
+    private static string Method(Activity activity)
+        => activity.GetTagItem("http.request.method") as string ?? activity.GetTagItem("http.method") as string ?? "?";
+
     /// <summary>"storage blob GET" for a request to one of Azurite's ports; null for any other HTTP request.</summary>
     private string? StorageHttpKey(Activity activity)
     {
-        string method = activity.GetTagItem("http.request.method") as string ?? activity.GetTagItem("http.method") as string ?? "?";
+        string method = Method(activity);
         int? port = activity.GetTagItem("server.port") switch { int p => p, long p => (int)p, string p when int.TryParse(p, out int v) => v, _ => null };
         if (port is null && (activity.GetTagItem("url.full") ?? activity.GetTagItem("http.url")) is string url && Uri.TryCreate(url, UriKind.Absolute, out var uri)) port = uri.Port;
         return port is int known && _servicesByPort.TryGetValue(known, out var service) ? $"storage {service} {method}" : null;
@@ -89,7 +92,7 @@ public sealed class RequestCounts : IDisposable
 
     private string StorageKey(Activity activity)
     {
-        string method = activity.GetTagItem("http.request.method") as string ?? activity.GetTagItem("http.method") as string ?? "?";
+        string method = Method(activity);
         string? url = activity.GetTagItem("url.full") as string ?? activity.GetTagItem("http.url") as string;
         string service = "storage";
         if (url is not null && Uri.TryCreate(url, UriKind.Absolute, out var uri))

@@ -144,7 +144,8 @@ internal sealed class ThreadWriter(MySqlConnection connection, MySqlTransaction 
         cmd.Parameters.AddWithValue("@t_message", messageRowId);
         cmd.CommandText = StartThreadSql(cmd, decision, messageParticipants, "id = @t_message", now, out string publicId);
         long target = Convert.ToInt64(await cmd.ExecuteScalarAsync(ct));
-        Started(decision, target, publicId);
+        lookups?.Record(decision, target);
+        await AppendAsync("thread", publicId, "insert", ct);
         return target;
     }
 
