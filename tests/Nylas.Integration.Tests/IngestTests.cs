@@ -116,6 +116,116 @@ public class IngestTests(LocalHostFixture host) : IClassFixture<LocalHostFixture
     }
 
     [Fact]
+    public async Task One_batch_threads_and_aggregates_as_the_same_messages_one_at_a_time()
+    {
+        // Ingest writes a batch's new messages with multi-row statements, threading them on in-memory lookups: a thread
+        // started and joined within the batch, two such threads merged by a later message of it, the same bytes at two
+        // locations, a reply in Sent, and a reply to a thread stored before must come out as one message at a time does.
+        var batched = await ShardAccountAsync();
+        var single = await ShardAccountAsync();
+        var mapper = new MimeMessageMapper();
+        MimeMessage From(MimeMessage m, int sender)
+        {
+            m.From.Clear();
+            m.From.Add(new MailboxAddress(sender == 0 ? "" : $"Sender {sender}", $"sender{sender}@example.org"));
+            return m;
+        }
+        var earlier = From(Reply("me@example.org", "Old thread", "o@example.org", -48), 9);
+        var mail = new (MimeMessage Message, bool InSent)[]
+        {
+            (From(Reply("me@example.org", "Plan A", "a@example.org", 0), 1), false),
+            (From(Reply("me@example.org", "Re: Plan A", "a1@example.org", 1, "a@example.org"), 2), false),
+            (From(Reply("me@example.org", "Plan B", "b@example.org", 2), 3), false),
+            (From(Reply("me@example.org", "Re: Plan B", "b1@example.org", 3, "b@example.org"), 0), false),
+            (From(Reply("me@example.org", "Re: Plan B", "b2@example.org", 4, "b@example.org", "b1@example.org"), 3), true),
+            (From(Reply("me@example.org", "Re: Plans A and B", "ab@example.org", 5, "a@example.org", "b@example.org"), 4), false),
+            (From(Reply("me@example.org", "Re: Plan A", "a2@example.org", 6, "a@example.org", "a1@example.org"), 1), false),
+            (From(Reply("me@example.org", "Re: Old thread", "o1@example.org", 7, "o@example.org"), 5), false),
+            (From(Reply("me@example.org", "Lunch?", "l@example.org", 8), 6), false),
+        };
+        (IngestMessage, ParsedMessage) Work((long Id, int Shard, long Inbox, long Sent) account, MimeMessage message, bool inSent, uint uid)
+        {
+            using var raw = new MemoryStream();
+            message.WriteTo(raw);
+            string sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(raw.ToArray()));
+            raw.Position = 0;
+            return (new IngestMessage(account.Id, account.Shard, inSent ? account.Sent : account.Inbox, 0, uid, sha, sha, raw.Length, [],
+                message.Date.ToUnixTimeSeconds()), mapper.Map(raw));
+        }
+        List<(IngestMessage, ParsedMessage)> WorkFor((long Id, int Shard, long Inbox, long Sent) account) =>
+            [.. mail.Select((m, i) => Work(account, m.Message, m.InSent, (uint)(7000 + i))), Work(account, mail[1].Message, false, 7100)];
+
+        var writer = host.App.Services.GetRequiredService<MessageWriter>();
+        foreach (var account in new[] { batched, single }) await writer.SaveAsync(Work(account, earlier, false, 6999).Item1, Work(account, earlier, false, 6999).Item2, CancellationToken.None);
+        Assert.Equal(mail.Length, await writer.SaveBatchAsync(WorkFor(batched), CancellationToken.None));
+        int createdOneByOne = 0;
+        foreach (var (ingest, parsed) in WorkFor(single)) createdOneByOne += await writer.SaveAsync(ingest, parsed, CancellationToken.None) ? 1 : 0;
+        Assert.Equal(mail.Length, createdOneByOne);
+
+        async Task<List<string>> ThreadsOf((long Id, int Shard, long Inbox, long Sent) account) =>
+            (await host.Databases.QueryRowsAsync($"shard{account.Shard}", $"""
+                SELECT t.subject, t.snippet, t.participants_json, t.first_message_unix, t.last_message_unix, t.last_received_unix, t.last_sent_unix,
+                  t.version, GROUP_CONCAT(m.message_id_header ORDER BY m.message_id_header), GROUP_CONCAT(m.is_sent ORDER BY m.message_id_header)
+                FROM threads t JOIN messages m ON m.thread_id = t.id WHERE t.account_id = {account.Id} GROUP BY t.id
+                """)).Select(row => string.Join(" | ", row)).Order(StringComparer.Ordinal).ToList();
+        var threads = await ThreadsOf(batched);
+        Assert.Equal(await ThreadsOf(single), threads);
+        // Plans A and B are one thread now, with every message that arrived in the batch; the old thread has its reply.
+        Assert.Equal(3, threads.Count);
+        async Task<long> ThreadCount(params string[] ids) => await host.Databases.ScalarAsync($"shard{batched.Shard}",
+            $"SELECT COUNT(DISTINCT thread_id) FROM messages WHERE account_id = {batched.Id} AND message_id_header IN ({string.Join(',', ids.Select(id => $"'{id}@example.org'"))})");
+        Assert.Equal(1L, await ThreadCount("a", "a1", "a2", "b", "b1", "b2", "ab"));
+        Assert.Equal(1L, await ThreadCount("o", "o1"));
+
+        // What a user reads on the merged thread: the earliest message's subject, the latest one's dates, the reply in Sent.
+        var plans = (await host.Databases.QueryRowsAsync($"shard{batched.Shard}", $"""
+            SELECT t.subject, t.first_message_unix, t.last_message_unix, t.last_received_unix, t.last_sent_unix, t.participants_json FROM threads t
+            WHERE t.id = (SELECT thread_id FROM messages WHERE account_id = {batched.Id} AND message_id_header = 'ab@example.org')
+            """)).Single();
+        Assert.Equal(["Plan A", $"{T0.ToUnixTimeSeconds()}", $"{T0.AddHours(6).ToUnixTimeSeconds()}", $"{T0.AddHours(6).ToUnixTimeSeconds()}",
+            $"{T0.AddHours(4).ToUnixTimeSeconds()}"], plans[..5]);
+        Assert.All(Enumerable.Range(0, 5), i => Assert.Contains($"sender{i}@example.org", plans[5]));
+        var old = (await host.Databases.QueryRowsAsync($"shard{batched.Shard}", $"""
+            SELECT t.subject, t.first_message_unix, t.last_message_unix, t.version FROM threads t
+            WHERE t.id = (SELECT thread_id FROM messages WHERE account_id = {batched.Id} AND message_id_header = 'o1@example.org')
+            """)).Single();
+        Assert.Equal(["Old thread", $"{T0.AddHours(-48).ToUnixTimeSeconds()}", $"{T0.AddHours(7).ToUnixTimeSeconds()}", "2"], old);
+
+        async Task<List<string>> ContactsOf((long Id, int Shard, long Inbox, long Sent) account) =>
+            (await host.Databases.QueryRowsAsync($"shard{account.Shard}", $"SELECT email, name FROM contacts WHERE account_id = {account.Id}"))
+            .Select(row => string.Join(" | ", row)).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(await ContactsOf(single), await ContactsOf(batched));
+        Assert.Contains("sender3@example.org | Sender 3", await ContactsOf(batched));
+
+        // The same bytes at two UIDs are one message with two locations.
+        Assert.Equal(1L, await host.Databases.ScalarAsync($"shard{batched.Shard}",
+            $"SELECT COUNT(DISTINCT message_id) FROM imap_uids WHERE account_id = {batched.Id} AND uid IN (7001, 7100)"));
+        // Every message and every thread the batch left has its insert in the change log, in one account-wide sequence.
+        Assert.Equal(0L, await host.Databases.ScalarAsync($"shard{batched.Shard}", $"""
+            SELECT COUNT(*) FROM messages m WHERE m.account_id = {batched.Id}
+              AND NOT EXISTS (SELECT 1 FROM transactions x WHERE x.account_id = m.account_id AND x.object_type = 'message' AND x.object_public_id = m.public_id AND x.command = 'insert')
+            """));
+        Assert.Equal(0L, await host.Databases.ScalarAsync($"shard{batched.Shard}", $"""
+            SELECT COUNT(*) FROM threads t WHERE t.account_id = {batched.Id}
+              AND NOT EXISTS (SELECT 1 FROM transactions x WHERE x.account_id = t.account_id AND x.object_type = 'thread' AND x.object_public_id = t.public_id AND x.command = 'insert')
+            """));
+        Assert.Equal(await host.Databases.ScalarAsync($"shard{batched.Shard}", $"SELECT MAX(seq) FROM transactions WHERE account_id = {batched.Id}"),
+            await host.Databases.ScalarAsync($"shard{batched.Shard}", $"SELECT COUNT(*) FROM transactions WHERE account_id = {batched.Id}"));
+    }
+
+    private async Task<(long Id, int Shard, long Inbox, long Sent)> ShardAccountAsync()
+    {
+        var (email, _, _) = await host.ConnectNewAccountAsync();
+        long id = await host.Databases.ScalarAsync("global", $"SELECT id FROM accounts WHERE email_address = '{email}'");
+        int shard = (int)await host.Databases.ScalarAsync("global", $"SELECT shard_id FROM accounts WHERE id = {id}");
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.Databases.ScalarAsync($"shard{shard}",
+            $"SELECT COUNT(*) FROM folders WHERE account_id = {id} AND role IN ('inbox', 'sent')") == 2, Timeout));
+        return (id, shard,
+            await host.Databases.ScalarAsync($"shard{shard}", $"SELECT id FROM folders WHERE account_id = {id} AND role = 'inbox'"),
+            await host.Databases.ScalarAsync($"shard{shard}", $"SELECT id FROM folders WHERE account_id = {id} AND role = 'sent'"));
+    }
+
+    [Fact]
     public async Task A_message_that_links_two_threads_merges_them()
     {
         var (email, token, _) = await host.ConnectNewAccountAsync();

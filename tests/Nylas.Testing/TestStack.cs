@@ -231,4 +231,17 @@ public sealed record TestDatabases(string Prefix)
         await using var cmd = new MySqlCommand(sql, connection);
         return await cmd.ExecuteScalarAsync();
     }
+
+    /// <summary>Every row, each value as its invariant text ("NULL" for SQL NULL).</summary>
+    public async Task<List<string[]>> QueryRowsAsync(string database, string sql)
+    {
+        await using var connection = new MySqlConnection($"{TestStack.MySql};Database={Prefix}_{database}");
+        await connection.OpenAsync();
+        await using var cmd = new MySqlCommand(sql, connection);
+        await using var r = await cmd.ExecuteReaderAsync();
+        var rows = new List<string[]>();
+        while (await r.ReadAsync())
+            rows.Add([.. Enumerable.Range(0, r.FieldCount).Select(i => r.IsDBNull(i) ? "NULL" : Convert.ToString(r.GetValue(i), System.Globalization.CultureInfo.InvariantCulture) ?? "")]);
+        return rows;
+    }
 }

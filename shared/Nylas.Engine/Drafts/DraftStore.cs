@@ -133,7 +133,8 @@ public sealed class DraftStore(
         long rowId = Convert.ToInt64(await insert.ExecuteScalarAsync(cancellationToken));
         // Shown in Drafts (pending_folder_id, as a move the server has not confirmed) until syncback has APPENDed it there.
         await ChangeLog.AppendAsync(connection, tx, account.Id, "draft", publicId, "insert", clock, cancellationToken);
-        await new ThreadWriter(connection, tx, account.Id, clock).AssignAsync(threading, rowId, ThreadingInput.From(parsed, now, stableKey: sha), cancellationToken);
+        await new ThreadWriter(connection, tx, account.Id, clock).AssignAsync(threading, rowId, ThreadingInput.From(parsed, now, stableKey: sha),
+            [.. parsed.From, .. parsed.To, .. parsed.Cc, .. parsed.Bcc], cancellationToken);
         await ReplaceFilesAsync(connection, tx, account.Id, rowId, content.Files, cancellationToken);
         if (content.AlsoInTransaction is { } more) await more(connection, tx, rowId, cancellationToken);
         await log.AppendAsync(connection, tx, account.Id, SyncbackActionNames.SaveDraft, "draft", publicId, rowId, new DraftPayload(0), cancellationToken);
@@ -173,7 +174,8 @@ public sealed class DraftStore(
         {
             // Answering another message (or none now): threaded again, as ingest would thread these bytes.
             if (threadId is not null) await LeaveThreadAsync(connection, tx, account.Id, rowId, threadId.Value, cancellationToken);
-            await new ThreadWriter(connection, tx, account.Id, clock).AssignAsync(threading, rowId, ThreadingInput.From(parsed, now, stableKey: sha), cancellationToken);
+            await new ThreadWriter(connection, tx, account.Id, clock).AssignAsync(threading, rowId, ThreadingInput.From(parsed, now, stableKey: sha),
+            [.. parsed.From, .. parsed.To, .. parsed.Cc, .. parsed.Bcc], cancellationToken);
         }
         else
         {

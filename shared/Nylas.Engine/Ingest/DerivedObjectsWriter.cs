@@ -11,8 +11,8 @@ namespace Nylas.Engine.Ingest;
 
 /// <summary>
 /// Contacts, files and events of newly ingested messages, inside their transaction. Contacts and files are written for
-/// a whole batch at once (a lookup and a multi-row insert each, not a few statements per message); their change-log
-/// entries go to the batch's <see cref="ChangeLogBatch"/>.
+/// a whole batch at once (contacts as statements in the batch's last command, files with a lookup and multi-row
+/// inserts), not a few statements per message; their change-log entries go to the batch's <see cref="ChangeLogBatch"/>.
 /// </summary>
 internal sealed class DerivedObjectsWriter(MySqlConnection connection, MySqlTransaction tx, long accountId, TimeProvider clock, ChangeLogBatch changes)
 {
@@ -22,10 +22,13 @@ internal sealed class DerivedObjectsWriter(MySqlConnection connection, MySqlTran
     private const int RowsPerStatement = 500;
 
     /// <summary>
-    /// One contact per normalized address; a better name replaces an empty one. The messages in their order give the
-    /// same contacts as one message at a time would: the first message names a new contact, a later one fills an empty name.
+    /// Adds to <paramref name="cmd"/> (which binds <c>@account</c> and <c>@now</c>) the statements that give every address of
+    /// the messages a contact: one per normalized address, a better name replacing an empty one. <paramref name="existing"/>
+    /// holds the account's contacts of these addresses (email: public id, name). The messages in their order give the same
+    /// contacts as one message at a time would: the first message names a new contact, a later one fills an empty name.
     /// </summary>
-    public async Task UpsertContactsAsync(IEnumerable<ParsedMessage> messages, CancellationToken ct)
+    public void AppendContactsSql(MySqlCommand cmd, System.Text.StringBuilder sql, IEnumerable<ParsedMessage> messages,
+        IReadOnlyDictionary<string, (string PublicId, string Name)> existing)
     {
         var wanted = new Dictionary<string, string>(StringComparer.Ordinal);
         var order = new List<string>();
@@ -37,48 +40,31 @@ internal sealed class DerivedObjectsWriter(MySqlConnection connection, MySqlTran
                 else if (name.Length == 0 && candidate.Name.Length > 0) wanted[candidate.Email] = candidate.Name;
             }
         }
-        if (order.Count == 0) return;
-        var now = clock.GetUtcNow().UtcDateTime;
-        foreach (var chunk in order.Chunk(RowsPerStatement))
+        var inserts = new List<object?[]>();
+        for (int i = 0; i < order.Count; i++)
         {
-            var existing = new Dictionary<string, (string PublicId, string Name)>(StringComparer.Ordinal);
-            await using (var select = new MySqlCommand { Connection = connection, Transaction = tx })
+            string email = order[i], name = Truncate(wanted[email], 255);
+            if (existing.TryGetValue(email, out var known))
             {
-                string list = Sql.InList(select, chunk.Cast<object>().ToList(), "e");
-                select.CommandText = $"SELECT email, public_id, name FROM contacts WHERE account_id = @account AND email IN ({list})";
-                select.Parameters.AddWithValue("@account", accountId);
-                await using var r = await select.ExecuteReaderAsync(ct);
-                while (await r.ReadAsync(ct)) existing[r.GetString(0)] = (r.GetString(1), r.GetString(2));
+                if (known.Name.Length > 0 || name.Length == 0) continue;
+                sql.Append(CultureInfo.InvariantCulture, $"UPDATE contacts SET name = @cn{i}, updated_at = @now WHERE account_id = @account AND email = @ce{i};\n");
+                cmd.Parameters.AddWithValue($"@cn{i}", name);
+                cmd.Parameters.AddWithValue($"@ce{i}", email);
+                changes.Add("contact", known.PublicId, "update");
             }
-            await using var write = new MySqlCommand { Connection = connection, Transaction = tx };
-            var sql = new System.Text.StringBuilder();
-            var inserts = new List<string>();
-            for (int i = 0; i < chunk.Length; i++)
+            else
             {
-                string email = chunk[i], name = Truncate(wanted[email], 255);
-                if (existing.TryGetValue(email, out var known))
-                {
-                    if (known.Name.Length > 0 || name.Length == 0) continue;
-                    sql.Append(CultureInfo.InvariantCulture, $"UPDATE contacts SET name = @n{i}, updated_at = @now WHERE account_id = @account AND email = @e{i};\n");
-                    changes.Add("contact", known.PublicId, "update");
-                }
-                else
-                {
-                    string publicId = PublicId.New();
-                    inserts.Add($"(@account, @p{i}, @e{i}, @n{i}, @now, @now)");
-                    write.Parameters.AddWithValue($"@p{i}", publicId);
-                    changes.Add("contact", publicId, "insert");
-                }
-                write.Parameters.AddWithValue($"@e{i}", email);
-                write.Parameters.AddWithValue($"@n{i}", name);
+                string publicId = PublicId.New();
+                inserts.Add([NewMessageGroup.Raw("@account"), publicId, email, name, NewMessageGroup.Raw("@now"), NewMessageGroup.Raw("@now")]);
+                changes.Add("contact", publicId, "insert");
             }
-            if (inserts.Count > 0)
-                sql.Append("INSERT INTO contacts (account_id, public_id, email, name, created_at, updated_at) VALUES ").AppendJoin(',', inserts).Append(';');
-            if (sql.Length == 0) continue;
-            write.CommandText = sql.ToString();
-            write.Parameters.AddWithValue("@account", accountId);
-            write.Parameters.AddWithValue("@now", now);
-            await write.ExecuteNonQueryAsync(ct);
+        }
+        int chunkNumber = 0;
+        foreach (var chunk in inserts.Chunk(RowsPerStatement))
+        {
+            sql.Append("INSERT INTO contacts (account_id, public_id, email, name, created_at, updated_at) VALUES ");
+            NewMessageGroup.AppendValues(cmd, sql, $"c{chunkNumber++}_", chunk);
+            sql.Append(";\n");
         }
     }
 

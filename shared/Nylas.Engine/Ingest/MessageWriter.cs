@@ -51,11 +51,15 @@ public sealed partial class MessageWriter(ShardDirectory shards, ThreadingEngine
                     return 0;
                 }
                 await using var tx = await connection.BeginTransactionAsync(cancellationToken);
-                var current = await DropStaleAsync(connection, tx, batch, cancellationToken);
+                long accountId = batch[0].Ingest.AccountId;
+                var now = clock.GetUtcNow().UtcDateTime;
+                var fitted = batch.Select(b => (b.Ingest, Fit: ColumnLimits.Fit(b.Parsed))).ToList();
+                var snapshot = await BatchSnapshot.ReadAsync(connection, tx, accountId, threading, fitted.Select(f => (f.Ingest, f.Fit.Parsed)).ToList(), cancellationToken);
+                var current = DropStale(fitted, snapshot);
                 if (current.Count < batch.Count)
                 {
                     // The dropped work's blobs go to the blob sweep, which keeps whatever another message still references.
-                    var stale = batch.Except(current).ToList();
+                    var stale = batch.Where(b => !current.Any(c => ReferenceEquals(c.Ingest, b.Ingest))).ToList();
                     await blobSweeper.ScheduleAsync(BlobSweeper.RawMail, stale.Select(b => b.Ingest.Sha256).Distinct().ToList(), cancellationToken);
                     await blobSweeper.ScheduleAsync(BlobSweeper.Files, stale.SelectMany(b => b.Parsed.Files).Select(f => f.Sha256).Distinct().ToList(), cancellationToken);
                 }
@@ -64,26 +68,49 @@ public sealed partial class MessageWriter(ShardDirectory shards, ThreadingEngine
                     await tx.CommitAsync(cancellationToken);
                     return 0;
                 }
-                long accountId = batch[0].Ingest.AccountId;
-                var known = await FindStoredAsync(connection, tx, accountId, batch.Select(b => b.Ingest.Sha256).Distinct().ToList(), cancellationToken);
+
                 var changes = new ChangeLogBatch(accountId);
-                var fittedBatch = current.Select(c => (c.Ingest, Fit: ColumnLimits.Fit(c.Parsed))).ToList();
-                var lookups = await BatchThreadIndex.LoadAsync(connection, tx, accountId, threading,
-                    fittedBatch.Select(c => ThreadingInputOf(c.Ingest, c.Fit.Parsed)), cancellationToken);
-                var created = new List<(long RowId, ParsedMessage Parsed)>();
-                foreach (var (ingest, (fitted, cut)) in fittedBatch)
+                var group = new NewMessageGroup(accountId);
+                var created = new List<NewMessageGroup.Created>();
+                var newMessages = new List<ParsedMessage>();
+                long nextStandIn = -1;
+                foreach (var (ingest, (parsed, cut)) in current)
                 {
-                    if (await SaveOneAsync(connection, tx, known, ingest, fitted, changes, lookups, cancellationToken) is long rowId)
+                    if (snapshot.Stored.TryGetValue(ingest.Sha256, out var stored)) { group.Relink(stored.Id, ingest); continue; }
+                    if (group.TryAddLocation(ingest)) continue; // the same bytes earlier in this batch
+                    bool draftFlag = ingest.Flags.Contains(@"\Draft", StringComparer.OrdinalIgnoreCase);
+                    if (await FindApiDraftAsync(connection, tx, ingest, parsed, draftFlag, cancellationToken) is { } draft) { group.Relink(draft.Id, ingest); continue; }
+
+                    var (isSent, isDraft) = snapshot.Roles(ingest, draftFlag);
+                    var input = ThreadingInputOf(ingest, parsed);
+                    var decision = await threading.DecideAsync(input, snapshot.Threads, cancellationToken);
+                    if (decision.MergeThreadIds.Count == 0)
                     {
-                        created.Add((rowId, fitted));
-                        foreach (string field in cut) metrics.RecordTruncated(field);
+                        snapshot.Threads.Record(decision, group.Add(ingest, parsed, decision, isSent, isDraft, ref nextStandIn));
                     }
+                    else
+                    {
+                        // A merge moves rows of the threads it merges, which the group may not have written yet: the group
+                        // goes first, then this message on its own, decided again now that every thread has its row id.
+                        created.AddRange(snapshot.Remember(await group.ExecuteAsync(connection, tx, now, changes, snapshot.Threads, null, cancellationToken)));
+                        decision = await threading.DecideAsync(input, snapshot.Threads, cancellationToken);
+                        created.AddRange(snapshot.Remember([await SaveMergingAsync(connection, tx, now, ingest, parsed, decision, isSent, isDraft, changes, snapshot.Threads, cancellationToken)]));
+                    }
+                    newMessages.Add(parsed);
+                    foreach (string field in cut) metrics.RecordTruncated(field);
                 }
-                // What the new messages derive, for the whole batch at once, then every change-log entry in one round trip.
+
+                // The rest of the group, with the batch's contacts and, when nothing after it adds entries, the change log:
+                // most batches write everything in this one command.
                 var derived = new DerivedObjectsWriter(connection, tx, accountId, clock, changes);
-                await derived.UpsertContactsAsync(created.Select(c => c.Parsed), cancellationToken);
+                bool more = newMessages.Any(m => m.Files.Count > 0 || m.Events.Count > 0);
+                created.AddRange(await group.ExecuteAsync(connection, tx, now, changes, snapshot.Threads, (cmd, sql) =>
+                {
+                    derived.AppendContactsSql(cmd, sql, newMessages, snapshot.Contacts);
+                    if (!more) changes.AppendFlushSql(cmd, sql, now);
+                }, cancellationToken));
                 await derived.AttachFilesAsync(created.Select(c => (c.RowId, c.Parsed.Files)).ToList(), cancellationToken);
-                foreach (var (rowId, parsed) in created) await derived.ApplyEventsAsync(rowId, parsed.Events, cancellationToken);
+                foreach (var c in created) await derived.ApplyEventsAsync(c.RowId, c.Parsed.Events, cancellationToken);
                 await changes.FlushAsync(connection, tx, clock, cancellationToken);
                 await tx.CommitAsync(cancellationToken);
                 return created.Count;
@@ -100,47 +127,33 @@ public sealed partial class MessageWriter(ShardDirectory shards, ThreadingEngine
     {
         var stored = new HashSet<string>(StringComparer.Ordinal);
         await using var connection = await shards.Shard(shardId).OpenConnectionAsync(cancellationToken);
-        foreach (var chunk in hashes.Chunk(500))
-        {
-            await using var cmd = new MySqlCommand { Connection = connection };
-            string list = Sql.InList(cmd, chunk.Cast<object>().ToList(), "sha");
-            cmd.CommandText = $"SELECT DISTINCT content_sha256 FROM files WHERE account_id = @account AND content_sha256 IN ({list})";
-            cmd.Parameters.AddWithValue("@account", accountId);
-            await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
-            while (await r.ReadAsync(cancellationToken)) stored.Add(r.GetString(0));
-        }
+        var reads = new BatchedReads(connection, null);
+        reads.Parameters.AddWithValue("@account", accountId);
+        reads.AddForKeys(hashes, "SELECT DISTINCT content_sha256 FROM files WHERE account_id = @account AND content_sha256 IN ({0})", r => stored.Add(r.GetString(0)));
+        await reads.ExecuteAsync(cancellationToken);
         return stored;
     }
 
     /// <summary>
     /// The messages whose folder still has the UIDVALIDITY they were fetched under. The folder rows are share-locked until the
-    /// commit, so a UIDVALIDITY reset (FolderStore.ResetUidsAsync, which detaches the folder's locations and sets the new value
+    /// commit (<see cref="BatchSnapshot"/>), so a UIDVALIDITY reset (FolderStore.ResetUidsAsync, which detaches the folder's locations and sets the new value
     /// in one transaction) comes either wholly before this write, which then drops the stale work, or wholly after, and
     /// detaches what this wrote. A folder never synced yet (uid_validity NULL) and a producer that did not know the epoch (0) are not checked.
     /// </summary>
-    private async Task<List<(IngestMessage Ingest, ParsedMessage Parsed)>> DropStaleAsync(MySqlConnection connection, MySqlTransaction tx,
-        IReadOnlyList<(IngestMessage Ingest, ParsedMessage Parsed)> batch, CancellationToken cancellationToken)
+    private List<(IngestMessage Ingest, (ParsedMessage Parsed, IReadOnlyList<string> Cut) Fit)> DropStale(
+        List<(IngestMessage Ingest, (ParsedMessage Parsed, IReadOnlyList<string> Cut) Fit)> batch, BatchSnapshot snapshot)
     {
-        var epochs = new Dictionary<long, ulong?>();
-        await using (var cmd = new MySqlCommand { Connection = connection, Transaction = tx })
-        {
-            string list = Sql.InList(cmd, batch.Select(b => (object)b.Ingest.FolderId).Distinct().ToList(), "folder");
-            cmd.CommandText = $"SELECT id, uid_validity FROM folders WHERE account_id = @account AND id IN ({list}) LOCK IN SHARE MODE";
-            cmd.Parameters.AddWithValue("@account", batch[0].Ingest.AccountId);
-            await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
-            while (await r.ReadAsync(cancellationToken)) epochs[r.GetInt64(0)] = r.IsDBNull(1) ? null : r.GetFieldValue<ulong>(1);
-        }
-        var current = new List<(IngestMessage, ParsedMessage)>(batch.Count);
+        var current = new List<(IngestMessage, (ParsedMessage, IReadOnlyList<string>))>(batch.Count);
         foreach (var item in batch)
         {
             var ingest = item.Ingest;
-            bool folderExists = epochs.TryGetValue(ingest.FolderId, out ulong? epoch);
-            if (folderExists && (epoch is null || ingest.UidValidity == 0 || epoch == ingest.UidValidity))
+            bool folderExists = snapshot.Folders.TryGetValue(ingest.FolderId, out var folder);
+            if (folderExists && (folder.Epoch is null || ingest.UidValidity == 0 || folder.Epoch == ingest.UidValidity))
             {
                 current.Add(item);
                 continue;
             }
-            LogStale(ingest.AccountId, ingest.FolderId, ingest.Uid, ingest.UidValidity, folderExists ? epoch?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "" : "none (folder deleted)");
+            LogStale(ingest.AccountId, ingest.FolderId, ingest.Uid, ingest.UidValidity, folderExists ? folder.Epoch?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "" : "none (folder deleted)");
             metrics.RecordStaleIngest(1);
         }
         return current;
@@ -158,129 +171,40 @@ public sealed partial class MessageWriter(ShardDirectory shards, ThreadingEngine
     private static bool IsRace(Exception ex) => ex is ThreadMergedAwayException
         || ex is MySqlException { ErrorCode: MySqlErrorCode.DuplicateKeyEntry or MySqlErrorCode.LockDeadlock or MySqlErrorCode.LockWaitTimeout };
 
-    /// <summary>The account's messages with these contents (row id, public id), locked for this transaction.</summary>
-    private static async Task<Dictionary<string, (long Id, string PublicId)>> FindStoredAsync(
-        MySqlConnection connection, MySqlTransaction tx, long accountId, IReadOnlyList<string> hashes, CancellationToken cancellationToken)
+    /// <summary>
+    /// A new message whose thread merges others: stored on its own, then threaded by <see cref="ThreadWriter"/>, which
+    /// moves the merged threads' rows and recomputes the thread.
+    /// </summary>
+    private async Task<NewMessageGroup.Created> SaveMergingAsync(MySqlConnection connection, MySqlTransaction tx, DateTime now, IngestMessage ingest,
+        ParsedMessage parsed, ThreadDecision decision, bool isSent, bool isDraft, ChangeLogBatch changes, BatchThreadIndex lookups, CancellationToken cancellationToken)
     {
-        var found = new Dictionary<string, (long, string)>(StringComparer.Ordinal);
-        await using var find = new MySqlCommand { Connection = connection, Transaction = tx };
-        string list = Sql.InList(find, hashes.Cast<object>().ToList(), "sha");
-        find.CommandText = $"SELECT data_sha256, id, public_id FROM messages WHERE account_id = @account AND data_sha256 IN ({list}) FOR UPDATE";
-        find.Parameters.AddWithValue("@account", accountId);
-        await using var r = await find.ExecuteReaderAsync(cancellationToken);
-        while (await r.ReadAsync(cancellationToken)) found[r.GetString(0)] = (r.GetInt64(1), r.GetString(2));
-        return found;
-    }
+        string publicId = PublicId.New();
+        await using var insert = new MySqlCommand { Connection = connection, Transaction = tx };
+        insert.Parameters.AddWithValue("@account", ingest.AccountId);
+        insert.Parameters.AddWithValue("@now", now);
+        var sql = new System.Text.StringBuilder(changes.LockSqlOnce() ?? "");
+        sql.Append("""
+            INSERT INTO messages (account_id, public_id, data_sha256, size, message_id_header, in_reply_to, references_json,
+              subject, from_json, to_json, cc_json, bcc_json, reply_to_json, date_unix, received_unix, snippet, body,
+              search_text, is_read, is_starred, is_sent, is_draft, parse_error, parse_notes, created_at, updated_at) VALUES
+            """);
+        NewMessageGroup.AppendValues(insert, sql, "m", [NewMessageGroup.MessageRow(ingest, parsed, publicId, isSent, isDraft)]);
+        // imap_uids has no AUTO_INCREMENT, so LAST_INSERT_ID() is still the message's id after it.
+        sql.Append(';').Append("""
 
-    /// <summary>Stores one message's row and location and threads it; returns the row id when the message is new to the account.</summary>
-    private async Task<long?> SaveOneAsync(MySqlConnection connection, MySqlTransaction tx, Dictionary<string, (long Id, string PublicId)> known,
-        IngestMessage ingest, ParsedMessage parsed, ChangeLogBatch changes, BatchThreadIndex lookups, CancellationToken cancellationToken)
-    {
-        var now = clock.GetUtcNow().UtcDateTime;
-        bool seen = ingest.Flags.Contains(@"\Seen", StringComparer.OrdinalIgnoreCase);
-        bool flagged = ingest.Flags.Contains(@"\Flagged", StringComparer.OrdinalIgnoreCase);
-
-        long? messageId = null;
-        string? publicId = null;
-        bool draftFlag = ingest.Flags.Contains(@"\Draft", StringComparer.OrdinalIgnoreCase);
-        if (known.TryGetValue(ingest.Sha256, out var stored)) (messageId, publicId) = stored;
-        else if (await FindApiDraftAsync(connection, tx, ingest, parsed, draftFlag, cancellationToken) is { } draft) (messageId, publicId) = draft;
-
-        bool created = messageId is null;
-        // The location (and, for a new message, the row and its change-log entry) in one round trip. A location that
-        // exists keeps its flags: they are the sync's, newer than the ones this work was queued with (a redelivery
-        // after an outage, or the original arriving after a refetch of the same UID, must not bring old flags back).
-        const string Location = """
-            INSERT INTO imap_uids (account_id, folder_id, uid, message_id, flags) VALUES (@account, @folder, @uid, {0}, @flags)
-            ON DUPLICATE KEY UPDATE message_id = VALUES(message_id);
-            """;
-        if (!created)
-        {
-            // Seen again at a new location (a move, a copy, a UIDVALIDITY resync): no longer an orphan.
-            await using var relink = new MySqlCommand("UPDATE messages SET orphaned_at = NULL WHERE id = @message AND orphaned_at IS NOT NULL;"
-                + string.Format(Location, "@message"), connection, tx);
-            relink.Parameters.AddWithValue("@message", messageId);
-            AddLocation(relink.Parameters, ingest);
-            await relink.ExecuteNonQueryAsync(cancellationToken);
-        }
-        else
-        {
-            publicId = PublicId.New();
-            // Mail in the Sent folder (on Gmail: with the \Sent label) counts as sent for the thread's last_message_sent_timestamp.
-            // imap_uids has no AUTO_INCREMENT, so LAST_INSERT_ID() is still the message's id after it.
-            await using var insert = new MySqlCommand("""
-                INSERT INTO messages (account_id, public_id, data_sha256, size, message_id_header, in_reply_to, references_json,
-                  subject, from_json, to_json, cc_json, bcc_json, reply_to_json, date_unix, received_unix, snippet, body,
-                  search_text, is_read, is_starred, is_sent, is_draft, parse_error, parse_notes, created_at, updated_at)
-                VALUES (@account, @pid, @sha, @size, @mid, @irt, @refs, @subject, @from, @to, @cc, @bcc, @replyTo, @date,
-                  @received, @snippet, @body, @search, @read, @starred,
-                  EXISTS (SELECT 1 FROM folders f WHERE f.id = @folder AND f.role = 'sent')
-                    OR EXISTS (SELECT 1 FROM imap_uid_labels l JOIN folders f ON f.id = l.label_id
-                               WHERE l.folder_id = @folder AND l.uid = @uid AND f.role = 'sent'),
-                  @draft OR EXISTS (SELECT 1 FROM folders f WHERE f.id = @folder AND f.role = 'drafts')
-                    OR EXISTS (SELECT 1 FROM imap_uid_labels l JOIN folders f ON f.id = l.label_id
-                               WHERE l.folder_id = @folder AND l.uid = @uid AND f.role = 'drafts'),
-                  @error, @notes, @now, @now);
-                """ + string.Format(Location, "LAST_INSERT_ID()") + """
-                SELECT LAST_INSERT_ID();
-                """, connection, tx);
-            // The account's change-log cursor is locked at the batch's first new message, before any thread row (see ChangeLogBatch).
-            if (changes.LockSqlOnce() is { } lockCursor) insert.CommandText = lockCursor + insert.CommandText;
-            var p = insert.Parameters;
-            p.AddWithValue("@pid", publicId);
-            p.AddWithValue("@sha", ingest.Sha256);
-            p.AddWithValue("@size", ingest.Size);
-            p.AddWithValue("@mid", Truncate(parsed.MessageIdHeader, 998));
-            p.AddWithValue("@irt", Truncate(parsed.InReplyTo, 998));
-            p.AddWithValue("@refs", JsonSerializer.Serialize(parsed.References, Json));
-            p.AddWithValue("@subject", parsed.Subject);
-            p.AddWithValue("@from", JsonSerializer.Serialize(parsed.From, Json));
-            p.AddWithValue("@to", JsonSerializer.Serialize(parsed.To, Json));
-            p.AddWithValue("@cc", JsonSerializer.Serialize(parsed.Cc, Json));
-            p.AddWithValue("@bcc", JsonSerializer.Serialize(parsed.Bcc, Json));
-            p.AddWithValue("@replyTo", JsonSerializer.Serialize(parsed.ReplyTo, Json));
-            // A missing or unparseable Date header falls back to the server's INTERNALDATE.
-            p.AddWithValue("@date", parsed.Date?.ToUnixTimeSeconds() ?? ingest.InternalDateUnix);
-            p.AddWithValue("@received", ingest.InternalDateUnix);
-            p.AddWithValue("@snippet", parsed.Snippet);
-            p.AddWithValue("@body", parsed.BodyHtml);
-            p.AddWithValue("@search", SearchText.Build(parsed));
-            p.AddWithValue("@read", seen);
-            p.AddWithValue("@starred", flagged);
-            p.AddWithValue("@draft", draftFlag);
-            p.AddWithValue("@error", Truncate(parsed.ParseError, 2000));
-            p.AddWithValue("@notes", ColumnLimits.Notes(parsed.ParseNotes));
-            p.AddWithValue("@now", now);
-            AddLocation(p, ingest);
-            // The threading decision needs no row of this message (the batch's lookups are in memory): a message that starts a
-            // thread has its thread created, linked and indexed in this same command.
-            var threads = new ThreadWriter(connection, tx, ingest.AccountId, clock, changes, lookups);
-            var decision = await threads.DecideAsync(threading, ThreadingInputOf(ingest, parsed), cancellationToken);
-            Participant[] participants = [.. parsed.From, .. parsed.To, .. parsed.Cc, .. parsed.Bcc];
-            string? threadPublicId = null;
-            if (decision.JoinThreadId is null)
-                insert.CommandText += threads.StartThreadSql(insert, decision, participants, "account_id = @account AND public_id = @pid", now, out threadPublicId);
-            long threadId = 0;
-            await using (var r = await insert.ExecuteReaderAsync(cancellationToken))
-            {
-                await r.ReadAsync(cancellationToken);
-                messageId = Convert.ToInt64(r.GetValue(0));
-                if (threadPublicId is not null && await r.NextResultAsync(cancellationToken) && await r.ReadAsync(cancellationToken))
-                    threadId = Convert.ToInt64(r.GetValue(0));
-            }
-            known[ingest.Sha256] = (messageId.Value, publicId); // the same bytes again later in this batch
-            changes.Add("message", publicId, "insert");
-            if (threadPublicId is not null)
-            {
-                if (threadId == 0) throw new InvalidOperationException($"The thread started for message {publicId} was not created.");
-                threads.Started(decision, threadId, threadPublicId);
-            }
-            else
-            {
-                await threads.AssignAsync(decision, messageId.Value, cancellationToken, participants);
-            }
-        }
-        return created ? messageId : null;
+            INSERT INTO imap_uids (account_id, folder_id, uid, message_id, flags) VALUES (@account, @folder, @uid, LAST_INSERT_ID(), @flags)
+              ON DUPLICATE KEY UPDATE message_id = VALUES(message_id);
+            SELECT LAST_INSERT_ID();
+            """);
+        insert.Parameters.AddWithValue("@folder", ingest.FolderId);
+        insert.Parameters.AddWithValue("@uid", ingest.Uid);
+        insert.Parameters.AddWithValue("@flags", string.Join(' ', ingest.Flags));
+        insert.CommandText = sql.ToString();
+        long rowId = Convert.ToInt64(await insert.ExecuteScalarAsync(cancellationToken));
+        changes.Add("message", publicId, "insert");
+        await new ThreadWriter(connection, tx, ingest.AccountId, clock, changes, lookups)
+            .AssignAsync(decision, rowId, [.. parsed.From, .. parsed.To, .. parsed.Cc, .. parsed.Bcc], cancellationToken);
+        return new NewMessageGroup.Created(rowId, publicId, ingest, parsed);
     }
 
     private static ThreadingInput ThreadingInputOf(IngestMessage ingest, ParsedMessage parsed)
@@ -312,16 +236,6 @@ public sealed partial class MessageWriter(ShardDirectory shards, ThreadingEngine
         await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
         return await r.ReadAsync(cancellationToken) ? (r.GetInt64(0), r.GetString(1)) : null;
     }
-
-    private static void AddLocation(MySqlParameterCollection p, IngestMessage ingest)
-    {
-        p.AddWithValue("@account", ingest.AccountId);
-        p.AddWithValue("@folder", ingest.FolderId);
-        p.AddWithValue("@uid", ingest.Uid);
-        p.AddWithValue("@flags", string.Join(' ', ingest.Flags));
-    }
-
-    private static string? Truncate(string? s, int max) => s is { Length: > 0 } && s.Length > max ? s[..max] : s;
 
     [LoggerMessage(EventId = 2005, Level = LogLevel.Warning,
         Message = "Account {AccountId} folder {FolderId} uid {Uid}: dropped, queued under UIDVALIDITY {Queued} but the folder's is now {Current}")]

@@ -55,46 +55,26 @@ internal sealed class ThreadWriter(MySqlConnection connection, MySqlTransaction 
     }
 
     /// <summary>
-    /// Threads the message: returns the thread's row id. The message row must exist (thread_id still null). Given the
-    /// message's participants (from, to, cc, bcc, as stored), a message that starts a thread is threaded in one round trip.
+    /// Threads the message: returns the thread's row id. The message row must exist (thread_id still null);
+    /// <paramref name="messageParticipants"/> are its from, to, cc and bcc, as stored.
     /// </summary>
-    public async Task<long> AssignAsync(ThreadingEngine engine, long messageRowId, ThreadingInput input, CancellationToken ct,
-        IReadOnlyList<Participant>? messageParticipants = null)
-        => await AssignAsync(await DecideAsync(engine, input, ct), messageRowId, ct, messageParticipants);
+    public async Task<long> AssignAsync(ThreadingEngine engine, long messageRowId, ThreadingInput input, IReadOnlyList<Participant> messageParticipants, CancellationToken ct)
+        => await AssignAsync(await engine.DecideAsync(input, this, ct), messageRowId, messageParticipants, ct);
 
-    /// <summary>Where the message goes, from what is stored (and, with a batch index, what the batch wrote so far).</summary>
-    public async Task<ThreadDecision> DecideAsync(ThreadingEngine engine, ThreadingInput input, CancellationToken ct)
-        => await engine.DecideAsync(input, this, ct);
-
-    /// <summary>Applies a decision taken by <see cref="DecideAsync"/> for the message row; returns the thread's row id.</summary>
-    public async Task<long> AssignAsync(ThreadDecision decision, long messageRowId, CancellationToken ct, IReadOnlyList<Participant>? messageParticipants = null)
+    /// <summary>Applies a threading decision for the message row; returns the thread's row id.</summary>
+    public async Task<long> AssignAsync(ThreadDecision decision, long messageRowId, IReadOnlyList<Participant> messageParticipants, CancellationToken ct)
     {
         var now = clock.GetUtcNow().UtcDateTime;
-        if (decision.JoinThreadId is null && messageParticipants is not null)
-            return await StartThreadAsync(decision, messageRowId, messageParticipants, now, ct);
+        if (decision.JoinThreadId is not long join) return await StartThreadAsync(decision, messageRowId, messageParticipants, now, ct);
 
-        long target;
-        if (decision.JoinThreadId is long join)
+        // The decision was taken on this transaction's snapshot; a concurrent ingest may have merged that
+        // thread away since. Locking it both checks and holds it; if it is gone, the whole ingest retries.
+        await using (var hold = new MySqlCommand("SELECT id FROM threads WHERE id = @thread FOR UPDATE", connection, tx))
         {
-            // The decision was taken on this transaction's snapshot; a concurrent ingest may have merged that
-            // thread away since. Locking it both checks and holds it; if it is gone, the whole ingest retries.
-            await using var hold = new MySqlCommand("SELECT id FROM threads WHERE id = @thread FOR UPDATE", connection, tx);
             hold.Parameters.AddWithValue("@thread", join);
             if (await hold.ExecuteScalarAsync(ct) is null) throw new ThreadMergedAwayException(join);
-            target = join;
         }
-        else
-        {
-            await using var create = new MySqlCommand("""
-                INSERT INTO threads (account_id, public_id, participants_json, first_message_unix, last_message_unix, created_at, updated_at)
-                VALUES (@account, @pid, '[]', 0, 0, @now, @now);
-                SELECT LAST_INSERT_ID();
-                """, connection, tx);
-            create.Parameters.AddWithValue("@account", accountId);
-            create.Parameters.AddWithValue("@pid", PublicId.New());
-            create.Parameters.AddWithValue("@now", now);
-            target = Convert.ToInt64(await create.ExecuteScalarAsync(ct));
-        }
+        long target = join;
 
         foreach (long merged in decision.MergeThreadIds.Order())
         {
@@ -126,13 +106,13 @@ internal sealed class ThreadWriter(MySqlConnection connection, MySqlTransaction 
         {
             writes.CommandText = sql.ToString();
             await writes.ExecuteNonQueryAsync(ct);
-            await RecomputeAsync(target, created: false, ct);
+            await RecomputeAsync(target, ct);
         }
         else
         {
             sql.Append(ExtendReadSql);
             writes.CommandText = sql.ToString();
-            await ExtendAsync(writes, target, created: decision.JoinThreadId is null, ct);
+            await ExtendAsync(writes, target, ct);
         }
         return target;
     }
@@ -153,9 +133,9 @@ internal sealed class ThreadWriter(MySqlConnection connection, MySqlTransaction 
     /// The statements (and their parameters, added to <paramref name="cmd"/>) that start a thread for the message row
     /// <paramref name="messageWhere"/> selects: the thread's aggregates taken from the message row, the message linked, its ids
     /// indexed, and last <c>SELECT LAST_INSERT_ID()</c>, the thread's id (the other tables written after the thread have no
-    /// AUTO_INCREMENT). Ingest appends them to the message's own insert: one round trip for both. Call <see cref="Started"/> after.
+    /// AUTO_INCREMENT).
     /// </summary>
-    public string StartThreadSql(MySqlCommand cmd, ThreadDecision decision, IReadOnlyList<Participant> messageParticipants, string messageWhere,
+    private string StartThreadSql(MySqlCommand cmd, ThreadDecision decision, IReadOnlyList<Participant> messageParticipants, string messageWhere,
         DateTime now, out string threadPublicId)
     {
         threadPublicId = PublicId.New();
@@ -174,14 +154,6 @@ internal sealed class ThreadWriter(MySqlConnection connection, MySqlTransaction 
         AppendLinkAndIndex(cmd, sql, decision, messageWhere, "LAST_INSERT_ID()");
         sql.Append("SELECT LAST_INSERT_ID();");
         return sql.ToString();
-    }
-
-    /// <summary>Records a thread <see cref="StartThreadSql"/> created: in the batch's lookups and the change log.</summary>
-    public void Started(ThreadDecision decision, long threadId, string threadPublicId)
-    {
-        lookups?.Record(decision, threadId);
-        if (changes is not null) changes.Add("thread", threadPublicId, "insert");
-        else throw new InvalidOperationException("A thread started in a caller's command is logged through the caller's change-log batch.");
     }
 
     /// <summary>
@@ -234,7 +206,7 @@ internal sealed class ThreadWriter(MySqlConnection connection, MySqlTransaction 
     /// Folds one new message into its thread's aggregates: O(1) in the thread's size (a mailing-list thread
     /// of thousands of messages must not make every ingest re-read all of them).
     /// </summary>
-    private async Task ExtendAsync(MySqlCommand read, long threadId, bool created, CancellationToken ct)
+    private async Task ExtendAsync(MySqlCommand read, long threadId, CancellationToken ct)
     {
         string? subject, snippet, publicId, threadParticipants;
         long date, first, last;
@@ -250,22 +222,21 @@ internal sealed class ThreadWriter(MySqlConnection connection, MySqlTransaction 
             for (int c = 4; c <= 7; c++) messageParticipants.AddRange(JsonSerializer.Deserialize<Participant[]>(r.GetString(c), Json) ?? []);
             publicId = r.GetString(8);
             threadParticipants = r.GetString(9);
-            (first, last) = created ? (date, date) : (r.GetInt64(10), r.GetInt64(11));
+            (first, last) = (r.GetInt64(10), r.GetInt64(11));
         }
         var participants = MessageContacts.Distinct([.. JsonSerializer.Deserialize<Participant[]>(threadParticipants, Json) ?? [], .. messageParticipants])
             .Select(p => new Participant(p.Name, p.Email)).ToList();
         await using var update = new MySqlCommand("""
             UPDATE threads SET
-              subject = IF(@created OR @date < first_message_unix OR subject IS NULL, @subject, subject),
+              subject = IF(@date < first_message_unix OR subject IS NULL, @subject, subject),
               participants_json = @participants,
-              snippet = IF(@created OR @date >= last_message_unix, @snippet, snippet),
+              snippet = IF(@date >= last_message_unix, @snippet, snippet),
               first_message_unix = @first, last_message_unix = @last,
               last_received_unix = IF(@sent, last_received_unix, GREATEST(COALESCE(last_received_unix, 0), @date)),
               last_sent_unix = IF(@sent, GREATEST(COALESCE(last_sent_unix, 0), @date), last_sent_unix),
               version = version + 1, updated_at = @now
             WHERE id = @thread
             """, connection, tx);
-        update.Parameters.AddWithValue("@created", created);
         update.Parameters.AddWithValue("@date", date);
         update.Parameters.AddWithValue("@subject", subject);
         update.Parameters.AddWithValue("@participants", JsonSerializer.Serialize(participants, Json));
@@ -276,11 +247,11 @@ internal sealed class ThreadWriter(MySqlConnection connection, MySqlTransaction 
         update.Parameters.AddWithValue("@now", clock.GetUtcNow().UtcDateTime);
         update.Parameters.AddWithValue("@thread", threadId);
         await update.ExecuteNonQueryAsync(ct);
-        await AppendAsync("thread", publicId, created ? "insert" : "update", ct);
+        await AppendAsync("thread", publicId, "update", ct);
     }
 
     /// <summary>Recomputes a thread's aggregates from all its messages (after a merge) and bumps its version.</summary>
-    private async Task RecomputeAsync(long threadId, bool created, CancellationToken ct)
+    private async Task RecomputeAsync(long threadId, CancellationToken ct)
     {
         var participants = new List<Participant>();
         string? subject = null, snippet = null, publicId = null;
@@ -329,7 +300,7 @@ internal sealed class ThreadWriter(MySqlConnection connection, MySqlTransaction 
         update.Parameters.AddWithValue("@now", clock.GetUtcNow().UtcDateTime);
         update.Parameters.AddWithValue("@thread", threadId);
         await update.ExecuteNonQueryAsync(ct);
-        if (publicId is not null) await AppendAsync("thread", publicId, created ? "insert" : "update", ct);
+        if (publicId is not null) await AppendAsync("thread", publicId, "update", ct);
     }
 
     private static async Task<IReadOnlyCollection<long>> ReadIdsAsync(MySqlCommand cmd, CancellationToken ct)
@@ -363,54 +334,30 @@ internal sealed class BatchThreadIndex : IThreadIndex
 
     private BatchThreadIndex() { }
 
-    public static async Task<BatchThreadIndex> LoadAsync(MySqlConnection connection, MySqlTransaction tx, long accountId, ThreadingEngine engine,
-        IEnumerable<ThreadingInput> inputs, CancellationToken ct)
+    /// <summary>Adds the batch's lookups to <paramref name="reads"/>; the index is filled when they have run.</summary>
+    public static BatchThreadIndex Read(BatchedReads reads, ThreadingEngine engine, IEnumerable<ThreadingInput> inputs)
     {
         var index = new BatchThreadIndex();
         var keys = inputs.Select(engine.Analyze).ToList();
-        var messageIds = keys.SelectMany(k => k.MessageIds).Distinct(StringComparer.Ordinal).ToList();
-        var gmailIds = keys.Select(k => k.GmailThreadId).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
+        reads.AddForKeys(keys.SelectMany(k => k.MessageIds).Distinct(StringComparer.Ordinal),
+            "SELECT message_id, thread_id FROM thread_message_ids WHERE account_id = @account AND message_id IN ({0})",
+            r => index._byMessageId[r.GetString(0)] = r.GetInt64(1));
+        reads.AddForKeys(keys.Select(k => k.GmailThreadId).OfType<string>().Distinct(StringComparer.Ordinal),
+            "SELECT gmail_thread_id, thread_id FROM thread_gmail_ids WHERE account_id = @account AND gmail_thread_id IN ({0})",
+            r => index._byGmailId[r.GetString(0)] = r.GetInt64(1));
         var subjects = keys.Select(k => k.Subject).OfType<SubjectIndexEntry>().ToList();
-
-        await ReadMapAsync(connection, tx, accountId, "SELECT message_id, thread_id FROM thread_message_ids WHERE account_id = @account AND message_id IN ({0})",
-            messageIds, index._byMessageId, ct);
-        await ReadMapAsync(connection, tx, accountId, "SELECT gmail_thread_id, thread_id FROM thread_gmail_ids WHERE account_id = @account AND gmail_thread_id IN ({0})",
-            gmailIds, index._byGmailId, ct);
         if (subjects.Count > 0)
         {
             // Every window the engine can ask about lies within the widest window around the batch's dates.
             long reach = (long)Math.Max(engine.Options.SubjectLookBack.TotalSeconds, engine.Options.SubjectLookAhead.TotalSeconds);
             long from = subjects.Min(s => s.Date.ToUnixTimeSeconds()) - reach, to = subjects.Max(s => s.Date.ToUnixTimeSeconds()) + reach;
-            foreach (var chunk in subjects.Select(s => s.Key).Distinct(StringComparer.OrdinalIgnoreCase).Chunk(500))
-            {
-                await using var cmd = new MySqlCommand { Connection = connection, Transaction = tx };
-                string list = Sql.InList(cmd, chunk.Cast<object>().ToList(), "k");
-                cmd.CommandText = $"""
-                    SELECT subject_key, subject_date_unix, subject_seeks, thread_id FROM messages
-                    WHERE account_id = @account AND subject_key IN ({list}) AND subject_date_unix BETWEEN @from AND @to AND thread_id IS NOT NULL
-                    """;
-                cmd.Parameters.AddWithValue("@account", accountId);
-                cmd.Parameters.AddWithValue("@from", from);
-                cmd.Parameters.AddWithValue("@to", to);
-                await using var r = await cmd.ExecuteReaderAsync(ct);
-                while (await r.ReadAsync(ct)) index.AddSubject(r.GetString(0), r.GetInt64(1), r.GetBoolean(2), r.GetInt64(3));
-            }
+            reads.AddForKeys(subjects.Select(s => s.Key).Distinct(StringComparer.OrdinalIgnoreCase), string.Create(CultureInfo.InvariantCulture, $$"""
+                SELECT subject_key, subject_date_unix, subject_seeks, thread_id FROM messages
+                WHERE account_id = @account AND subject_key IN ({0}) AND subject_date_unix BETWEEN {{from}} AND {{to}} AND thread_id IS NOT NULL
+                """),
+                r => index.AddSubject(r.GetString(0), r.GetInt64(1), r.GetBoolean(2), r.GetInt64(3)));
         }
         return index;
-    }
-
-    /// <summary>Reads (key, thread) rows of one of the id indexes into <paramref name="into"/>, 500 keys per query.</summary>
-    private static async Task ReadMapAsync(MySqlConnection connection, MySqlTransaction tx, long accountId, string sqlWithKeyList,
-        IReadOnlyList<string> keys, Dictionary<string, long> into, CancellationToken ct)
-    {
-        foreach (var chunk in keys.Chunk(500))
-        {
-            await using var cmd = new MySqlCommand { Connection = connection, Transaction = tx };
-            cmd.CommandText = string.Format(CultureInfo.InvariantCulture, sqlWithKeyList, Sql.InList(cmd, chunk.Cast<object>().ToList(), "k"));
-            cmd.Parameters.AddWithValue("@account", accountId);
-            await using var r = await cmd.ExecuteReaderAsync(ct);
-            while (await r.ReadAsync(ct)) into[r.GetString(0)] = r.GetInt64(1);
-        }
     }
 
     public ValueTask<IReadOnlyCollection<long>> FindThreadsByMessageIdsAsync(IReadOnlyCollection<string> messageIds, CancellationToken cancellationToken)
@@ -436,6 +383,9 @@ internal sealed class BatchThreadIndex : IThreadIndex
         if (decision.GmailThreadId is { } gmail) _byGmailId.TryAdd(gmail, threadId);
         if (decision.Subject is { } subject) AddSubject(subject.Key, subject.Date.ToUnixTimeSeconds(), subject.SeeksBySubject, threadId);
     }
+
+    /// <summary>A thread this batch started under a stand-in id (below zero) now has its row: <paramref name="threadId"/>.</summary>
+    public void Resolve(long standIn, long threadId) => Merge(standIn, threadId);
 
     private void Merge(long merged, long into)
     {

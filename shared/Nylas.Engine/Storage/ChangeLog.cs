@@ -37,7 +37,7 @@ public static class ChangeLog
 /// </summary>
 public sealed class ChangeLogBatch(long accountId)
 {
-    // Three parameters per entry; a command stays well below MySQL's 65,535 placeholders.
+    // Entries per statement, and per command when flushed on its own: three parameters each.
     private const int EntriesPerCommand = 1000;
     private readonly List<(string Type, string PublicId, string Command)> _entries = [];
 
@@ -60,35 +60,55 @@ public sealed class ChangeLogBatch(long accountId)
             """;
     }
 
+    public bool IsEmpty => _entries.Count == 0;
+
     public async Task FlushAsync(MySqlConnection connection, MySqlTransaction tx, TimeProvider clock, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
-        for (int start = 0; start < _entries.Count; start += EntriesPerCommand)
+        while (_entries.Count > 0)
         {
-            var chunk = _entries.Skip(start).Take(EntriesPerCommand).ToList();
             await using var cmd = new MySqlCommand { Connection = connection, Transaction = tx };
-            // Reserve n numbers with one cursor update, then number the rows n-1 below the new value upwards.
-            var rows = new System.Text.StringBuilder();
-            for (int i = 0; i < chunk.Count; i++)
-            {
-                if (i > 0) rows.Append(" UNION ALL ");
-                rows.Append(System.Globalization.CultureInfo.InvariantCulture, $"SELECT {i + 1} AS i, @t{i} AS t, @p{i} AS p, @c{i} AS c");
-                cmd.Parameters.AddWithValue($"@t{i}", chunk[i].Type);
-                cmd.Parameters.AddWithValue($"@p{i}", chunk[i].PublicId);
-                cmd.Parameters.AddWithValue($"@c{i}", chunk[i].Command);
-            }
-            cmd.CommandText = $"""
-                INSERT INTO change_cursors (account_id, last_seq, updated_at) VALUES (@account, @n, @now)
-                  ON DUPLICATE KEY UPDATE last_seq = last_seq + @n, updated_at = VALUES(updated_at);
-                INSERT INTO transactions (account_id, seq, object_type, object_public_id, command, created_at)
-                  SELECT @account, c.last_seq - @n + v.i, v.t, v.p, v.c, @now
-                  FROM change_cursors c JOIN ({rows}) v WHERE c.account_id = @account ORDER BY v.i;
-                """;
-            cmd.Parameters.AddWithValue("@account", accountId);
-            cmd.Parameters.AddWithValue("@n", chunk.Count);
-            cmd.Parameters.AddWithValue("@now", now);
+            var sql = new System.Text.StringBuilder();
+            AppendFlushSql(cmd, sql, now, EntriesPerCommand);
+            cmd.CommandText = sql.ToString();
             await cmd.ExecuteNonQueryAsync(cancellationToken);
         }
-        _entries.Clear();
+    }
+
+    /// <summary>
+    /// Adds to <paramref name="cmd"/> the statements that append the entries collected so far (its parameters are prefixed
+    /// <c>@cl_</c>), at most <paramref name="limit"/> of them, for a writer whose last command of the transaction can carry
+    /// them; they leave the batch.
+    /// </summary>
+    public void AppendFlushSql(MySqlCommand cmd, System.Text.StringBuilder sql, DateTime now, int limit = int.MaxValue)
+    {
+        int total = Math.Min(limit, _entries.Count);
+        if (total == 0) return;
+        cmd.Parameters.AddWithValue("@cl_account", accountId);
+        cmd.Parameters.AddWithValue("@cl_now", now);
+        for (int start = 0; start < total; start += EntriesPerCommand)
+        {
+            int count = Math.Min(EntriesPerCommand, total - start);
+            // Reserve n numbers with one cursor update, then number the rows n-1 below the new value upwards.
+            var rows = new System.Text.StringBuilder();
+            for (int i = 0; i < count; i++)
+            {
+                int n = start + i;
+                if (i > 0) rows.Append(" UNION ALL ");
+                rows.Append(System.Globalization.CultureInfo.InvariantCulture, $"SELECT {i + 1} AS i, @cl_t{n} AS t, @cl_p{n} AS p, @cl_c{n} AS c");
+                cmd.Parameters.AddWithValue($"@cl_t{n}", _entries[n].Type);
+                cmd.Parameters.AddWithValue($"@cl_p{n}", _entries[n].PublicId);
+                cmd.Parameters.AddWithValue($"@cl_c{n}", _entries[n].Command);
+            }
+            sql.Append(System.Globalization.CultureInfo.InvariantCulture, $"""
+                INSERT INTO change_cursors (account_id, last_seq, updated_at) VALUES (@cl_account, {count}, @cl_now)
+                  ON DUPLICATE KEY UPDATE last_seq = last_seq + {count}, updated_at = VALUES(updated_at);
+                INSERT INTO transactions (account_id, seq, object_type, object_public_id, command, created_at)
+                  SELECT @cl_account, c.last_seq - {count} + v.i, v.t, v.p, v.c, @cl_now
+                  FROM change_cursors c JOIN ({rows}) v WHERE c.account_id = @cl_account ORDER BY v.i;
+
+                """);
+        }
+        _entries.RemoveRange(0, total);
     }
 }
