@@ -142,7 +142,19 @@ public class IngestTests(LocalHostFixture host) : IClassFixture<LocalHostFixture
             (From(Reply("me@example.org", "Re: Plan A", "a2@example.org", 6, "a@example.org", "a1@example.org"), 1), false),
             (From(Reply("me@example.org", "Re: Old thread", "o1@example.org", 7, "o@example.org"), 5), false),
             (From(Reply("me@example.org", "Lunch?", "l@example.org", 8), 6), false),
+            // An invitation, its update, an older update that changes nothing; another invitation and its cancellation.
+            (Invite("Planning", "p0@example.org", 9, "ev1@example.org", "REQUEST", 0, "Room 1"), false),
+            (Invite("Planning (updated)", "p2@example.org", 10, "ev1@example.org", "REQUEST", 2, "Room 2"), false),
+            (Invite("Planning (late copy)", "p1@example.org", 11, "ev1@example.org", "REQUEST", 1, "Room 3"), false),
+            (Invite("Offsite", "s0@example.org", 12, "ev2@example.org", "REQUEST", 0, "Lake"), false),
+            (Invite("Offsite cancelled", "s1@example.org", 13, "ev2@example.org", "CANCEL", 0, "Lake"), false),
         };
+        MimeMessage Invite(string subject, string messageId, int hour, string uid, string method, int sequence, string location)
+        {
+            var m = From(Reply("me@example.org", subject, messageId, hour), 7);
+            m.Body = TestStack.InvitationBody("me@example.org", subject, location, T0.AddDays(3).UtcDateTime, subject, uid, method, sequence);
+            return m;
+        }
         (IngestMessage, ParsedMessage) Work((long Id, int Shard, long Inbox, long Sent) account, MimeMessage message, bool inSent, uint uid)
         {
             using var raw = new MemoryStream();
@@ -171,7 +183,7 @@ public class IngestTests(LocalHostFixture host) : IClassFixture<LocalHostFixture
         var threads = await ThreadsOf(batched);
         Assert.Equal(await ThreadsOf(single), threads);
         // Plans A and B are one thread now, with every message that arrived in the batch; the old thread has its reply.
-        Assert.Equal(3, threads.Count);
+        Assert.Equal(8, threads.Count);
         async Task<long> ThreadCount(params string[] ids) => await host.Databases.ScalarAsync($"shard{batched.Shard}",
             $"SELECT COUNT(DISTINCT thread_id) FROM messages WHERE account_id = {batched.Id} AND message_id_header IN ({string.Join(',', ids.Select(id => $"'{id}@example.org'"))})");
         Assert.Equal(1L, await ThreadCount("a", "a1", "a2", "b", "b1", "b2", "ab"));
@@ -196,6 +208,20 @@ public class IngestTests(LocalHostFixture host) : IClassFixture<LocalHostFixture
             .Select(row => string.Join(" | ", row)).Order(StringComparer.Ordinal).ToList();
         Assert.Equal(await ContactsOf(single), await ContactsOf(batched));
         Assert.Contains("sender3@example.org | Sender 3", await ContactsOf(batched));
+
+        // The invitations: the newest sequence wins, from the message that carried it; the cancellation cancels.
+        async Task<List<string>> EventsOf((long Id, int Shard, long Inbox, long Sent) account) =>
+            (await host.Databases.QueryRowsAsync($"shard{account.Shard}", $"""
+                SELECT e.ical_uid, e.sequence, e.status, e.data_json, m.message_id_header FROM events e JOIN messages m ON m.id = e.message_id
+                WHERE e.account_id = {account.Id} ORDER BY e.ical_uid
+                """)).Select(row => string.Join(" | ", row)).ToList();
+        var events = await EventsOf(batched);
+        Assert.Equal(await EventsOf(single), events);
+        Assert.Equal(2, events.Count);
+        Assert.StartsWith("ev1@example.org | 2 | confirmed | ", events[0]);
+        Assert.Contains("Room 2", events[0]);
+        Assert.EndsWith(" | p2@example.org", events[0]);
+        Assert.StartsWith("ev2@example.org | 0 | cancelled | ", events[1]);
 
         // The same bytes at two UIDs are one message with two locations.
         Assert.Equal(1L, await host.Databases.ScalarAsync($"shard{batched.Shard}",

@@ -9,19 +9,19 @@ namespace Nylas.Engine.Ingest;
 /// <summary>
 /// Everything an ingest batch decides on, read with the transaction's first command: its folders (share-locked: their
 /// UIDVALIDITY holds until the commit) and their roles, the messages it already stores (locked), the threading lookups,
-/// the sent and drafts labels of its Gmail locations, and the contacts of its addresses.
+/// the sent and drafts labels of its Gmail locations, and what its contacts, files and events depend on (<see cref="Derived"/>).
 /// </summary>
 internal sealed class BatchSnapshot
 {
     public Dictionary<long, (ulong? Epoch, string? Role)> Folders { get; } = [];
     /// <summary>The account's messages with the batch's contents (row id, public id); the batch adds the ones it creates.</summary>
     public Dictionary<string, (long Id, string PublicId)> Stored { get; } = new(StringComparer.Ordinal);
-    public Dictionary<string, (string PublicId, string Name)> Contacts { get; } = new(StringComparer.Ordinal);
     public required BatchThreadIndex Threads { get; init; }
+    public required DerivedObjectsWriter Derived { get; init; }
     private readonly HashSet<(long Folder, uint Uid, string Role)> _labelRoles = [];
 
     public static async Task<BatchSnapshot> ReadAsync(MySqlConnection connection, MySqlTransaction tx, long accountId, ThreadingEngine threading,
-        IReadOnlyList<(IngestMessage Ingest, ParsedMessage Parsed)> batch, CancellationToken cancellationToken)
+        IReadOnlyList<(IngestMessage Ingest, ParsedMessage Parsed)> batch, DerivedObjectsWriter derived, CancellationToken cancellationToken)
     {
         var reads = new BatchedReads(connection, tx);
         reads.Parameters.AddWithValue("@account", accountId);
@@ -38,6 +38,7 @@ internal sealed class BatchSnapshot
         {
             Threads = BatchThreadIndex.Read(reads, threading, batch.Select(b => ThreadingInput.From(b.Parsed,
                 b.Parsed.Date ?? DateTimeOffset.FromUnixTimeSeconds(b.Ingest.InternalDateUnix), b.Ingest.GmailThreadId, stableKey: b.Ingest.Sha256))),
+            Derived = derived,
         };
         // Mail with the \Sent or \Draft label counts as sent or a draft, as mail in the Sent or Drafts folder does.
         string folderList = string.Join(',', folderIds.Select(id => id.ToString(System.Globalization.CultureInfo.InvariantCulture)));
@@ -46,9 +47,7 @@ internal sealed class BatchSnapshot
             WHERE l.folder_id IN ({{folderList}}) AND l.uid IN ({0}) AND f.role IN ('sent', 'drafts')
             """,
             r => snapshot._labelRoles.Add((r.GetInt64(0), r.GetUInt32Checked(1), r.GetString(2))));
-        reads.AddForKeys(batch.SelectMany(b => MessageContacts.From(b.Parsed)).Select(c => c.Email).Distinct(StringComparer.Ordinal),
-            "SELECT email, public_id, name FROM contacts WHERE account_id = @account AND email IN ({0})",
-            r => snapshot.Contacts[r.GetString(0)] = (r.GetString(1), r.GetString(2)));
+        derived.AddSnapshotReads(reads, [.. batch.Select(b => b.Parsed)]);
         await reads.ExecuteAsync(cancellationToken);
         foreach (var (id, folder) in folders) snapshot.Folders[id] = folder;
         foreach (var (sha, message) in stored) snapshot.Stored[sha] = message;

@@ -54,7 +54,9 @@ public sealed partial class MessageWriter(ShardDirectory shards, ThreadingEngine
                 long accountId = batch[0].Ingest.AccountId;
                 var now = clock.GetUtcNow().UtcDateTime;
                 var fitted = batch.Select(b => (b.Ingest, Fit: ColumnLimits.Fit(b.Parsed))).ToList();
-                var snapshot = await BatchSnapshot.ReadAsync(connection, tx, accountId, threading, fitted.Select(f => (f.Ingest, f.Fit.Parsed)).ToList(), cancellationToken);
+                var changes = new ChangeLogBatch(accountId);
+                var snapshot = await BatchSnapshot.ReadAsync(connection, tx, accountId, threading, fitted.Select(f => (f.Ingest, f.Fit.Parsed)).ToList(),
+                    new DerivedObjectsWriter(connection, tx, accountId, clock, changes), cancellationToken);
                 var current = DropStale(fitted, snapshot);
                 if (current.Count < batch.Count)
                 {
@@ -69,10 +71,9 @@ public sealed partial class MessageWriter(ShardDirectory shards, ThreadingEngine
                     return 0;
                 }
 
-                var changes = new ChangeLogBatch(accountId);
                 var group = new NewMessageGroup(accountId);
                 var created = new List<NewMessageGroup.Created>();
-                var newMessages = new List<ParsedMessage>();
+                var newMessages = new List<(string PublicId, ParsedMessage Parsed)>();
                 long nextStandIn = -1;
                 foreach (var (ingest, (parsed, cut)) in current)
                 {
@@ -84,9 +85,10 @@ public sealed partial class MessageWriter(ShardDirectory shards, ThreadingEngine
                     var (isSent, isDraft) = snapshot.Roles(ingest, draftFlag);
                     var input = ThreadingInputOf(ingest, parsed);
                     var decision = await threading.DecideAsync(input, snapshot.Threads, cancellationToken);
+                    string publicId = PublicId.New();
                     if (decision.MergeThreadIds.Count == 0)
                     {
-                        snapshot.Threads.Record(decision, group.Add(ingest, parsed, decision, isSent, isDraft, ref nextStandIn));
+                        snapshot.Threads.Record(decision, group.Add(ingest, parsed, publicId, decision, isSent, isDraft, ref nextStandIn));
                     }
                     else
                     {
@@ -94,24 +96,28 @@ public sealed partial class MessageWriter(ShardDirectory shards, ThreadingEngine
                         // goes first, then this message on its own, decided again now that every thread has its row id.
                         created.AddRange(snapshot.Remember(await group.ExecuteAsync(connection, tx, now, changes, snapshot.Threads, null, cancellationToken)));
                         decision = await threading.DecideAsync(input, snapshot.Threads, cancellationToken);
-                        created.AddRange(snapshot.Remember([await SaveMergingAsync(connection, tx, now, ingest, parsed, decision, isSent, isDraft, changes, snapshot.Threads, cancellationToken)]));
+                        created.AddRange(snapshot.Remember([await SaveMergingAsync(connection, tx, now, ingest, parsed, publicId, decision, isSent, isDraft, changes, snapshot.Threads, cancellationToken)]));
                     }
-                    newMessages.Add(parsed);
+                    newMessages.Add((publicId, parsed));
                     foreach (string field in cut) metrics.RecordTruncated(field);
                 }
 
-                // The rest of the group, with the batch's contacts and, when nothing after it adds entries, the change log:
-                // most batches write everything in this one command.
-                var derived = new DerivedObjectsWriter(connection, tx, accountId, clock, changes);
-                bool more = newMessages.Any(m => m.Files.Count > 0 || m.Events.Count > 0);
-                created.AddRange(await group.ExecuteAsync(connection, tx, now, changes, snapshot.Threads, (cmd, sql) =>
+                // The rest of the group, the batch's contacts, files and events and its change log: most batches write all
+                // of it with this one command (and one before it, when they join stored threads or carry invitations).
+                var derived = snapshot.Derived;
+                created.AddRange(await group.ExecuteAsync(connection, tx, now, changes, snapshot.Threads, new NewMessageGroup.Finish(
+                    HasLockedReads: newMessages.Any(m => m.Parsed.Events.Count > 0),
+                    AddLockedReads: reads => derived.AddLockedReads(reads, newMessages),
+                    AppendSql: (cmd, sql) =>
+                    {
+                        derived.AppendSql(cmd, sql, newMessages);
+                        if (!derived.FilesLater) changes.AppendFlushSql(cmd, sql, now);
+                    }), cancellationToken));
+                if (derived.FilesLater)
                 {
-                    derived.AppendContactsSql(cmd, sql, newMessages, snapshot.Contacts);
-                    if (!more) changes.AppendFlushSql(cmd, sql, now);
-                }, cancellationToken));
-                await derived.AttachFilesAsync(created.Select(c => (c.RowId, c.Parsed.Files)).ToList(), cancellationToken);
-                foreach (var c in created) await derived.ApplyEventsAsync(c.RowId, c.Parsed.Events, cancellationToken);
-                await changes.FlushAsync(connection, tx, clock, cancellationToken);
+                    await derived.AttachFilesAsync(created.Select(c => (c.RowId, c.Parsed.Files)).ToList(), cancellationToken);
+                    await changes.FlushAsync(connection, tx, clock, cancellationToken);
+                }
                 await tx.CommitAsync(cancellationToken);
                 return created.Count;
             }
@@ -176,9 +182,9 @@ public sealed partial class MessageWriter(ShardDirectory shards, ThreadingEngine
     /// moves the merged threads' rows and recomputes the thread.
     /// </summary>
     private async Task<NewMessageGroup.Created> SaveMergingAsync(MySqlConnection connection, MySqlTransaction tx, DateTime now, IngestMessage ingest,
-        ParsedMessage parsed, ThreadDecision decision, bool isSent, bool isDraft, ChangeLogBatch changes, BatchThreadIndex lookups, CancellationToken cancellationToken)
+        ParsedMessage parsed, string publicId, ThreadDecision decision, bool isSent, bool isDraft, ChangeLogBatch changes, BatchThreadIndex lookups,
+        CancellationToken cancellationToken)
     {
-        string publicId = PublicId.New();
         await using var insert = new MySqlCommand { Connection = connection, Transaction = tx };
         insert.Parameters.AddWithValue("@account", ingest.AccountId);
         insert.Parameters.AddWithValue("@now", now);

@@ -47,8 +47,6 @@ internal sealed class NewMessageGroup(long accountId)
     private readonly Dictionary<long, GroupThread> _threadsByKey = [];
     private readonly List<(long MessageRowId, IngestMessage Location)> _relinks = [];
 
-    public IReadOnlyCollection<IngestMessage> NewMessages => _messages.Select(m => m.Ingest).ToList();
-
     /// <summary>The same bytes at another location, when this group already creates a message for them.</summary>
     public bool TryAddLocation(IngestMessage ingest)
     {
@@ -64,7 +62,7 @@ internal sealed class NewMessageGroup(long accountId)
     /// A new message and where the decision (without merges) puts it; returns the id the lookups know its thread by
     /// (<paramref name="nextStandIn"/> is taken, and lowered, when it starts one).
     /// </summary>
-    public long Add(IngestMessage ingest, ParsedMessage parsed, ThreadDecision decision, bool isSent, bool isDraft, ref long nextStandIn)
+    public long Add(IngestMessage ingest, ParsedMessage parsed, string publicId, ThreadDecision decision, bool isSent, bool isDraft, ref long nextStandIn)
     {
         if (decision.MergeThreadIds.Count > 0) throw new ArgumentException("A merge is written on its own (ThreadWriter).", nameof(decision));
         long key = decision.JoinThreadId ?? nextStandIn--;
@@ -76,7 +74,7 @@ internal sealed class NewMessageGroup(long accountId)
             _threadsByKey[key] = thread;
             _threads.Add(thread);
         }
-        var message = new NewMessage(ingest, parsed, PublicId.New(), decision, thread, isSent, isDraft);
+        var message = new NewMessage(ingest, parsed, publicId, decision, thread, isSent, isDraft);
         thread.Messages.Add(message);
         _messages.Add(message);
         _bySha[ingest.Sha256] = message;
@@ -84,13 +82,19 @@ internal sealed class NewMessageGroup(long accountId)
     }
 
     /// <summary>
-    /// Writes the group; <paramref name="appendLast"/> may add statements of its own to the command (contacts, the change
-    /// log). Returns the messages created, in order. The lookups learn the row ids of the threads the group started.
+    /// What the batch's last group adds: reads taken with the thread locks (when <paramref name="HasLockedReads"/>) and
+    /// statements after the group's own (contacts, files, events, the change log).
+    /// </summary>
+    public sealed record Finish(bool HasLockedReads, Action<BatchedReads> AddLockedReads, Action<MySqlCommand, StringBuilder> AppendSql);
+
+    /// <summary>
+    /// Writes the group (with <paramref name="finish"/>, the batch's last command). Returns the messages created, in order.
+    /// The lookups learn the row ids of the threads the group started.
     /// </summary>
     public async Task<List<Created>> ExecuteAsync(MySqlConnection connection, MySqlTransaction tx, DateTime now, ChangeLogBatch changes,
-        BatchThreadIndex lookups, Action<MySqlCommand, StringBuilder>? appendLast, CancellationToken ct)
+        BatchThreadIndex lookups, Finish? finish, CancellationToken ct)
     {
-        var joined = await LockJoinedThreadsAsync(connection, tx, now, changes, ct);
+        var joined = await LockJoinedThreadsAsync(connection, tx, now, changes, finish, ct);
 
         await using var cmd = new MySqlCommand { Connection = connection, Transaction = tx };
         var sql = new StringBuilder();
@@ -196,7 +200,7 @@ internal sealed class NewMessageGroup(long accountId)
             changes.Add("message", m.PublicId, "insert");
             if (logged.Add(m.Thread)) changes.Add("thread", m.Thread.PublicId, m.Thread.IsNew ? "insert" : "update");
         }
-        appendLast?.Invoke(cmd, sql);
+        finish?.AppendSql(cmd, sql);
 
         // Last, the ids of the rows created: the group's messages, then its threads.
         if (_messages.Count > 0)
@@ -239,13 +243,14 @@ internal sealed class NewMessageGroup(long accountId)
 
     /// <summary>
     /// The stored threads the group joins, read as last committed and locked until commit (two writers folding into one
-    /// thread take turns). A thread gone since the lookups (merged away by a concurrent writer) makes the ingest retry.
+    /// thread take turns), with the reads <paramref name="finish"/> takes under the same locks. A thread gone since the lookups
+    /// (merged away by a concurrent writer) makes the ingest retry.
     /// </summary>
     private async Task<List<(GroupThread Thread, ThreadAggregates Stored)>> LockJoinedThreadsAsync(MySqlConnection connection, MySqlTransaction tx,
-        DateTime now, ChangeLogBatch changes, CancellationToken ct)
+        DateTime now, ChangeLogBatch changes, Finish? finish, CancellationToken ct)
     {
         var joined = _threads.Where(t => !t.IsNew).ToList();
-        if (joined.Count == 0) return [];
+        if (joined.Count == 0 && finish?.HasLockedReads != true) return [];
         var reads = new BatchedReads(connection, tx);
         reads.Parameters.AddWithValue("@account", accountId);
         reads.Parameters.AddWithValue("@now", now);
@@ -259,6 +264,7 @@ internal sealed class NewMessageGroup(long accountId)
                 r.IsDBNull(2) ? null : r.GetString(2), r.GetString(3),
                 [.. JsonSerializer.Deserialize<Participant[]>(r.GetString(4), Json) ?? []],
                 r.GetInt64(5), r.GetInt64(6), r.IsDBNull(7) ? null : r.GetInt64(7), r.IsDBNull(8) ? null : r.GetInt64(8))));
+        if (finish?.HasLockedReads == true) finish.AddLockedReads(reads);
         await reads.ExecuteAsync(ct);
         var result = new List<(GroupThread, ThreadAggregates)>(joined.Count);
         foreach (var thread in joined)
