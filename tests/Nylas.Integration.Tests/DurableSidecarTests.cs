@@ -1,6 +1,9 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using System.Reflection;
+using DurableTask.AzureStorage;
+using DurableTask.Core;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.DurableTask.Client;
@@ -112,6 +115,66 @@ public class DurableSidecarTests
 
         Assert.Throws<InvalidOperationException>(() => sidecar.Address);
         Assert.DoesNotContain(logs.Entries, e => e.Category.StartsWith("Nylas.", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Concurrent_stops_of_a_started_engine_stop_it_once_and_it_does_not_start_again()
+    {
+        // As at a host's stop: the sidecar's ApplicationStopping handler and DurableSidecar.StopAsync stop it at once.
+        var logs = new CapturedLogs();
+        using var loggerFactory = LoggerFactory.Create(l => l.AddProvider(logs).SetMinimumLevel(LogLevel.Warning));
+        var engine = CountingEngine.Over(NewEngine("g" + Guid.NewGuid().ToString("N")[..12], loggerFactory));
+        var guard = new SingleStopOrchestrationService(engine, loggerFactory.CreateLogger<DurableSidecar>());
+        await guard.CreateIfNotExistsAsync();
+        await guard.StartAsync();
+        await guard.StartAsync();
+
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Task.Run(() => i % 2 == 0 ? guard.StopAsync() : guard.StopOnceAsync())));
+        await guard.StartAsync();
+
+        var counts = (CountingEngine)(object)engine;
+        Assert.Equal((1, 1), (counts.Starts, counts.Stops));
+        Assert.DoesNotContain(logs.Entries, e => e.Level >= LogLevel.Warning && e.Category.StartsWith("Nylas.", StringComparison.Ordinal));
+    }
+
+    private static AzureStorageOrchestrationService NewEngine(string taskHub, ILoggerFactory loggerFactory) => new(new AzureStorageOrchestrationServiceSettings
+    {
+        TaskHubName = taskHub,
+        StorageAccountClientProvider = new StorageAccountClientProvider(TestStack.Storage),
+        PartitionCount = 1,
+        LoggerFactory = loggerFactory,
+    });
+
+    /// <summary>The engine, counting its starts and stops.</summary>
+    public class CountingEngine : DispatchProxy
+    {
+        private IOrchestrationService _engine = null!;
+        private int _starts;
+        private int _stops;
+
+        public int Starts => _starts;
+        public int Stops => _stops;
+
+        public static IOrchestrationService Over(IOrchestrationService engine)
+        {
+            var proxy = Create<IOrchestrationService, CountingEngine>();
+            ((CountingEngine)(object)proxy)._engine = engine;
+            return proxy;
+        }
+
+        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
+        {
+            if (targetMethod!.Name == nameof(IOrchestrationService.StartAsync)) Interlocked.Increment(ref _starts);
+            if (targetMethod.Name == nameof(IOrchestrationService.StopAsync)) Interlocked.Increment(ref _stops);
+            try
+            {
+                return targetMethod.Invoke(_engine, args);
+            }
+            catch (TargetInvocationException ex) when (ex.InnerException is not null)
+            {
+                throw ex.InnerException;
+            }
+        }
     }
 
     /// <summary>An outbox delivery for an account that does not exist: the worker runs the orchestrator and its attempt, which answers "failed".</summary>
