@@ -33,7 +33,8 @@ public static class LocalHostApp
         builder.Services.AddNylasEngine(builder.Configuration);
         builder.Services.AddNylasTelemetry(builder.Configuration).WithMetrics(metrics => metrics.AddPrometheusExporter());
 
-        // The sidecar must be registered (and so started) before the DurableTask worker that connects to it.
+        // The sidecar must be registered (and so started) before the DurableTask worker that connects to it. The worker and
+        // the client are built before any hosted service starts, so they get the sidecar's call invoker, not its address.
         var durableOptions = builder.Configuration.GetSection("Nylas:Durable").Get<DurableOptions>() ?? new DurableOptions();
         string storage = builder.Configuration["Nylas:Storage:ConnectionString"] ?? "";
         var sidecar = new DurableSidecar(storage, durableOptions, LoggerFactory.Create(l => l.AddConsole().SetMinimumLevel(LogLevel.Warning)));
@@ -41,10 +42,10 @@ public static class LocalHostApp
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DurableSidecar>());
         builder.Services.AddDurableTaskWorker(b =>
         {
-            b.UseGrpc(sidecar.Address);
+            b.UseGrpc(o => o.CallInvoker = sidecar.CallInvoker);
             b.AddTasks(EngineTasks.Register);
         });
-        builder.Services.AddDurableTaskClient(b => b.UseGrpc(sidecar.Address));
+        builder.Services.AddDurableTaskClient(b => b.UseGrpc(o => o.CallInvoker = sidecar.CallInvoker));
         builder.Services.AddDurableSyncControl(sp => () => sp.GetRequiredService<DurableTaskClient>());
         builder.Services.AddMailboxWatcher();
         builder.Services.AddIngestReceivers();

@@ -77,7 +77,7 @@ public sealed class DurableOptions
     /// <summary>Task hub name: a letter, then letters and digits, 3-45 characters in all.</summary>
     [RegularExpression("^[A-Za-z][A-Za-z0-9]{2,44}$", ErrorMessage = "Nylas:Durable:TaskHub must be 3-45 letters and digits, starting with a letter.")]
     public string TaskHub { get; set; } = "nylas";
-    /// <summary>Loopback port of the local host's gRPC sidecar; 0 picks a free one.</summary>
+    /// <summary>Loopback port of the local host's gRPC sidecar; 0: the kernel picks one as the sidecar binds.</summary>
     [Range(0, 65535)] public int SidecarPort { get; set; }
     /// <summary>Upper bound of the backend's queue polling back-off; low values cut latency, high values cut storage calls.</summary>
     [Range(50, 60_000)] public int MaxQueuePollingIntervalMs { get; set; } = 500;
