@@ -55,15 +55,16 @@ public static class HostComparison
         BenchOptions options, CancellationToken cancellationToken)
     {
         var runs = new List<ComparisonRun>();
-        // What each host burns with no request (both idle at once, 15 s).
+        foreach (var (_, host) in hosts)
+            foreach (string page in pages)
+                await wrk.RunAsync("warm-up", new Uri(host.BaseAddress, page), options.Connections, options.Threads, TimeSpan.FromSeconds(Math.Max(1, options.WarmupSeconds)), cancellationToken);
+        // What each host burns with no request, both idle at once for 15 s after the warm-up (right after start-up the JIT
+        // and the durable worker's start make it several times more).
         var idle0 = hosts.Select(h => ProcessCpu.Of(h.Host.Pid) ?? TimeSpan.Zero).ToList();
         var idleClock = System.Diagnostics.Stopwatch.StartNew();
         await Task.Delay(TimeSpan.FromSeconds(15), cancellationToken);
         var idle = hosts.Select((h, i) => ((ProcessCpu.Of(h.Host.Pid) ?? TimeSpan.Zero) - idle0[i]).TotalSeconds / idleClock.Elapsed.TotalSeconds).ToList();
         for (int i = 0; i < hosts.Count; i++) Console.WriteLine($"host {hosts[i].Name} idle: {idle[i] * 1000:F1} ms of CPU per second");
-        foreach (var (_, host) in hosts)
-            foreach (string page in pages)
-                await wrk.RunAsync("warm-up", new Uri(host.BaseAddress, page), options.Connections, options.Threads, TimeSpan.FromSeconds(Math.Max(1, options.WarmupSeconds)), cancellationToken);
         for (int round = 1; round <= options.Rounds; round++)
             foreach (string page in pages)
                 foreach (var (name, host) in round % 2 == 1 ? hosts : hosts.Reverse())
