@@ -133,6 +133,9 @@ public sealed class ApiBenchmark(BenchOptions options)
         }
         Console.WriteLine("PASS: pages, counts, folders, threads, files and events as seeded; baseline pages identical");
 
+        if (options.CompareHostDll is { } compareDll)
+            return await CompareAsync(host, http, hostSettings, compareDll, token, cases.Select(c => c.Path).ToList(), load, cancellationToken);
+
         // 5. Measure: per case, the API under wrk, then the same statements from 16 SQL workers.
         int? mariaDb = ProcessCpu.MariaDbPid((int)new MySqlConnectionStringBuilder(TestStack.MySql).Port);
         using var wrk = new Wrk(token);
@@ -150,7 +153,7 @@ public sealed class ApiBenchmark(BenchOptions options)
             var cpu0 = Cpu(host.Pid, mariaDb);
             var (api, wrkOutput) = await wrk.RunAsync("API", url, options.Connections, options.Threads, duration, cancellationToken);
             var apiCpu = Cpu(host.Pid, mariaDb).Since(cpu0);
-            Console.WriteLine($"{c.Name}: API {Line(api)}");
+            Console.WriteLine($"{c.Name}: API {Line(api)}; host CPU {apiCpu.Process * 1000 / api.Requests:F2} ms/request");
             var cpu1 = Cpu(Environment.ProcessId, mariaDb);
             var sql = await SqlLoad.RunAsync("SQL", databases.Global, shardCs, c.Runner, options.Connections, duration, false, cancellationToken);
             var sqlCpu = Cpu(Environment.ProcessId, mariaDb).Since(cpu1);
@@ -171,6 +174,15 @@ public sealed class ApiBenchmark(BenchOptions options)
             _ = wrkOutput;
         }
 
+        // What the host spends with no request at all (durable and queue polling, the account's failing sync), measured
+        // warm, so the CPU per request can be read net of it: at a few dozen requests per second it is a large share.
+        var idle0 = Cpu(host.Pid, mariaDb);
+        await Task.Delay(TimeSpan.FromSeconds(15), cancellationToken);
+        var idle = Cpu(host.Pid, mariaDb).Since(idle0);
+        double idlePerSecond = idle.Process / idle.Wall;
+        Console.WriteLine($"host idle: {idlePerSecond * 1000:F1} ms of CPU per second; API host CPU per request net of it: "
+            + string.Join(", ", results.Select(r => $"{r.Name} {(r.ApiCpu.Process - idlePerSecond * r.ApiCpu.Wall) * 1000 / r.Api.Requests:F2} ms")));
+
         var experiments = new List<Experiment>();
         if (options.Experiments)
             experiments.AddRange(await Experiments.RunAsync(databases.Global, shardCs, account.Id, tokenHash, limit, deepMessages, deepThreads, options.Connections, mariaDb, cancellationToken));
@@ -186,6 +198,42 @@ public sealed class ApiBenchmark(BenchOptions options)
             await File.WriteAllTextAsync(path, report, cancellationToken);
             Console.WriteLine($"results written to {path}");
         }
+        return 0;
+    }
+
+    /// <summary><c>--compare-host-dll</c>: the second build next to the first, same answers, then their CPU per page in turn.</summary>
+    private async Task<int> CompareAsync(HostProcess hostA, HttpClient httpA, Dictionary<string, string?> hostSettings, string compareDll, string token,
+        IReadOnlyList<string> casePaths, string load, CancellationToken cancellationToken)
+    {
+        var settingsB = new Dictionary<string, string?>(hostSettings)
+        {
+            // Its own durable task hub and ingest queue: the two hosts share only the databases they serve.
+            ["Nylas:Durable:TaskHub"] = hostSettings["Nylas:Durable:TaskHub"] + "b",
+            ["Nylas:Storage:IngestQueue"] = hostSettings["Nylas:Storage:IngestQueue"] + "-b",
+        };
+        await using var hostB = new HostProcess(compareDll, settingsB, Path.Combine(Path.GetTempPath(), $"apibench-hostb-{DateTime.UtcNow:yyyyMMdd-HHmmss}.log"));
+        await hostB.StartAsync(TimeSpan.FromSeconds(120), cancellationToken);
+        Console.WriteLine($"host B up at {hostB.BaseAddress} (pid {hostB.Pid}, log {hostB.LogPath})");
+        using var httpB = new HttpClient { BaseAddress = hostB.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        httpB.DefaultRequestHeaders.Authorization = httpA.DefaultRequestHeaders.Authorization;
+        var problems = await HostComparison.CheckSameAnswersAsync(httpA, httpB, casePaths, cancellationToken);
+        if (problems.Count > 0)
+        {
+            Console.WriteLine("FAIL: the two builds answer differently:");
+            foreach (var p in problems) Console.WriteLine($"  {p}");
+            return 1;
+        }
+        Console.WriteLine($"PASS: both builds give the same bytes for {HostComparison.CheckedPaths.Length + casePaths.Count} pages");
+        using var wrk = new Wrk(token);
+        var hosts = new List<(string, HostProcess)> { ("A", hostA), ("B", hostB) };
+        var runs = await HostComparison.RunAsync(wrk, hosts, casePaths.Where(p => !p.Contains("offset", StringComparison.Ordinal)).ToList(), options, cancellationToken);
+        await hostB.StopAsync(TimeSpan.FromSeconds(30));
+        await hostA.StopAsync(TimeSpan.FromSeconds(30));
+        string endLoad = File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
+        string report = HostComparison.Render(runs, [("A", options.HostDll), ("B", compareDll)], load, endLoad);
+        Console.WriteLine();
+        Console.WriteLine(report);
+        if (options.ResultsPath is { } path && path != "-") await File.WriteAllTextAsync(path, report, cancellationToken);
         return 0;
     }
 

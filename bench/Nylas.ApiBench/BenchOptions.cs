@@ -12,7 +12,9 @@ public sealed record BenchOptions(
     bool Experiments,
     bool Keep,
     string? ResultsPath,
-    bool Help)
+    bool Help,
+    string? CompareHostDll = null,
+    int Rounds = 3)
 {
     public const string Usage = """
         usage: bench/api-bench.sh [options]      (builds, then runs this program; see bench/Nylas.ApiBench/README.md)
@@ -28,13 +30,18 @@ public sealed record BenchOptions(
           --experiments        also time alternative SQL for the slow parts (10 s each; nothing in the engine changes)
           --keep               keep the benchmark databases (default: dropped at the end)
           --results PATH       Markdown results file (default bench/results/api.md under the repository root; "-" for none)
+          --compare-host-dll PATH   instead of the measurements above: a second host build over the same databases, its
+                               answers checked byte for byte against the first's, then both loaded in turn on the first
+                               pages (--seconds each, --rounds times) for the host's CPU per request
+          --rounds N           rounds of --compare-host-dll (default 3)
 
         Needs the test stack (./dev test --services-only, then export the NYLAS_TEST_* variables it prints) and wrk.
         """;
 
     public static BenchOptions Parse(string[] args)
     {
-        string? hostDll = null, results = null;
+        string? hostDll = null, results = null, compare = null;
+        int rounds = 3;
         int messages = 100_000, connections = 16, threads = 2, seconds = 20, deep = 10, warmup = 5;
         bool experiments = false, keep = false, help = false;
         for (int i = 0; i < args.Length; i++)
@@ -58,13 +65,15 @@ public sealed record BenchOptions(
                 case "--experiments": experiments = true; break;
                 case "--keep": keep = true; break;
                 case "--results": results = Value(); break;
+                case "--compare-host-dll": compare = Value(); break;
+                case "--rounds": rounds = Int(1, 100); break;
                 case "-h" or "--help": help = true; break;
                 default: throw new ArgumentException($"unknown argument '{a}'");
             }
         }
         if (!help && hostDll is null) throw new ArgumentException("--host-dll is required (bench/api-bench.sh builds the host and passes it)");
         if (threads > connections) throw new ArgumentException("--threads must not exceed --connections (wrk needs a connection per thread)");
-        return new BenchOptions(hostDll ?? "", messages, connections, threads, seconds, deep, warmup, experiments, keep, results, help);
+        return new BenchOptions(hostDll ?? "", messages, connections, threads, seconds, deep, warmup, experiments, keep, results, help, compare, rounds);
     }
 }
 

@@ -77,8 +77,10 @@ public sealed class Seeder(string shardConnectionString, long accountId, int sha
         string calendarPublic = PublicId.New();
         bool calendarCreated = false;
         long dataBytes = 0;
-        // Numbered per account as ChangeLog numbers them (Shard V8: the key is account_id + seq).
-        void Log(string type, string publicId, string command) => transactions.Add([accountId, transactions.Count + 1L, type, publicId, command, now]);
+        // Numbered per account as ChangeLog numbers them (Shard V8: the key is account_id + seq), after the entries the
+        // account already has (creating it logs the account's own insert).
+        long firstSeq = await LastChangeSeqAsync(cancellationToken) + 1;
+        void Log(string type, string publicId, string command) => transactions.Add([accountId, firstSeq + transactions.Count, type, publicId, command, now]);
 
         foreach (var m in mailbox.Messages)
         {
@@ -183,7 +185,7 @@ public sealed class Seeder(string shardConnectionString, long accountId, int sha
                     [[calendarRow, accountId, calendarPublic, "Emailed events", "Invitations found in this account's mail", true]], 1, cancellationToken);
             await InsertAsync("events", "id, account_id, public_id, calendar_id, ical_uid, recurrence_id, sequence, message_id, status, data_json, created_at, updated_at", events, 500, cancellationToken);
             await InsertAsync("transactions", "account_id, seq, object_type, object_public_id, command, created_at", transactions, 5000, cancellationToken);
-            await InsertAsync("change_cursors", "account_id, last_seq, updated_at", [[accountId, (long)transactions.Count, now]], 1, cancellationToken);
+            await SetChangeCursorAsync(firstSeq + transactions.Count - 1, now, cancellationToken);
         }
         await Task.WhenAll(
             InsertAsync("messages", MessageColumns, messages.Take(half).ToList(), 500, cancellationToken),
@@ -205,6 +207,29 @@ public sealed class Seeder(string shardConnectionString, long accountId, int sha
             }
         }
         return new SeedResult(new SeededIds(messageRow, messagePublic, threadRow, threadPublic, filePublic, folderPublic, folderRow), sw.Elapsed, counts, dataBytes);
+    }
+
+    private async Task<long> LastChangeSeqAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = new MySqlConnection(shardConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var cmd = new MySqlCommand("SELECT COALESCE(MAX(last_seq), 0) FROM change_cursors WHERE account_id = @account", connection);
+        cmd.Parameters.AddWithValue("@account", accountId);
+        return Convert.ToInt64(await cmd.ExecuteScalarAsync(cancellationToken));
+    }
+
+    private async Task SetChangeCursorAsync(long lastSeq, DateTime now, CancellationToken cancellationToken)
+    {
+        await using var connection = new MySqlConnection(shardConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var cmd = new MySqlCommand("""
+            INSERT INTO change_cursors (account_id, last_seq, updated_at) VALUES (@account, @seq, @now)
+            ON DUPLICATE KEY UPDATE last_seq = VALUES(last_seq), updated_at = VALUES(updated_at)
+            """, connection);
+        cmd.Parameters.AddWithValue("@account", accountId);
+        cmd.Parameters.AddWithValue("@seq", lastSeq);
+        cmd.Parameters.AddWithValue("@now", now);
+        await cmd.ExecuteNonQueryAsync(cancellationToken);
     }
 
     private async Task InsertAsync(string table, string columns, IReadOnlyList<object?[]> rows, int batch, CancellationToken cancellationToken)

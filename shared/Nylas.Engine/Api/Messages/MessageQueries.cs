@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Text.Json;
+using MySqlConnector;
 using Nylas.Core.Api;
 using Nylas.Core.Calendar;
 using Nylas.Engine.Accounts;
@@ -67,21 +68,26 @@ public sealed class MessageQueries(ShardDirectory shards) : IMailListQueries<Api
     // kind is one of the constants above, never input.
     private async Task<IReadOnlyList<ApiMessage>> ListAsync(Account account, MailFilter filter, int limit, int offset, bool expanded, string kind, CancellationToken cancellationToken)
     {
-        await using var cmd = shards.Shard(account.ShardId).CreateCommand("");
-        // A deferred join: the page's ids come from the (account_id, received_unix, id) index first, and only
-        // those rows are read whole. Selecting whole rows with a deep OFFSET made MariaDB drop the index for
-        // a table scan and sort (measured by bench/Nylas.ApiBench: offset 50,000 went from 3.6 s to 22 ms).
+        await using var connection = await shards.Shard(account.ShardId).OpenConnectionAsync(cancellationToken);
+        await using var cmd = connection.CreateCommand();
+        // A deferred join: the page's ids come from an (account_id, [is_draft,] received_unix, id) index first, and
+        // only those rows are read whole. Selecting whole rows with a deep OFFSET made MariaDB drop the index for a table
+        // scan and sort (bench/Nylas.ApiBench: offset 50,000 went from 3.6 s to 22 ms). The innermost query selects
+        // nothing the index lacks: with the folder (pending_folder_id) in it, MariaDB read all 50,100 rows whole again
+        // (8.7 s per page); the folder is taken in the middle query, once per listed row.
         cmd.CommandText = $"""
             SELECT {Columns}
-            FROM (SELECT m.id, m.received_unix, {FolderOfMessage} AS folder_id
-                  {From(filter)} WHERE m.account_id = @account{kind}{MailFilterSql.ForMessages(filter, cmd)} {Order} LIMIT @limit OFFSET @offset) page
+            FROM (SELECT p.id, p.received_unix, {FolderOfMessage} AS folder_id
+                  FROM (SELECT m.id, m.received_unix
+                        {From(filter)} WHERE m.account_id = @account{kind}{MailFilterSql.ForMessages(filter, cmd)} {Order} LIMIT @limit OFFSET @offset) p
+                  JOIN messages m ON m.id = p.id) page
             JOIN messages m ON m.id = page.id
             LEFT JOIN folders f ON f.id = page.folder_id
             LEFT JOIN threads t ON t.id = m.thread_id
             ORDER BY page.received_unix DESC, page.id DESC
             """;
         QueryParameters.AddPaging(cmd, account.Id, limit, offset);
-        return await ReadAsync(account, cmd, expanded, cancellationToken);
+        return await ReadAsync(account, connection, cmd, expanded, cancellationToken);
     }
 
     private async Task<IReadOnlyList<string>> ListIdsAsync(Account account, MailFilter filter, int limit, int offset, string kind, CancellationToken cancellationToken)
@@ -103,7 +109,8 @@ public sealed class MessageQueries(ShardDirectory shards) : IMailListQueries<Api
     /// <summary>Several messages by id (the SDK's findMultiple puts them comma-separated in the path), newest first.</summary>
     public async Task<IReadOnlyList<ApiMessage>> ListByIdsAsync(Account account, IReadOnlyList<string> publicIds, int limit, int offset, bool expanded, CancellationToken cancellationToken)
     {
-        await using var cmd = shards.Shard(account.ShardId).CreateCommand("");
+        await using var connection = await shards.Shard(account.ShardId).OpenConnectionAsync(cancellationToken);
+        await using var cmd = connection.CreateCommand();
         var names = publicIds.Select((id, i) =>
         {
             cmd.Parameters.AddWithValue($"@pid{i}", id);
@@ -111,7 +118,7 @@ public sealed class MessageQueries(ShardDirectory shards) : IMailListQueries<Api
         }).ToList();
         cmd.CommandText = $"{Select} WHERE m.account_id = @account{NotDiscarded} AND m.public_id IN ({string.Join(',', names)}) {Order} LIMIT @limit OFFSET @offset";
         QueryParameters.AddPaging(cmd, account.Id, limit, offset);
-        return await ReadAsync(account, cmd, expanded, cancellationToken);
+        return await ReadAsync(account, connection, cmd, expanded, cancellationToken);
     }
 
     // The thread row is joined only when a thread-level filter (started_*, last_message_*) needs it.
@@ -119,12 +126,13 @@ public sealed class MessageQueries(ShardDirectory shards) : IMailListQueries<Api
         => MailFilterSql.NeedsThread(filter) ? "FROM messages m JOIN threads t ON t.id = m.thread_id" : "FROM messages m";
 
 
-    private async Task<IReadOnlyList<ApiMessage>> ReadAsync(Account account, DbCommand cmd, bool expanded, CancellationToken cancellationToken)
+    // The page's list and its per-page lookups on one pooled connection.
+    private static async Task<IReadOnlyList<ApiMessage>> ReadAsync(Account account, MySqlConnection connection, DbCommand cmd, bool expanded, CancellationToken cancellationToken)
     {
         var rows = new List<(long RowId, ApiMessage Message)>();
         await using (var r = await cmd.ExecuteReaderAsync(cancellationToken))
             while (await r.ReadAsync(cancellationToken)) rows.Add((r.GetInt64(19), Read(r, account, expanded)));
-        return await WithFilesAndEventsAsync(account, rows, cancellationToken);
+        return await WithFilesAndEventsAsync(account, connection, rows, cancellationToken);
     }
 
     /// <summary>A message (not a draft) by id.</summary>
@@ -137,46 +145,67 @@ public sealed class MessageQueries(ShardDirectory shards) : IMailListQueries<Api
 
     private async Task<ApiMessage?> GetAsync(Account account, string publicId, bool expanded, string kind, CancellationToken cancellationToken)
     {
-        await using var cmd = shards.Shard(account.ShardId).CreateCommand($"{Select} WHERE m.account_id = @account{kind} AND m.public_id = @pid");
+        await using var connection = await shards.Shard(account.ShardId).OpenConnectionAsync(cancellationToken);
+        await using var cmd = new MySqlCommand($"{Select} WHERE m.account_id = @account{kind} AND m.public_id = @pid", connection);
         cmd.Parameters.AddWithValue("@account", account.Id);
         cmd.Parameters.AddWithValue("@pid", publicId);
-        return (await ReadAsync(account, cmd, expanded, cancellationToken)).FirstOrDefault();
+        return (await ReadAsync(account, connection, cmd, expanded, cancellationToken)).FirstOrDefault();
     }
 
     /// <summary>The messages of some threads (oldest first, without bodies, as an expanded v2 thread shows them), by thread public id.</summary>
     public async Task<IReadOnlyDictionary<string, List<ApiMessage>>> ListByThreadsAsync(Account account, string threadRowIds, CancellationToken cancellationToken)
     {
         // threadRowIds are longs the caller read from the database, not input.
-        await using var cmd = shards.Shard(account.ShardId).CreateCommand($"""
+        await using var connection = await shards.Shard(account.ShardId).OpenConnectionAsync(cancellationToken);
+        await using var cmd = new MySqlCommand($"""
             {Select}
             WHERE m.account_id = @account{NotDiscarded} AND m.thread_id IN ({threadRowIds})
             ORDER BY m.date_unix, m.id
-            """);
+            """, connection);
         cmd.Parameters.AddWithValue("@account", account.Id);
         var rows = new List<(long RowId, ApiMessage Message)>();
         await using (var r = await cmd.ExecuteReaderAsync(cancellationToken))
             while (await r.ReadAsync(cancellationToken)) rows.Add((r.GetInt64(19), Read(r, account, expanded: false) with { Body = null }));
-        return (await WithFilesAndEventsAsync(account, rows, cancellationToken))
+        return (await WithFilesAndEventsAsync(account, connection, rows, cancellationToken))
             .GroupBy(m => m.ThreadId!)
             .ToDictionary(g => g.Key, g => g.ToList());
     }
 
-    /// <summary>Files and events of a page of messages: two queries for the page, not two per message.</summary>
-    private async Task<IReadOnlyList<ApiMessage>> WithFilesAndEventsAsync(Account account, List<(long RowId, ApiMessage Message)> rows, CancellationToken cancellationToken)
+    /// <summary>
+    /// Files, events, metadata (and a label account's labels) of a page of messages: one batch for the page, sent in one
+    /// round trip on the page's connection, not a query per message or per kind.
+    /// </summary>
+    private static async Task<IReadOnlyList<ApiMessage>> WithFilesAndEventsAsync(Account account, MySqlConnection connection, List<(long RowId, ApiMessage Message)> rows,
+        CancellationToken cancellationToken)
     {
         if (rows.Count == 0) return [];
         var files = new Dictionary<long, List<ApiFile>>();
         var events = new Dictionary<long, List<ApiEvent>>();
         var eventRows = new Dictionary<(long MessageRow, int Index), long>();
-        string ids = string.Join(',', rows.Select(r => r.RowId)); // row ids are longs read from the database, not input
-        await using (var cmd = shards.Shard(account.ShardId).CreateCommand($"""
-            SELECT mf.message_id, f.public_id, f.content_type, f.size, f.filename, mf.content_id, mf.content_disposition
-            FROM message_files mf JOIN files f ON f.id = mf.file_id
-            WHERE mf.message_id IN ({ids}) AND f.account_id = @account ORDER BY mf.message_id, mf.position
-            """))
+        var rowIds = rows.Select(r => r.RowId).ToList();
+        string ids = string.Join(',', rowIds); // row ids are longs read from the database, not input
+        await using var batch = new MySqlBatch(connection)
         {
-            cmd.Parameters.AddWithValue("@account", account.Id);
-            await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+            BatchCommands =
+            {
+                WithAccount($"""
+                    SELECT mf.message_id, f.public_id, f.content_type, f.size, f.filename, mf.content_id, mf.content_disposition
+                    FROM message_files mf JOIN files f ON f.id = mf.file_id
+                    WHERE mf.message_id IN ({ids}) AND f.account_id = @account ORDER BY mf.message_id, mf.position
+                    """, account.Id),
+                WithAccount($"""
+                    SELECT e.message_id, e.public_id, c.public_id, e.data_json, m.public_id, e.id
+                    FROM events e JOIN calendars c ON c.id = e.calendar_id JOIN messages m ON m.id = e.message_id
+                    WHERE e.message_id IN ({ids}) AND e.account_id = @account ORDER BY e.id
+                    """, account.Id),
+                ObjectMetadata.Command(account.Id, "message", rowIds),
+            },
+        };
+        if (account.UsesLabels) batch.BatchCommands.Add(FolderRefs.Command(account.Id, withLabels: true, "m.id", ids));
+        Dictionary<long, IReadOnlyDictionary<string, string>> metadata;
+        Dictionary<long, List<ApiFolderRef>>? labels = null;
+        await using (var r = await batch.ExecuteReaderAsync(cancellationToken))
+        {
             while (await r.ReadAsync(cancellationToken))
             {
                 long messageRow = r.GetInt64(0);
@@ -187,15 +216,7 @@ public sealed class MessageQueries(ShardDirectory shards) : IMailListQueries<Api
                     Filename = r.GetString(4), ContentId = r.IsDBNull(5) ? null : r.GetString(5), ContentDisposition = r.GetString(6),
                 });
             }
-        }
-        await using (var cmd = shards.Shard(account.ShardId).CreateCommand($"""
-            SELECT e.message_id, e.public_id, c.public_id, e.data_json, m.public_id, e.id
-            FROM events e JOIN calendars c ON c.id = e.calendar_id JOIN messages m ON m.id = e.message_id
-            WHERE e.message_id IN ({ids}) AND e.account_id = @account ORDER BY e.id
-            """))
-        {
-            cmd.Parameters.AddWithValue("@account", account.Id);
-            await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+            await r.NextResultAsync(cancellationToken);
             while (await r.ReadAsync(cancellationToken))
             {
                 long messageRow = r.GetInt64(0);
@@ -204,13 +225,22 @@ public sealed class MessageQueries(ShardDirectory shards) : IMailListQueries<Api
                 list.Add(ApiEvent.From(parsed, r.GetString(1), account.PublicId, r.GetString(2), r.GetString(4)));
                 eventRows[(messageRow, list.Count - 1)] = r.GetInt64(5);
             }
+            await r.NextResultAsync(cancellationToken);
+            metadata = await ObjectMetadata.ReadAsync(r, cancellationToken);
+            if (account.UsesLabels)
+            {
+                await r.NextResultAsync(cancellationToken);
+                labels = await FolderRefs.ReadAsync(r, cancellationToken);
+            }
         }
-        var shard = shards.Shard(account.ShardId);
-        var metadata = await ObjectMetadata.LoadAsync(shard, account.Id, "message", rows.Select(r => r.RowId).ToList(), cancellationToken);
-        var eventMetadata = await ObjectMetadata.LoadAsync(shard, account.Id, "event", eventRows.Values.ToList(), cancellationToken);
-        foreach (var ((messageRow, index), eventRow) in eventRows)
-            if (eventMetadata.TryGetValue(eventRow, out var pairs)) events[messageRow][index] = events[messageRow][index] with { Metadata = pairs };
-        var labels = account.UsesLabels ? await LoadLabelsAsync(account, ids, cancellationToken) : null;
+        if (eventRows.Count > 0)
+        {
+            await using var eventBatch = new MySqlBatch(connection) { BatchCommands = { ObjectMetadata.Command(account.Id, "event", eventRows.Values.ToList()) } };
+            await using var r = await eventBatch.ExecuteReaderAsync(cancellationToken);
+            var eventMetadata = await ObjectMetadata.ReadAsync(r, cancellationToken);
+            foreach (var ((messageRow, index), eventRow) in eventRows)
+                if (eventMetadata.TryGetValue(eventRow, out var pairs)) events[messageRow][index] = events[messageRow][index] with { Metadata = pairs };
+        }
         return rows.Select(row => row.Message with
         {
             Files = files.TryGetValue(row.RowId, out var f) ? f : [],
@@ -223,8 +253,12 @@ public sealed class MessageQueries(ShardDirectory shards) : IMailListQueries<Api
         }).ToList();
     }
 
-    private Task<Dictionary<long, List<ApiFolderRef>>> LoadLabelsAsync(Account account, string messageRowIds, CancellationToken cancellationToken)
-        => FolderRefs.LoadAsync(shards.Shard(account.ShardId), account.Id, withLabels: true, "m.id", messageRowIds, cancellationToken);
+    private static MySqlBatchCommand WithAccount(string sql, long accountId)
+    {
+        var cmd = new MySqlBatchCommand(sql);
+        cmd.Parameters.AddWithValue("@account", accountId);
+        return cmd;
+    }
 
     /// <summary>The blob holding the message's raw MIME, or null when the account has no such message.</summary>
     public async Task<string?> GetRawBlobNameAsync(Account account, string publicId, CancellationToken cancellationToken)
@@ -266,6 +300,5 @@ public sealed class MessageQueries(ShardDirectory shards) : IMailListQueries<Api
         ReplyToMessageId = r.IsDBNull(23) ? null : r.GetString(23),
     };
 
-    private static IReadOnlyList<ApiParticipant> Participants(string json)
-        => JsonSerializer.Deserialize<ApiParticipant[]>(json, Json) ?? [];
+    private static IReadOnlyList<ApiParticipant> Participants(string json) => ApiParticipants.Parse(json);
 }

@@ -59,17 +59,34 @@ public static class ObjectMetadata
     public static async Task<Dictionary<long, IReadOnlyDictionary<string, string>>> LoadAsync(
         MySqlDataSource shard, long accountId, string objectType, IReadOnlyCollection<long> rowIds, CancellationToken cancellationToken)
     {
-        var result = new Dictionary<long, IReadOnlyDictionary<string, string>>();
-        if (rowIds.Count == 0) return result;
-        // Row ids are longs read from the database, not input.
-        await using var cmd = shard.CreateCommand($"""
-            SELECT object_id, meta_key, meta_value FROM object_metadata
-            WHERE object_type = @type AND object_id IN ({string.Join(',', rowIds.Distinct())}) AND account_id = @account
-            ORDER BY object_id, meta_key
-            """);
+        if (rowIds.Count == 0) return [];
+        await using var cmd = shard.CreateCommand(Sql(rowIds));
         cmd.Parameters.AddWithValue("@type", objectType);
         cmd.Parameters.AddWithValue("@account", accountId);
         await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+        return await ReadAsync(r, cancellationToken);
+    }
+
+    /// <summary>The same query as a statement of a page's batch (one round trip with the page's other lookups); <paramref name="rowIds"/> not empty.</summary>
+    public static MySqlBatchCommand Command(long accountId, string objectType, IReadOnlyCollection<long> rowIds)
+    {
+        var cmd = new MySqlBatchCommand(Sql(rowIds));
+        cmd.Parameters.AddWithValue("@type", objectType);
+        cmd.Parameters.AddWithValue("@account", accountId);
+        return cmd;
+    }
+
+    // Row ids are longs read from the database, not input.
+    private static string Sql(IReadOnlyCollection<long> rowIds) => $"""
+        SELECT object_id, meta_key, meta_value FROM object_metadata
+        WHERE object_type = @type AND object_id IN ({string.Join(',', rowIds.Distinct())}) AND account_id = @account
+        ORDER BY object_id, meta_key
+        """;
+
+    /// <summary>Reads the result of <see cref="Command"/> (the reader positioned on it).</summary>
+    public static async Task<Dictionary<long, IReadOnlyDictionary<string, string>>> ReadAsync(System.Data.Common.DbDataReader r, CancellationToken cancellationToken)
+    {
+        var result = new Dictionary<long, IReadOnlyDictionary<string, string>>();
         while (await r.ReadAsync(cancellationToken))
         {
             long id = r.GetInt64(0);

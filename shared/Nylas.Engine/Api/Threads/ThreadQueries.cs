@@ -1,5 +1,5 @@
 using System.Data.Common;
-using System.Text.Json;
+using MySqlConnector;
 using Nylas.Core.Api;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.Api.Messages;
@@ -14,8 +14,6 @@ namespace Nylas.Engine.Api.Threads;
 /// <summary>Read side of threads in the account's shard; every query is scoped by account id.</summary>
 public sealed class ThreadQueries(ShardDirectory shards, MessageQueries messages) : IMailListQueries<ApiThread>
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     // unread/starred/has_attachments are properties of the messages, so they are derived, not stored on the thread.
     private const string Select = """
         SELECT t.id, t.public_id, t.subject, t.participants_json, t.last_message_unix, t.last_received_unix, t.last_sent_unix,
@@ -30,7 +28,8 @@ public sealed class ThreadQueries(ShardDirectory shards, MessageQueries messages
 
     public async Task<IReadOnlyList<ApiThread>> ListAsync(Account account, MailFilter filter, int limit, int offset, bool expanded, CancellationToken cancellationToken)
     {
-        await using var cmd = shards.Shard(account.ShardId).CreateCommand("");
+        await using var connection = await shards.Shard(account.ShardId).OpenConnectionAsync(cancellationToken);
+        await using var cmd = connection.CreateCommand();
         // A deferred join, as for messages: the page's ids from the index first, then those threads and their flags.
         cmd.CommandText = $"""
             {Select}
@@ -39,7 +38,7 @@ public sealed class ThreadQueries(ShardDirectory shards, MessageQueries messages
             {Order}
             """;
         QueryParameters.AddPaging(cmd, account.Id, limit, offset);
-        return await ReadAsync(account, cmd, expanded, cancellationToken);
+        return await ReadAsync(account, connection, cmd, expanded, cancellationToken);
     }
 
     public async Task<IReadOnlyList<string>> ListIdsAsync(Account account, MailFilter filter, int limit, int offset, CancellationToken cancellationToken)
@@ -60,27 +59,66 @@ public sealed class ThreadQueries(ShardDirectory shards, MessageQueries messages
 
     public async Task<ApiThread?> GetAsync(Account account, string publicId, bool expanded, CancellationToken cancellationToken)
     {
-        await using var cmd = shards.Shard(account.ShardId).CreateCommand($"{Select} FROM threads t WHERE t.account_id = @account AND t.public_id = @pid");
+        await using var connection = await shards.Shard(account.ShardId).OpenConnectionAsync(cancellationToken);
+        await using var cmd = new MySqlCommand($"{Select} FROM threads t WHERE t.account_id = @account AND t.public_id = @pid", connection);
         cmd.Parameters.AddWithValue("@account", account.Id);
         cmd.Parameters.AddWithValue("@pid", publicId);
-        return (await ReadAsync(account, cmd, expanded, cancellationToken)).FirstOrDefault();
+        return (await ReadAsync(account, connection, cmd, expanded, cancellationToken)).FirstOrDefault();
     }
 
 
-    private async Task<IReadOnlyList<ApiThread>> ReadAsync(Account account, DbCommand cmd, bool expanded, CancellationToken cancellationToken)
+    // The page's list, then its folders, message ids and metadata in one batch (one round trip) on the same connection.
+    private async Task<IReadOnlyList<ApiThread>> ReadAsync(Account account, MySqlConnection connection, DbCommand cmd, bool expanded, CancellationToken cancellationToken)
     {
         var rows = new List<(long RowId, ApiThread Thread)>();
         await using (var r = await cmd.ExecuteReaderAsync(cancellationToken))
             while (await r.ReadAsync(cancellationToken)) rows.Add((r.GetInt64(0), Read(r, account)));
         if (rows.Count == 0) return [];
 
-        string ids = string.Join(',', rows.Select(r => r.RowId)); // row ids are longs read from the database, not input
-        var folders = await LoadFoldersAsync(account, ids, cancellationToken);
+        var rowIds = rows.Select(r => r.RowId).ToList();
+        string ids = string.Join(',', rowIds); // row ids are longs read from the database, not input
+        await using var batch = new MySqlBatch(connection)
+        {
+            BatchCommands =
+            {
+                FolderRefs.Command(account.Id, account.UsesLabels, "m.thread_id", ids),
+                ObjectMetadata.Command(account.Id, "thread", rowIds),
+            },
+        };
+        // The ids of each thread's messages and, apart, of its drafts (not those deleted or sent, waiting for the server).
+        if (!expanded)
+        {
+            var messageIds = new MySqlBatchCommand($"""
+                SELECT thread_id, public_id, is_draft FROM messages
+                WHERE thread_id IN ({ids}) AND account_id = @account AND discarded_at IS NULL ORDER BY thread_id, date_unix, id
+                """);
+            messageIds.Parameters.AddWithValue("@account", account.Id);
+            batch.BatchCommands.Add(messageIds);
+        }
+        Dictionary<long, List<ApiFolderRef>> folders;
+        Dictionary<long, IReadOnlyDictionary<string, string>> metadata;
+        Dictionary<long, List<string>>? messageIdsOf = null, draftIdsOf = null;
+        await using (var r = await batch.ExecuteReaderAsync(cancellationToken))
+        {
+            folders = await FolderRefs.ReadAsync(r, cancellationToken);
+            await r.NextResultAsync(cancellationToken);
+            metadata = await ObjectMetadata.ReadAsync(r, cancellationToken);
+            if (!expanded)
+            {
+                await r.NextResultAsync(cancellationToken);
+                (messageIdsOf, draftIdsOf) = ([], []);
+                while (await r.ReadAsync(cancellationToken))
+                {
+                    long thread = r.GetInt64(0);
+                    var result = r.GetBoolean(2) ? draftIdsOf : messageIdsOf;
+                    if (!result.TryGetValue(thread, out var list)) result[thread] = list = [];
+                    list.Add(r.GetString(1));
+                }
+            }
+        }
         IReadOnlyDictionary<string, List<ApiMessage>>? full = expanded
             ? await messages.ListByThreadsAsync(account, ids, cancellationToken)
             : null;
-        var (messageIds, draftIds) = expanded ? (null, null) : await LoadMessageIdsAsync(account, ids, cancellationToken);
-        var metadata = await ObjectMetadata.LoadAsync(shards.Shard(account.ShardId), account.Id, "thread", rows.Select(r => r.RowId).ToList(), cancellationToken);
 
         return rows.Select(row =>
         {
@@ -89,8 +127,8 @@ public sealed class ThreadQueries(ShardDirectory shards, MessageQueries messages
             {
                 Folders = account.UsesLabels ? null : threadFolders,
                 Labels = account.UsesLabels ? threadFolders : null,
-                MessageIds = messageIds is null ? null : messageIds.TryGetValue(row.RowId, out var m) ? m : [],
-                DraftIds = draftIds is null ? null : draftIds.TryGetValue(row.RowId, out var d) ? d : [],
+                MessageIds = messageIdsOf is null ? null : messageIdsOf.TryGetValue(row.RowId, out var m) ? m : [],
+                DraftIds = draftIdsOf is null ? null : draftIdsOf.TryGetValue(row.RowId, out var d) ? d : [],
                 Messages = full is null ? null : full.TryGetValue(row.Thread.Id, out var list) ? list.Where(x => !x.IsDraft).ToList() : [],
                 Drafts = full is null ? null : full.TryGetValue(row.Thread.Id, out var all) ? all.Where(x => x.IsDraft).ToList() : [],
                 Metadata = metadata.TryGetValue(row.RowId, out var md) ? md : ObjectMetadata.None,
@@ -98,38 +136,12 @@ public sealed class ThreadQueries(ShardDirectory shards, MessageQueries messages
         }).ToList();
     }
 
-    /// <summary>The ids of each thread's messages and, apart, of its drafts (not those deleted or sent, waiting for the server).</summary>
-    private async Task<(Dictionary<long, List<string>> Messages, Dictionary<long, List<string>> Drafts)> LoadMessageIdsAsync(
-        Account account, string threadRowIds, CancellationToken cancellationToken)
-    {
-        var messages = new Dictionary<long, List<string>>();
-        var drafts = new Dictionary<long, List<string>>();
-        await using var cmd = shards.Shard(account.ShardId).CreateCommand($"""
-            SELECT thread_id, public_id, is_draft FROM messages
-            WHERE thread_id IN ({threadRowIds}) AND account_id = @account AND discarded_at IS NULL ORDER BY thread_id, date_unix, id
-            """);
-        cmd.Parameters.AddWithValue("@account", account.Id);
-        await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
-        while (await r.ReadAsync(cancellationToken))
-        {
-            long thread = r.GetInt64(0);
-            var result = r.GetBoolean(2) ? drafts : messages;
-            if (!result.TryGetValue(thread, out var list)) result[thread] = list = [];
-            list.Add(r.GetString(1));
-        }
-        return (messages, drafts);
-    }
-
-    /// <summary>Every folder (and, for label accounts, label) holding one of the thread's messages.</summary>
-    private Task<Dictionary<long, List<ApiFolderRef>>> LoadFoldersAsync(Account account, string threadRowIds, CancellationToken cancellationToken)
-        => FolderRefs.LoadAsync(shards.Shard(account.ShardId), account.Id, account.UsesLabels, "m.thread_id", threadRowIds, cancellationToken);
-
     private static ApiThread Read(DbDataReader r, Account account) => new()
     {
         Id = r.GetString(1),
         AccountId = account.PublicId,
         Subject = r.IsDBNull(2) ? "" : r.GetString(2),
-        Participants = JsonSerializer.Deserialize<ApiParticipant[]>(r.GetString(3), Json) ?? [],
+        Participants = ApiParticipants.Parse(r.GetString(3)),
         LastMessageTimestamp = r.GetInt64(4),
         LastMessageReceivedTimestamp = r.IsDBNull(5) ? null : r.GetInt64(5),
         LastMessageSentTimestamp = r.IsDBNull(6) ? null : r.GetInt64(6),
