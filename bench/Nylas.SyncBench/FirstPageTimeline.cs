@@ -24,6 +24,7 @@ public sealed class FirstPageTimeline : IDisposable
         {
             ShouldListenTo = _ => true,
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => _recording ? ActivitySamplingResult.AllData : ActivitySamplingResult.None,
+            ActivityStarted = OnStarted,
             ActivityStopped = OnStopped,
         };
         ActivitySource.AddActivityListener(_listener);
@@ -40,8 +41,18 @@ public sealed class FirstPageTimeline : IDisposable
 
     public TimeSpan Now => _clock.Elapsed;
 
+    // The engine's and DurableTask's spans still open when the first page is seen (a sync step runs on), listed as such.
+    private readonly ConcurrentDictionary<Activity, TimeSpan> _open = new();
+
+    private void OnStarted(Activity activity)
+    {
+        if (activity.Source.Name is "Nylas.Engine" or "DurableTask.Core" or "Microsoft.DurableTask" || activity.Source.Name.StartsWith("DurableTask", StringComparison.Ordinal))
+            _open[activity] = _clock.Elapsed;
+    }
+
     private void OnStopped(Activity activity)
     {
+        _open.TryRemove(activity, out _);
         // Activity times are wall-clock; the clock's start is taken from them backwards.
         var start = _clock.Elapsed - (DateTime.UtcNow - activity.StartTimeUtc);
         switch (activity.Source.Name)
@@ -78,7 +89,9 @@ public sealed class FirstPageTimeline : IDisposable
         // Single requests that took long enough to matter are listed too.
         var slow = requests.Where(r => r.Start <= until && r.Duration >= TimeSpan.FromMilliseconds(SlowRequestMs))
             .Select(r => new Span(r.Start, r.Duration, "request", r.What, null));
-        foreach (var span in _spans.Where(s => s.Start <= until).Concat(slow).OrderBy(s => s.Start))
+        var open = _open.Where(kv => kv.Value <= until)
+            .Select(kv => new Span(kv.Value, TimeSpan.Zero, kv.Key.Source.Name, kv.Key.OperationName, "(still running)"));
+        foreach (var span in _spans.Where(s => s.Start <= until).Concat(slow).Concat(open).OrderBy(s => s.Start))
         {
             var end = span.Start + span.Duration;
             var inside = requests.Where(r => r.Start >= span.Start && r.Start + r.Duration <= end)
