@@ -12,7 +12,8 @@ public sealed record BenchOptions(
     bool RaceCheck,
     bool Help,
     bool Peers,
-    IReadOnlyList<KeyValuePair<string, string>> Settings)
+    IReadOnlyList<KeyValuePair<string, string>> Settings,
+    int SettleSeconds = 0)
 {
     public const string Usage = """
         usage: dotnet run -c Release --project bench/Nylas.SyncBench -- [options]
@@ -31,6 +32,9 @@ public sealed record BenchOptions(
                                and mbsync + mu index on the same mailbox, then the product end to end and the
                                mirror check (no incremental cycles, experiment or storage probe); results in
                                bench/results/peers.md. Needs mbsync, notmuch and mu on the PATH
+          --settle-seconds S   wait S seconds after the host under test has started before connecting the
+                               account (default 0): a user connects to a host that is already running, its
+                               durable worker and queue pumps started and idle
           --set KEY=VALUE      a setting of the host under test (repeatable), e.g.
                                --set Nylas:Storage:BlobStore=FileSystem
 
@@ -39,7 +43,7 @@ public sealed record BenchOptions(
 
     public static BenchOptions Parse(string[] args)
     {
-        int messages = 20_000, timeout = 60, idle = 10, baselineRuns = 3, incrementalRuns = 5;
+        int messages = 20_000, timeout = 60, idle = 10, baselineRuns = 3, incrementalRuns = 5, settle = 0;
         string corpus = Environment.GetEnvironmentVariable("NYLAS_TEST_CORPUS") is { Length: > 0 } c ? c : "/work/shared/corpus";
         string? results = null;
         bool help = false, race = true, peers = false;
@@ -63,6 +67,7 @@ public sealed record BenchOptions(
                 case "--baseline-runs": baselineRuns = Int(1, 20); break;
                 case "--incremental-runs": incrementalRuns = Int(1, 100); break;
                 case "--no-race-check": race = false; break;
+                case "--settle-seconds": settle = Int(0, 600); break;
                 case "--peers": peers = true; break;
                 case "--set":
                     string setting = Value();
@@ -74,7 +79,7 @@ public sealed record BenchOptions(
                 default: throw new ArgumentException($"unknown argument '{a}'");
             }
         }
-        return new BenchOptions(messages, corpus, results, timeout, idle, baselineRuns, incrementalRuns, race, help, peers, settings);
+        return new BenchOptions(messages, corpus, results, timeout, idle, baselineRuns, incrementalRuns, race, help, peers, settings, settle);
     }
 }
 

@@ -135,7 +135,10 @@ public static class EndToEnd
         };
 
         var cpuStart = cpu.Snapshot();
+        using var timeline = new FirstPageTimeline();
         log.ResetClock("end-to-end: POST /a/{client_id}/accounts");
+        int eventsBefore = log.Events.Count;
+        timeline.Start();
         var t0Utc = DateTime.UtcNow;
         var t0 = Stopwatch.StartNew();
         string accountPublicId;
@@ -234,6 +237,8 @@ public static class EndToEnd
                     m.TryGetProperty("folder", out var f) && f.ValueKind == JsonValueKind.Object && f.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null)).ToList();
                 first = new FirstPage(at, t0.Elapsed, count, list);
                 Console.WriteLine($"  first 100 visible after {at.TotalSeconds:F2} s (count {count})");
+                timeline.Stop();
+                PrintTimeline(timeline, log, eventsBefore, at);
             }
             if (count >= total) { done = at; break; }
             if (count != lastSeen) { lastSeen = count; lastProgress = at; }
@@ -379,5 +384,21 @@ public static class EndToEnd
 
         return new EndToEndResult(accountId, accountPublicId, shardId, postTook, done, timedOut, stuck, lastProgress, count, hostStopped, stalled, first, samples, allQueued, checkpointsComplete,
             waiting, cpuEnd.Minus(cpuStart), poison, syncState, syncError, milestones, untilQueued, afterQueued);
+    }
+
+    /// <summary>The spans and the engine's log lines until the first page was seen, on the POST's clock (console and log file).</summary>
+    private static void PrintTimeline(FirstPageTimeline timeline, BenchLog log, int eventsBefore, TimeSpan until)
+    {
+        var lines = timeline.Lines(until).Select(l => (At: double.Parse(l[..8].Trim(), System.Globalization.CultureInfo.InvariantCulture), Line: l))
+            .Concat(log.Events.Skip(eventsBefore).Where(e => e.At <= until && e.Category.StartsWith("Nylas", StringComparison.Ordinal))
+                .Select(e => (At: e.At.TotalMilliseconds, Line: $"{e.At.TotalMilliseconds,8:F0} ms  log {e.Category.Split('.')[^1]}[{e.EventId}] {e.Message}")))
+            .OrderBy(l => l.At);
+        Console.WriteLine("  timeline until the first 100 were seen (ms since the POST; spans with the storage/MySQL requests inside them):");
+        log.Write("==== first-page timeline ====");
+        foreach (var (_, line) in lines)
+        {
+            Console.WriteLine("    " + line);
+            log.Write(line);
+        }
     }
 }

@@ -47,6 +47,11 @@ public sealed class SyncBenchmark(BenchOptions options, string[] args)
                                                             || kv.Key.StartsWith("Nylas:Storage:IngestQueue", StringComparison.Ordinal)
                                                             || options.Settings.Any(s => s.Key == kv.Key))
                 .ToDictionary(kv => kv.Key, kv => kv.Value);
+            if (options.SettleSeconds > 0)
+            {
+                Console.WriteLine($"  host started; connecting the account in {options.SettleSeconds} s (--settle-seconds)");
+                await Task.Delay(TimeSpan.FromSeconds(options.SettleSeconds), cancellationToken);
+            }
             using var counts = RequestCounts.Create(host.Settings.GetValueOrDefault("Nylas:Storage:ConnectionString"));
             counts.Start();
             var e2e = await EndToEnd.RunAsync(host, seed, cpu, log, TimeSpan.FromMinutes(options.TimeoutMinutes), cancellationToken);

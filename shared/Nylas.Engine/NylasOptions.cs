@@ -146,6 +146,11 @@ public sealed class SyncOptions
     /// <summary>Most messages per UID FETCH; batches are also cut at <see cref="MaxBatchBytes"/>.</summary>
     [Range(1, 10_000)] public int MaxBatchMessages { get; set; } = 500;
     [Range(1, int.MaxValue)] public int MaxBatchBytes { get; set; } = 32 * 1024 * 1024;
+    /// <summary>
+    /// A folder's first sync fetches its newest this-many messages in a batch of their own before the full-size ones, so the
+    /// first page shows soon after connecting instead of after a whole <see cref="MaxBatchMessages"/> batch is downloaded.
+    /// </summary>
+    [Range(1, 10_000)] public int FirstBatchMessages { get; set; } = 100;
     [Range(1, 64)] public int UploadParallelism { get; set; } = 8;
     [Range(1, 600)] public int ConnectTimeoutSeconds { get; set; } = 30;
     /// <summary>The watcher ends IDLE and sends a NOOP this often, so a connection that died silently is noticed.</summary>

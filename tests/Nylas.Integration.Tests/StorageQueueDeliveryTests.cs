@@ -71,4 +71,45 @@ public sealed class StorageQueueDeliveryTests : IAsyncLifetime
         Assert.Equal(DeliveryResult.FailedUnsettled, await _policy.ProcessAsync(new StorageQueueDelivery(_queue, _poison, received), Fail, CancellationToken.None));
         Assert.Equal(1, (await _queue.GetPropertiesAsync()).Value.ApproximateMessagesCount);
     }
+
+    /// <summary>The local pump's view of the test queue; <see cref="SendAsync"/> also wakes the pump, as a sync step's enqueue does.</summary>
+    private sealed class TestChannel(QueueServiceClient service, string name) : StorageQueueChannel(service, name)
+    {
+        public Task SendTextAsync(string body) => SendAsync(body, CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task The_pump_takes_a_message_sent_while_an_earlier_one_is_still_being_processed()
+    {
+        // A sync step queues its first messages one by one: a pump that waited for everything it had received before
+        // receiving again would hold the second behind the first, however long the first takes.
+        var channel = new TestChannel(new QueueServiceClient(TestStack.Storage), _queue.Name);
+        var secondDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var firstStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var processed = new List<string>();
+        using var stop = new CancellationTokenSource();
+        var pump = channel.PumpAsync(parallelism: 4, TimeSpan.FromMinutes(1), async (delivery, ct) =>
+        {
+            if (delivery.Body == "first")
+            {
+                firstStarted.TrySetResult();
+                // Finishes only once the second has been processed (or gives up, and the test fails below).
+                await Task.WhenAny(secondDone.Task, Task.Delay(TimeSpan.FromSeconds(30), ct));
+            }
+            await delivery.CompleteAsync(ct);
+            lock (processed) processed.Add(delivery.Body);
+            if (delivery.Body == "second") secondDone.TrySetResult();
+        }, ex => throw ex, stop.Token);
+
+        await channel.SendTextAsync("first");
+        await firstStarted.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await channel.SendTextAsync("second");
+        await secondDone.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.NotNull(await TestStack.WaitUntilAsync(() => { lock (processed) return Task.FromResult(processed.Count == 2); }, TimeSpan.FromSeconds(30)));
+        await stop.CancelAsync();
+        await pump.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(["second", "first"], processed);
+        Assert.Equal(0, (await _queue.GetPropertiesAsync()).Value.ApproximateMessagesCount);
+    }
 }

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.MailSessions;
 using Nylas.Engine.Sync;
+using Nylas.Engine.Telemetry;
 
 namespace Nylas.Engine.Connect;
 
@@ -47,8 +48,11 @@ public sealed partial class AccountConnector(AccountStore accounts, ImapConnecto
     public async Task<(Account Account, string AccessToken)> StoreAsync(Application application, VerifiedConnection verified, CancellationToken cancellationToken)
     {
         var request = verified.Request;
-        var (account, token) = await accounts.UpsertAccountAsync(application.Id, request.EmailAddress, request.Name, request.Provider,
-            request.Imap, request.Secrets, cancellationToken, request.Smtp);
+        Account account;
+        string token;
+        using (EngineTelemetry.Source.StartActivity("connect.store"))
+            (account, token) = await accounts.UpsertAccountAsync(application.Id, request.EmailAddress, request.Name, request.Provider,
+                request.Imap, request.Secrets, cancellationToken, request.Smtp);
         if (account.OrganizationUnit != verified.OrganizationUnit)
         {
             await accounts.SetOrganizationUnitAsync(account.Id, verified.OrganizationUnit, cancellationToken);
@@ -56,6 +60,7 @@ public sealed partial class AccountConnector(AccountStore accounts, ImapConnecto
         }
         // New credentials for an account already syncing: a sync waiting out a back-off (the old password failed,
         // the server was down) tries again now instead of after up to 15 minutes.
+        using var schedule = EngineTelemetry.Source.StartActivity("connect.start_sync");
         if (!await syncControl.StartAsync(account.Id, cancellationToken)) await syncControl.WakeAsync(account.Id, cancellationToken);
         return (account, token);
     }
@@ -63,6 +68,7 @@ public sealed partial class AccountConnector(AccountStore accounts, ImapConnecto
     /// <summary>Logs in to IMAP (and SMTP when given) once; answers the account's organization unit (labels when the server is Gmail).</summary>
     public async Task<VerifiedConnection> VerifyAsync(ConnectRequest request, CancellationToken cancellationToken)
     {
+        using var span = EngineTelemetry.Source.StartActivity("connect.verify");
         string organizationUnit;
         // A provider that rotates refresh tokens answers a new one to the first redeem: that is the one to store.
         var secrets = request.Secrets;

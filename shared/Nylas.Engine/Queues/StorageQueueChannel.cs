@@ -36,41 +36,88 @@ public abstract class StorageQueueChannel(QueueServiceClient queues, string name
     }
 
     /// <summary>
-    /// The consuming loop of a host without a queue trigger (the local host): receives up to 32 messages under a lease and
-    /// hands each to <paramref name="process"/>, <paramref name="parallelism"/> at once. Polls fast while messages flow and
-    /// backs off to 1 s when the queue is quiet; a receive that fails (storage down) is retried after 2 s.
+    /// The consuming loop of a host without a queue trigger (the local host): receives messages under a lease and hands each
+    /// to <paramref name="process"/>, up to <paramref name="parallelism"/> at once, receiving again as soon as one finishes (a
+    /// slot is free), not when a whole received batch has: the messages of a sync step arrive one by one, and the first receive
+    /// would otherwise hold the rest back behind a single batch. Polls fast while messages flow and backs off to 1 s when the
+    /// queue is quiet; a receive that fails (storage down) is retried after 2 s. A message that fails its processing with
+    /// anything but cancellation ends the loop with that error, as before.
     /// </summary>
     public async Task PumpAsync(int parallelism, TimeSpan lease, Func<IReceivedDelivery, CancellationToken, Task> process,
         Action<Exception> receiveFailed, CancellationToken stoppingToken)
     {
+        using var slots = new SemaphoreSlim(parallelism, parallelism);
+        var running = new List<Task>();
         var idleDelay = TimeSpan.FromMilliseconds(50);
-        while (!stoppingToken.IsCancellationRequested)
+        try
         {
-            QueueMessage[] batch;
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                await ObserveFinishedAsync(running);
+                try { await slots.WaitAsync(stoppingToken); }
+                catch (OperationCanceledException) { break; }
+                int free = 1;
+                while (free < MaxReceive && slots.Wait(0)) free++;
+                QueueMessage[] batch;
+                try
+                {
+                    batch = (await Queue.ReceiveMessagesAsync(maxMessages: free, visibilityTimeout: lease, stoppingToken)).Value;
+                }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    slots.Release(free);
+                    break;
+                }
+                catch (Exception ex)
+                {
+                    slots.Release(free);
+                    receiveFailed(ex);
+                    await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    continue;
+                }
+                if (batch.Length < free) slots.Release(free - batch.Length);
+                if (batch.Length == 0)
+                {
+                    await WaitForEnqueueAsync(idleDelay, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    idleDelay = TimeSpan.FromMilliseconds(Math.Min(1000, idleDelay.TotalMilliseconds * 2));
+                    continue;
+                }
+                idleDelay = TimeSpan.FromMilliseconds(50);
+                foreach (var message in batch) running.Add(ProcessOneAsync(message));
+            }
+        }
+        finally
+        {
+            // Stopping: what is under way finishes (or sees the token) before the loop ends.
+            await Task.WhenAll(running).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        await ObserveFinishedAsync(running);
+
+        async Task ProcessOneAsync(QueueMessage message)
+        {
             try
             {
-                batch = (await Queue.ReceiveMessagesAsync(maxMessages: 32, visibilityTimeout: lease, stoppingToken)).Value;
+                await process(new StorageQueueDelivery(Queue, PoisonQueue, message), stoppingToken);
             }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { break; }
-            catch (Exception ex)
+            finally
             {
-                receiveFailed(ex);
-                await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                continue;
+                slots.Release();
             }
-            if (batch.Length == 0)
-            {
-                await WaitForEnqueueAsync(idleDelay, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                idleDelay = TimeSpan.FromMilliseconds(Math.Min(1000, idleDelay.TotalMilliseconds * 2));
-                continue;
-            }
-            idleDelay = TimeSpan.FromMilliseconds(50);
-            try
-            {
-                await Parallel.ForEachAsync(batch, new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = stoppingToken },
-                    (message, ct) => new ValueTask(process(new StorageQueueDelivery(Queue, PoisonQueue, message), ct)));
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { break; }
+        }
+    }
+
+    /// <summary>Most messages one receive may ask for (the storage queue's limit).</summary>
+    private const int MaxReceive = 32;
+
+    /// <summary>Forgets the finished ones; rethrows the first failure that is not the loop's own cancellation.</summary>
+    private static async Task ObserveFinishedAsync(List<Task> running)
+    {
+        for (int i = running.Count - 1; i >= 0; i--)
+        {
+            var task = running[i];
+            if (!task.IsCompleted) continue;
+            running.RemoveAt(i);
+            if (task.IsFaulted) await task;
         }
     }
 }

@@ -136,7 +136,9 @@ public sealed partial class MailboxSyncer(
             await accounts.SetOrganizationUnitAsync(account.Id, unit, cancellationToken);
             account = account with { OrganizationUnit = unit };
         }
-        var remote = await folderList.MirrorAsync(account, client, cancellationToken);
+        IReadOnlyList<(ImapFolder Folder, FolderState State, FolderStatus Listed)> remote;
+        using (EngineTelemetry.Source.StartActivity("sync.folder_list"))
+            remote = await folderList.MirrorAsync(account, client, cancellationToken);
         EngineTelemetry.Tag("nylas.sync.folders", remote.Count);
         var labels = labelServer ? new GmailLabels.Map(remote.Select(r => r.State)) : null;
         var budget = new StepBudget(options.Value.Sync.MaxMessagesPerStep);

@@ -37,11 +37,16 @@ public sealed partial class NewMailFetcher(
     private const MessageSummaryItems SummaryItems = MessageSummaryItems.UniqueId | MessageSummaryItems.Flags | MessageSummaryItems.InternalDate | MessageSummaryItems.Size;
     private static readonly HeaderSet SummaryHeaders = new([HeaderId.MessageId]);
 
-    /// <summary>New mail (above the checkpoint, oldest first) then backfill (below it, newest first), within the step's budget.</summary>
+    /// <summary>
+    /// New mail (above the checkpoint, oldest first) then backfill (below it, newest first), within the step's budget. A
+    /// folder's first sync starts with its newest <see cref="SyncOptions.FirstBatchMessages"/> alone: their summaries and
+    /// bodies are fetched and queued before the summaries of the rest are asked for.
+    /// </summary>
     internal async Task<FolderState> FetchMissingAsync(Account account, ImapFolder folder, FolderState state, GmailLabels.Map? labels, StepBudget budget, CancellationToken cancellationToken)
     {
         List<UniqueId> newer, older;
-        if (state.NeverSynced)
+        bool firstSync = state.NeverSynced;
+        if (firstSync)
         {
             var all = folder.Count == 0 ? [] : await folder.SearchAsync(SearchQuery.All, cancellationToken);
             if (all.Count == 0) return state;
@@ -76,13 +81,18 @@ public sealed partial class NewMailFetcher(
         budget.Remaining -= newWork.Count;
 
         var oldWork = older.Take(Math.Max(0, budget.Remaining)).ToList();
-        var (oldBatches, oldLeftOut) = await PlanBatchesAsync(folder, oldWork, labels is not null, cancellationToken);
-        leftOut.AddRange(oldLeftOut);
-        foreach (var batch in oldBatches)
+        int head = firstSync ? Math.Min(options.Value.Sync.FirstBatchMessages, oldWork.Count) : 0;
+        List<UniqueId>[] parts = head > 0 && head < oldWork.Count ? [oldWork[..head], oldWork[head..]] : [oldWork];
+        foreach (var part in parts)
         {
-            budget.Fetched += await FetchBatchAsync(account, state, folder, batch, labels, leftOut, cancellationToken);
-            state = state with { SyncedLowUid = batch.Min(s => s.UniqueId.Id) - 1 };
-            await folders.SaveCheckpointAsync(account.ShardId, state, cancellationToken);
+            var (oldBatches, oldLeftOut) = await PlanBatchesAsync(folder, part, labels is not null, cancellationToken);
+            leftOut.AddRange(oldLeftOut);
+            foreach (var batch in oldBatches)
+            {
+                budget.Fetched += await FetchBatchAsync(account, state, folder, batch, labels, leftOut, cancellationToken);
+                state = state with { SyncedLowUid = batch.Min(s => s.UniqueId.Id) - 1 };
+                await folders.SaveCheckpointAsync(account.ShardId, state, cancellationToken);
+            }
         }
         budget.Remaining -= oldWork.Count;
         if (oldWork.Count == older.Count)
@@ -146,6 +156,7 @@ public sealed partial class NewMailFetcher(
     private async Task<(List<List<IMessageSummary>> Batches, List<UniqueId> LeftOut)> PlanBatchesAsync(ImapFolder folder, List<UniqueId> uids, bool gmail, CancellationToken cancellationToken)
     {
         if (uids.Count == 0) return ([], []);
+        using var span = EngineTelemetry.Source.StartActivity("sync.fetch_summaries")?.SetTag("nylas.sync.messages", uids.Count);
         var items = gmail ? SummaryItems | GmailLabels.SummaryItems : SummaryItems;
         var summaries = (await folder.FetchAsync(uids, new FetchRequest(items) { Headers = SummaryHeaders }, cancellationToken)).ToDictionary(s => s.UniqueId);
         var sync = options.Value.Sync;
@@ -190,7 +201,8 @@ public sealed partial class NewMailFetcher(
         {
             if (toDownload.Count > 0)
             {
-                await FetchBodiesAsync(folder, toDownload.Select(s => s.UniqueId).ToList(), bodies, cancellationToken);
+                using (EngineTelemetry.Source.StartActivity("sync.fetch_bodies")?.SetTag("nylas.sync.messages", toDownload.Count))
+                    await FetchBodiesAsync(folder, toDownload.Select(s => s.UniqueId).ToList(), bodies, cancellationToken);
                 metrics.RecordFetched(account.Id, bodies.Count, bodies.Values.Sum(b => b.Length));
             }
             var known = await mirror.FindByHashesAsync(account.ShardId, account.Id, bodies.Values.Select(b => b.Sha256).ToList(), cancellationToken);
@@ -219,6 +231,7 @@ public sealed partial class NewMailFetcher(
             // messages while the rest of the batch is still being uploaded.
             foreach (var chunk in toIngest.Chunk(options.Value.Ingest.MessagesPerQueueMessage))
             {
+                using var span = EngineTelemetry.Source.StartActivity("sync.store_and_queue")?.SetTag("nylas.sync.messages", chunk.Length);
                 var queued = new IngestMessage[chunk.Length];
                 await Parallel.ForEachAsync(Enumerable.Range(0, chunk.Length),
                     new ParallelOptions { MaxDegreeOfParallelism = options.Value.Sync.UploadParallelism, CancellationToken = cancellationToken },
