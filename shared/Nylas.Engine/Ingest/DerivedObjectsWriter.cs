@@ -154,13 +154,7 @@ internal sealed class DerivedObjectsWriter(MySqlConnection connection, MySqlTran
                 changes.Add("contact", publicId, "insert");
             }
         }
-        int chunkNumber = 0;
-        foreach (var chunk in inserts.Chunk(RowsPerStatement))
-        {
-            sql.Append("INSERT INTO contacts (account_id, public_id, email, name, created_at, updated_at) VALUES ");
-            NewMessageGroup.AppendValues(cmd, sql, $"c{chunkNumber++}_", chunk);
-            sql.Append(";\n");
-        }
+        AppendInserts(cmd, sql, "INSERT INTO contacts (account_id, public_id, email, name, created_at, updated_at) VALUES ", inserts, "c", ";\n");
     }
 
     /// <summary>
@@ -193,13 +187,8 @@ internal sealed class DerivedObjectsWriter(MySqlConnection connection, MySqlTran
             fileSql[missing[k]] = $"(SELECT MIN(id) FROM files WHERE account_id = @account AND content_sha256 = @fs{k} AND filename = @fn{k} AND upload_key = '')";
             changes.Add("file", publicId, "insert");
         }
-        int chunkNumber = 0;
-        foreach (var chunk in rows.Chunk(RowsPerStatement))
-        {
-            sql.Append("INSERT INTO files (account_id, public_id, content_sha256, filename, content_type, size, created_at) VALUES ");
-            NewMessageGroup.AppendValues(cmd, sql, $"f{chunkNumber++}_", chunk);
-            sql.Append(" ON DUPLICATE KEY UPDATE id = id;\n");
-        }
+        AppendInserts(cmd, sql, "INSERT INTO files (account_id, public_id, content_sha256, filename, content_type, size, created_at) VALUES ", rows, "f",
+            " ON DUPLICATE KEY UPDATE id = id;\n");
         var links = new List<object?[]>();
         for (int i = 0; i < messages.Count; i++)
         {
@@ -212,13 +201,7 @@ internal sealed class DerivedObjectsWriter(MySqlConnection connection, MySqlTran
                 file.ContentId is null ? null : Truncate(file.ContentId, 255), file.Disposition,
             }));
         }
-        chunkNumber = 0;
-        foreach (var chunk in links.Chunk(RowsPerStatement))
-        {
-            sql.Append("INSERT IGNORE INTO message_files (message_id, file_id, position, content_id, content_disposition) VALUES ");
-            NewMessageGroup.AppendValues(cmd, sql, $"fl{chunkNumber++}_", chunk);
-            sql.Append(";\n");
-        }
+        AppendInserts(cmd, sql, "INSERT IGNORE INTO message_files (message_id, file_id, position, content_id, content_disposition) VALUES ", links, "fl", ";\n");
     }
 
     /// <summary>A name without accents, in upper case: names equal so may be one name under the files table's collation.</summary>
@@ -227,6 +210,18 @@ internal sealed class DerivedObjectsWriter(MySqlConnection connection, MySqlTran
         var letters = name.Normalize(System.Text.NormalizationForm.FormD)
             .Where(c => CharUnicodeInfo.GetUnicodeCategory(c) != UnicodeCategory.NonSpacingMark).ToArray();
         return new string(letters).ToUpperInvariant();
+    }
+
+    /// <summary>Multi-row statements of at most <see cref="RowsPerStatement"/> rows each (parameters named from <paramref name="prefix"/>).</summary>
+    private static void AppendInserts(MySqlCommand cmd, System.Text.StringBuilder sql, string head, List<object?[]> rows, string prefix, string tail)
+    {
+        int chunkNumber = 0;
+        foreach (var chunk in rows.Chunk(RowsPerStatement))
+        {
+            sql.Append(head);
+            NewMessageGroup.AppendValues(cmd, sql, $"{prefix}{chunkNumber++}_", chunk);
+            sql.Append(tail);
+        }
     }
 
     private static List<(string Sha256, string Name)> FileKeys(IEnumerable<ParsedMessage> messages)
