@@ -30,8 +30,9 @@ public static class ChangeLog
 }
 
 /// <summary>
-/// Change-log entries a batch writer collects during one transaction and appends with one round trip just before it
-/// commits (ingest: one entry per message, thread, contact, file and event), in the order they were added. The account's
+/// Change-log entries a batch writer collects during one transaction and appends together just before it commits, in its
+/// last command or one of their own (ingest: one entry per message, thread, contact, file and event), in the order they
+/// were added. The account's
 /// cursor row is locked at the writer's first change (<see cref="LockSqlOnce"/>), as a single append would lock it: every
 /// writer takes the cursor before the thread rows it changes, so an ingest and an API write never wait on each other in a cycle.
 /// </summary>
