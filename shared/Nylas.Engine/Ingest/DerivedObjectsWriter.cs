@@ -42,7 +42,7 @@ internal sealed class DerivedObjectsWriter(MySqlConnection connection, MySqlTran
         public string? MessagePublicId { get; set; }
     }
 
-    /// <summary>True when <see cref="AppendSql"/> left the files to <see cref="AttachFilesAsync"/>, after the messages' rows exist.</summary>
+    /// <summary>True when <see cref="AppendSql"/> left the files to <see cref="AttachFilesLaterAsync"/>, after the messages' rows exist.</summary>
     public bool FilesLater { get; private set; }
 
     /// <summary>Adds to the batch's first command the reads the derived objects depend on: contacts, file rows, the invitations' calendar.</summary>
@@ -51,28 +51,7 @@ internal sealed class DerivedObjectsWriter(MySqlConnection connection, MySqlTran
         reads.AddForKeys(batch.SelectMany(MessageContacts.From).Select(c => c.Email).Distinct(StringComparer.Ordinal),
             "SELECT email, public_id, name FROM contacts WHERE account_id = @account AND email IN ({0})",
             r => _contacts[r.GetString(0)] = (r.GetString(1), r.GetString(2)));
-        // The wanted (content, name) pairs as a derived table, joined in SQL so that the names compare under the column's
-        // collation; the account's file rows (not uploads), the oldest when several match.
-        var keys = FileKeys(batch);
-        int chunkNumber = 0;
-        foreach (var chunk in keys.Chunk(RowsPerStatement))
-        {
-            string prefix = $"fk{chunkNumber++}_";
-            var wanted = new System.Text.StringBuilder();
-            for (int i = 0; i < chunk.Length; i++)
-            {
-                if (i > 0) wanted.Append(" UNION ALL ");
-                wanted.Append(CultureInfo.InvariantCulture, $"SELECT {i} AS i, @{prefix}s{i} AS sha, @{prefix}n{i} AS name");
-                reads.Parameters.AddWithValue($"@{prefix}s{i}", chunk[i].Sha256);
-                reads.Parameters.AddWithValue($"@{prefix}n{i}", chunk[i].Name);
-            }
-            var keysOfChunk = chunk;
-            reads.Add($"""
-                SELECT w.i, f.id, f.public_id FROM ({wanted}) w
-                JOIN files f ON f.account_id = @account AND f.content_sha256 = w.sha AND f.filename = w.name AND f.upload_key = ''
-                ORDER BY w.i, f.id
-                """, r => _files.TryAdd(keysOfChunk[r.GetInt32(0)], (r.GetInt64(1), r.GetString(2))));
-        }
+        AddFileLookups(reads, FileKeys(batch));
         if (batch.Any(m => m.Events.Count > 0))
         {
             reads.Parameters.AddWithValue("@cal_name", EmailedEventsCalendar);
@@ -159,7 +138,7 @@ internal sealed class DerivedObjectsWriter(MySqlConnection connection, MySqlTran
 
     /// <summary>
     /// File rows for the attachments whose (content, name) has none yet, and every attachment linked to its message. Two new
-    /// names of one content that may be one name under the column's collation (accents) are left to <see cref="AttachFilesAsync"/>,
+    /// names of one content that may be one name under the column's collation (accents) are left to <see cref="AttachFilesLaterAsync"/>,
     /// which asks the database which row each became.
     /// </summary>
     private void AppendFilesSql(MySqlCommand cmd, System.Text.StringBuilder sql, IReadOnlyList<(string PublicId, ParsedMessage Parsed)> messages)
@@ -182,13 +161,12 @@ internal sealed class DerivedObjectsWriter(MySqlConnection connection, MySqlTran
             string publicId = PublicId.New();
             cmd.Parameters.AddWithValue($"@fs{k}", missing[k].Sha256);
             cmd.Parameters.AddWithValue($"@fn{k}", missing[k].Name);
-            rows.Add([NewMessageGroup.Raw("@account"), publicId, NewMessageGroup.Raw($"@fs{k}"), NewMessageGroup.Raw($"@fn{k}"), Truncate(file.ContentType, 255), file.Size, NewMessageGroup.Raw("@now")]);
+            rows.Add(FileRow(file, publicId, NewMessageGroup.Raw($"@fs{k}"), NewMessageGroup.Raw($"@fn{k}")));
             // The oldest row of this content and name: the one this batch inserts, or one a concurrent writer inserted first.
             fileSql[missing[k]] = $"(SELECT MIN(id) FROM files WHERE account_id = @account AND content_sha256 = @fs{k} AND filename = @fn{k} AND upload_key = '')";
             changes.Add("file", publicId, "insert");
         }
-        AppendInserts(cmd, sql, "INSERT INTO files (account_id, public_id, content_sha256, filename, content_type, size, created_at) VALUES ", rows, "f",
-            " ON DUPLICATE KEY UPDATE id = id;\n");
+        AppendInserts(cmd, sql, InsertFiles, rows, "f", " ON DUPLICATE KEY UPDATE id = id;\n");
         var links = new List<object?[]>();
         for (int i = 0; i < messages.Count; i++)
         {
@@ -227,97 +205,71 @@ internal sealed class DerivedObjectsWriter(MySqlConnection connection, MySqlTran
     private static List<(string Sha256, string Name)> FileKeys(IEnumerable<ParsedMessage> messages)
         => messages.SelectMany(m => m.Files).Select(f => (f.Sha256, Name: Truncate(f.Filename, 512))).Distinct(FileKeyComparer.Instance).ToList();
 
+    private const string InsertFiles = "INSERT INTO files (account_id, public_id, content_sha256, filename, content_type, size, created_at) VALUES ";
+
+    /// <summary>A new file row's values; <paramref name="sha256"/> and <paramref name="name"/> as values or parameters (<see cref="NewMessageGroup.Raw"/>).</summary>
+    private static object?[] FileRow(ParsedFile file, string publicId, object sha256, object name)
+        => [NewMessageGroup.Raw("@account"), publicId, sha256, name, Truncate(file.ContentType, 255), file.Size, NewMessageGroup.Raw("@now")];
+
     /// <summary>
-    /// File rows for the messages' attachments (contents already in Blob storage); same content + name = same file,
-    /// names compared as the column's collation compares them. Looked up, inserted and linked for the whole batch.
+    /// The files <see cref="AppendSql"/> left for after the batch's command (<see cref="FilesLater"/>): the new rows are
+    /// inserted, two names one under the column's collation becoming one row (the second insert is a no-op), the database
+    /// says which row each name became, and then every attachment is linked as <see cref="AppendSql"/> links them.
     /// </summary>
-    public async Task AttachFilesAsync(IReadOnlyList<(long MessageRowId, IReadOnlyList<ParsedFile> Files)> messages, CancellationToken ct)
+    public async Task AttachFilesLaterAsync(IReadOnlyList<(string PublicId, ParsedMessage Parsed)> messages, CancellationToken ct)
     {
-        var keys = messages.SelectMany(m => m.Files).Select(f => (f.Sha256, Name: Truncate(f.Filename, 512)))
-            .Distinct(FileKeyComparer.Instance).ToList();
-        if (keys.Count == 0) return;
-        var ids = await FindFilesAsync(keys, ct);
-        var missing = keys.Where(k => !ids.ContainsKey(k)).ToList();
+        var now = clock.GetUtcNow().UtcDateTime;
+        var missing = FileKeys(messages.Select(m => m.Parsed)).Where(k => !_files.ContainsKey(k)).ToList();
         if (missing.Count > 0)
         {
-            var now = clock.GetUtcNow().UtcDateTime;
-            var first = messages.SelectMany(m => m.Files).ToLookup(f => (f.Sha256, Truncate(f.Filename, 512)), FileKeyComparer.Instance);
-            foreach (var chunk in missing.Chunk(RowsPerStatement))
-            {
-                await using var insert = new MySqlCommand { Connection = connection, Transaction = tx };
-                var rows = new List<string>();
-                for (int i = 0; i < chunk.Length; i++)
-                {
-                    var file = first[chunk[i]].First();
-                    string publicId = PublicId.New();
-                    rows.Add($"(@account, @p{i}, @s{i}, @n{i}, @t{i}, @z{i}, @now)");
-                    insert.Parameters.AddWithValue($"@p{i}", publicId);
-                    insert.Parameters.AddWithValue($"@s{i}", chunk[i].Sha256);
-                    insert.Parameters.AddWithValue($"@n{i}", chunk[i].Name);
-                    insert.Parameters.AddWithValue($"@t{i}", Truncate(file.ContentType, 255));
-                    insert.Parameters.AddWithValue($"@z{i}", file.Size);
-                }
-                // Two names this batch tells apart may still be one under the column's collation (accents): the second is then
-                // no row of its own, and the lookup below finds the first for both.
-                insert.CommandText = "INSERT INTO files (account_id, public_id, content_sha256, filename, content_type, size, created_at) VALUES "
-                    + string.Join(',', rows) + " ON DUPLICATE KEY UPDATE id = id";
-                insert.Parameters.AddWithValue("@account", accountId);
-                insert.Parameters.AddWithValue("@now", now);
-                await insert.ExecuteNonQueryAsync(ct);
-            }
+            var first = messages.SelectMany(m => m.Parsed.Files).ToLookup(f => (f.Sha256, Truncate(f.Filename, 512)), FileKeyComparer.Instance);
+            await using var insert = new MySqlCommand { Connection = connection, Transaction = tx };
+            var sql = new System.Text.StringBuilder();
+            AppendInserts(insert, sql, InsertFiles, [.. missing.Select(k => FileRow(first[k].First(), PublicId.New(), k.Sha256, k.Name))], "f", " ON DUPLICATE KEY UPDATE id = id;\n");
+            insert.CommandText = sql.ToString();
+            insert.Parameters.AddWithValue("@account", accountId);
+            insert.Parameters.AddWithValue("@now", now);
+            await insert.ExecuteNonQueryAsync(ct);
+            var reads = new BatchedReads(connection, tx);
+            reads.Parameters.AddWithValue("@account", accountId);
+            AddFileLookups(reads, missing);
+            await reads.ExecuteAsync(ct);
             var added = new HashSet<long>();
-            foreach (var (key, (id, publicId)) in await FindFilesAsync(missing, ct))
-            {
-                ids[key] = (id, publicId);
-                if (added.Add(id)) changes.Add("file", publicId, "insert");
-            }
+            foreach (var key in missing)
+                if (_files.TryGetValue(key, out var row) && added.Add(row.Id)) changes.Add("file", row.PublicId, "insert");
         }
-        var links = messages.SelectMany(m => m.Files.Select((file, position) => (m.MessageRowId, File: file, Position: position))).ToList();
-        foreach (var chunk in links.Chunk(RowsPerStatement))
-        {
-            await using var link = new MySqlCommand { Connection = connection, Transaction = tx };
-            var rows = new List<string>();
-            for (int i = 0; i < chunk.Length; i++)
-            {
-                var (messageRowId, file, position) = chunk[i];
-                rows.Add($"(@m{i}, @f{i}, @pos{i}, @cid{i}, @d{i})");
-                link.Parameters.AddWithValue($"@m{i}", messageRowId);
-                link.Parameters.AddWithValue($"@f{i}", ids[(file.Sha256, Truncate(file.Filename, 512))].Id);
-                link.Parameters.AddWithValue($"@pos{i}", position);
-                link.Parameters.AddWithValue($"@cid{i}", file.ContentId is null ? null : Truncate(file.ContentId, 255));
-                link.Parameters.AddWithValue($"@d{i}", file.Disposition);
-            }
-            link.CommandText = "INSERT IGNORE INTO message_files (message_id, file_id, position, content_id, content_disposition) VALUES " + string.Join(',', rows);
-            await link.ExecuteNonQueryAsync(ct);
-        }
+        FilesLater = false;
+        await using var link = new MySqlCommand { Connection = connection, Transaction = tx };
+        var linkSql = new System.Text.StringBuilder();
+        link.Parameters.AddWithValue("@account", accountId);
+        link.Parameters.AddWithValue("@now", now);
+        AppendFilesSql(link, linkSql, messages);
+        if (linkSql.Length == 0) return;
+        link.CommandText = linkSql.ToString();
+        await link.ExecuteNonQueryAsync(ct);
     }
 
-    /// <summary>The account's file rows (not uploads) with these contents and names; the oldest row when several match.</summary>
-    private async Task<Dictionary<(string Sha256, string Name), (long Id, string PublicId)>> FindFilesAsync(IReadOnlyList<(string Sha256, string Name)> keys, CancellationToken ct)
+    /// <summary>
+    /// Adds the lookup of the account's file rows (not uploads) for these (content, name) pairs: a derived table joined in SQL, so
+    /// that the names compare under the column's collation; the oldest row when several match.
+    /// </summary>
+    private void AddFileLookups(BatchedReads reads, IReadOnlyList<(string Sha256, string Name)> keys)
     {
-        var found = new Dictionary<(string, string), (long, string)>(FileKeyComparer.Instance);
         foreach (var chunk in keys.Chunk(RowsPerStatement))
         {
-            await using var find = new MySqlCommand { Connection = connection, Transaction = tx };
-            // The wanted pairs as a derived table, joined in SQL so that the names compare under the column's collation.
             var wanted = new System.Text.StringBuilder();
             for (int i = 0; i < chunk.Length; i++)
             {
                 if (i > 0) wanted.Append(" UNION ALL ");
-                wanted.Append(CultureInfo.InvariantCulture, $"SELECT {i} AS i, @s{i} AS sha, @n{i} AS name");
-                find.Parameters.AddWithValue($"@s{i}", chunk[i].Sha256);
-                find.Parameters.AddWithValue($"@n{i}", chunk[i].Name);
+                string sha = reads.AddParameter(chunk[i].Sha256), name = reads.AddParameter(chunk[i].Name);
+                wanted.Append(CultureInfo.InvariantCulture, $"SELECT {i} AS i, {sha} AS sha, {name} AS name");
             }
-            find.CommandText = $"""
+            reads.Add($"""
                 SELECT w.i, f.id, f.public_id FROM ({wanted}) w
                 JOIN files f ON f.account_id = @account AND f.content_sha256 = w.sha AND f.filename = w.name AND f.upload_key = ''
                 ORDER BY w.i, f.id
-                """;
-            find.Parameters.AddWithValue("@account", accountId);
-            await using var r = await find.ExecuteReaderAsync(ct);
-            while (await r.ReadAsync(ct)) found.TryAdd(chunk[r.GetInt32(0)], (r.GetInt64(1), r.GetString(2)));
+                """, r => _files.TryAdd(chunk[r.GetInt32(0)], (r.GetInt64(1), r.GetString(2))));
         }
-        return found;
     }
 
     /// <summary>Same content, and names equal ignoring case (the files table's collation is case-insensitive).</summary>

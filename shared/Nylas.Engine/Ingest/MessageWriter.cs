@@ -115,7 +115,7 @@ public sealed partial class MessageWriter(ShardDirectory shards, ThreadingEngine
                     }), cancellationToken));
                 if (derived.FilesLater)
                 {
-                    await derived.AttachFilesAsync(created.Select(c => (c.RowId, c.Parsed.Files)).ToList(), cancellationToken);
+                    await derived.AttachFilesLaterAsync(newMessages, cancellationToken);
                     await changes.FlushAsync(connection, tx, clock, cancellationToken);
                 }
                 await tx.CommitAsync(cancellationToken);

@@ -21,6 +21,16 @@ internal sealed class BatchedReads(MySqlConnection connection, MySqlTransaction?
 
     public MySqlParameterCollection Parameters => _cmd.Parameters;
 
+    /// <summary>Binds <paramref name="value"/> to a parameter of its own; returns its name.</summary>
+    public string AddParameter(object? value)
+    {
+        string name = string.Create(CultureInfo.InvariantCulture, $"@v{_values++}");
+        _cmd.Parameters.AddWithValue(name, value);
+        return name;
+    }
+
+    private int _values;
+
     /// <summary>A statement that returns no rows (a lock, a write), run before the queries added after it.</summary>
     public void AddStatement(string sql) => _sql.Append(sql.TrimEnd().TrimEnd(';')).Append(";\n");
 
