@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Reflection;
+using Azure;
 using DurableTask.AzureStorage;
 using DurableTask.Core;
 using Microsoft.AspNetCore.Builder;
@@ -124,7 +125,7 @@ public class DurableSidecarTests
         var logs = new CapturedLogs();
         using var loggerFactory = LoggerFactory.Create(l => l.AddProvider(logs).SetMinimumLevel(LogLevel.Warning));
         var engine = CountingEngine.Over(NewEngine("g" + Guid.NewGuid().ToString("N")[..12], loggerFactory));
-        var guard = new SingleStopOrchestrationService(engine, loggerFactory.CreateLogger<DurableSidecar>());
+        var guard = new SidecarOrchestrationService(engine, loggerFactory.CreateLogger<DurableSidecar>());
         await guard.CreateIfNotExistsAsync();
         await guard.StartAsync();
         await guard.StartAsync();
@@ -135,6 +136,30 @@ public class DurableSidecarTests
         var counts = (CountingEngine)(object)engine;
         Assert.Equal((1, 1), (counts.Starts, counts.Stops));
         Assert.DoesNotContain(logs.Entries, e => e.Level >= LogLevel.Warning && e.Category.StartsWith("Nylas.", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Work_whose_completion_and_give_back_fail_while_storage_is_down_runs_again_once_storage_answers()
+    {
+        // Storage went down as an orchestration step and an activity finished: writing their results failed, and so did
+        // the sidecar's give-back of each (twice). Without the retries the work items' messages stay hidden for the
+        // engine's visibility timeout (5 min), past this test's wait.
+        var settings = await HostSettingsAsync();
+        var app = await BuildHostAsync(settings);
+        var outage = new StorageOutageAtCompletion();
+        app.Services.GetRequiredService<DurableSidecar>().EngineFaults = outage.Over;
+        try
+        {
+            await app.StartAsync();
+            await AssertOrchestrationRunsAsync(app);
+            Assert.Equal((1, 1), (outage.FailedOrchestrationCompletions, outage.FailedActivityCompletions));
+            Assert.Equal((3, 3), (outage.OrchestrationGiveBacks, outage.ActivityGiveBacks));
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
     }
 
     private static AzureStorageOrchestrationService NewEngine(string taskHub, ILoggerFactory loggerFactory) => new(new AzureStorageOrchestrationServiceSettings
@@ -173,6 +198,61 @@ public class DurableSidecarTests
             catch (TargetInvocationException ex) when (ex.InnerException is not null)
             {
                 throw ex.InnerException;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The engine as storage going down at a completion leaves it: the first orchestration and activity completion fail
+    /// as a refused connection does, and so do the two gives-back of each that follow; the third goes through.
+    /// </summary>
+    public class StorageOutageAtCompletion
+    {
+        private int _orchestrationCompletions, _activityCompletions, _orchestrationGiveBacks, _activityGiveBacks;
+
+        public int FailedOrchestrationCompletions => Math.Min(1, _orchestrationCompletions);
+        public int FailedActivityCompletions => Math.Min(1, _activityCompletions);
+        public int OrchestrationGiveBacks => _orchestrationGiveBacks;
+        public int ActivityGiveBacks => _activityGiveBacks;
+
+        public IOrchestrationService Over(IOrchestrationService engine)
+        {
+            var proxy = DispatchProxy.Create<IOrchestrationService, Interceptor>();
+            var interceptor = (Interceptor)(object)proxy;
+            interceptor.Engine = engine;
+            interceptor.Outage = this;
+            return proxy;
+        }
+
+        /// <summary>Whether this call fails: the first <paramref name="failing"/> calls of a kind do.</summary>
+        private static bool Fails(ref int calls, int failing) => Interlocked.Increment(ref calls) <= failing;
+
+        private bool FailsNow(string method) => method switch
+        {
+            nameof(IOrchestrationService.CompleteTaskOrchestrationWorkItemAsync) => Fails(ref _orchestrationCompletions, 1),
+            nameof(IOrchestrationService.CompleteTaskActivityWorkItemAsync) => Fails(ref _activityCompletions, 1),
+            nameof(IOrchestrationService.AbandonTaskOrchestrationWorkItemAsync) => Fails(ref _orchestrationGiveBacks, 2),
+            nameof(IOrchestrationService.AbandonTaskActivityWorkItemAsync) => Fails(ref _activityGiveBacks, 2),
+            _ => false,
+        };
+
+        public class Interceptor : DispatchProxy
+        {
+            internal IOrchestrationService Engine = null!;
+            internal StorageOutageAtCompletion Outage = null!;
+
+            protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
+            {
+                if (Outage.FailsNow(targetMethod!.Name))
+                    return Task.FromException(new RequestFailedException(0, "Connection refused (127.0.0.1:10001), injected by the test"));
+                try
+                {
+                    return targetMethod.Invoke(Engine, args);
+                }
+                catch (TargetInvocationException ex) when (ex.InnerException is not null)
+                {
+                    throw ex.InnerException;
+                }
             }
         }
     }

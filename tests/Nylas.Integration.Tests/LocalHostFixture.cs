@@ -29,6 +29,8 @@ public class LocalHostFixture : IAsyncLifetime
     public Uri BaseAddress { get; private set; } = null!;
     public string ClientId { get; private set; } = "";
     public string ClientSecret { get; private set; } = "";
+    /// <summary>The host's last warnings and errors (across restarts), for a failing test's output.</summary>
+    public RecentLog RecentLog { get; } = new();
 
     public async Task InitializeAsync()
     {
@@ -60,6 +62,7 @@ public class LocalHostFixture : IAsyncLifetime
             builder.Configuration.AddInMemoryCollection(_settings);
             builder.WebHost.UseUrls("http://127.0.0.1:0");
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            builder.Logging.AddProvider(RecentLog);
         });
         await App.Services.PrepareStorageAsync();
         await App.StartAsync();

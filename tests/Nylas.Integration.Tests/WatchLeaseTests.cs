@@ -31,6 +31,8 @@ public abstract class WatcherHarness : IAsyncLifetime
     protected IReadOnlyCollection<string> Causes => _causes;
     protected void ClearCauses() => _causes.Clear();
     protected int Wakes(long accountId) => _wakes.Count(accountId);
+    /// <summary>The next <paramref name="count"/> wakes fail as they do while the durable backend is unreachable.</summary>
+    protected void FailNextWakes(int count) => _wakes.FailNext(count);
 
     /// <summary>Settings of this kind of test.</summary>
     protected virtual void Configure(Dictionary<string, string?> settings) { }
@@ -128,11 +130,16 @@ public abstract class WatcherHarness : IAsyncLifetime
     private sealed class RecordingSyncControl : IAccountSyncControl
     {
         private readonly ConcurrentDictionary<long, int> _wakes = new();
+        private int _failing;
 
         public int Count(long accountId) => _wakes.GetValueOrDefault(accountId);
 
+        public void FailNext(int count) => Volatile.Write(ref _failing, count);
+
         public Task WakeAsync(long accountId, CancellationToken cancellationToken = default)
         {
+            if (Interlocked.Decrement(ref _failing) >= 0)
+                return Task.FromException(new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.Unavailable, "the durable backend is down (injected)")));
             _wakes.AddOrUpdate(accountId, 1, (_, n) => n + 1);
             return Task.CompletedTask;
         }
@@ -205,6 +212,17 @@ public sealed class WatchLeaseTests : WatcherHarness
         await WaitForAsync("the append to Archive woke nothing", () => Wakes(account.Id) > before);
         // The server's unsolicited STATUS for Archive: its UIDNEXT or MESSAGES moved.
         Assert.Contains(Causes, c => c is "new" or "count");
+    }
+
+    [Fact]
+    public async Task A_wake_that_fails_is_tried_again_until_it_reaches_the_sync()
+    {
+        var (email, account) = await WatchedAccountAfterCatchUpAsync();
+        int before = Wakes(account.Id);
+        // The change's wake and its first retry fail: left there, the new message would wait for the safety cycle.
+        FailNextWakes(2);
+        await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "while the backend was down"));
+        await WaitForAsync("the failed wake was not tried again", () => Wakes(account.Id) > before);
     }
 }
 

@@ -22,7 +22,7 @@ public sealed class DurableSidecar : IHostedService, IAsyncDisposable
     private readonly ILoggerFactory _loggerFactory;
     private readonly int _configuredPort;
     private WebApplication? _app;
-    private SingleStopOrchestrationService? _engine;
+    private SidecarOrchestrationService? _engine;
     private GrpcChannel? _channel;
     private volatile CallInvoker? _invoker;
     private volatile string? _address;
@@ -54,10 +54,13 @@ public sealed class DurableSidecar : IHostedService, IAsyncDisposable
     /// <summary>For the DurableTask worker and client: calls the sidecar through the channel it opens once started.</summary>
     public CallInvoker CallInvoker { get; }
 
+    /// <summary>Tests only: what stands between the sidecar and the engine (a storage fault injected at one call).</summary>
+    internal Func<IOrchestrationService, IOrchestrationService>? EngineFaults { get; set; }
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await _service.CreateIfNotExistsAsync();
-        _engine = new SingleStopOrchestrationService(_service, _loggerFactory.CreateLogger<DurableSidecar>());
+        _engine = new SidecarOrchestrationService(EngineFaults?.Invoke(_service) ?? _service, _loggerFactory.CreateLogger<DurableSidecar>());
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         // Its own loopback address (not the API's ASPNETCORE_URLS); port 0 lets Kestrel take a free one as it binds, where a

@@ -2,6 +2,9 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Nylas.Engine.Accounts;
+using Nylas.Engine.Sync;
 using Nylas.Testing;
 using Nylas.Testing.Faults;
 using Xunit;
@@ -105,6 +108,15 @@ public sealed class FaultRun(FaultHostFixture host, ITestOutputHelper output) : 
         Assert.True(took.HasValue, $"only {await ServedAsync()} messages served, waited for {count}");
     }
 
+    /// <summary>Waits until the account's sync has finished its steps and waits for a wake or its safety cycle.</summary>
+    public async Task WaitForSyncWaitingAsync(TimeSpan timeout)
+    {
+        long id = await host.Databases.ScalarAsync("global", $"SELECT id FROM accounts WHERE public_id = '{AccountId}'");
+        var control = host.App.Services.GetRequiredService<IAccountSyncControl>();
+        var took = await TestStack.WaitUntilAsync(async () => (await control.GetStatusAsync(id))?.Phase == SyncPhases.Waiting, timeout);
+        Assert.True(took.HasValue, $"the account's sync did not come to wait within {timeout.TotalSeconds:F0} s");
+    }
+
     /// <summary>Stops the changes and asserts that the mirror comes to equal the server within <paramref name="timeout"/>.</summary>
     public async Task AssertMirrorEqualsServerAsync(TimeSpan timeout, IReadOnlySet<string>? onlyFolders = null)
     {
@@ -113,7 +125,15 @@ public sealed class FaultRun(FaultHostFixture host, ITestOutputHelper output) : 
         output.WriteLine(MirrorCheck.Describe(report, Proxy));
         var account = await Api.GetFromJsonAsync<JsonElement>("/account");
         output.WriteLine($"account: sync_state {account.GetProperty("sync_state")}");
+        if (!report.Equal) WriteHostLog();
         Assert.True(report.Equal, "the mirror does not equal the server:\n" + MirrorCheck.Describe(report, Proxy));
+    }
+
+    /// <summary>The host's last warnings and errors into the test's output (what a CI log shows of a failure).</summary>
+    public void WriteHostLog(int lines = 80)
+    {
+        output.WriteLine($"the host's last {lines} warnings and errors (UTC):");
+        foreach (string line in host.RecentLog.Tail(lines)) output.WriteLine("  " + line);
     }
 
     public async ValueTask DisposeAsync()

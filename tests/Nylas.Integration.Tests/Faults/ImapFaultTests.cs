@@ -129,10 +129,14 @@ public sealed class WatcherFaultTests(WatchFaultHostFixture host, ITestOutputHel
         await run.WaitForServedAsync(20);
         var fault = run.Proxy.Add(new FaultRule { Direction = FaultDirection.ToServer, Line = Idle, Action = action });
         await fault.FiredTask.WaitAsync(TimeSpan.FromSeconds(120));
+        // Only the watcher may bring the new message in: a sync step still running when the fault came would fetch it
+        // whether or not the watcher noticed its connection died.
+        await run.WaitForSyncWaitingAsync(TimeSpan.FromSeconds(60));
         await TestStack.AppendAsync(run.Email, TestStack.SimpleMessage(run.Email, "after the fault"));
         var took = await TestStack.WaitUntilAsync(async () => await run.ServedAsync() == 21, TimeSpan.FromSeconds(120));
         output.WriteLine(took is { } t ? $"new mail served {t.TotalSeconds:F0} s after the {action}" : $"new mail not served 120 s after the {action}");
         foreach (string f in run.Proxy.Faults) output.WriteLine(f);
+        if (!took.HasValue) run.WriteHostLog();
         Assert.True(took.HasValue, $"new mail not served within 120 s after the watcher's IDLE connection was {action}");
         await run.AssertMirrorEqualsServerAsync(TimeSpan.FromSeconds(60));
     }

@@ -230,8 +230,7 @@ public sealed partial class AccountMailboxWatch(
             var nextProbe = clock.GetUtcNow() + probeEvery;
             while (!cancellationToken.IsCancellationRequested)
             {
-                using (var done = new CancellationTokenSource(slice, clock))
-                    await client.IdleAsync(done.Token, cancellationToken);
+                await IdleAsync(client, slice, cancellationToken);
                 if (clock.GetUtcNow() >= nextProbe)
                 {
                     Volatile.Write(ref probing, true);
@@ -311,8 +310,7 @@ public sealed partial class AccountMailboxWatch(
                 }
                 else
                 {
-                    using var done = new CancellationTokenSource(untilProbe < refreshEvery ? untilProbe : refreshEvery, clock);
-                    await client.IdleAsync(done.Token, cancellationToken);
+                    await IdleAsync(client, untilProbe < refreshEvery ? untilProbe : refreshEvery, cancellationToken);
                     if (clock.GetUtcNow() < nextProbe) await client.NoOpAsync(cancellationToken);
                 }
                 continue;
@@ -327,6 +325,27 @@ public sealed partial class AccountMailboxWatch(
             last = now;
             healthy();
             nextProbe = clock.GetUtcNow() + probeEvery;
+        }
+    }
+
+    /// <summary>
+    /// IDLE for <paramref name="slice"/>, then DONE. MailKit reads the server's answer to DONE without the client's read
+    /// timeout (jstedfast/MailKit#1697), so on a connection that died silently (a NAT that forgot it, a server that hung)
+    /// IDLE would never return and the account would get no wake until the host restarts. The answer is due within the
+    /// client's timeout (Nylas:Sync:ConnectTimeoutSeconds) of the slice's end; past that the connection is dropped as dead.
+    /// </summary>
+    private async Task IdleAsync(ImapClient client, TimeSpan slice, CancellationToken cancellationToken)
+    {
+        using var done = new CancellationTokenSource(slice, clock);
+        using var deadline = new CancellationTokenSource(slice + TimeSpan.FromMilliseconds(client.Timeout), clock);
+        using var dropped = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        try
+        {
+            await client.IdleAsync(done.Token, dropped.Token);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"The IMAP server did not end IDLE within {client.Timeout / 1000} s of DONE: the connection is dead.");
         }
     }
 
@@ -356,21 +375,47 @@ public sealed partial class AccountMailboxWatch(
         return FolderStatusRules.Moved(mirrored, Snapshot(listed)).Count > 0;
     }
 
+    /// <summary>Waits between the attempts of a wake that failed (the durable backend unreachable): about a minute in all.</summary>
+    private static readonly TimeSpan[] WakeRetryDelays = [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4),
+        TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(30)];
+
+    /// <summary>
+    /// Wakes the account's sync; a wake that fails is tried again for about a minute, since otherwise the change it
+    /// carries waits for the safety cycle (Nylas:Sync:IdleSeconds, minutes).
+    /// </summary>
     private async Task WakeAsync(long accountId, string cause, CancellationToken cancellationToken)
     {
-        try
+        metrics.RecordWake(cause);
+        for (int attempt = 0; ; attempt++)
         {
-            metrics.RecordWake(cause);
-            await syncControl.WakeAsync(accountId, cancellationToken);
-            LogWoken(accountId, cause);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
-        catch (Exception ex)
-        {
-            // The orchestration's safety timer still runs the next step; a wake that failed only delays it.
-            LogWakeFailed(accountId, ex.GetType().Name, ex.Message);
+            try
+            {
+                await syncControl.WakeAsync(accountId, cancellationToken);
+                LogWoken(accountId, cause);
+                return;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (attempt < WakeRetryDelays.Length)
+            {
+                if (attempt == 0) LogWakeRetrying(accountId, ex.GetType().Name, ex.Message);
+            }
+            catch (Exception ex)
+            {
+                // The orchestration's safety timer still runs the next step; a wake that failed only delays it.
+                LogWakeFailed(accountId, ex.GetType().Name, ex.Message);
+                return;
+            }
+            try
+            {
+                await Task.Delay(WakeRetryDelays[attempt], clock, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
         }
     }
 
@@ -385,6 +430,9 @@ public sealed partial class AccountMailboxWatch(
 
     [LoggerMessage(EventId = 1104, Level = LogLevel.Warning, Message = "Account {AccountId}: the IMAP server refused the login; watching paused (the sync step reports the credentials)")]
     private partial void LogLoginRefused(long accountId);
+
+    [LoggerMessage(EventId = 1112, Level = LogLevel.Warning, Message = "Account {AccountId}: could not wake the sync ({Error}: {Message}); trying again")]
+    private partial void LogWakeRetrying(long accountId, string error, string message);
 
     [LoggerMessage(EventId = 1105, Level = LogLevel.Warning, Message = "Account {AccountId}: could not wake the sync ({Error}: {Message}); its safety cycle will run it")]
     private partial void LogWakeFailed(long accountId, string error, string message);
