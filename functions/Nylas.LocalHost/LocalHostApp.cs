@@ -2,6 +2,7 @@ using Nylas.Engine.Ingest;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.DurableTask.Client;
 using Microsoft.DurableTask.Worker;
+using Microsoft.DurableTask.Worker.Grpc.Internal;
 using Nylas.Engine;
 using Nylas.Engine.Api;
 using Nylas.Engine.Api.Routing;
@@ -42,7 +43,15 @@ public static class LocalHostApp
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DurableSidecar>());
         builder.Services.AddDurableTaskWorker(b =>
         {
-            b.UseGrpc(o => o.CallInvoker = sidecar.CallInvoker);
+            b.UseGrpc(o =>
+            {
+                o.CallInvoker = sidecar.CallInvoker;
+                // The worker reconnects after 2 min without a message, counting on the health pings the hosted backend
+                // sends; the sidecar sends none, so every quiet stretch ended in a reconnect. A work item the sidecar
+                // writes to the stream as it is replaced can go unanswered, and the sidecar waits for that answer without
+                // a timeout (TaskHubGrpcServer), holding its orchestration. The sidecar runs in this process: detection off.
+                o.SetSilentDisconnectTimeout(TimeSpan.Zero);
+            });
             b.AddTasks(EngineTasks.Register);
         });
         builder.Services.AddDurableTaskClient(b => b.UseGrpc(o => o.CallInvoker = sidecar.CallInvoker));
