@@ -37,7 +37,7 @@ public class OptionsValidationTests
     {
         var options = Resolve([]);
         Assert.Equal(20, options.Api.RateLimitPerSecond);
-        Assert.Equal(25, options.Ingest.MessagesPerQueueMessage);
+        Assert.Equal(100, options.Ingest.MessagesPerQueueMessage);
     }
 
     [Theory]

@@ -134,7 +134,7 @@ internal sealed partial class SidecarOrchestrationService(IOrchestrationService 
         AbandonAsync(workItem.Id, () => engine.AbandonTaskActivityWorkItemAsync(workItem));
 
     /// <summary>Most retries of an abandon: 1 + 2 + 4 + 8 s, then every 10 s, about 3.7 min in all (under the 5 min the message stays hidden).</summary>
-    internal const int MaxAbandonRetries = 25;
+    private const int MaxAbandonRetries = 25;
 
     private static ResiliencePipeline AbandonRetry(ILogger logger) => new ResiliencePipelineBuilder()
         .AddRetry(new RetryStrategyOptions
