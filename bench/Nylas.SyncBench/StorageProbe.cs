@@ -44,8 +44,8 @@ public static class StorageProbe
             var payloads = Enumerable.Range(0, count).Select(_ => { var b = new byte[messageSize]; random.NextBytes(b); return b; }).ToList();
             var parallel = new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken };
 
-            // As the engine does it: blobs put 8 in parallel, one queue message per 25 ingest messages.
-            const int perQueueMessage = 25;
+            // As the engine does it by default: blobs put 8 in parallel, one queue message per Nylas:Ingest:MessagesPerQueueMessage.
+            int perQueueMessage = options.Value.Ingest.MessagesPerQueueMessage;
             var sw = Stopwatch.StartNew();
             foreach (var chunk in Enumerable.Range(0, count).Chunk(perQueueMessage))
             {
