@@ -188,7 +188,7 @@ public sealed class IngestOptions
     /// <summary>
     /// Ingest messages per queue message (one blob read each, one shard transaction for all). 100 rather than 25: a third
     /// fewer CPU per message and a quarter of the queue operations and database round trips, for ~0.3 s more to the
-    /// first 100 messages (BENCHMARKS.md, "Stage 9: messages per ingest queue message").
+    /// first 100 messages (BENCHMARKS.md, "Peer comparison", third session).
     /// </summary>
     [Range(1, 200)] public int MessagesPerQueueMessage { get; set; } = 100;
     /// <summary>Raw messages downloaded and parsed at once within one queue message.</summary>

@@ -213,14 +213,20 @@ public sealed class WatchLeaseTests : WatcherHarness
         // The server's unsolicited STATUS for Archive: its UIDNEXT or MESSAGES moved.
         Assert.Contains(Causes, c => c is "new" or "count");
     }
+}
+
+/// <summary>A wake that fails (the durable backend unreachable) is tried again, with no probe to wake the account instead.</summary>
+public sealed class WakeRetryTests : WatcherHarness
+{
+    protected override void Configure(Dictionary<string, string?> settings) => settings["Nylas:Watch:ProbeSeconds"] = "3600";
 
     [Fact]
     public async Task A_wake_that_fails_is_tried_again_until_it_reaches_the_sync()
     {
         var (email, account) = await WatchedAccountAfterCatchUpAsync();
         int before = Wakes(account.Id);
-        // The change's wake and its first retry fail: left there, the new message would wait for the safety cycle.
-        FailNextWakes(2);
+        // The change's wake and its first retries fail: left there, the new message would wait for the safety cycle.
+        FailNextWakes(3);
         await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "while the backend was down"));
         await WaitForAsync("the failed wake was not tried again", () => Wakes(account.Id) > before);
     }
