@@ -18,11 +18,13 @@ if ! command -v wrk >/dev/null 2>&1; then
   fi
 fi
 
-# Release builds outside the source tree (others may be building in it at the same time).
-dotnet build -c Release --nologo -v q "$REPO/functions/Nylas.LocalHost/Nylas.LocalHost.csproj" --artifacts-path "$ART" >&2
+# Release builds outside the source tree (others may be building in it at the same time); the host published
+# ReadyToRun, as ./dev up runs it.
+dotnet publish -c Release --use-current-runtime --self-contained false -p:PublishReadyToRun=true --nologo -v q \
+  "$REPO/functions/Nylas.LocalHost/Nylas.LocalHost.csproj" --artifacts-path "$ART" -o "$ART/publish/Nylas.LocalHost" >&2
 dotnet build -c Release --nologo -v q "$REPO/bench/Nylas.ApiBench/Nylas.ApiBench.csproj" --artifacts-path "$ART" >&2
 
 # The test stack's exports set DOTNET_PROCESSOR_COUNT=16 (for the DurableTask test host); neither the
 # benchmark nor the host under test runs that way.
 exec env -u DOTNET_PROCESSOR_COUNT dotnet "$ART/bin/Nylas.ApiBench/release/Nylas.ApiBench.dll" \
-  --host-dll "$ART/bin/Nylas.LocalHost/release/Nylas.LocalHost.dll" "$@"
+  --host-dll "$ART/publish/Nylas.LocalHost/Nylas.LocalHost.dll" "$@"

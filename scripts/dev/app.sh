@@ -5,7 +5,8 @@
 
 # `./dev up` runs a Release build: what a user measures or keeps running should be the fast build
 # (Debug costs about a third more CPU per message); `./dev test` builds Debug into its own folders.
-HOST_DLL="functions/Nylas.LocalHost/bin/Release/net10.0/Nylas.LocalHost.dll"
+# Published ReadyToRun (precompiled): a fresh host JITs less; see BENCHMARKS.md, "ReadyToRun".
+HOST_DLL="functions/Nylas.LocalHost/bin/Release/publish/Nylas.LocalHost.dll"
 DEVTOOL_DLL="tools/Nylas.DevTool/bin/Release/net10.0/Nylas.DevTool.dll"
 
 # The solution file (Nylas.Functions.sln; .slnx accepted too, the .NET 10 default format).
@@ -80,7 +81,9 @@ localhost_pid() { running_pid "$STATE/localhost.pid" Nylas.LocalHost; }
 # Only what `up` runs: the local host and the demo tool (the tests and benchmarks build on their own).
 build_solution() {
   cd "$REPO" || return 1
-  as_user dotnet build functions/Nylas.LocalHost -c Release -nologo -v q
+  # ReadyToRun needs a runtime identifier: this machine's (--use-current-runtime); the framework stays shared.
+  as_user dotnet publish functions/Nylas.LocalHost -c Release --use-current-runtime --self-contained false \
+    -p:PublishReadyToRun=true -o functions/Nylas.LocalHost/bin/Release/publish -nologo -v q
   as_user dotnet build tools/Nylas.DevTool -c Release -nologo -v q
 }
 
