@@ -108,7 +108,7 @@ public sealed class MetricsEndpointTests(LocalHostFixture host) : IClassFixture<
     }
 
     [Fact]
-    public async Task A_sync_step_its_IMAP_connect_and_the_ingest_batch_are_traced_with_the_account()
+    public async Task A_sync_step_its_IMAP_connect_and_the_ingest_batch_with_its_parts_are_traced_with_the_account()
     {
         var stopped = new System.Collections.Concurrent.ConcurrentBag<System.Diagnostics.Activity>();
         using var listener = new System.Diagnostics.ActivityListener
@@ -137,6 +137,10 @@ public sealed class MetricsEndpointTests(LocalHostFixture host) : IClassFixture<
 
         Assert.True((await TestStack.WaitUntilAsync(() => Task.FromResult(stopped.Where(a => a.OperationName == "ingest.batch" && Ours(a))
             .Sum(a => a.GetTagItem("nylas.ingest.stored") as int? ?? 0) >= 2), Timeout)).HasValue, "no ingest.batch span stored the two messages");
+        // A batch that stored messages shows its three parts under it (children stop before their parent).
+        var batch = stopped.First(a => a.OperationName == "ingest.batch" && Ours(a) && a.GetTagItem("nylas.ingest.stored") is > 0);
+        foreach (string part in new[] { "ingest.prepare", "ingest.put_files", "ingest.write" })
+            Assert.Single(stopped, a => a.OperationName == part && a.ParentSpanId == batch.SpanId);
     }
 
     /// <summary>The mapped endpoint's own pipeline (refusal, then the exporter) run for a request as Kestrel would pass it in.</summary>

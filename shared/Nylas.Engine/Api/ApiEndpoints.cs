@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Nylas.Engine.Api.Routing;
 
 namespace Nylas.Engine.Api;
@@ -10,13 +11,22 @@ public static class ApiEndpoints
 {
     public static IEndpointRouteBuilder MapNylasApi(this IEndpointRouteBuilder app)
     {
+        // Plain RequestDelegates, not minimal-API lambdas with parameters: those are compiled per route by
+        // RequestDelegateFactory (expression trees) when routing first builds its endpoints, which made a fresh
+        // host's first request wait ~0.25 s (BENCHMARKS.md, "ReadyToRun and the first request").
         foreach (var route in ApiRoutes.All)
         {
-            app.MapMethods("/" + route.Template, [route.Method], (HttpContext http, ApiPipeline pipeline) => pipeline.RunAsync(http, route))
+            app.MapMethods("/" + route.Template, [route.Method], Handler(route))
                 .WithName(route.Name)
                 .WithMetadata(route);
         }
-        app.MapFallback((HttpContext http, ApiPipeline pipeline) => pipeline.RunAsync(http, ApiRoutes.NotFound));
+        app.MapFallback(Handler(ApiRoutes.NotFound));
         return app;
     }
+
+    private static RequestDelegate Handler(ApiRoute route) => async http =>
+    {
+        var result = await http.RequestServices.GetRequiredService<ApiPipeline>().RunAsync(http, route);
+        await result.ExecuteAsync(http);
+    };
 }

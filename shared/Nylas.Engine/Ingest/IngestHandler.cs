@@ -41,6 +41,8 @@ public sealed partial class IngestHandler(
         var failed = new ConcurrentBag<(IngestMessage Message, Exception Error)>();
         try
         {
+            // Child spans of ingest.batch: which part of a slow batch was slow (read + parse, attachments, the transaction).
+            using (EngineTelemetry.Source.StartActivity("ingest.prepare"))
             await Parallel.ForEachAsync(Enumerable.Range(0, messages.Count),
                 new ParallelOptions { MaxDegreeOfParallelism = options.Value.Ingest.DownloadParallelism, CancellationToken = cancellationToken },
                 async (i, ct) =>
@@ -55,14 +57,17 @@ public sealed partial class IngestHandler(
                     }
                 });
 
-            await PutFilesAsync(messages, prepared, failed, isolate, cancellationToken);
+            using (EngineTelemetry.Source.StartActivity("ingest.put_files"))
+                await PutFilesAsync(messages, prepared, failed, isolate, cancellationToken);
 
             var ready = prepared.OrderBy(p => p.Key).Select(p => p.Value).ToList();
             if (ready.Count > 0)
             {
                 try
                 {
-                    int created = await writer.SaveBatchAsync(ready.Select(p => (p.Message, p.Parsed)).ToList(), cancellationToken);
+                    int created;
+                    using (EngineTelemetry.Source.StartActivity("ingest.write"))
+                        created = await writer.SaveBatchAsync(ready.Select(p => (p.Message, p.Parsed)).ToList(), cancellationToken);
                     measured.Stored(ready.Count);
                     LogIngested(messages[0].AccountId, messages[0].FolderId, ready.Count, created);
                 }
