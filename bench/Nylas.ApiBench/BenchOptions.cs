@@ -26,7 +26,7 @@ public sealed record BenchOptions(
           --threads T          wrk threads (default 2)
           --seconds S          duration of each measured run of the first pages (default 20)
           --deep-seconds S     duration of each run of the deep pages (default 10; 0 skips them)
-          --warmup-seconds S   warm-up per endpoint before measuring (default 5)
+          --warmup-seconds S   warm-up per endpoint before measuring (default 30)
           --experiments        also time alternative SQL for the slow parts (10 s each; nothing in the engine changes)
           --keep               keep the benchmark databases (default: dropped at the end)
           --results PATH       Markdown results file (default bench/results/api.md under the repository root; "-" for none)
@@ -42,7 +42,7 @@ public sealed record BenchOptions(
     {
         string? hostDll = null, results = null, compare = null;
         int rounds = 3;
-        int messages = 100_000, connections = 16, threads = 2, seconds = 20, deep = 10, warmup = 5;
+        int messages = 100_000, connections = 16, threads = 2, seconds = 20, deep = 10, warmup = 30;
         bool experiments = false, keep = false, help = false;
         for (int i = 0; i < args.Length; i++)
         {
