@@ -7,6 +7,8 @@ using Nylas.Core.Sync;
 using Nylas.Engine.Accounts;
 using Nylas.Engine.MailSessions;
 using Nylas.Engine.Telemetry;
+using Polly;
+using Polly.Retry;
 
 namespace Nylas.Engine.Sync.Watching;
 
@@ -36,7 +38,8 @@ public sealed partial class AccountMailboxWatch(
     /// <summary>Watches until <paramref name="cancellationToken"/> is cancelled, reconnecting with back-off after errors.</summary>
     public async Task RunAsync(long accountId, CancellationToken cancellationToken)
     {
-        var wakes = new WakeDebouncer(accountId, TimeSpan.FromMilliseconds(options.Value.Watch.DebounceMilliseconds), cause => WakeAsync(accountId, cause, cancellationToken), cancellationToken);
+        var wakeRetry = WakeRetry(accountId);
+        var wakes = new WakeDebouncer(accountId, TimeSpan.FromMilliseconds(options.Value.Watch.DebounceMilliseconds), cause => WakeAsync(accountId, wakeRetry, cause, cancellationToken), cancellationToken);
         int failures = 0;
         ImapServer? server = null;
         while (!cancellationToken.IsCancellationRequested)
@@ -375,47 +378,48 @@ public sealed partial class AccountMailboxWatch(
         return FolderStatusRules.Moved(mirrored, Snapshot(listed)).Count > 0;
     }
 
-    /// <summary>Waits between the attempts of a wake that failed (the durable backend unreachable): about a minute in all.</summary>
-    private static readonly TimeSpan[] WakeRetryDelays = [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4),
-        TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(30)];
+    /// <summary>Retries of a wake that failed (the durable backend unreachable): after 1, 2, 4, 8, 16 and 30 s, about a minute in all.</summary>
+    private const int MaxWakeRetries = 6;
+
+    /// <summary>The retries of one account's wakes, timed by the watcher's clock.</summary>
+    private ResiliencePipeline WakeRetry(long accountId) => new ResiliencePipelineBuilder { TimeProvider = clock }
+        .AddRetry(new RetryStrategyOptions
+        {
+            // Any failure but the watch's own cancellation, which ends the wake.
+            ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } ex
+                && !(ex is OperationCanceledException && args.Context.CancellationToken.IsCancellationRequested)),
+            MaxRetryAttempts = MaxWakeRetries,
+            BackoffType = DelayBackoffType.Exponential,
+            Delay = TimeSpan.FromSeconds(1),
+            MaxDelay = TimeSpan.FromSeconds(30),
+            UseJitter = false,
+            OnRetry = args =>
+            {
+                if (args.AttemptNumber == 0) LogWakeRetrying(accountId, args.Outcome.Exception!.GetType().Name, args.Outcome.Exception.Message);
+                return ValueTask.CompletedTask;
+            },
+        })
+        .Build();
 
     /// <summary>
-    /// Wakes the account's sync; a wake that fails is tried again for about a minute, since otherwise the change it
-    /// carries waits for the safety cycle (Nylas:Sync:IdleSeconds, minutes).
+    /// Wakes the account's sync; a wake that fails is tried again for about a minute (<paramref name="retry"/>), since
+    /// otherwise the change it carries waits for the safety cycle (Nylas:Sync:IdleSeconds, minutes).
     /// </summary>
-    private async Task WakeAsync(long accountId, string cause, CancellationToken cancellationToken)
+    private async Task WakeAsync(long accountId, ResiliencePipeline retry, string cause, CancellationToken cancellationToken)
     {
         metrics.RecordWake(cause);
-        for (int attempt = 0; ; attempt++)
+        try
         {
-            try
-            {
-                await syncControl.WakeAsync(accountId, cancellationToken);
-                LogWoken(accountId, cause);
-                return;
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex) when (attempt < WakeRetryDelays.Length)
-            {
-                if (attempt == 0) LogWakeRetrying(accountId, ex.GetType().Name, ex.Message);
-            }
-            catch (Exception ex)
-            {
-                // The orchestration's safety timer still runs the next step; a wake that failed only delays it.
-                LogWakeFailed(accountId, ex.GetType().Name, ex.Message);
-                return;
-            }
-            try
-            {
-                await Task.Delay(WakeRetryDelays[attempt], clock, cancellationToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+            await retry.ExecuteAsync(async ct => await syncControl.WakeAsync(accountId, ct), cancellationToken);
+            LogWoken(accountId, cause);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            // The orchestration's safety timer still runs the next step; a wake that failed only delays it.
+            LogWakeFailed(accountId, ex.GetType().Name, ex.Message);
         }
     }
 
