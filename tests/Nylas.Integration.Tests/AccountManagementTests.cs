@@ -28,8 +28,6 @@ public class AccountManagementTests(LocalHostFixture host) : IClassFixture<Local
         return (app.ClientId, client);
     }
 
-    private async Task<long> AccountDbIdAsync(string publicId) => await host.Databases.ScalarAsync("global", $"SELECT id FROM accounts WHERE public_id = '{publicId}'");
-
     private async Task<string?> SyncPhaseAsync(long accountDbId)
     {
         var durable = host.App.Services.GetRequiredService<DurableTaskClient>();
@@ -88,7 +86,7 @@ public class AccountManagementTests(LocalHostFixture host) : IClassFixture<Local
     public async Task Downgrade_stops_sync_and_the_account_api_and_upgrade_resumes_both()
     {
         var (email, token, id) = await host.ConnectNewAccountAsync();
-        long dbId = await AccountDbIdAsync(id);
+        long dbId = await host.Databases.AccountRowIdAsync(id);
         await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "before downgrade"));
         Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 1, TimeSpan.FromSeconds(60)));
 
@@ -166,7 +164,7 @@ public class AccountManagementTests(LocalHostFixture host) : IClassFixture<Local
     {
         var (email, token, id) = await host.ConnectNewAccountAsync();
         var (_, neighbourToken, neighbourId) = await host.ConnectNewAccountAsync();
-        long dbId = await AccountDbIdAsync(id);
+        long dbId = await host.Databases.AccountRowIdAsync(id);
         string shard = await ShardOfAsync(dbId);
 
         await TestStack.AppendAsync(email, WithFiles(email, "with a file", ("notes.txt", Encoding.UTF8.GetBytes("some notes"))));
@@ -229,7 +227,7 @@ public class AccountManagementTests(LocalHostFixture host) : IClassFixture<Local
     {
         var (email, token, id) = await host.ConnectNewAccountAsync();
         var (neighbourEmail, neighbourToken, _) = await host.ConnectNewAccountAsync();
-        long dbId = await AccountDbIdAsync(id);
+        long dbId = await host.Databases.AccountRowIdAsync(id);
         string shard = await ShardOfAsync(dbId);
 
         // The same newsletter, byte for byte, in both mailboxes; an attachment both have in different messages; and one only the deleted account has.
@@ -295,7 +293,7 @@ public class AccountManagementTests(LocalHostFixture host) : IClassFixture<Local
     public async Task What_arrives_after_the_deletion_is_swept_too_mail_still_queued_and_rows_a_running_sync_step_wrote()
     {
         var (email, token, id) = await host.ConnectNewAccountAsync();
-        long dbId = await AccountDbIdAsync(id);
+        long dbId = await host.Databases.AccountRowIdAsync(id);
         string shard = await ShardOfAsync(dbId);
         await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "before"));
         Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 1, TimeSpan.FromSeconds(60)));

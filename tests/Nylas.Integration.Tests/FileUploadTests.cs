@@ -24,7 +24,7 @@ public sealed class WritesFixture : ReadApiFixture
     /// <summary>The account's database id and shard database name.</summary>
     public async Task<(long Id, string Shard)> AccountRowAsync(string publicId)
     {
-        long id = await Databases.ScalarAsync("global", $"SELECT id FROM accounts WHERE public_id = '{publicId}'");
+        long id = await Databases.AccountRowIdAsync(publicId);
         long shard = await Databases.ScalarAsync("global", $"SELECT shard_id FROM accounts WHERE id = {id}");
         return (id, $"shard{shard}");
     }

@@ -161,7 +161,7 @@ public abstract class IngestTransportContract(IngestTransportHostFixture host)
     public async Task A_failing_message_in_a_batch_is_parked_alone_and_the_rest_of_its_batch_is_stored()
     {
         var (email, token, accountId) = await host.ConnectNewAccountAsync();
-        long accountDbId = await host.Databases.ScalarAsync("global", $"SELECT id FROM accounts WHERE public_id = '{accountId}'");
+        long accountDbId = await host.Databases.AccountRowIdAsync(accountId);
         int shard = (int)await host.Databases.ScalarAsync("global", $"SELECT shard_id FROM accounts WHERE id = {accountDbId}");
         Assert.NotNull(await TestStack.WaitUntilAsync(async () =>
             await host.Databases.ScalarAsync($"shard{shard}", $"SELECT COUNT(*) FROM folders WHERE account_id = {accountDbId} AND role = 'inbox'") == 1, TimeSpan.FromSeconds(30)));

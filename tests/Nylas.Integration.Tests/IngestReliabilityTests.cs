@@ -95,7 +95,7 @@ public sealed class IngestReliabilityTests(OutageHostFixture host) : IClassFixtu
     private async Task<Inbox> ConnectAsync()
     {
         var (email, token, accountId) = await host.ConnectNewAccountAsync();
-        long dbId = await host.Databases.ScalarAsync("global", $"SELECT id FROM accounts WHERE public_id = '{accountId}'");
+        long dbId = await host.Databases.AccountRowIdAsync(accountId);
         int shard = (int)await host.Databases.ScalarAsync("global", $"SELECT shard_id FROM accounts WHERE id = {dbId}");
         // The first sync step records the inbox with its UIDVALIDITY.
         Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.Databases.ScalarAsync($"shard{shard}",

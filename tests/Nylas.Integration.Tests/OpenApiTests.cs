@@ -319,7 +319,7 @@ public class OpenApiTests(ReadApiFixture host) : IClassFixture<ReadApiFixture>
         // The outbox under both paths: scheduling needs SMTP settings (a documented 400; OutboxTests send for real), so one
         // item is stored directly, far ahead and without a delivery, then read, changed and cancelled through the API.
         var outbox = host.App.Services.GetRequiredService<Nylas.Engine.Outbox.OutboxStore>();
-        long accountRow = await host.Databases.ScalarAsync("global", $"SELECT id FROM accounts WHERE public_id = '{host.A.AccountId}'");
+        long accountRow = await host.Databases.AccountRowIdAsync(host.A.AccountId);
         int shard = (int)await host.Databases.ScalarAsync("global", $"SELECT shard_id FROM accounts WHERE public_id = '{host.A.AccountId}'");
         foreach (string prefix in new[] { "/outbox", "/v2/outbox" })
         {

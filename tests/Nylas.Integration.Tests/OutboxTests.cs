@@ -463,7 +463,7 @@ public class OutboxRestartTests(OutboxFixture host) : IClassFixture<OutboxFixtur
         var syncs = host.App.Services.GetRequiredService<IAccountSyncControl>();
         foreach (var account in new[] { sender, receiver })
         {
-            long row = await host.Databases.ScalarAsync("global", $"SELECT id FROM accounts WHERE public_id = '{account.AccountId}'");
+            long row = await host.Databases.AccountRowIdAsync(account.AccountId);
             Assert.NotNull(await TestStack.WaitUntilAsync(async () => (await syncs.GetStatusAsync(row))?.Phase == "waiting", OutboxTests.Deadline));
         }
         string subject = $"Restart {Guid.NewGuid():N}";

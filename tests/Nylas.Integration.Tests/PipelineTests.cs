@@ -131,7 +131,7 @@ public class PipelineTests(LocalHostFixture host, ITestOutputHelper output) : IC
         using var http = host.Client(token);
         await WaitForSubjectAsync(http, "huge header");
 
-        long accountDbId = await host.Databases.ScalarAsync("global", $"SELECT id FROM accounts WHERE public_id = '{accountId}'");
+        long accountDbId = await host.Databases.AccountRowIdAsync(accountId);
         int shard = (int)await host.Databases.ScalarAsync("global", $"SELECT shard_id FROM accounts WHERE id = {accountDbId}");
         var notes = await host.Databases.QueryScalarAsync($"shard{shard}", $"SELECT parse_notes FROM messages WHERE account_id = {accountDbId}");
         Assert.IsType<string>(notes);
@@ -146,7 +146,7 @@ public class PipelineTests(LocalHostFixture host, ITestOutputHelper output) : IC
         using var http = host.Client(token);
         await WaitForSubjectAsync(http, "deliver me twice");
 
-        long accountDbId = await host.Databases.ScalarAsync("global", $"SELECT id FROM accounts WHERE public_id = '{accountId}'");
+        long accountDbId = await host.Databases.AccountRowIdAsync(accountId);
         int shard = (int)await host.Databases.ScalarAsync("global", $"SELECT shard_id FROM accounts WHERE id = {accountDbId}");
         string shardDb = $"shard{shard}";
         async Task<(long, long, long)> Counts() => (

@@ -40,7 +40,7 @@ public sealed class PoisonAdminTests(PoisonAdminHostFixture host) : IClassFixtur
     private async Task<(string Token, string AccountId, string Sha, byte[] Raw)> ParkOneAsync(string subject)
     {
         var (email, token, accountId) = await host.ConnectNewAccountAsync();
-        long dbId = await host.Databases.ScalarAsync("global", $"SELECT id FROM accounts WHERE public_id = '{accountId}'");
+        long dbId = await host.Databases.AccountRowIdAsync(accountId);
         int shard = (int)await host.Databases.ScalarAsync("global", $"SELECT shard_id FROM accounts WHERE id = {dbId}");
         Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.Databases.ScalarAsync($"shard{shard}",
             $"SELECT COUNT(*) FROM folders WHERE account_id = {dbId} AND role = 'inbox'") == 1, Timeout));
@@ -128,7 +128,7 @@ public sealed class PoisonAdminTests(PoisonAdminHostFixture host) : IClassFixtur
     public async Task Parked_webhook_work_is_listed_and_replayed_through_the_same_channel()
     {
         var (_, _, accountId) = await host.ConnectNewAccountAsync();
-        long dbId = await host.Databases.ScalarAsync("global", $"SELECT id FROM accounts WHERE public_id = '{accountId}'");
+        long dbId = await host.Databases.AccountRowIdAsync(accountId);
         // What the webhook delivery policy writes when it parks a work item.
         var webhooks = host.App.Services.GetRequiredService<StorageQueueWebhookQueue>();
         string body = WebhookWorkCodec.Encode(new WebhookWork(424242, dbId));
@@ -145,7 +145,7 @@ public sealed class PoisonAdminTests(PoisonAdminHostFixture host) : IClassFixtur
     public async Task The_admin_command_lists_and_replays_what_was_parked_whatever_its_application()
     {
         var (token, accountId, sha, raw) = await ParkOneAsync("replayed by the operator");
-        long dbId = await host.Databases.ScalarAsync("global", $"SELECT id FROM accounts WHERE public_id = '{accountId}'");
+        long dbId = await host.Databases.AccountRowIdAsync(accountId);
         string? line = null;
         Assert.NotNull(await TestStack.WaitUntilAsync(async () =>
         {
@@ -193,7 +193,7 @@ public sealed class ServiceBusPoisonTests(ServiceBusHostFixture host) : IClassFi
     public async Task A_dead_lettered_message_is_listed_and_replayed_onto_the_queue_once_its_cause_is_fixed()
     {
         var (email, token, accountId) = await host.ConnectNewAccountAsync();
-        long dbId = await host.Databases.ScalarAsync("global", $"SELECT id FROM accounts WHERE public_id = '{accountId}'");
+        long dbId = await host.Databases.AccountRowIdAsync(accountId);
         int shard = (int)await host.Databases.ScalarAsync("global", $"SELECT shard_id FROM accounts WHERE id = {dbId}");
         Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.Databases.ScalarAsync($"shard{shard}",
             $"SELECT COUNT(*) FROM folders WHERE account_id = {dbId} AND role = 'inbox'") == 1, TimeSpan.FromSeconds(60)));

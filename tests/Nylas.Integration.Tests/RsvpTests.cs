@@ -294,7 +294,7 @@ public class RsvpTests(RsvpFixture host) : IClassFixture<RsvpFixture>
         var near = await DeliverInvitationAsync(attendee.Email, organizer);
         string nearId = (await WaitForEventAsync(http, near.Title)).GetProperty("id").GetString()!;
         var accounts = host.App.Services.GetRequiredService<AccountStore>();
-        long accountRow = await host.Databases.ScalarAsync("global", $"SELECT id FROM accounts WHERE public_id = '{attendee.AccountId}'");
+        long accountRow = await host.Databases.AccountRowIdAsync(attendee.AccountId);
         var secrets = await accounts.GetSecretsAsync(accountRow);
         await accounts.UpdateSecretsAsync(accountRow, secrets with { SmtpPassword = "changed-elsewhere" });
         var login = await ApiErrors.AssertAsync(await RsvpAsync(http, Answer(nearId, "maybe")), HttpStatusCode.Forbidden);

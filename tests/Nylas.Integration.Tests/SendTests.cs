@@ -144,7 +144,7 @@ public class SendTests(SendFixture host) : IClassFixture<SendFixture>
         Assert.Equal(id, mine.GetProperty("id").GetString());
         // After the sync has gone past that UID of Sent, still one message, with the same id.
         long shard = await host.Databases.ScalarAsync("global", $"SELECT shard_id FROM accounts WHERE public_id = '{sender.AccountId}'");
-        long accountRow = await host.Databases.ScalarAsync("global", $"SELECT id FROM accounts WHERE public_id = '{sender.AccountId}'");
+        long accountRow = await host.Databases.AccountRowIdAsync(sender.AccountId);
         Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.Databases.ScalarAsync($"shard{shard}",
             $"SELECT COALESCE(MAX(synced_high_uid), 0) FROM folders WHERE account_id = {accountRow} AND role = 'sent'") >= uid.Id, Timeout));
         mine = Assert.Single(await MessagesAsync(http, subject));
@@ -327,7 +327,7 @@ public class SendTests(SendFixture host) : IClassFixture<SendFixture>
 
         // The SMTP password changed at the provider (the stored one is now wrong): Postfix refuses the login.
         var accounts = host.App.Services.GetRequiredService<AccountStore>();
-        long accountRow = await host.Databases.ScalarAsync("global", $"SELECT id FROM accounts WHERE public_id = '{sender.AccountId}'");
+        long accountRow = await host.Databases.AccountRowIdAsync(sender.AccountId);
         var secrets = await accounts.GetSecretsAsync(accountRow);
         await accounts.UpdateSecretsAsync(accountRow, secrets with { SmtpPassword = "changed-elsewhere" });
         var login = await ApiErrors.AssertAsync(await host.SendJsonAsync(sender.Token, Message(subject, "x", sender.Email)), HttpStatusCode.Forbidden);

@@ -224,6 +224,9 @@ public sealed record TestDatabases(string Prefix)
 
     public async Task<long> ScalarAsync(string database, string sql) => Convert.ToInt64(await QueryScalarAsync(database, sql));
 
+    /// <summary>The row id (accounts.id) of the account with public id <paramref name="publicId"/>.</summary>
+    public Task<long> AccountRowIdAsync(string publicId) => ScalarAsync("global", $"SELECT id FROM accounts WHERE public_id = '{publicId}'");
+
     public async Task<object?> QueryScalarAsync(string database, string sql)
     {
         await using var connection = new MySqlConnection($"{TestStack.MySql};Database={Prefix}_{database}");

@@ -111,7 +111,7 @@ public sealed class FaultRun(FaultHostFixture host, ITestOutputHelper output) : 
     /// <summary>Waits until the account's sync has finished its steps and waits for a wake or its safety cycle.</summary>
     public async Task WaitForSyncWaitingAsync(TimeSpan timeout)
     {
-        long id = await host.Databases.ScalarAsync("global", $"SELECT id FROM accounts WHERE public_id = '{AccountId}'");
+        long id = await host.Databases.AccountRowIdAsync(AccountId);
         var control = host.App.Services.GetRequiredService<IAccountSyncControl>();
         var took = await TestStack.WaitUntilAsync(async () => (await control.GetStatusAsync(id))?.Phase == SyncPhases.Waiting, timeout);
         Assert.True(took.HasValue, $"the account's sync did not come to wait within {timeout.TotalSeconds:F0} s");

@@ -42,7 +42,7 @@ public sealed class ServiceFaultTests(FaultHostFixture host, ITestOutputHelper o
 
         // Every change of the account takes its change_cursors row (ChangeLog.AppendAsync): holding it stops every
         // writer of the account until InnoDB gives up on them (innodb_lock_wait_timeout, 50 s by default).
-        long accountId = await host.Databases.ScalarAsync("global", $"SELECT id FROM accounts WHERE public_id = '{run.AccountId}'");
+        long accountId = await host.Databases.AccountRowIdAsync(run.AccountId);
         int shard = (int)await host.Databases.ScalarAsync("global", $"SELECT shard_id FROM accounts WHERE public_id = '{run.AccountId}'");
         await using var connection = new MySqlConnection(shard == 0 ? host.Databases.Shard0 : host.Databases.Shard1);
         await connection.OpenAsync();
