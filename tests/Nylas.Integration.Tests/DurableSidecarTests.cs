@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Reflection;
@@ -105,7 +104,7 @@ public class DurableSidecarTests
     {
         // The sidecar starts the engine only once a worker connects; here none does, so each stop finds the engine not
         // started or still starting (the sidecar starts it as its wait for a worker ends with the stop).
-        var logs = new CapturedLogs();
+        var logs = new RecentLog();
         using var loggerFactory = LoggerFactory.Create(l => l.AddProvider(logs).SetMinimumLevel(LogLevel.Warning));
         var options = new DurableOptions { TaskHub = "s" + Guid.NewGuid().ToString("N")[..12] };
         await using var sidecar = new DurableSidecar(TestStack.Storage, options, loggerFactory);
@@ -122,7 +121,7 @@ public class DurableSidecarTests
     public async Task Concurrent_stops_of_a_started_engine_stop_it_once_and_it_does_not_start_again()
     {
         // As at a host's stop: the sidecar's ApplicationStopping handler and DurableSidecar.StopAsync stop it at once.
-        var logs = new CapturedLogs();
+        var logs = new RecentLog();
         using var loggerFactory = LoggerFactory.Create(l => l.AddProvider(logs).SetMinimumLevel(LogLevel.Warning));
         var engine = CountingEngine.Over(NewEngine("g" + Guid.NewGuid().ToString("N")[..12], loggerFactory));
         var guard = new SidecarOrchestrationService(engine, loggerFactory.CreateLogger<DurableSidecar>());
@@ -289,22 +288,5 @@ public class DurableSidecarTests
         });
         await app.Services.PrepareStorageAsync();
         return app;
-    }
-
-    private sealed class CapturedLogs : ILoggerProvider
-    {
-        public ConcurrentQueue<(string Category, LogLevel Level, string Message)> Entries { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
-
-        public void Dispose() { }
-
-        private sealed class Logger(CapturedLogs logs, string category) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-            public bool IsEnabled(LogLevel logLevel) => true;
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                logs.Entries.Enqueue((category, logLevel, formatter(state, exception) + (exception is null ? "" : " " + exception)));
-        }
     }
 }

@@ -4,29 +4,44 @@ using Microsoft.Extensions.Logging;
 namespace Nylas.Integration.Tests;
 
 /// <summary>
-/// The in-process host's last warnings and errors, one line each with its time, for a failing test to print: the host
-/// logs to the test run's console, which shows only with detailed verbosity, and a CI log shows none of it.
+/// The last warnings and errors logged (the last 400), as entries a test can assert on and as lines with their time for
+/// a failing test to print: the in-process host logs to the test run's console, which shows only with detailed
+/// verbosity, and a CI log shows none of it.
 /// </summary>
 public sealed class RecentLog : ILoggerProvider
 {
     private const int Keep = 400;
-    private readonly ConcurrentQueue<string> _lines = new();
+    private readonly ConcurrentQueue<Entry> _entries = new();
+
+    /// <summary>One warning or error: its time (UTC), logger category, level, formatted message and exception.</summary>
+    public sealed record Entry(DateTime Time, string Category, LogLevel Level, string Message, Exception? Exception);
+
+    /// <summary>The entries kept, oldest first.</summary>
+    public IReadOnlyList<Entry> Entries => _entries.ToArray();
 
     public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
 
     public void Dispose() { }
 
-    /// <summary>The last <paramref name="count"/> lines, oldest first.</summary>
+    /// <summary>The last <paramref name="count"/> entries as one line each, oldest first.</summary>
     public IReadOnlyList<string> Tail(int count)
     {
-        var all = _lines.ToArray();
-        return all[Math.Max(0, all.Length - count)..];
+        var all = _entries.ToArray();
+        return [.. all[Math.Max(0, all.Length - count)..].Select(Format)];
     }
 
-    private void Add(string line)
+    private static string Format(Entry e)
     {
-        _lines.Enqueue(line);
-        while (_lines.Count > Keep) _lines.TryDequeue(out _);
+        string error = e.Exception is null ? "" : $" [{e.Exception.GetType().Name}: {FirstLine(e.Exception.Message)}]";
+        return $"{e.Time:HH:mm:ss.fff} {e.Level} {e.Category}: {FirstLine(e.Message)}{error}";
+    }
+
+    private static string FirstLine(string text) => text.Split('\n', 2)[0].TrimEnd();
+
+    private void Add(Entry entry)
+    {
+        _entries.Enqueue(entry);
+        while (_entries.Count > Keep) _entries.TryDequeue(out _);
     }
 
     private sealed class Logger(RecentLog log, string category) : ILogger
@@ -38,10 +53,7 @@ public sealed class RecentLog : ILoggerProvider
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
             if (!IsEnabled(logLevel)) return;
-            string error = exception is null ? "" : $" [{exception.GetType().Name}: {FirstLine(exception.Message)}]";
-            log.Add($"{DateTime.UtcNow:HH:mm:ss.fff} {logLevel} {category}: {FirstLine(formatter(state, exception))}{error}");
+            log.Add(new Entry(DateTime.UtcNow, category, logLevel, formatter(state, exception), exception));
         }
-
-        private static string FirstLine(string text) => text.Split('\n', 2)[0].TrimEnd();
     }
 }
