@@ -19,8 +19,6 @@ namespace Nylas.Integration.Tests;
 /// </summary>
 public sealed class AccountLeaseAndDeletionTests(LeaseHostFixture host) : IClassFixture<LeaseHostFixture>
 {
-    private Task<long> AccountDbIdAsync(string publicId) => host.Databases.ScalarAsync("global", $"SELECT id FROM accounts WHERE public_id = '{publicId}'");
-
     private async Task<string> ShardOfAsync(long accountDbId) => "shard" + await host.Databases.ScalarAsync("global", $"SELECT shard_id FROM accounts WHERE id = {accountDbId}");
 
     private async Task<string?> SyncPhaseAsync(long accountDbId)
@@ -42,7 +40,7 @@ public sealed class AccountLeaseAndDeletionTests(LeaseHostFixture host) : IClass
     public async Task Two_sync_steps_started_at_once_for_one_account_one_writes_and_the_mirror_equals_the_server()
     {
         var (email, token, id) = await host.ConnectNewAccountAsync();
-        long dbId = await AccountDbIdAsync(id);
+        long dbId = await host.Databases.AccountRowIdAsync(id);
         Assert.NotNull(await TestStack.WaitUntilAsync(async () => await SyncPhaseAsync(dbId) == "waiting", TimeSpan.FromSeconds(60)));
         await TestStack.AppendManyAsync(email, Enumerable.Range(0, 30).Select(i => TestStack.SimpleMessage(email, $"race {i}")));
 
@@ -63,7 +61,7 @@ public sealed class AccountLeaseAndDeletionTests(LeaseHostFixture host) : IClass
     public async Task A_write_whose_step_lost_the_lease_is_not_made()
     {
         var (email, token, id) = await host.ConnectNewAccountAsync();
-        long dbId = await AccountDbIdAsync(id);
+        long dbId = await host.Databases.AccountRowIdAsync(id);
         await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "kept"));
         Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 1, TimeSpan.FromSeconds(60)));
         Assert.NotNull(await TestStack.WaitUntilAsync(async () => await SyncPhaseAsync(dbId) == "waiting", TimeSpan.FromSeconds(60)));
@@ -94,7 +92,7 @@ public sealed class AccountLeaseAndDeletionTests(LeaseHostFixture host) : IClass
     public async Task A_deletion_whose_client_went_away_still_finishes()
     {
         var (email, token, id) = await host.ConnectNewAccountAsync();
-        long dbId = await AccountDbIdAsync(id);
+        long dbId = await host.Databases.AccountRowIdAsync(id);
         string shard = await ShardOfAsync(dbId);
         await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "to delete"));
         Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 1, TimeSpan.FromSeconds(60)));
@@ -117,7 +115,7 @@ public sealed class AccountLeaseAndDeletionTests(LeaseHostFixture host) : IClass
     public async Task A_deletion_left_part_way_is_finished_by_the_sweep()
     {
         var (email, token, id) = await host.ConnectNewAccountAsync();
-        long dbId = await AccountDbIdAsync(id);
+        long dbId = await host.Databases.AccountRowIdAsync(id);
         string shard = await ShardOfAsync(dbId);
         await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "left behind"));
         Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 1, TimeSpan.FromSeconds(60)));
@@ -176,7 +174,7 @@ public abstract class WatchdogTests<TFixture>(TFixture host) where TFixture : Lo
     public async Task An_orchestration_that_makes_no_progress_is_restarted_by_the_supervisor_and_syncs_again()
     {
         var (email, token, id) = await host.ConnectNewAccountAsync();
-        long dbId = await host.Databases.ScalarAsync("global", $"SELECT id FROM accounts WHERE public_id = '{id}'");
+        long dbId = await host.Databases.AccountRowIdAsync(id);
         await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "before"));
         Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 1, TimeSpan.FromSeconds(60)));
 
@@ -215,14 +213,17 @@ public sealed class QuietWatchdogTests(QuietWatchdogHostFixture host) : Watchdog
         await using var proxy = new LoopbackForwarder(TestStack.ImapsPort, TestStack.ImapHost);
         var account = await ProxiedAccount.ConnectAsync(_host, proxy);
         await TestStack.AppendAsync(account.Email, TestStack.SimpleMessage(account.Email, "before the outage"));
-        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await _host.CountMessagesAsync(account.Token) == 1, TimeSpan.FromSeconds(60)));
+        // Each wait names itself when it runs out (one run on a loaded machine failed a bare NotNull here, unexplained).
+        Assert.True((await TestStack.WaitUntilAsync(async () => await _host.CountMessagesAsync(account.Token) == 1, TimeSpan.FromSeconds(60))).HasValue,
+            "the message before the outage was not served within 60 s");
 
         // The server goes away: the next step fails and the orchestration backs off (30 s after one failure).
         proxy.Close();
         var control = _host.App.Services.GetRequiredService<IAccountSyncControl>();
         await control.WakeAsync(account.DbId);
-        Assert.NotNull(await TestStack.WaitUntilAsync(async () =>
-            await control.GetStatusAsync(account.DbId) is { Phase: SyncPhases.BackingOff }, TimeSpan.FromSeconds(60)));
+        Assert.True((await TestStack.WaitUntilAsync(async () =>
+            await control.GetStatusAsync(account.DbId) is { Phase: SyncPhases.BackingOff }, TimeSpan.FromSeconds(60))).HasValue,
+            $"the orchestration was not backing off 60 s after the server went away: {await control.GetStatusAsync(account.DbId)}");
         var durable = _host.App.Services.GetRequiredService<DurableTaskClient>();
         string instanceId = DurableAccountSyncControl.InstanceId(account.DbId);
         var started = (await durable.GetInstanceAsync(instanceId))!.CreatedAt;
@@ -232,13 +233,13 @@ public sealed class QuietWatchdogTests(QuietWatchdogHostFixture host) : Watchdog
         var scheduler = _host.App.Services.GetRequiredService<AccountSyncScheduler>();
         long age = 0;
         bool restarted = false;
-        Assert.NotNull(await TestStack.WaitUntilAsync(async () =>
+        Assert.True((await TestStack.WaitUntilAsync(async () =>
         {
             await scheduler.EnsureAllRunningAsync();
             restarted = (await durable.GetInstanceAsync(instanceId))!.CreatedAt != started;
             age = (await leases.HeartbeatAgesAsync(CancellationToken.None)).GetValueOrDefault(account.DbId);
             return restarted || age >= 12;
-        }, TimeSpan.FromSeconds(40)));
+        }, TimeSpan.FromSeconds(40))).HasValue, $"neither restarted nor 12 s without a step within 40 s (last heartbeat age {age} s)");
         Assert.False(restarted, $"the supervisor restarted an orchestration backing off, {age} s after its last step");
         var status = await control.GetStatusAsync(account.DbId);
         Assert.True(status is { Phase: SyncPhases.BackingOff }, $"after {age} s without a step: {status}");
@@ -280,7 +281,7 @@ internal sealed record ProxiedAccount(string Email, string Token, long DbId, Jso
             },
         };
         var json = await PostAsync(host, body);
-        long dbId = await host.Databases.ScalarAsync("global", $"SELECT id FROM accounts WHERE public_id = '{json["id"]!.GetValue<string>()}'");
+        long dbId = await host.Databases.AccountRowIdAsync(json["id"]!.GetValue<string>());
         return new ProxiedAccount(email, json["access_token"]!.GetValue<string>(), dbId, body);
     }
 
