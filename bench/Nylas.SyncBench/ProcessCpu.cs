@@ -3,10 +3,13 @@ using System.Diagnostics;
 namespace Nylas.SyncBench;
 
 /// <summary>CPU seconds used so far, per part of the system under test and for the whole machine.</summary>
-public sealed record CpuSnapshot(double Bench, double MariaDb, double Azurite, double Dovecot, double MachineBusy, double MachineTotal)
+/// <param name="Jit">Seconds this process's JIT spent compiling (all threads; part of <paramref name="Bench"/>), and
+/// <paramref name="JitMethods"/> the methods it compiled: a fresh host compiles as it syncs (tier 0, then its hot methods again).</param>
+public sealed record CpuSnapshot(double Bench, double MariaDb, double Azurite, double Dovecot, double MachineBusy, double MachineTotal,
+    double Jit = 0, long JitMethods = 0)
 {
     public CpuSnapshot Minus(CpuSnapshot o) => new(Bench - o.Bench, MariaDb - o.MariaDb, Azurite - o.Azurite, Dovecot - o.Dovecot,
-        MachineBusy - o.MachineBusy, MachineTotal - o.MachineTotal);
+        MachineBusy - o.MachineBusy, MachineTotal - o.MachineTotal, Jit - o.Jit, JitMethods - o.JitMethods);
 
     /// <summary>Busy CPU of everything else on the machine (other engineers' builds and tests).</summary>
     public double Others => Math.Max(0, MachineBusy - Bench - MariaDb - Azurite - Dovecot);
@@ -70,7 +73,9 @@ public sealed class ProcessCpu
     public CpuSnapshot Snapshot()
     {
         double bench = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
-        if (!Available) return new CpuSnapshot(bench, 0, 0, 0, 0, 0);
+        double jit = System.Runtime.JitInfo.GetCompilationTime().TotalSeconds;
+        long jitMethods = System.Runtime.JitInfo.GetCompiledMethodCount();
+        if (!Available) return new CpuSnapshot(bench, 0, 0, 0, 0, 0, jit, jitMethods);
         var stats = ReadAll();
         double Tree(int root)
         {
@@ -86,7 +91,7 @@ public sealed class ProcessCpu
             return sum / TicksPerSecond;
         }
         var (busy, total) = Machine();
-        return new CpuSnapshot(bench, Tree(_mariaDb!.Value), Tree(_azurite!.Value), Tree(_dovecot!.Value), busy, total);
+        return new CpuSnapshot(bench, Tree(_mariaDb!.Value), Tree(_azurite!.Value), Tree(_dovecot!.Value), busy, total, jit, jitMethods);
     }
 
     private static Dictionary<int, (int Parent, long Self, long Children)> ReadAll()
