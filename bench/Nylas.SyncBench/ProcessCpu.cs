@@ -3,7 +3,8 @@ using System.Diagnostics;
 namespace Nylas.SyncBench;
 
 /// <summary>CPU seconds used so far, per part of the system under test and for the whole machine.</summary>
-/// <param name="Jit">Seconds this process's JIT spent compiling (all threads; part of <paramref name="Bench"/>), and
+/// <param name="Jit">Seconds this process's JIT spent compiling (wall time summed over the compiling threads, so with
+/// their waits for a core on a busy machine: an upper bound of the JIT's part of <paramref name="Bench"/>), and
 /// <paramref name="JitMethods"/> the methods it compiled: a fresh host compiles as it syncs (tier 0, then its hot methods again).</param>
 public sealed record CpuSnapshot(double Bench, double MariaDb, double Azurite, double Dovecot, double MachineBusy, double MachineTotal,
     double Jit = 0, long JitMethods = 0)
