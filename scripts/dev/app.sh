@@ -5,7 +5,7 @@
 
 # `./dev up` runs a Release build: what a user measures or keeps running should be the fast build
 # (Debug costs about a third more CPU per message); `./dev test` builds Debug into its own folders.
-# Published ReadyToRun (precompiled): a fresh host JITs less; see BENCHMARKS.md, "ReadyToRun".
+# Published ReadyToRun (precompiled): a fresh host JITs less; see BENCHMARKS.md, "Fourth session: the local host compiled ahead of time".
 HOST_DLL="functions/Nylas.LocalHost/bin/Release/publish/Nylas.LocalHost.dll"
 DEVTOOL_DLL="tools/Nylas.DevTool/bin/Release/net10.0/Nylas.DevTool.dll"
 

@@ -13,7 +13,7 @@ public static class ApiEndpoints
     {
         // Plain RequestDelegates, not minimal-API lambdas with parameters: those are compiled per route by
         // RequestDelegateFactory (expression trees) when routing first builds its endpoints, which made a fresh
-        // host's first request wait ~0.25 s (BENCHMARKS.md, "ReadyToRun and the first request").
+        // host's first request wait ~0.17 s (BENCHMARKS.md, "Fourth session: the local host compiled ahead of time", item 2).
         foreach (var route in ApiRoutes.All)
         {
             app.MapMethods("/" + route.Template, [route.Method], Handler(route))

@@ -43,19 +43,21 @@ public sealed partial class IngestHandler(
         {
             // Child spans of ingest.batch: which part of a slow batch was slow (read + parse, attachments, the transaction).
             using (EngineTelemetry.Source.StartActivity("ingest.prepare"))
-            await Parallel.ForEachAsync(Enumerable.Range(0, messages.Count),
-                new ParallelOptions { MaxDegreeOfParallelism = options.Value.Ingest.DownloadParallelism, CancellationToken = cancellationToken },
-                async (i, ct) =>
-                {
-                    try
+            {
+                await Parallel.ForEachAsync(Enumerable.Range(0, messages.Count),
+                    new ParallelOptions { MaxDegreeOfParallelism = options.Value.Ingest.DownloadParallelism, CancellationToken = cancellationToken },
+                    async (i, ct) =>
                     {
-                        prepared[i] = await PrepareAsync(messages[i], ct);
-                    }
-                    catch (Exception ex) when (isolate && ex is not OperationCanceledException && !TransientFailure.Is(ex))
-                    {
-                        failed.Add((messages[i], ex));
-                    }
-                });
+                        try
+                        {
+                            prepared[i] = await PrepareAsync(messages[i], ct);
+                        }
+                        catch (Exception ex) when (isolate && ex is not OperationCanceledException && !TransientFailure.Is(ex))
+                        {
+                            failed.Add((messages[i], ex));
+                        }
+                    });
+            }
 
             using (EngineTelemetry.Source.StartActivity("ingest.put_files"))
                 await PutFilesAsync(messages, prepared, failed, isolate, cancellationToken);
