@@ -83,7 +83,7 @@ build_solution() {
   cd "$REPO" || return 1
   # ReadyToRun needs a runtime identifier: this machine's (--use-current-runtime); the framework stays shared.
   as_user dotnet publish functions/Nylas.LocalHost -c Release --use-current-runtime --self-contained false \
-    -p:PublishReadyToRun=true -o functions/Nylas.LocalHost/bin/Release/publish -nologo -v q
+    -p:PublishReadyToRun=true -o "$(dirname "$HOST_DLL")" -nologo -v q
   as_user dotnet build tools/Nylas.DevTool -c Release -nologo -v q
 }
 
