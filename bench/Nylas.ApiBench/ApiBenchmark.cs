@@ -211,6 +211,7 @@ public sealed class ApiBenchmark(BenchOptions options)
             ["Nylas:Durable:TaskHub"] = hostSettings["Nylas:Durable:TaskHub"] + "b",
             ["Nylas:Storage:IngestQueue"] = hostSettings["Nylas:Storage:IngestQueue"] + "-b",
         };
+        foreach (var (key, value) in options.CompareSettings ?? []) settingsB[key] = value;
         await using var hostB = new HostProcess(compareDll, settingsB, Path.Combine(Path.GetTempPath(), $"apibench-hostb-{DateTime.UtcNow:yyyyMMdd-HHmmss}.log"));
         await hostB.StartAsync(TimeSpan.FromSeconds(120), cancellationToken);
         Console.WriteLine($"host B up at {hostB.BaseAddress} (pid {hostB.Pid}, log {hostB.LogPath})");
@@ -230,7 +231,8 @@ public sealed class ApiBenchmark(BenchOptions options)
         await hostB.StopAsync(TimeSpan.FromSeconds(30));
         await hostA.StopAsync(TimeSpan.FromSeconds(30));
         string endLoad = File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
-        string report = HostComparison.Render(runs, [("A", options.HostDll), ("B", compareDll)], load, endLoad);
+        string bSettings = string.Join(", ", (options.CompareSettings ?? []).Select(kv => $"{kv.Key}={kv.Value}"));
+        string report = HostComparison.Render(runs, [("A", options.HostDll), ("B", bSettings.Length > 0 ? $"{compareDll} with {bSettings}" : compareDll)], load, endLoad);
         Console.WriteLine();
         Console.WriteLine(report);
         if (options.ResultsPath is { } path && path != "-") await File.WriteAllTextAsync(path, report, cancellationToken);

@@ -14,7 +14,8 @@ public sealed record BenchOptions(
     string? ResultsPath,
     bool Help,
     string? CompareHostDll = null,
-    int Rounds = 3)
+    int Rounds = 3,
+    IReadOnlyList<KeyValuePair<string, string>>? CompareSettings = null)
 {
     public const string Usage = """
         usage: bench/api-bench.sh [options]      (builds, then runs this program; see bench/Nylas.ApiBench/README.md)
@@ -34,6 +35,9 @@ public sealed record BenchOptions(
                                answers checked byte for byte against the first's, then both loaded in turn on the first
                                pages (--seconds each, --rounds times) for the host's CPU per request
           --rounds N           rounds of --compare-host-dll (default 3)
+          --compare-set KEY=VALUE   a setting of the second host only (repeatable): a configuration key
+                               (Nylas:Api:X) or an environment variable of the runtime, e.g.
+                               DOTNET_TieredPGO=0; pass the same DLL to --compare-host-dll to measure a knob alone
 
         Needs the test stack (./dev test --services-only, then export the NYLAS_TEST_* variables it prints) and wrk.
         """;
@@ -44,6 +48,7 @@ public sealed record BenchOptions(
         int rounds = 3;
         int messages = 100_000, connections = 16, threads = 2, seconds = 20, deep = 10, warmup = 30;
         bool experiments = false, keep = false, help = false;
+        var compareSettings = new List<KeyValuePair<string, string>>();
         for (int i = 0; i < args.Length; i++)
         {
             string a = args[i];
@@ -67,13 +72,20 @@ public sealed record BenchOptions(
                 case "--results": results = Value(); break;
                 case "--compare-host-dll": compare = Value(); break;
                 case "--rounds": rounds = Int(1, 100); break;
+                case "--compare-set":
+                    string setting = Value();
+                    int eq = setting.IndexOf('=', StringComparison.Ordinal);
+                    if (eq <= 0) throw new ArgumentException($"--compare-set needs KEY=VALUE, not '{setting}'");
+                    compareSettings.Add(new(setting[..eq], setting[(eq + 1)..]));
+                    break;
                 case "-h" or "--help": help = true; break;
                 default: throw new ArgumentException($"unknown argument '{a}'");
             }
         }
         if (!help && hostDll is null) throw new ArgumentException("--host-dll is required (bench/api-bench.sh builds the host and passes it)");
+        if (compareSettings.Count > 0 && compare is null) throw new ArgumentException("--compare-set needs --compare-host-dll");
         if (threads > connections) throw new ArgumentException("--threads must not exceed --connections (wrk needs a connection per thread)");
-        return new BenchOptions(hostDll ?? "", messages, connections, threads, seconds, deep, warmup, experiments, keep, results, help, compare, rounds);
+        return new BenchOptions(hostDll ?? "", messages, connections, threads, seconds, deep, warmup, experiments, keep, results, help, compare, rounds, compareSettings);
     }
 }
 

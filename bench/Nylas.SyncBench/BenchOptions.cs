@@ -13,7 +13,8 @@ public sealed record BenchOptions(
     bool Help,
     bool Peers,
     IReadOnlyList<KeyValuePair<string, string>> Settings,
-    int SettleSeconds = 0)
+    int SettleSeconds = 0,
+    bool WarmHost = false)
 {
     public const string Usage = """
         usage: dotnet run -c Release --project bench/Nylas.SyncBench -- [options]
@@ -35,6 +36,10 @@ public sealed record BenchOptions(
           --settle-seconds S   wait S seconds after the host under test has started before connecting the
                                account (default 0): a user connects to a host that is already running, its
                                durable worker and queue pumps started and idle
+          --warm-host          after the first mailbox, seed a second one of the same size and connect it to the
+                               same host: the end-to-end figures again for a host whose code is compiled and
+                               tiered up (a host that has run for a while, as the one Azure bills), with its
+                               own mirror check
           --set KEY=VALUE      a setting of the host under test (repeatable), e.g.
                                --set Nylas:Storage:BlobStore=FileSystem
 
@@ -46,7 +51,7 @@ public sealed record BenchOptions(
         int messages = 20_000, timeout = 60, idle = 10, baselineRuns = 3, incrementalRuns = 5, settle = 0;
         string corpus = Environment.GetEnvironmentVariable("NYLAS_TEST_CORPUS") is { Length: > 0 } c ? c : "/work/shared/corpus";
         string? results = null;
-        bool help = false, race = true, peers = false;
+        bool help = false, race = true, peers = false, warm = false;
         var settings = new List<KeyValuePair<string, string>>();
         for (int i = 0; i < args.Length; i++)
         {
@@ -69,6 +74,7 @@ public sealed record BenchOptions(
                 case "--no-race-check": race = false; break;
                 case "--settle-seconds": settle = Int(0, 600); break;
                 case "--peers": peers = true; break;
+                case "--warm-host": warm = true; break;
                 case "--set":
                     string setting = Value();
                     int eq = setting.IndexOf('=', StringComparison.Ordinal);
@@ -79,7 +85,7 @@ public sealed record BenchOptions(
                 default: throw new ArgumentException($"unknown argument '{a}'");
             }
         }
-        return new BenchOptions(messages, corpus, results, timeout, idle, baselineRuns, incrementalRuns, race, help, peers, settings, settle);
+        return new BenchOptions(messages, corpus, results, timeout, idle, baselineRuns, incrementalRuns, race, help, peers, settings, settle, warm);
     }
 }
 

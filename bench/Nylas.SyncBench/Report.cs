@@ -25,10 +25,35 @@ public sealed class Report
     public RaceResult? Race { get; set; }
     public IReadOnlyDictionary<string, long> RequestCounts { get; set; } = new Dictionary<string, long>();
     public PeerResult? Peers { get; set; }
+    public WarmRun? Warm { get; set; }
     public string LoadAtStart { get; init; } = ProcessCpu.LoadAverage();
     public string? LoadAtEnd { get; set; }
 
     private static string S(TimeSpan t) => $"{t.TotalSeconds:F2} s";
+
+    /// <summary>CPU milliseconds per message of one end-to-end run: host (the bench process) / MariaDB / Azurite / Dovecot, and the JIT's share.</summary>
+    public static string CpuPerMessage(EndToEndResult e, long messages)
+    {
+        if (e.CpuDuringSync is not { } c) return "—";
+        double Ms(double seconds) => 1000 * seconds / Math.Max(1, messages);
+        return $"**{Ms(c.Bench + c.MariaDb + c.Azurite + c.Dovecot):F2} ms** (host {Ms(c.Bench):F2}, MariaDB {Ms(c.MariaDb):F2}, Azurite {Ms(c.Azurite):F2}, Dovecot {Ms(c.Dovecot):F2}); " +
+               $"JIT: {c.JitMethods:N0} methods compiled, {Ms(c.Jit):F2} ms per message of compiling threads' time";
+    }
+
+    /// <summary>The --warm-host run next to the first, in the results table.</summary>
+    private static void AppendWarmRows(StringBuilder md, WarmRun warm, EndToEndResult? first)
+    {
+        var (seed, e, mirror) = warm;
+        int n = seed.Items.Count;
+        string result = e.Done is { } done ? $"{S(done)}: **{n / done.TotalSeconds:F0} msgs/s**" : $"**incomplete**: {e.FinalCount:N0}/{n:N0} visible";
+        md.AppendLine($"| **warm host**: a second mailbox ({n:N0} messages, {seed.Bytes / 1e6:F1} MB) connected to the same host after the first, end to end | {result} | |");
+        md.AppendLine($"| — its first 100 INBOX messages visible | {(e.First is { } f ? S(f.VisibleAt) : "never")} | |");
+        if (first is not null)
+            md.AppendLine($"| — CPU per message, first mailbox (fresh host) | {CpuPerMessage(first, first.Done is null ? first.FinalCount : n)} | |");
+        md.AppendLine($"| — CPU per message, second mailbox (warm host) | {CpuPerMessage(e, e.Done is null ? e.FinalCount : n)} | |");
+        md.AppendLine($"| — mirror equals server for the second mailbox | **{(mirror.All(l => l.Pass) ? "PASS" : "FAIL")}** | exact |");
+        foreach (var line in mirror.Where(l => !l.Pass)) md.AppendLine($"| — mirror check (second mailbox) | FAIL: {line.Text} | |");
+    }
     private static string Ms(TimeSpan t) => $"{t.TotalMilliseconds:F0} ms";
 
     public string ToMarkdown()
@@ -119,6 +144,7 @@ public sealed class Report
             bool pass = Mirror.All(l => l.Pass);
             md.AppendLine($"| mirror equals server after the benchmark | **{(pass ? "PASS" : "FAIL")}** ({Mirror.Count(l => !l.Text.StartsWith("info:", StringComparison.Ordinal))} checks) | exact |");
         }
+        if (Warm is { } warm) AppendWarmRows(md, warm, EndToEnd);
         md.AppendLine();
 
         if (EndToEnd is { } e2)
