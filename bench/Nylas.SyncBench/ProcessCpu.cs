@@ -6,11 +6,13 @@ namespace Nylas.SyncBench;
 /// <param name="Jit">Seconds this process's JIT spent compiling (wall time summed over the compiling threads, so with
 /// their waits for a core on a busy machine: an upper bound of the JIT's part of <paramref name="Bench"/>), and
 /// <paramref name="JitMethods"/> the methods it compiled: a fresh host compiles as it syncs (tier 0, then its hot methods again).</param>
+/// <param name="Allocated">Bytes this process allocated on the managed heap, every thread (the garbage collector's work grows with it).</param>
+/// <param name="GcPause">Seconds the garbage collector paused this process's threads.</param>
 public sealed record CpuSnapshot(double Bench, double MariaDb, double Azurite, double Dovecot, double MachineBusy, double MachineTotal,
-    double Jit = 0, long JitMethods = 0)
+    double Jit = 0, long JitMethods = 0, long Allocated = 0, double GcPause = 0)
 {
     public CpuSnapshot Minus(CpuSnapshot o) => new(Bench - o.Bench, MariaDb - o.MariaDb, Azurite - o.Azurite, Dovecot - o.Dovecot,
-        MachineBusy - o.MachineBusy, MachineTotal - o.MachineTotal, Jit - o.Jit, JitMethods - o.JitMethods);
+        MachineBusy - o.MachineBusy, MachineTotal - o.MachineTotal, Jit - o.Jit, JitMethods - o.JitMethods, Allocated - o.Allocated, GcPause - o.GcPause);
 
     /// <summary>Busy CPU of everything else on the machine (other engineers' builds and tests).</summary>
     public double Others => Math.Max(0, MachineBusy - Bench - MariaDb - Azurite - Dovecot);
@@ -76,7 +78,9 @@ public sealed class ProcessCpu
         double bench = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
         double jit = System.Runtime.JitInfo.GetCompilationTime().TotalSeconds;
         long jitMethods = System.Runtime.JitInfo.GetCompiledMethodCount();
-        if (!Available) return new CpuSnapshot(bench, 0, 0, 0, 0, 0, jit, jitMethods);
+        long allocated = GC.GetTotalAllocatedBytes();
+        double gcPause = GC.GetTotalPauseDuration().TotalSeconds;
+        if (!Available) return new CpuSnapshot(bench, 0, 0, 0, 0, 0, jit, jitMethods, allocated, gcPause);
         var stats = ReadAll();
         double Tree(int root)
         {
@@ -92,7 +96,7 @@ public sealed class ProcessCpu
             return sum / TicksPerSecond;
         }
         var (busy, total) = Machine();
-        return new CpuSnapshot(bench, Tree(_mariaDb!.Value), Tree(_azurite!.Value), Tree(_dovecot!.Value), busy, total, jit, jitMethods);
+        return new CpuSnapshot(bench, Tree(_mariaDb!.Value), Tree(_azurite!.Value), Tree(_dovecot!.Value), busy, total, jit, jitMethods, allocated, gcPause);
     }
 
     private static Dictionary<int, (int Parent, long Self, long Children)> ReadAll()

@@ -37,7 +37,8 @@ public sealed class Report
         if (e.CpuDuringSync is not { } c) return "—";
         double Ms(double seconds) => 1000 * seconds / Math.Max(1, messages);
         return $"**{Ms(c.Bench + c.MariaDb + c.Azurite + c.Dovecot):F2} ms** (host {Ms(c.Bench):F2}, MariaDB {Ms(c.MariaDb):F2}, Azurite {Ms(c.Azurite):F2}, Dovecot {Ms(c.Dovecot):F2}); " +
-               $"JIT: {c.JitMethods:N0} methods compiled, {Ms(c.Jit):F2} ms per message of compiling threads' time";
+               $"JIT: {c.JitMethods:N0} methods compiled, {Ms(c.Jit):F2} ms per message of compiling threads' time; " +
+               $"managed heap: {c.Allocated / 1024.0 / Math.Max(1, messages):F0} KiB allocated and {Ms(c.GcPause):F3} ms of GC pauses per message";
     }
 
     /// <summary>The --warm-host run next to the first, in the results table.</summary>
@@ -234,7 +235,8 @@ public sealed class Report
                               (Baseline is not null ? $"(the raw baseline spends {1000 * Baseline.Median.Elapsed.TotalSeconds / n:F2} ms of wall time per message)." : ".") +
                               $" The JIT compiled {c3.JitMethods:N0} methods in the bench process meanwhile, for {c3.Jit:F1} s ({1000 * c3.Jit / delivered:F2} ms per message, " +
                               $"{(c3.Bench > 0 ? 100 * c3.Jit / c3.Bench : 0):F0} % of the process's CPU time): the compiling threads' wall time, which on a busy machine includes " +
-                              "their waits for a core, so an upper bound of the JIT's CPU (`perf` counts its CPU).");
+                              "their waits for a core, so an upper bound of the JIT's CPU (`perf` counts its CPU). " +
+                              $"The process allocated {c3.Allocated / 1024.0 / delivered:F0} KiB per message on the managed heap; the GC paused its threads for {1000 * c3.GcPause / delivered:F3} ms per message.");
             if (Probe.Count > 0)
             {
                 md.AppendLine("- Storage probe (after the run, scratch container and queue, the engine's own `RawMailStore` and queue calls, no MySQL, no parsing):");

@@ -36,6 +36,10 @@ public sealed partial class MimeMessageMapper(MimeLimits? limits = null)
 
     private readonly MimeLimits _limits = limits ?? new MimeLimits();
 
+    // A TextToHtml builds the trie of its URL scanner when it is made, and keeps nothing from one conversion to the
+    // next: one per thread serves every plain-text message parsed on it.
+    [ThreadStatic] private static TextToHtml? t_textToHtml;
+
     public MimeLimits Limits => _limits;
 
     /// <summary>Parses the whole message into memory; the stream may be closed once this returns.</summary>
@@ -137,7 +141,7 @@ public sealed partial class MimeMessageMapper(MimeLimits? limits = null)
         else
         {
             snippetSource = text ?? "";
-            bodyHtml = snippetSource.Length == 0 ? "" : new TextToHtml().Convert(snippetSource);
+            bodyHtml = snippetSource.Length == 0 ? "" : (t_textToHtml ??= new TextToHtml()).Convert(snippetSource);
         }
 
         string? dateHeader = message.Headers[HeaderId.Date];
