@@ -35,7 +35,7 @@ public sealed partial class FileSystemBlobContainer : IBlobContainer
 
     private const int BufferSize = 16 * 1024;
 
-    /// <summary>Blobs up to this size are read whole when opened (<see cref="OpenReadAsync"/>); larger ones are streamed.</summary>
+    /// <summary>Blobs up to this size are read whole when opened (<see cref="OpenReadAsync"/>), and written in one call from memory; larger ones are streamed.</summary>
     private const int WholeReadLimit = 1024 * 1024;
 
     // Blobs and directories are the host's alone: mail is private.
@@ -71,7 +71,13 @@ public sealed partial class FileSystemBlobContainer : IBlobContainer
     {
         string path = PathOf(name);
         if (Touch(path)) return;
-        string partial = await WritePartialAsync(name, (target, ct) => content.CopyToAsync(target, ct), cancellationToken);
+        // Small content in memory (a fetched message, nearly all mail) is written in this thread, in one call: on Linux an
+        // asynchronous file write is a hop to the thread pool for the same system call. Larger content is copied in chunks
+        // of 80 KB or more. Either way the file needs no buffer of its own.
+        Func<Stream, CancellationToken, Task> write = content is MemoryStream && content.Length - content.Position <= WholeReadLimit
+            ? (target, _) => { content.CopyTo(target); return Task.CompletedTask; }
+            : (target, ct) => content.CopyToAsync(target, ct);
+        string partial = await WritePartialAsync(name, write, bufferSize: 0, cancellationToken);
         Place(partial, path);
     }
 
@@ -80,7 +86,7 @@ public sealed partial class FileSystemBlobContainer : IBlobContainer
     {
         string path = PathOf(name);
         if (Touch(path)) return;
-        string partial = await WritePartialAsync(name, writeContent, cancellationToken);
+        string partial = await WritePartialAsync(name, writeContent, BufferSize, cancellationToken);
         Place(partial, path);
     }
 
@@ -120,7 +126,9 @@ public sealed partial class FileSystemBlobContainer : IBlobContainer
             Access = FileAccess.Read,
             // A reader keeps its file if a delete takes the name meanwhile, as a streamed GET keeps its blob.
             Share = FileShare.Read | FileShare.Delete,
-            BufferSize = BufferSize,
+            // Unbuffered: a small blob is read below in one call, and the readers of a large one (ingest's copy, the API's
+            // download) read 80 KB or more at a time.
+            BufferSize = 0,
             Options = FileOptions.Asynchronous | FileOptions.SequentialScan,
         });
         if (file.Length > WholeReadLimit) return Task.FromResult<Stream>(file);
@@ -187,7 +195,8 @@ public sealed partial class FileSystemBlobContainer : IBlobContainer
     }
 
     /// <summary>Writes the content to a new staging file and flushes it to disk; the file is removed if the writer fails.</summary>
-    private async Task<string> WritePartialAsync(string name, Func<Stream, CancellationToken, Task> writeContent, CancellationToken cancellationToken)
+    /// <param name="bufferSize">The file's write buffer: 0 when the writer writes large chunks itself.</param>
+    private async Task<string> WritePartialAsync(string name, Func<Stream, CancellationToken, Task> writeContent, int bufferSize, CancellationToken cancellationToken)
     {
         string partial = StagingPath(name, PartialSuffix);
         var options = new FileStreamOptions
@@ -195,7 +204,7 @@ public sealed partial class FileSystemBlobContainer : IBlobContainer
             Mode = FileMode.CreateNew,
             Access = FileAccess.Write,
             Share = FileShare.None,
-            BufferSize = BufferSize,
+            BufferSize = bufferSize,
             Options = FileOptions.Asynchronous,
         };
         if (!OperatingSystem.IsWindows()) options.UnixCreateMode = FileMode600;
@@ -214,8 +223,8 @@ public sealed partial class FileSystemBlobContainer : IBlobContainer
             await using (target)
             {
                 await writeContent(target, cancellationToken);
-                // Writes what is still buffered (for most blobs, all of it) and syncs, in this thread: an asynchronous
-                // flush first would be one more hop to the thread pool per blob on Linux, for the same system calls.
+                // Writes what is still buffered (an attachment written in small chunks) and syncs, in this thread: an
+                // asynchronous flush first would be one more hop to the thread pool per blob on Linux, for the same calls.
                 target.Flush(flushToDisk: true);
             }
             return partial;
