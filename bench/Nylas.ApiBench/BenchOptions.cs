@@ -1,3 +1,5 @@
+using Nylas.Testing;
+
 namespace Nylas.ApiBench;
 
 /// <summary>Command line of the API benchmark.</summary>
@@ -72,12 +74,7 @@ public sealed record BenchOptions(
                 case "--results": results = Value(); break;
                 case "--compare-host-dll": compare = Value(); break;
                 case "--rounds": rounds = Int(1, 100); break;
-                case "--compare-set":
-                    string setting = Value();
-                    int eq = setting.IndexOf('=', StringComparison.Ordinal);
-                    if (eq <= 0) throw new ArgumentException($"--compare-set needs KEY=VALUE, not '{setting}'");
-                    compareSettings.Add(new(setting[..eq], setting[(eq + 1)..]));
-                    break;
+                case "--compare-set": compareSettings.Add(SettingArgument.Parse(a, Value())); break;
                 case "-h" or "--help": help = true; break;
                 default: throw new ArgumentException($"unknown argument '{a}'");
             }

@@ -1,3 +1,5 @@
+using Nylas.Testing;
+
 namespace Nylas.SyncBench;
 
 /// <summary>Command line of the benchmark.</summary>
@@ -75,12 +77,7 @@ public sealed record BenchOptions(
                 case "--settle-seconds": settle = Int(0, 600); break;
                 case "--peers": peers = true; break;
                 case "--warm-host": warm = true; break;
-                case "--set":
-                    string setting = Value();
-                    int eq = setting.IndexOf('=', StringComparison.Ordinal);
-                    if (eq <= 0) throw new ArgumentException($"--set needs KEY=VALUE, not '{setting}'");
-                    settings.Add(new(setting[..eq], setting[(eq + 1)..]));
-                    break;
+                case "--set": settings.Add(SettingArgument.Parse(a, Value())); break;
                 case "-h" or "--help": help = true; break;
                 default: throw new ArgumentException($"unknown argument '{a}'");
             }
