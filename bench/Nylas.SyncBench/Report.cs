@@ -32,7 +32,7 @@ public sealed class Report
     private static string S(TimeSpan t) => $"{t.TotalSeconds:F2} s";
 
     /// <summary>CPU milliseconds per message of one end-to-end run: host (the bench process) / MariaDB / Azurite / Dovecot, and the JIT's share.</summary>
-    public static string CpuPerMessage(EndToEndResult e, long messages)
+    private static string CpuPerMessage(EndToEndResult e, long messages)
     {
         if (e.CpuDuringSync is not { } c) return "—";
         double Ms(double seconds) => 1000 * seconds / Math.Max(1, messages);

@@ -125,14 +125,9 @@ public sealed partial class IngestHandler(
         long maxBytes = options.Value.Ingest.MaxMessageBytes;
         if (message.Size > maxBytes)
             return new Prepared(message, TooLarge(message, message.Size, maxBytes), Stream.Null);
-        Stream local = message.Size is > 0 and <= SpoolThreshold
-            ? new MemoryStream((int)message.Size)
-            : new FileStream(Path.Combine(Path.GetTempPath(), $"nylas-ingest-{Guid.NewGuid():N}.eml"), FileMode.CreateNew, FileAccess.ReadWrite,
-                FileShare.None, 81920, FileOptions.DeleteOnClose | FileOptions.Asynchronous);
+        Stream local = await ReadLocallyAsync(message, cancellationToken);
         try
         {
-            await using (var raw = await rawMail.OpenReadAsync(message.BlobName, cancellationToken))
-                await raw.CopyToAsync(local, cancellationToken);
             local.Position = 0;
             // The size the sync step reported may be missing (0) or wrong; the bytes are what counts.
             if (local.Length > maxBytes)
@@ -150,6 +145,31 @@ public sealed partial class IngestHandler(
         {
             await local.DisposeAsync();
             throw;
+        }
+    }
+
+    /// <summary>The raw message in a seekable stream of this host's: in memory when small, else in a temp file.</summary>
+    private async Task<Stream> ReadLocallyAsync(IngestMessage message, CancellationToken cancellationToken)
+    {
+        var raw = await rawMail.OpenReadAsync(message.BlobName, cancellationToken);
+        // The blob directory hands a small blob over already read into memory: parsed in place, not copied again.
+        if (raw is MemoryStream) return raw;
+        await using (raw)
+        {
+            Stream local = message.Size is > 0 and <= SpoolThreshold
+                ? new MemoryStream((int)message.Size)
+                : new FileStream(Path.Combine(Path.GetTempPath(), $"nylas-ingest-{Guid.NewGuid():N}.eml"), FileMode.CreateNew, FileAccess.ReadWrite,
+                    FileShare.None, 81920, FileOptions.DeleteOnClose | FileOptions.Asynchronous);
+            try
+            {
+                await raw.CopyToAsync(local, cancellationToken);
+                return local;
+            }
+            catch
+            {
+                await local.DisposeAsync();
+                throw;
+            }
         }
     }
 

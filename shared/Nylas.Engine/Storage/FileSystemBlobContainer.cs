@@ -35,8 +35,8 @@ public sealed partial class FileSystemBlobContainer : IBlobContainer
 
     private const int BufferSize = 16 * 1024;
 
-    /// <summary>Blobs up to this size are read whole when opened (<see cref="OpenReadAsync"/>), and written in one call from memory; larger ones are streamed.</summary>
-    private const int WholeReadLimit = 1024 * 1024;
+    /// <summary>Blobs up to this size are read whole when opened (<see cref="OpenReadAsync"/>) and written in one call from memory; larger ones are streamed.</summary>
+    private const int SmallBlobLimit = 1024 * 1024;
 
     // Blobs and directories are the host's alone: mail is private.
     private const UnixFileMode FileMode600 = UnixFileMode.UserRead | UnixFileMode.UserWrite;
@@ -74,7 +74,7 @@ public sealed partial class FileSystemBlobContainer : IBlobContainer
         // Small content in memory (a fetched message, nearly all mail) is written in this thread, in one call: on Linux an
         // asynchronous file write is a hop to the thread pool for the same system call. Larger content is copied in chunks
         // of 80 KB or more. Either way the file needs no buffer of its own.
-        Func<Stream, CancellationToken, Task> write = content is MemoryStream && content.Length - content.Position <= WholeReadLimit
+        Func<Stream, CancellationToken, Task> write = content is MemoryStream && content.Length - content.Position <= SmallBlobLimit
             ? (target, _) => { content.CopyTo(target); return Task.CompletedTask; }
             : (target, ct) => content.CopyToAsync(target, ct);
         string partial = await WritePartialAsync(name, write, bufferSize: 0, cancellationToken);
@@ -131,7 +131,7 @@ public sealed partial class FileSystemBlobContainer : IBlobContainer
             BufferSize = 0,
             Options = FileOptions.Asynchronous | FileOptions.SequentialScan,
         });
-        if (file.Length > WholeReadLimit) return Task.FromResult<Stream>(file);
+        if (file.Length > SmallBlobLimit) return Task.FromResult<Stream>(file);
         // Nearly all mail is small: read at once, in one system call (from the page cache, as a rule). On Linux every
         // asynchronous file read is a hop to the thread pool, and copying a small blob took two. A blob never changes
         // under its name, so its length is the length read.
