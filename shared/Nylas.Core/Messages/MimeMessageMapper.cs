@@ -133,6 +133,7 @@ public sealed partial class MimeMessageMapper(MimeLimits? limits = null)
 
         string bodyHtml;
         string snippetSource;
+        string? plainBody = null;
         if (html is not null)
         {
             bodyHtml = html;
@@ -142,6 +143,7 @@ public sealed partial class MimeMessageMapper(MimeLimits? limits = null)
         {
             snippetSource = text ?? "";
             bodyHtml = snippetSource.Length == 0 ? "" : (t_textToHtml ??= new TextToHtml()).Convert(snippetSource);
+            plainBody = text;
         }
 
         string? dateHeader = message.Headers[HeaderId.Date];
@@ -162,6 +164,7 @@ public sealed partial class MimeMessageMapper(MimeLimits? limits = null)
             References = message.References.ToArray(),
             Snippet = Snippets.FromText(snippetSource, _limits.SnippetLength),
             BodyHtml = bodyHtml,
+            PlainBody = plainBody,
             HasTextBody = text is not null,
             HasHtmlBody = html is not null,
             Files = parts.Files,

@@ -19,6 +19,11 @@ public sealed record ParsedMessage
     public string Snippet { get; init; } = "";
     /// <summary>The body as HTML: the message's HTML part, or its plain text converted to escaped HTML.</summary>
     public string BodyHtml { get; init; } = "";
+    /// <summary>
+    /// The plain text <see cref="BodyHtml"/> was converted from, when the message has no HTML body; null when it has one.
+    /// Kept so that what needs the body's text (search) does not extract it back out of the conversion.
+    /// </summary>
+    public string? PlainBody { get; init; }
     /// <summary>The message has a text/plain body part (before any conversion).</summary>
     public bool HasTextBody { get; init; }
     /// <summary>The message has a text/html body part (its own, or one unpacked from a TNEF winmail.dat).</summary>

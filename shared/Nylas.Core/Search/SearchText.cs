@@ -17,7 +17,8 @@ public static class SearchText
         var sb = new StringBuilder();
         foreach (var p in message.From.Concat(message.To).Concat(message.Cc).Concat(message.Bcc).Concat(message.ReplyTo))
             sb.Append(p.Name).Append(' ').Append(p.Email).Append('\n');
-        string body = message.BodyHtml.Length == 0 ? "" : HtmlText.Extract(message.BodyHtml, MaxBodyCharacters);
+        // A plain-text message's HTML is a conversion of its text: the text itself is what the HTML would show.
+        string body = message.PlainBody ?? (message.BodyHtml.Length == 0 ? "" : HtmlText.Extract(message.BodyHtml, MaxBodyCharacters));
         sb.Append(body.Length > MaxBodyCharacters ? body[..MaxBodyCharacters] : body);
         foreach (var file in message.Files)
             if (!file.FilenameIsFallback) sb.Append('\n').Append(file.Filename);

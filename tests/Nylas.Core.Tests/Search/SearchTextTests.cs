@@ -53,4 +53,25 @@ public class SearchTextTests
         message.Body = new TextPart("plain") { Text = string.Join(' ', Enumerable.Repeat("lorem", 40_000)) };
         Assert.True(SearchText.Build(Parse(message)).Length <= SearchText.MaxBodyCharacters + 100);
     }
+
+    [Fact]
+    public void A_plain_text_body_is_searched_as_the_words_its_html_shows()
+    {
+        var message = new MimeMessage();
+        message.From.Add(new MailboxAddress("", "a@example.org"));
+        message.Body = new TextPart("plain")
+        {
+            Text = "Compare a < b && c > d, see https://example.org/x?y=1&z=2\n\tindented <not-a-tag> caf\u00e9 \"quoted\"\n\nlast line",
+        };
+        var parsed = Parse(message);
+
+        string text = SearchText.Build(parsed);
+
+        // The words a reader sees in the message as served (its HTML) are the words search holds, markup and all.
+        string[] shown = HtmlText.Extract(parsed.BodyHtml).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        string[] searched = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(shown, searched[^shown.Length..]);
+        Assert.Contains("<not-a-tag>", text);
+        Assert.Contains("https://example.org/x?y=1&z=2", text);
+    }
 }
