@@ -8,11 +8,16 @@ namespace Nylas.SyncBench;
 /// <paramref name="JitMethods"/> the methods it compiled: a fresh host compiles as it syncs (tier 0, then its hot methods again).</param>
 /// <param name="Allocated">Bytes this process allocated on the managed heap, every thread (the garbage collector's work grows with it).</param>
 /// <param name="GcPause">Seconds the garbage collector paused this process's threads.</param>
+/// <param name="Collections">Garbage collections of this process, all generations (<see cref="GC.CollectionCount"/> of generation 0).</param>
+/// <param name="Gen2Collections">Of those, full (generation 2) collections.</param>
+/// <param name="PeakWorkingSet">This process's peak resident memory so far, bytes (VmHWM).</param>
 public sealed record CpuSnapshot(double Bench, double MariaDb, double Azurite, double Dovecot, double MachineBusy, double MachineTotal,
-    double Jit = 0, long JitMethods = 0, long Allocated = 0, double GcPause = 0)
+    double Jit = 0, long JitMethods = 0, long Allocated = 0, double GcPause = 0, long Collections = 0, long Gen2Collections = 0, long PeakWorkingSet = 0)
 {
+    /// <summary>The difference of the counters; the peak working set is this snapshot's (a peak does not subtract).</summary>
     public CpuSnapshot Minus(CpuSnapshot o) => new(Bench - o.Bench, MariaDb - o.MariaDb, Azurite - o.Azurite, Dovecot - o.Dovecot,
-        MachineBusy - o.MachineBusy, MachineTotal - o.MachineTotal, Jit - o.Jit, JitMethods - o.JitMethods, Allocated - o.Allocated, GcPause - o.GcPause);
+        MachineBusy - o.MachineBusy, MachineTotal - o.MachineTotal, Jit - o.Jit, JitMethods - o.JitMethods, Allocated - o.Allocated, GcPause - o.GcPause,
+        Collections - o.Collections, Gen2Collections - o.Gen2Collections, PeakWorkingSet);
 
     /// <summary>Busy CPU of everything else on the machine (other engineers' builds and tests).</summary>
     public double Others => Math.Max(0, MachineBusy - Bench - MariaDb - Azurite - Dovecot);
@@ -80,7 +85,9 @@ public sealed class ProcessCpu
         long jitMethods = System.Runtime.JitInfo.GetCompiledMethodCount();
         long allocated = GC.GetTotalAllocatedBytes();
         double gcPause = GC.GetTotalPauseDuration().TotalSeconds;
-        if (!Available) return new CpuSnapshot(bench, 0, 0, 0, 0, 0, jit, jitMethods, allocated, gcPause);
+        long collections = GC.CollectionCount(0), gen2 = GC.CollectionCount(2);
+        long peak = Process.GetCurrentProcess().PeakWorkingSet64;
+        if (!Available) return new CpuSnapshot(bench, 0, 0, 0, 0, 0, jit, jitMethods, allocated, gcPause, collections, gen2, peak);
         var stats = ReadAll();
         double Tree(int root)
         {
@@ -96,7 +103,7 @@ public sealed class ProcessCpu
             return sum / TicksPerSecond;
         }
         var (busy, total) = Machine();
-        return new CpuSnapshot(bench, Tree(_mariaDb!.Value), Tree(_azurite!.Value), Tree(_dovecot!.Value), busy, total, jit, jitMethods, allocated, gcPause);
+        return new CpuSnapshot(bench, Tree(_mariaDb!.Value), Tree(_azurite!.Value), Tree(_dovecot!.Value), busy, total, jit, jitMethods, allocated, gcPause, collections, gen2, peak);
     }
 
     private static Dictionary<int, (int Parent, long Self, long Children)> ReadAll()

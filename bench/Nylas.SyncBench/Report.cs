@@ -38,7 +38,8 @@ public sealed class Report
         double Ms(double seconds) => 1000 * seconds / Math.Max(1, messages);
         return $"**{Ms(c.Bench + c.MariaDb + c.Azurite + c.Dovecot):F2} ms** (host {Ms(c.Bench):F2}, MariaDB {Ms(c.MariaDb):F2}, Azurite {Ms(c.Azurite):F2}, Dovecot {Ms(c.Dovecot):F2}); " +
                $"JIT: {c.JitMethods:N0} methods compiled, {Ms(c.Jit):F2} ms per message of compiling threads' time; " +
-               $"managed heap: {c.Allocated / 1024.0 / Math.Max(1, messages):F0} KiB allocated and {Ms(c.GcPause):F3} ms of GC pauses per message";
+               $"managed heap: {c.Allocated / 1024.0 / Math.Max(1, messages):F0} KiB allocated and {Ms(c.GcPause):F3} ms of GC pauses per message, " +
+               $"{1000.0 * c.Collections / Math.Max(1, messages):F1} collections per 1,000 messages ({c.Gen2Collections:N0} full in all); host peak resident memory so far {c.PeakWorkingSet / 1048576.0:F0} MB";
     }
 
     /// <summary>The --warm-host run next to the first, in the results table.</summary>

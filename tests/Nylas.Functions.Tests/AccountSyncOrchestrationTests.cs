@@ -157,6 +157,48 @@ public sealed class AccountSyncOrchestrationTests(ITestOutputHelper output) : IA
     }
 
     /// <summary>
+    /// A wake asks for a step that starts after the change it reports. One raised before the failing step began (buffered
+    /// while earlier steps ran) does not end that step's back-off: the server was already being tried after it. A wake
+    /// from after, or one without a time (an older raiser), does.
+    /// </summary>
+    [Fact]
+    public async Task A_wake_from_before_the_failing_step_does_not_end_its_back_off()
+    {
+        string email = TestStack.NewMailbox();
+        var store = _services.GetRequiredService<AccountStore>();
+        var (app, _) = await store.CreateApplicationAsync("stale wake test");
+        // Nothing listens on this port: every connection is refused, as for a server that is down.
+        var down = new ImapServer(TestStack.ImapHost, FreePorts.Next(), ImapSecurity.None, email, null);
+        var (account, _) = await store.UpsertAccountAsync(app.Id, email, "", "imap", down, new AccountSecrets(TestStack.ImapPassword));
+
+        string instanceId = DurableAccountSyncControl.InstanceId(account.Id);
+        await _durable.Client.ScheduleNewOrchestrationInstanceAsync(SyncTaskNames.AccountSync, new AccountSyncInput(account.Id, ConsecutiveFailures: 5),
+            new StartOrchestrationOptions { InstanceId = instanceId });
+        async Task<AccountSyncStatus?> StatusAsync() =>
+            (await _durable.Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true))?.ReadCustomStatusAs<AccountSyncStatus>();
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await StatusAsync() is { Phase: SyncPhases.BackingOff, ConsecutiveFailures: 6 }, TimeSpan.FromSeconds(60)));
+
+        // Raised an hour before the failing step: let go by. Had it counted, the next step would be running within a
+        // second or two, and a failing step stays in "syncing" for its retries (2 + 4 s).
+        await _durable.Client.RaiseEventAsync(instanceId, AccountSyncOrchestrator.WakeEvent, new SyncWake(DateTime.UtcNow.AddHours(-1)));
+        for (int i = 0; i < 8; i++)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            var status = await StatusAsync();
+            Assert.True(status is { Phase: SyncPhases.BackingOff, ConsecutiveFailures: 6 }, $"{i + 1} s after a stale wake: {status}");
+        }
+
+        // A wake raised now (what every raiser sends) ends the back-off: the step runs, fails again, backs off again.
+        await _services.GetRequiredService<IAccountSyncControl>().WakeAsync(account.Id);
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await StatusAsync() is { Phase: SyncPhases.BackingOff, ConsecutiveFailures: 7 }, TimeSpan.FromSeconds(60)));
+
+        // So does a wake without a time, as raised before wakes carried one.
+        await _durable.Client.RaiseEventAsync(instanceId, AccountSyncOrchestrator.WakeEvent);
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await StatusAsync() is { Phase: SyncPhases.BackingOff, ConsecutiveFailures: 8 }, TimeSpan.FromSeconds(60)));
+        await _durable.Client.TerminateInstanceAsync(instanceId);
+    }
+
+    /// <summary>
     /// The server comes back on its own, nobody sends new settings: the watcher, reconnecting with its own back-off,
     /// logs in again and wakes the sync out of its 15-minute back-off.
     /// </summary>

@@ -82,7 +82,9 @@ public sealed partial class DurableAccountSyncControl(Func<DurableTaskClient> cl
         var durable = client();
         string instanceId = InstanceId(accountId);
         if (!IsActive(await durable.GetInstanceAsync(instanceId, getInputsAndOutputs: false, cancellationToken))) return;
-        await durable.RaiseEventAsync(instanceId, AccountSyncOrchestrator.WakeEvent, eventPayload: null, cancellationToken);
+        // Stamped with the wall clock, not an injected TimeProvider: the orchestration compares it with the durable
+        // engine's clock (its CurrentUtcDateTime), which is the machine's.
+        await durable.RaiseEventAsync(instanceId, AccountSyncOrchestrator.WakeEvent, new SyncWake(DateTime.UtcNow), cancellationToken);
     }
 
     public async Task<AccountSyncRuntime?> GetStatusAsync(long accountId, CancellationToken cancellationToken = default)

@@ -16,6 +16,13 @@ public sealed record AccountSyncInput(long AccountId, int Cycle = 0, int Consecu
 /// <param name="SafetyCycleSeconds">Nylas:Sync:IdleSeconds: the longest wait for a wake before the next step runs anyway.</param>
 public sealed record SyncOutcome(bool Stop, bool HasMore, int Fetched, string? Reason = null, int SafetyCycleSeconds = 0);
 
+/// <summary>
+/// The payload of a wake: when it was raised, by the raiser's clock. A wake asks for a step that starts after the change
+/// it reports; a step that started later already looked, so the orchestration lets such a wake go by (see
+/// <see cref="AccountSyncOrchestrator.StaleWakeMargin"/>). Wakes raised without one (an older raiser) always count.
+/// </summary>
+public sealed record SyncWake(DateTime RaisedAtUtc);
+
 /// <summary>What the orchestration reports as its custom status.</summary>
 /// <param name="Phase">One of <see cref="SyncPhases"/>.</param>
 public sealed record AccountSyncStatus(int Cycle, string Phase, int LastFetched, int ConsecutiveFailures);
