@@ -38,7 +38,9 @@ public static class LocalHostApp
         // the client are built before any hosted service starts, so they get the sidecar's call invoker, not its address.
         var durableOptions = builder.Configuration.GetSection("Nylas:Durable").Get<DurableOptions>() ?? new DurableOptions();
         string storage = builder.Configuration["Nylas:Storage:ConnectionString"] ?? "";
-        var sidecar = new DurableSidecar(storage, durableOptions, LoggerFactory.Create(l => l.AddConsole().SetMinimumLevel(LogLevel.Warning)));
+        // The engine logs through the host's providers and filters (set above), attached once the host is built.
+        var engineLogging = new HostLoggerFactory();
+        var sidecar = new DurableSidecar(storage, durableOptions, engineLogging);
         builder.Services.AddSingleton(sidecar);
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DurableSidecar>());
         builder.Services.AddDurableTaskWorker(b =>
@@ -63,6 +65,7 @@ public static class LocalHostApp
             builder.Services.AddSingleton<IHostedService>(sp => ActivatorUtilities.CreateInstance<ScheduledJob>(sp, timer));
 
         var app = builder.Build();
+        engineLogging.Attach(app.Services.GetRequiredService<ILoggerFactory>());
         // Exceptions outside the pipeline (while an answer is written): the same JSON error.
         app.UseExceptionHandler(errorApp => errorApp.Run(WriteUnhandledError));
         app.MapNylasApi();

@@ -161,6 +161,35 @@ public class DurableSidecarTests
         }
     }
 
+    [Fact]
+    public async Task The_engines_failures_reach_the_hosts_log()
+    {
+        // What a failing fault test prints of the host (RecentLog) must show what went wrong in the durable engine: a work
+        // item whose completion failed, its give-back retried. Before, the engine and the sidecar logged to a console of
+        // their own, and a sync stalled after a storage outage showed nothing there.
+        var settings = await HostSettingsAsync();
+        var log = new RecentLog();
+        var app = await BuildHostAsync(settings, log);
+        var outage = new StorageOutageAtCompletion();
+        app.Services.GetRequiredService<DurableSidecar>().EngineFaults = outage.Over;
+        try
+        {
+            await app.StartAsync();
+            await AssertOrchestrationRunsAsync(app);
+            var entries = log.Entries;
+            // The sidecar's dispatcher on the failed completions, and the engine wrapper on the give-backs it retried.
+            Assert.Contains(entries, e => e.Category == "Microsoft.DurableTask.Sidecar" && e.Level >= LogLevel.Warning
+                && e.Message.Contains("injected by the test", StringComparison.Ordinal));
+            Assert.Contains(entries, e => e.Category == typeof(DurableSidecar).FullName && e.Level == LogLevel.Warning
+                && e.Message.Contains("could not give a failed work item back", StringComparison.Ordinal));
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+
     private static AzureStorageOrchestrationService NewEngine(string taskHub, ILoggerFactory loggerFactory) => new(new AzureStorageOrchestrationServiceSettings
     {
         TaskHubName = taskHub,
@@ -278,13 +307,14 @@ public class DurableSidecarTests
         return settings;
     }
 
-    private static async Task<WebApplication> BuildHostAsync(Dictionary<string, string?> settings)
+    private static async Task<WebApplication> BuildHostAsync(Dictionary<string, string?> settings, RecentLog? log = null)
     {
         var app = LocalHostApp.Build([], builder =>
         {
             builder.Configuration.AddInMemoryCollection(settings);
             builder.WebHost.UseUrls("http://127.0.0.1:0");
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            if (log is not null) builder.Logging.AddProvider(log);
         });
         await app.Services.PrepareStorageAsync();
         return app;

@@ -125,8 +125,32 @@ public sealed class FaultRun(FaultHostFixture host, ITestOutputHelper output) : 
         output.WriteLine(MirrorCheck.Describe(report, Proxy));
         var account = await Api.GetFromJsonAsync<JsonElement>("/account");
         output.WriteLine($"account: sync_state {account.GetProperty("sync_state")}");
-        if (!report.Equal) WriteHostLog();
+        if (!report.Equal)
+        {
+            await WriteSyncStateAsync();
+            WriteHostLog();
+        }
         Assert.True(report.Equal, "the mirror does not equal the server:\n" + MirrorCheck.Describe(report, Proxy));
+    }
+
+    /// <summary>
+    /// Where the account's sync stands (a failure's first question): its orchestration's status and phase (syncing: a step
+    /// not answered; waiting: a wait no wake or timer ended) and how old its heartbeat is (a step still renewing its lease?).
+    /// </summary>
+    public async Task WriteSyncStateAsync()
+    {
+        try
+        {
+            long id = await host.Databases.AccountRowIdAsync(AccountId);
+            var runtime = await host.App.Services.GetRequiredService<IAccountSyncControl>().GetStatusAsync(id);
+            var ages = await host.App.Services.GetRequiredService<AccountLeases>().HeartbeatAgesAsync(CancellationToken.None);
+            output.WriteLine($"orchestration: {runtime?.RuntimeStatus ?? "none"}, phase {runtime?.Phase ?? "?"}, {runtime?.ConsecutiveFailures ?? 0} failures; " +
+                $"heartbeat {(ages.TryGetValue(id, out long age) ? $"{age} s old" : "never")}");
+        }
+        catch (Exception ex)
+        {
+            output.WriteLine($"orchestration: status not read ({ex.GetType().Name}: {ex.Message})");
+        }
     }
 
     /// <summary>The host's last warnings and errors into the test's output (what a CI log shows of a failure).</summary>
