@@ -85,6 +85,23 @@ public sealed class AccountSyncOrchestrationTests(ITestOutputHelper output) : IA
     private Task<long> CountMessagesAsync(Account account)
         => _databases.ScalarAsync($"shard{account.ShardId}", $"SELECT COUNT(*) FROM messages WHERE account_id = {account.Id}");
 
+    private async Task<AccountSyncStatus?> SyncStatusAsync(string instanceId)
+        => (await _durable.Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true))?.ReadCustomStatusAs<AccountSyncStatus>();
+
+    /// <summary>An account whose server is down (nothing listens on its port: every connection refused), its orchestration started after five failures and now in its sixth back-off (15 min).</summary>
+    private async Task<(Application App, Account Account, string InstanceId)> StartBackingOffAsync(string email, string appName)
+    {
+        var store = _services.GetRequiredService<AccountStore>();
+        var (app, _) = await store.CreateApplicationAsync(appName);
+        var down = new ImapServer(TestStack.ImapHost, FreePorts.Next(), ImapSecurity.None, email, null);
+        var (account, _) = await store.UpsertAccountAsync(app.Id, email, "", "imap", down, new AccountSecrets(TestStack.ImapPassword));
+        string instanceId = DurableAccountSyncControl.InstanceId(account.Id);
+        await _durable.Client.ScheduleNewOrchestrationInstanceAsync(SyncTaskNames.AccountSync, new AccountSyncInput(account.Id, ConsecutiveFailures: 5),
+            new StartOrchestrationOptions { InstanceId = instanceId });
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await SyncStatusAsync(instanceId) is { Phase: SyncPhases.BackingOff, ConsecutiveFailures: 6 }, TimeSpan.FromSeconds(60)));
+        return (app, account, instanceId);
+    }
+
     [Fact]
     public async Task Syncs_existing_mail_then_waits_until_the_watcher_wakes_it_for_new_mail()
     {
@@ -127,21 +144,9 @@ public sealed class AccountSyncOrchestrationTests(ITestOutputHelper output) : IA
     {
         string email = TestStack.NewMailbox();
         await TestStack.AppendAsync(email, TestStack.SimpleMessage(email, "while the server was unreachable"));
-        var store = _services.GetRequiredService<AccountStore>();
-        var (app, _) = await store.CreateApplicationAsync("wake test");
-        // Nothing listens on this port: every connection is refused, as for a server that is down.
-        var down = new ImapServer(TestStack.ImapHost, FreePorts.Next(), ImapSecurity.None, email, null);
-        var (account, _) = await store.UpsertAccountAsync(app.Id, email, "", "imap", down, new AccountSecrets(TestStack.ImapPassword));
-
-        string instanceId = DurableAccountSyncControl.InstanceId(account.Id);
-        await _durable.Client.ScheduleNewOrchestrationInstanceAsync(SyncTaskNames.AccountSync, new AccountSyncInput(account.Id, ConsecutiveFailures: 5),
-            new StartOrchestrationOptions { InstanceId = instanceId });
-        Assert.NotNull(await TestStack.WaitUntilAsync(async () =>
-        {
-            var meta = await _durable.Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true);
-            return meta?.ReadCustomStatusAs<AccountSyncStatus>() is { Phase: SyncPhases.BackingOff, ConsecutiveFailures: 6 };
-        }, TimeSpan.FromSeconds(60)));
+        var (app, account, instanceId) = await StartBackingOffAsync(email, "wake test");
         Assert.Equal(TimeSpan.FromMinutes(15), AccountSyncOrchestrator.FailureBackoff(6));
+        var store = _services.GetRequiredService<AccountStore>();
 
         // The application sends working settings again; the engine wakes the sync instead of leaving it asleep.
         var up = new ImapServer(TestStack.ImapHost, TestStack.ImapsPort, ImapSecurity.Ssl, email, TestStack.TlsCertSha256());
@@ -164,19 +169,8 @@ public sealed class AccountSyncOrchestrationTests(ITestOutputHelper output) : IA
     [Fact]
     public async Task A_wake_from_before_the_failing_step_does_not_end_its_back_off()
     {
-        string email = TestStack.NewMailbox();
-        var store = _services.GetRequiredService<AccountStore>();
-        var (app, _) = await store.CreateApplicationAsync("stale wake test");
-        // Nothing listens on this port: every connection is refused, as for a server that is down.
-        var down = new ImapServer(TestStack.ImapHost, FreePorts.Next(), ImapSecurity.None, email, null);
-        var (account, _) = await store.UpsertAccountAsync(app.Id, email, "", "imap", down, new AccountSecrets(TestStack.ImapPassword));
-
-        string instanceId = DurableAccountSyncControl.InstanceId(account.Id);
-        await _durable.Client.ScheduleNewOrchestrationInstanceAsync(SyncTaskNames.AccountSync, new AccountSyncInput(account.Id, ConsecutiveFailures: 5),
-            new StartOrchestrationOptions { InstanceId = instanceId });
-        async Task<AccountSyncStatus?> StatusAsync() =>
-            (await _durable.Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true))?.ReadCustomStatusAs<AccountSyncStatus>();
-        Assert.NotNull(await TestStack.WaitUntilAsync(async () => await StatusAsync() is { Phase: SyncPhases.BackingOff, ConsecutiveFailures: 6 }, TimeSpan.FromSeconds(60)));
+        var (_, account, instanceId) = await StartBackingOffAsync(TestStack.NewMailbox(), "stale wake test");
+        Task<AccountSyncStatus?> StatusAsync() => SyncStatusAsync(instanceId);
 
         // Raised an hour before the failing step: let go by. Had it counted, the next step would be running within a
         // second or two, and a failing step stays in "syncing" for its retries (2 + 4 s).
