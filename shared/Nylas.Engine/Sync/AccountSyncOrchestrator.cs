@@ -1,4 +1,5 @@
 using Microsoft.DurableTask;
+using Microsoft.Extensions.Logging;
 
 namespace Nylas.Engine.Sync;
 
@@ -60,7 +61,7 @@ public sealed class AccountSyncOrchestrator : TaskOrchestrator<AccountSyncInput,
                 // The activity already put the error on the account (sync_state sync-error); keep the account alive.
                 failures++;
                 context.SetCustomStatus(new AccountSyncStatus(cycle, SyncPhases.BackingOff, 0, failures));
-                await WaitOrWakeAsync(context, FailureBackoff(failures), stepScheduled);
+                await WaitOrWakeAsync(context, input.AccountId, FailureBackoff(failures), stepScheduled);
                 continue;
             }
             if (sync.Stop) return sync.Reason ?? "stopped";
@@ -69,7 +70,7 @@ public sealed class AccountSyncOrchestrator : TaskOrchestrator<AccountSyncInput,
             if (!sync.HasMore)
             {
                 context.SetCustomStatus(new AccountSyncStatus(cycle, SyncPhases.Waiting, sync.Fetched, 0));
-                await WaitOrWakeAsync(context, TimeSpan.FromSeconds(sync.SafetyCycleSeconds > 0 ? sync.SafetyCycleSeconds : DefaultSafetyCycleSeconds), stepScheduled);
+                await WaitOrWakeAsync(context, input.AccountId, TimeSpan.FromSeconds(sync.SafetyCycleSeconds > 0 ? sync.SafetyCycleSeconds : DefaultSafetyCycleSeconds), stepScheduled);
             }
         }
         context.ContinueAsNew(input with { Cycle = cycle, ConsecutiveFailures = failures });
@@ -81,7 +82,7 @@ public sealed class AccountSyncOrchestrator : TaskOrchestrator<AccountSyncInput,
     /// wake was raised before the last step was scheduled (<paramref name="stepScheduled"/>, less the margin): that step
     /// started after the change, so it is waited past, for what is left of the delay.
     /// </summary>
-    private static async Task WaitOrWakeAsync(TaskOrchestrationContext context, TimeSpan delay, DateTime stepScheduled)
+    private static async Task WaitOrWakeAsync(TaskOrchestrationContext context, long accountId, TimeSpan delay, DateTime stepScheduled)
     {
         var until = context.CurrentUtcDateTime + delay;
         // Bounded, so the history is: past that many stale wakes in one wait, the next wake counts whatever its age.
@@ -99,6 +100,9 @@ public sealed class AccountSyncOrchestrator : TaskOrchestrator<AccountSyncInput,
                 return; // The delay passed without a wake: the ordinary case.
             }
             if (wake is null || wake.RaisedAtUtc >= stepScheduled - StaleWakeMargin || letGo == MaxStaleWakesPerWait) return;
+            context.CreateReplaySafeLogger<AccountSyncOrchestrator>().LogDebug(
+                "Account {AccountId}: a wake raised at {RaisedAt:HH:mm:ss.fff} let go by: the last step was scheduled at {StepScheduled:HH:mm:ss.fff}, after it",
+                accountId, wake.RaisedAtUtc, stepScheduled);
         }
     }
 }
