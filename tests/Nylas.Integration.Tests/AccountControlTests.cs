@@ -185,11 +185,7 @@ public abstract class WatchdogTests<TFixture>(TFixture host) where TFixture : Lo
         Assert.NotNull(await TestStack.WaitUntilAsync(async () => await host.CountMessagesAsync(token) == 1, TimeSpan.FromSeconds(60)));
 
         // Stuck as after the storage emulator's restart: the instance counts as active, yet nothing runs it.
-        var durable = host.App.Services.GetRequiredService<DurableTaskClient>();
-        string instanceId = DurableAccountSyncControl.InstanceId(dbId);
-        await durable.SuspendInstanceAsync(instanceId, "test: stuck");
-        Assert.NotNull(await TestStack.WaitUntilAsync(async () =>
-            (await durable.GetInstanceAsync(instanceId))?.RuntimeStatus == OrchestrationRuntimeStatus.Suspended, TimeSpan.FromSeconds(30)));
+        var (durable, instanceId) = await host.SuspendSyncAsync(dbId, "test: stuck", TimeSpan.FromSeconds(30));
         // A step already under way when the instance was suspended runs to its end: wait until it gives its lease back.
         Assert.NotNull(await TestStack.WaitUntilAsync(async () =>
             await host.Databases.ScalarAsync("global", $"SELECT COUNT(*) FROM account_leases WHERE account_id = {dbId} AND owner <> ''") == 0, TimeSpan.FromSeconds(60)));

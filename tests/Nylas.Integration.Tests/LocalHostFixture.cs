@@ -7,11 +7,13 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Nylas.Engine;
 using Nylas.Engine.Accounts;
+using Nylas.Engine.Sync;
 using Nylas.LocalHost;
 using Nylas.Testing;
 using Xunit;
@@ -143,5 +145,19 @@ public class LocalHostFixture : IAsyncLifetime
         using var http = Client(token);
         var json = await http.GetFromJsonAsync<JsonElement>("/messages?view=count");
         return json.GetProperty("count").GetInt64();
+    }
+
+    /// <summary>
+    /// Suspends the account's sync orchestration and waits until it reports Suspended: no step starts after this (one
+    /// already under way runs to its end). Answers the durable client and the instance id, to resume or inspect it.
+    /// </summary>
+    public async Task<(DurableTaskClient Durable, string InstanceId)> SuspendSyncAsync(long accountDbId, string reason, TimeSpan timeout)
+    {
+        var durable = App.Services.GetRequiredService<DurableTaskClient>();
+        string instanceId = DurableAccountSyncControl.InstanceId(accountDbId);
+        await durable.SuspendInstanceAsync(instanceId, reason);
+        Assert.NotNull(await TestStack.WaitUntilAsync(async () =>
+            (await durable.GetInstanceAsync(instanceId))?.RuntimeStatus == OrchestrationRuntimeStatus.Suspended, timeout));
+        return (durable, instanceId);
     }
 }

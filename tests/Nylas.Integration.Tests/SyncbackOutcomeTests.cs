@@ -5,9 +5,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using MailKit;
 using MailKit.Search;
-using Microsoft.DurableTask.Client;
-using Microsoft.Extensions.DependencyInjection;
-using Nylas.Engine.Sync;
 using Nylas.Testing;
 using Xunit;
 using Xunit.Abstractions;
@@ -76,11 +73,8 @@ public sealed class SyncbackOutcomeTests(SyncbackOutcomeFixture host, ITestOutpu
         // refusals, and the move queued behind it into that folder fails too, since its target never existed on the server.
         // Both are queued while the sync is suspended: the create fails a second after its first refusal, and on a loaded
         // machine the move, sent right after the create, once arrived after that, when there was no folder to move to.
-        var durable = host.App.Services.GetRequiredService<DurableTaskClient>();
-        string instanceId = DurableAccountSyncControl.InstanceId(await host.Databases.AccountRowIdAsync(accountId));
-        await durable.SuspendInstanceAsync(instanceId, "test: two writes queued before either is applied");
-        Assert.NotNull(await TestStack.WaitUntilAsync(async () =>
-            (await durable.GetInstanceAsync(instanceId))?.RuntimeStatus == OrchestrationRuntimeStatus.Suspended, Patience));
+        var (durable, instanceId) = await host.SuspendSyncAsync(await host.Databases.AccountRowIdAsync(accountId),
+            "test: two writes queued before either is applied", Patience);
         var doomed = await OkAsync(await http.PostAsync("/folders", Json(new JsonObject { ["display_name"] = "~Doomed" })));
         string doomedId = doomed.GetProperty("id").GetString()!, createJob = doomed.GetProperty("job_status_id").GetString()!;
         var moved = await OkAsync(await http.PutAsync($"/messages/{messageId}", Json(new JsonObject { ["folder_id"] = doomedId })));
