@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
 using MimeKit;
@@ -325,9 +326,15 @@ public class AccountManagementTests(LocalHostFixture host) : IClassFixture<Local
         // A folder checkpoint a sync step still running at the deletion wrote after it.
         string latePublicId = "late" + Guid.NewGuid().ToString("N")[..20];
         await host.Databases.ScalarAsync(shard, $"INSERT INTO folders (account_id, public_id, name, display_name) VALUES ({dbId}, '{latePublicId}', 'Late', 'Late')");
+        // A sync orchestration that outlived the deletion (seen on a loaded machine: its termination landed after the
+        // deletion's wait, too late to purge it then).
+        await host.App.Services.GetRequiredService<DurableTaskClient>().ScheduleNewOrchestrationInstanceAsync(SyncTaskNames.AccountSync,
+            new AccountSyncInput(dbId), new StartOrchestrationOptions { InstanceId = DurableAccountSyncControl.InstanceId(dbId) });
+        Assert.NotNull(await SyncStatusAsync(dbId));
         var (lateRows, _) = await host.App.Services.GetRequiredService<DeletionSweep>().RunAsync(CancellationToken.None);
         Assert.True(lateRows >= 1, $"{lateRows}");
         Assert.Equal(0, await host.Databases.ScalarAsync(shard, $"SELECT COUNT(*) FROM folders WHERE account_id = {dbId}"));
+        Assert.Null(await SyncStatusAsync(dbId));
 
         // A day later the deletion is forgotten.
         await host.Databases.ScalarAsync("global", $"UPDATE deleted_accounts SET deleted_at = UTC_TIMESTAMP() - INTERVAL 25 HOUR WHERE account_id = {dbId}");

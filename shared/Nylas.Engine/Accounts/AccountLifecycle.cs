@@ -97,16 +97,15 @@ public sealed partial class AccountLifecycle(ShardDirectory shards, AccountStore
     }
 
     /// <summary>
-    /// The second half, idempotent (the deletion job, and the sweep for an account left <c>deleting</c>): ends its
-    /// orchestration, takes the account's lease (one writer: a sync step still running lets go within seconds), schedules
+    /// The second half, idempotent (the deletion job, and the sweep for an account left <c>deleting</c>): ends and purges
+    /// its orchestration (one still ending after <see cref="StopWait"/> is purged by <see cref="SweepDeletedAsync"/>), takes the account's lease (one writer: a sync step still running lets go within seconds), schedules
     /// its blobs for the <see cref="BlobSweeper"/>, deletes its rows from every table of its shard while holding the
     /// account's ingest lock (an ingest that waited on the lock then finds the account gone and stores nothing), lists
     /// it in <c>deleted_accounts</c> for <see cref="SweepDeletedAsync"/>, and finally deletes its global row.
     /// </summary>
     public async Task<long> FinishDeletionAsync(Account account, CancellationToken cancellationToken)
     {
-        await syncControl.StopAsync(account.Id, StopWait, cancellationToken);
-        await syncControl.ForgetAsync(account.Id, cancellationToken);
+        await syncControl.ForgetAsync(account.Id, StopWait, cancellationToken);
         await using var lease = await leases.HoldAsync(account.Id, forSync: false, StopWait, cancellationToken);
         cancellationToken = lease.Token;
 
@@ -136,8 +135,9 @@ public sealed partial class AccountLifecycle(ShardDirectory shards, AccountStore
     private static readonly TimeSpan LateWriteWindow = TimeSpan.FromDays(1);
 
     /// <summary>
-    /// Part of the deletion sweep: deletes again the shard rows of every account deleted within the last day (a sync
-    /// step that was running at the deletion may have written a few since), then forgets older deletions.
+    /// Part of the deletion sweep: for every account deleted within the last day, ends and forgets a sync orchestration
+    /// the deletion could not (one whose termination landed late) and deletes again its shard rows (a sync step that was
+    /// running at the deletion may have written a few since); then forgets older deletions.
     /// Answers how many rows it found.
     /// </summary>
     public async Task<long> SweepDeletedAsync(CancellationToken cancellationToken)
@@ -153,6 +153,7 @@ public sealed partial class AccountLifecycle(ShardDirectory shards, AccountStore
         long rows = 0;
         foreach (var (accountId, shardId) in deleted)
         {
+            await syncControl.ForgetAsync(accountId, StopWait, cancellationToken);
             if (!shards.ShardIds.Contains(shardId)) continue;
             await using var shard = await shards.Shard(shardId).OpenConnectionAsync(cancellationToken);
             await using var accountLock = await AccountIngestLock.AcquireAsync(shard, accountId, cancellationToken);

@@ -27,8 +27,11 @@ public interface IAccountSyncControl
     Task<bool> RestartAsync(long accountId, TimeSpan wait, CancellationToken cancellationToken = default)
         => Task.FromResult(false);
 
-    /// <summary>Forgets an ended sync's history (account deletion).</summary>
-    Task ForgetAsync(long accountId, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Account deletion and its sweep: ends the account's sync if it still runs (waiting up to <paramref name="wait"/>) and
+    /// forgets its history. True when nothing of it is left; false when it had not ended in time (the sweep tries again).
+    /// </summary>
+    Task<bool> ForgetAsync(long accountId, TimeSpan wait, CancellationToken cancellationToken = default);
 }
 
 /// <summary>An account's sync as seen from outside: whether it runs, and the phase and failure count it last reported.</summary>

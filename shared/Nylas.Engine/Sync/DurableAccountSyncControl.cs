@@ -97,13 +97,26 @@ public sealed partial class DurableAccountSyncControl(Func<DurableTaskClient> cl
         return new AccountSyncRuntime(instance.RuntimeStatus.ToString(), IsActive(instance), status?.Phase, status?.ConsecutiveFailures ?? 0);
     }
 
-    public async Task ForgetAsync(long accountId, CancellationToken cancellationToken = default)
+    public async Task<bool> ForgetAsync(long accountId, TimeSpan wait, CancellationToken cancellationToken = default)
     {
         var durable = client();
         string instanceId = InstanceId(accountId);
         var instance = await durable.GetInstanceAsync(instanceId, getInputsAndOutputs: false, cancellationToken);
-        if (instance is { RuntimeStatus: OrchestrationRuntimeStatus.Completed or OrchestrationRuntimeStatus.Terminated or OrchestrationRuntimeStatus.Failed })
-            await durable.PurgeInstanceAsync(instanceId, cancellation: cancellationToken);
+        if (IsActive(instance))
+        {
+            // Seen on a loaded machine: the termination landed after the stop's wait, and an active instance cannot be purged.
+            await StopAsync(accountId, wait, cancellationToken);
+            instance = await durable.GetInstanceAsync(instanceId, getInputsAndOutputs: false, cancellationToken);
+            if (IsActive(instance))
+            {
+                LogForgetLater(accountId, instanceId, instance!.RuntimeStatus.ToString());
+                return false;
+            }
+        }
+        if (instance is null) return true;
+        await durable.PurgeInstanceAsync(instanceId, cancellation: cancellationToken);
+        LogForgotten(accountId, instanceId, instance.RuntimeStatus.ToString());
+        return true;
     }
 
     [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "Account {AccountId}: sync orchestration {InstanceId} started (previous: {Previous})")]
@@ -117,4 +130,10 @@ public sealed partial class DurableAccountSyncControl(Func<DurableTaskClient> cl
 
     [LoggerMessage(EventId = 1203, Level = LogLevel.Warning, Message = "Account {AccountId}: sync orchestration {InstanceId} not ended {Seconds} s after terminating it")]
     private partial void LogStopSlow(long accountId, string instanceId, int seconds);
+
+    [LoggerMessage(EventId = 1205, Level = LogLevel.Information, Message = "Account {AccountId}: sync orchestration {InstanceId} ({Status}) purged")]
+    private partial void LogForgotten(long accountId, string instanceId, string status);
+
+    [LoggerMessage(EventId = 1206, Level = LogLevel.Warning, Message = "Account {AccountId}: sync orchestration {InstanceId} still {Status} after terminating it; the deletion sweep purges it later")]
+    private partial void LogForgetLater(long accountId, string instanceId, string status);
 }
