@@ -23,7 +23,7 @@ public static class PageSql
 
     public const string MessageList = """
         SELECT m.public_id, m.subject, m.from_json, m.to_json, m.cc_json, m.bcc_json, m.reply_to_json, m.date_unix,
-        m.snippet, m.body, m.is_read, m.is_starred, m.parse_error, m.message_id_header, m.in_reply_to, m.references_json,
+        m.snippet, CAST(m.body AS BINARY), m.is_read, m.is_starred, m.parse_error, m.message_id_header, m.in_reply_to, m.references_json,
         f.public_id, f.role, f.display_name, m.id, t.public_id, m.is_draft, m.draft_version, m.reply_to_message_id
         FROM (SELECT p.id, p.received_unix, COALESCE(m.pending_folder_id, (SELECT MIN(u.folder_id) FROM imap_uids u WHERE u.message_id = m.id)) AS folder_id
               FROM (SELECT m.id, m.received_unix

@@ -60,7 +60,8 @@ internal static class ApiWireWriters
         WriteParticipants(w, ReplyTo, m.ReplyTo);
         w.WriteNumber(Date, m.Date);
         w.WriteString(Snippet, m.Snippet);
-        if (m.Body is not null) w.WriteString(Body, m.Body);
+        if (m.BodyUtf8 is { } utf8) w.WriteString(Body, utf8);
+        else if (m.Body is not null) w.WriteString(Body, m.Body);
         w.WriteBoolean(Unread, m.Unread);
         w.WriteBoolean(Starred, m.Starred);
         w.WritePropertyName(Files);

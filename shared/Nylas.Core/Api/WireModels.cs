@@ -29,7 +29,19 @@ public sealed record ApiMessage
     public string Snippet { get; init; } = "";
     /// <summary>Null (key left out) for messages inside an expanded thread, which v2 sent without bodies.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public string? Body { get; init; } = "";
+    public string? Body
+    {
+        get => BodyUtf8 is { } utf8 ? System.Text.Encoding.UTF8.GetString(utf8) : _body;
+        init => _body = value;
+    }
+    private readonly string? _body = "";
+
+    /// <summary>
+    /// The body as the database returns it, UTF-8; when set, it is the body (<see cref="Body"/> decodes it on demand).
+    /// Reads set this: the wire writer escapes the bytes as they are, without a UTF-16 copy of every body on a page.
+    /// </summary>
+    [JsonIgnore]
+    public byte[]? BodyUtf8 { get; init; }
     public bool Unread { get; init; }
     public bool Starred { get; init; }
     public IReadOnlyList<ApiFile> Files { get; init; } = [];

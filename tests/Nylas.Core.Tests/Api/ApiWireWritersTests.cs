@@ -47,7 +47,10 @@ public class ApiWireWritersTests
         When = new EventWhen { Kind = EventWhenKind.Timespan, StartTime = DateTimeOffset.FromUnixTimeSeconds(1_700_000_000), EndTime = DateTimeOffset.FromUnixTimeSeconds(1_700_003_600), StartTimezone = "Europe/Paris" },
     }, "e1", "acc", "cal1", "m1") with { Metadata = new Dictionary<string, string> { ["k"] = "v" } };
 
-    public static TheoryData<string> MessageShapes => ["plain", "draft", "labels", "expanded", "no body", "events", "parse error", "job", "nulls"];
+    public static TheoryData<string> MessageShapes => ["plain", "draft", "labels", "expanded", "no body", "events", "parse error", "job", "nulls", "stored body"];
+
+    /// <summary>What the escaping could treat differently in UTF-8 and in UTF-16: controls, line and paragraph separators, BOM, noncharacters, astral characters.</summary>
+    private const string HardBody = "<p class=\"q\">\u0001\u001f\u007f\u0085 \u00a0 \u2028\u2029 \ufeff\ufffe\uffff \U0001F600 \u65e5\u672c e\u0301 \\ / ' & < > \r\n\t</p>";
 
     private static ApiMessage Shape(string shape) => shape switch
     {
@@ -63,6 +66,8 @@ public class ApiWireWritersTests
         "parse error" => Message() with { ParseError = "bad MIME <here>", Subject = "" },
         "job" => Message() with { JobStatusId = "job1", Object = ApiMessage.DraftObject, ReplyToMessageId = null },
         "nulls" => Message() with { ThreadId = null, Folder = null, Metadata = ObjectMetadataNone },
+        // As the database returns it: the page writer escapes the UTF-8 bytes, the contract the decoded string.
+        "stored body" => Message() with { BodyUtf8 = System.Text.Encoding.UTF8.GetBytes(Message().Body + HardBody) },
         _ => throw new ArgumentOutOfRangeException(nameof(shape)),
     };
 

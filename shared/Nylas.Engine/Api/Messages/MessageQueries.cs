@@ -19,7 +19,7 @@ public sealed class MessageQueries(ShardDirectory shards) : IMailListQueries<Api
 
     private const string Columns = """
         m.public_id, m.subject, m.from_json, m.to_json, m.cc_json, m.bcc_json, m.reply_to_json, m.date_unix,
-        m.snippet, m.body, m.is_read, m.is_starred, m.parse_error, m.message_id_header, m.in_reply_to, m.references_json,
+        m.snippet, CAST(m.body AS BINARY), m.is_read, m.is_starred, m.parse_error, m.message_id_header, m.in_reply_to, m.references_json,
         f.public_id, f.role, f.display_name, m.id, t.public_id, m.is_draft, m.draft_version, m.reply_to_message_id
         """;
 
@@ -165,7 +165,7 @@ public sealed class MessageQueries(ShardDirectory shards) : IMailListQueries<Api
         cmd.Parameters.AddWithValue("@account", account.Id);
         var rows = new List<(long RowId, ApiMessage Message)>();
         await using (var r = await cmd.ExecuteReaderAsync(cancellationToken))
-            while (await r.ReadAsync(cancellationToken)) rows.Add((r.GetInt64(19), Read(r, account, expanded: false) with { Body = null }));
+            while (await r.ReadAsync(cancellationToken)) rows.Add((r.GetInt64(19), Read(r, account, expanded: false) with { Body = null, BodyUtf8 = null }));
         return (await WithFilesAndEventsAsync(account, connection, rows, cancellationToken))
             .GroupBy(m => m.ThreadId!)
             .ToDictionary(g => g.Key, g => g.ToList());
@@ -281,7 +281,8 @@ public sealed class MessageQueries(ShardDirectory shards) : IMailListQueries<Api
         ReplyTo = Participants(r.GetString(6)),
         Date = r.GetInt64(7),
         Snippet = r.GetString(8),
-        Body = r.GetString(9),
+        // As bytes (the column is cast to binary): the page writer escapes them as they are.
+        BodyUtf8 = r.GetFieldValue<byte[]>(9),
         Unread = !r.GetBoolean(10),
         Starred = r.GetBoolean(11),
         ParseError = r.IsDBNull(12) ? null : r.GetString(12),
