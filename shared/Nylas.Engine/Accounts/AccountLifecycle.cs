@@ -98,8 +98,9 @@ public sealed partial class AccountLifecycle(ShardDirectory shards, AccountStore
 
     /// <summary>
     /// The second half, idempotent (the deletion job, and the sweep for an account left <c>deleting</c>): ends and purges
-    /// its orchestration (one still ending after <see cref="StopWait"/> is purged by <see cref="SweepDeletedAsync"/>), takes the account's lease (one writer: a sync step still running lets go within seconds), schedules
-    /// its blobs for the <see cref="BlobSweeper"/>, deletes its rows from every table of its shard while holding the
+    /// its orchestration (one still ending after <see cref="StopWait"/> is purged by <see cref="SweepDeletedAsync"/>),
+    /// takes the account's lease (one writer: a sync step still running lets go within seconds), schedules its blobs
+    /// for the <see cref="BlobSweeper"/>, deletes its rows from every table of its shard while holding the
     /// account's ingest lock (an ingest that waited on the lock then finds the account gone and stores nothing), lists
     /// it in <c>deleted_accounts</c> for <see cref="SweepDeletedAsync"/>, and finally deletes its global row.
     /// </summary>

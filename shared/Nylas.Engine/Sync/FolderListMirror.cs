@@ -33,9 +33,14 @@ public sealed partial class FolderListMirror(FolderStore folders, ActionLog acti
             .OrderBy(f => FolderRoles.Priority(FolderRoles.Resolve(f))).ThenBy(f => f.FullName, StringComparer.Ordinal)
             .ToList();
         // A folder the API created, renamed or deleted and the server has not confirmed yet is left as the API made it.
+        // The rows are read before the claims: an API write changes a row and queues its action in one transaction, so
+        // one that lands between the two reads is seen as a claim. Read the other way round, a folder the API deleted
+        // there was neither a row nor a claim, only a name on the server, and came back as a new folder (seen in CI);
+        // one it created there was a row the server lacks, and was deleted.
+        var rows = await folders.ListAsync(account.ShardId, account.Id, cancellationToken);
         var (claimedRows, claimedNames) = await actions.PendingFolderClaimsAsync(account.ShardId, account.Id, cancellationToken);
         listed.RemoveAll(f => claimedNames.Contains(f.FullName));
-        var local = (await folders.ListAsync(account.ShardId, account.Id, cancellationToken)).Where(f => !claimedRows.Contains(f.Id)).ToList();
+        var local = rows.Where(f => !claimedRows.Contains(f.Id)).ToList();
         var knownNames = local.Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
         // A new name can only be matched as a rename by its UIDVALIDITY; a folder listed without status data (INBOX, or no LIST-STATUS) is asked.
         if (account.UsesLabels)

@@ -17,11 +17,17 @@ public sealed class MessageQueries(ShardDirectory shards) : IMailListQueries<Api
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    private const string Columns = """
-        m.public_id, m.subject, m.from_json, m.to_json, m.cc_json, m.bcc_json, m.reply_to_json, m.date_unix,
-        m.snippet, CAST(m.body AS BINARY), m.is_read, m.is_starred, m.parse_error, m.message_id_header, m.in_reply_to, m.references_json,
+    private const string ColumnsBeforeBody = """
+        m.public_id, m.subject, m.from_json, m.to_json, m.cc_json, m.bcc_json, m.reply_to_json, m.date_unix, m.snippet,
+        """;
+    private const string ColumnsAfterBody = """
+        m.is_read, m.is_starred, m.parse_error, m.message_id_header, m.in_reply_to, m.references_json,
         f.public_id, f.role, f.display_name, m.id, t.public_id, m.is_draft, m.draft_version, m.reply_to_message_id
         """;
+    // The body as bytes: the page writer escapes them as they are, without a UTF-16 copy (ApiMessage.BodyUtf8).
+    private const string Columns = $"{ColumnsBeforeBody} CAST(m.body AS BINARY), {ColumnsAfterBody}";
+    /// <summary>For the messages of expanded threads, which show no body: not read at all.</summary>
+    private const string ColumnsWithoutBody = $"{ColumnsBeforeBody} NULL, {ColumnsAfterBody}";
 
     // /messages leaves drafts out (as v2 did); /drafts shows them, but not those deleted or sent whose server copy waits for removal.
     private const string OnlyMessages = " AND m.is_draft = 0";
@@ -46,13 +52,14 @@ public sealed class MessageQueries(ShardDirectory shards) : IMailListQueries<Api
     // the server has not confirmed yet takes it to (Syncback/).
     private const string FolderOfMessage = "COALESCE(m.pending_folder_id, (SELECT MIN(u.folder_id) FROM imap_uids u WHERE u.message_id = m.id))";
 
-    /// <summary>Messages picked by id or thread: a handful of rows.</summary>
-    private const string Select = $"""
-        SELECT {Columns}
+    private const string SelectFrom = $"""
         FROM messages m
         LEFT JOIN folders f ON f.id = {FolderOfMessage}
         LEFT JOIN threads t ON t.id = m.thread_id
         """;
+
+    /// <summary>Messages picked by id or thread: a handful of rows.</summary>
+    private const string Select = $"SELECT {Columns} {SelectFrom}";
 
     private const string Order = "ORDER BY m.received_unix DESC, m.id DESC";
 
@@ -158,14 +165,14 @@ public sealed class MessageQueries(ShardDirectory shards) : IMailListQueries<Api
         // threadRowIds are longs the caller read from the database, not input.
         await using var connection = await shards.Shard(account.ShardId).OpenConnectionAsync(cancellationToken);
         await using var cmd = new MySqlCommand($"""
-            {Select}
+            SELECT {ColumnsWithoutBody} {SelectFrom}
             WHERE m.account_id = @account{NotDiscarded} AND m.thread_id IN ({threadRowIds})
             ORDER BY m.date_unix, m.id
             """, connection);
         cmd.Parameters.AddWithValue("@account", account.Id);
         var rows = new List<(long RowId, ApiMessage Message)>();
         await using (var r = await cmd.ExecuteReaderAsync(cancellationToken))
-            while (await r.ReadAsync(cancellationToken)) rows.Add((r.GetInt64(19), Read(r, account, expanded: false) with { Body = null, BodyUtf8 = null }));
+            while (await r.ReadAsync(cancellationToken)) rows.Add((r.GetInt64(19), Read(r, account, expanded: false) with { Body = null }));
         return (await WithFilesAndEventsAsync(account, connection, rows, cancellationToken))
             .GroupBy(m => m.ThreadId!)
             .ToDictionary(g => g.Key, g => g.ToList());
@@ -281,8 +288,7 @@ public sealed class MessageQueries(ShardDirectory shards) : IMailListQueries<Api
         ReplyTo = Participants(r.GetString(6)),
         Date = r.GetInt64(7),
         Snippet = r.GetString(8),
-        // As bytes (the column is cast to binary): the page writer escapes them as they are.
-        BodyUtf8 = r.GetFieldValue<byte[]>(9),
+        BodyUtf8 = r.IsDBNull(9) ? null : r.GetFieldValue<byte[]>(9),
         Unread = !r.GetBoolean(10),
         Starred = r.GetBoolean(11),
         ParseError = r.IsDBNull(12) ? null : r.GetString(12),
