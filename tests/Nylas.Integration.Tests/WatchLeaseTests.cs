@@ -147,7 +147,7 @@ public abstract class WatcherHarness : IAsyncLifetime
         public Task<bool> StartAsync(long accountId, CancellationToken cancellationToken = default) => Task.FromResult(false);
         public Task StopAsync(long accountId, TimeSpan wait, CancellationToken cancellationToken = default) => Task.CompletedTask;
         public Task<AccountSyncRuntime?> GetStatusAsync(long accountId, CancellationToken cancellationToken = default) => Task.FromResult<AccountSyncRuntime?>(null);
-        public Task<bool> ForgetAsync(long accountId, TimeSpan wait, CancellationToken cancellationToken = default) => Task.FromResult(true);
+        public Task ForgetAsync(long accountId, TimeSpan wait, CancellationToken cancellationToken = default) => Task.CompletedTask;
     }
 }
 

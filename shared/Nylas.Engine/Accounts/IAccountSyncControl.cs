@@ -29,9 +29,9 @@ public interface IAccountSyncControl
 
     /// <summary>
     /// Account deletion and its sweep: ends the account's sync if it still runs (waiting up to <paramref name="wait"/>) and
-    /// forgets its history. True when nothing of it is left; false when it had not ended in time (the sweep tries again).
+    /// forgets its history; one that has not ended by then is left for the next sweep.
     /// </summary>
-    Task<bool> ForgetAsync(long accountId, TimeSpan wait, CancellationToken cancellationToken = default);
+    Task ForgetAsync(long accountId, TimeSpan wait, CancellationToken cancellationToken = default);
 }
 
 /// <summary>An account's sync as seen from outside: whether it runs, and the phase and failure count it last reported.</summary>

@@ -38,18 +38,7 @@ public sealed partial class DurableAccountSyncControl(Func<DurableTaskClient> cl
         var durable = client();
         string instanceId = InstanceId(accountId);
         if (!IsActive(await durable.GetInstanceAsync(instanceId, getInputsAndOutputs: false, cancellationToken))) return;
-        await durable.TerminateInstanceAsync(instanceId, "stopped by the application", cancellationToken);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(wait);
-        try
-        {
-            await durable.WaitForInstanceCompletionAsync(instanceId, getInputsAndOutputs: false, timeout.Token);
-            LogStopped(accountId, instanceId);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            LogStopSlow(accountId, instanceId, (int)wait.TotalSeconds);
-        }
+        if (await TerminateAsync(durable, accountId, instanceId, "stopped by the application", wait, cancellationToken)) LogStopped(accountId, instanceId);
     }
 
     public async Task<bool> RestartAsync(long accountId, TimeSpan wait, CancellationToken cancellationToken = default)
@@ -57,24 +46,29 @@ public sealed partial class DurableAccountSyncControl(Func<DurableTaskClient> cl
         var durable = client();
         string instanceId = InstanceId(accountId);
         var existing = await durable.GetInstanceAsync(instanceId, getInputsAndOutputs: false, cancellationToken);
-        if (IsActive(existing))
-        {
-            await durable.TerminateInstanceAsync(instanceId, "restarted by the watchdog: no progress", cancellationToken);
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(wait);
-            try
-            {
-                await durable.WaitForInstanceCompletionAsync(instanceId, getInputsAndOutputs: false, timeout.Token);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                LogStopSlow(accountId, instanceId, (int)wait.TotalSeconds);
-                return false;
-            }
-        }
+        if (IsActive(existing) && !await TerminateAsync(durable, accountId, instanceId, "restarted by the watchdog: no progress", wait, cancellationToken))
+            return false;
         bool started = await StartAsync(accountId, cancellationToken);
         if (started) LogRestarted(accountId, instanceId, existing?.RuntimeStatus.ToString() ?? "none");
         return started;
+    }
+
+    /// <summary>Terminates the instance and waits up to <paramref name="wait"/> for it to end; false (logged) when it had not.</summary>
+    private async Task<bool> TerminateAsync(DurableTaskClient durable, long accountId, string instanceId, string reason, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        await durable.TerminateInstanceAsync(instanceId, reason, cancellationToken);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(wait);
+        try
+        {
+            await durable.WaitForInstanceCompletionAsync(instanceId, getInputsAndOutputs: false, timeout.Token);
+            return true;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogStopSlow(accountId, instanceId, (int)wait.TotalSeconds);
+            return false;
+        }
     }
 
     public async Task WakeAsync(long accountId, CancellationToken cancellationToken = default)
@@ -97,7 +91,7 @@ public sealed partial class DurableAccountSyncControl(Func<DurableTaskClient> cl
         return new AccountSyncRuntime(instance.RuntimeStatus.ToString(), IsActive(instance), status?.Phase, status?.ConsecutiveFailures ?? 0);
     }
 
-    public async Task<bool> ForgetAsync(long accountId, TimeSpan wait, CancellationToken cancellationToken = default)
+    public async Task ForgetAsync(long accountId, TimeSpan wait, CancellationToken cancellationToken = default)
     {
         var durable = client();
         string instanceId = InstanceId(accountId);
@@ -105,18 +99,16 @@ public sealed partial class DurableAccountSyncControl(Func<DurableTaskClient> cl
         if (IsActive(instance))
         {
             // Seen on a loaded machine: the termination landed after the stop's wait, and an active instance cannot be purged.
-            await StopAsync(accountId, wait, cancellationToken);
-            instance = await durable.GetInstanceAsync(instanceId, getInputsAndOutputs: false, cancellationToken);
-            if (IsActive(instance))
+            if (!await TerminateAsync(durable, accountId, instanceId, "the account is deleted", wait, cancellationToken))
             {
-                LogForgetLater(accountId, instanceId, instance!.RuntimeStatus.ToString());
-                return false;
+                LogForgetLater(accountId, instanceId);
+                return;
             }
+            instance = await durable.GetInstanceAsync(instanceId, getInputsAndOutputs: false, cancellationToken);
         }
-        if (instance is null) return true;
+        if (instance is null) return;
         await durable.PurgeInstanceAsync(instanceId, cancellation: cancellationToken);
         LogForgotten(accountId, instanceId, instance.RuntimeStatus.ToString());
-        return true;
     }
 
     [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "Account {AccountId}: sync orchestration {InstanceId} started (previous: {Previous})")]
@@ -134,6 +126,6 @@ public sealed partial class DurableAccountSyncControl(Func<DurableTaskClient> cl
     [LoggerMessage(EventId = 1205, Level = LogLevel.Information, Message = "Account {AccountId}: sync orchestration {InstanceId} ({Status}) purged")]
     private partial void LogForgotten(long accountId, string instanceId, string status);
 
-    [LoggerMessage(EventId = 1206, Level = LogLevel.Warning, Message = "Account {AccountId}: sync orchestration {InstanceId} still {Status} after terminating it; the deletion sweep purges it later")]
-    private partial void LogForgetLater(long accountId, string instanceId, string status);
+    [LoggerMessage(EventId = 1206, Level = LogLevel.Warning, Message = "Account {AccountId}: sync orchestration {InstanceId} not ended after terminating it; the deletion sweep purges it later")]
+    private partial void LogForgetLater(long accountId, string instanceId);
 }
